@@ -29,9 +29,16 @@ export class NotFoundError extends K3boxError {
   override readonly name = "NotFoundError";
 }
 
-/** The operation's deadline passed. */
+/** The operation's deadline passed; when it passed waiting for a node, that node and its last log lines. */
 export class TimeoutError extends K3boxError {
   override readonly name = "TimeoutError";
+  readonly node?: string;
+  readonly logTail: readonly string[];
+  constructor(message: string, options?: { cause?: unknown; node?: string; logTail?: readonly string[] }) {
+    super(message, options);
+    if (options?.node !== undefined) this.node = options.node;
+    this.logTail = options?.logTail ?? [];
+  }
 }
 
 /** The operation was cancelled (Ctrl-C, SIGTERM, an aborted signal). */

@@ -1,0 +1,36 @@
+import {
+  CancelledError,
+  ConflictError,
+  KubeconfigError,
+  NodeFailedError,
+  NotFoundError,
+  RuntimeUnavailableError,
+  TimeoutError,
+  UsageError,
+} from "../core/errors.js";
+
+/** The documented exit codes (README, "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  runtimeUnavailable: 3,
+  timeout: 4,
+  conflict: 5,
+  notFound: 6,
+  nodeFailed: 7,
+  kubeconfig: 8,
+  cancelled: 130,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof RuntimeUnavailableError) return EXIT.runtimeUnavailable;
+  if (err instanceof TimeoutError) return EXIT.timeout;
+  if (err instanceof ConflictError) return EXIT.conflict;
+  if (err instanceof NotFoundError) return EXIT.notFound;
+  if (err instanceof NodeFailedError) return EXIT.nodeFailed;
+  if (err instanceof KubeconfigError) return EXIT.kubeconfig;
+  if (err instanceof CancelledError) return EXIT.cancelled;
+  return EXIT.error;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { CancelledError } from "../core/errors.js";
+import { EXIT } from "./exit.js";
+import { run } from "./program.js";
+
+// The one place that exits. The first Ctrl-C or SIGTERM cancels the operation, which
+// rolls back what it created; a second one exits at once.
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals) => {
+  signals++;
+  if (signals === 1) {
+    process.stderr.write(`\n${sig} received: cancelling and cleaning up (again to quit at once)\n`);
+    controller.abort(new CancelledError(`cancelled by ${sig}`));
+  } else {
+    process.exit(EXIT.cancelled);
+  }
+};
+process.on("SIGINT", onSignal);
+// `k3box … | head` closes the pipe early; that is not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(EXIT.ok);
+});
+process.on("SIGTERM", onSignal);
+
+const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal);
+process.exitCode = code;
+// Sockets to the engine may keep the loop alive; the work is done.
+setImmediate(() => process.exit(code));

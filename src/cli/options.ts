@@ -1,0 +1,20 @@
+/** Option parsers shared by commands. */
+import { InvalidArgumentError } from "commander";
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function count(what: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid ${what} "${value}": a whole number`);
+    return Number(value);
+  };
+}
+
+/** `--flag`, `--flag=true`, `--flag false`: k3d's boolean syntax. */
+export function bool(value: string | undefined): boolean {
+  if (value === undefined || value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new InvalidArgumentError(`invalid boolean "${value}": use true or false`);
+}

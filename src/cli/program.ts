@@ -1,0 +1,97 @@
+import { Command, CommanderError } from "commander";
+import { VERSION } from "../core/version.js";
+import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../core/errors.js";
+import { clusterCommand } from "./commands/cluster.js";
+import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import type { CliContext } from "./context.js";
+import { EXIT, exitCodeFor } from "./exit.js";
+import { createProgress } from "./progress.js";
+
+export interface Streams {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+/** Parses and runs one command line; returns the exit code. Only main.ts exits the process. */
+export async function run(argv: readonly string[], streams: Streams, signal: AbortSignal): Promise<number> {
+  let verbose = false;
+  let quiet = false;
+  const ctx: CliContext = {
+    signal,
+    out: (text) => streams.stdout.write(text),
+    err: (line) => streams.stderr.write(line + "\n"),
+    async withProgress(fn) {
+      const progress = createProgress(streams.stderr, quiet);
+      try {
+        return await fn(progress.onEvent, signal);
+      } finally {
+        progress.stop();
+      }
+    },
+  };
+  const program = new Command("k3box")
+    .description("Run k3s Kubernetes clusters in Docker")
+    .version(VERSION, "--version", "print the version")
+    .option("--verbose", "print stack traces of errors")
+    .option("-q, --quiet", "no progress output")
+    .configureOutput({
+      writeOut: (s) => streams.stdout.write(s),
+      writeErr: (s) => streams.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError(false)
+    .hook("preAction", (cmd) => {
+      const opts = cmd.optsWithGlobals<{ verbose?: boolean; quiet?: boolean }>();
+      verbose = opts.verbose ?? false;
+      quiet = opts.quiet ?? false;
+    });
+  program.addCommand(clusterCommand(ctx));
+  program.addCommand(kubeconfigCommand(ctx));
+  program
+    .command("version")
+    .description("Print k3box's version")
+    .action(() => ctx.out(`k3box ${VERSION}\n`));
+  for (const cmd of program.commands) inheritOverrides(cmd, streams);
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") {
+        return EXIT.ok;
+      }
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    report(err, streams, verbose);
+    return exitCodeFor(err);
+  }
+}
+
+function inheritOverrides(cmd: Command, streams: Streams): void {
+  cmd.exitOverride().configureOutput({
+    writeOut: (s) => streams.stdout.write(s),
+    writeErr: (s) => streams.stderr.write(s),
+  });
+  for (const sub of cmd.commands) inheritOverrides(sub, streams);
+}
+
+function report(err: unknown, streams: Streams, verbose: boolean): void {
+  const write = (s: string) => streams.stderr.write(s + "\n");
+  if (err instanceof K3boxError) {
+    for (const line of err.message.split("\n")) write(`error: ${line}`);
+    const tail = err instanceof NodeFailedError || err instanceof TimeoutError ? err.logTail : [];
+    const node = err instanceof NodeFailedError ? err.node : err instanceof TimeoutError ? err.node : undefined;
+    if (tail.length > 0) {
+      write(`last log lines of ${node}:`);
+      for (const l of tail) write(`  ${l}`);
+    }
+    if (verbose && err.stack) write(err.stack);
+    return;
+  }
+  write(`error: ${(err as Error)?.message ?? String(err)}`);
+  if (verbose || !(err instanceof UsageError)) {
+    write((err as Error)?.stack ?? "");
+    write("This is a bug in k3box; please report it with the output above.");
+  }
+}

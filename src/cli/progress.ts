@@ -1,0 +1,81 @@
+/** Renders operation events on stderr: a spinner on a terminal, plain lines elsewhere. */
+import chalk from "chalk";
+import ora, { type Ora } from "ora";
+import type { ClusterEvent, EventSink } from "../core/events.js";
+
+const LABELS: Record<string, string> = {
+  prepare: "Checking the engine and ports",
+  image: "Image ready",
+  "loadbalancer-image": "Load balancer image ready",
+  network: "Network created",
+  "create-node": "Created",
+  "start-node": "Started",
+  kubeconfig: "Kubeconfig retrieved",
+  "wait-api": "API ready through the load balancer",
+  "merge-kubeconfig": "Kubeconfig merged",
+  rollback: "Rolled back",
+  "remove-nodes": "Nodes removed",
+  "remove-network": "Network removed",
+  "remove-volumes": "Volumes removed",
+  "remove-kubeconfig": "Kubeconfig entries removed",
+};
+
+export interface Progress {
+  readonly onEvent: EventSink;
+  stop(): void;
+}
+
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Progress {
+  if (quiet) return { onEvent: () => {}, stop: () => {} };
+  const tty = stream.isTTY === true;
+  let spinner: Ora | undefined;
+  const running = new Map<string, string>();
+  const key = (e: { step: string; node?: string }) => `${e.step}:${e.node ?? ""}`;
+  const text = (e: { step: string; node?: string }) => `${LABELS[e.step] ?? e.step}${e.node ? ` ${e.node}` : ""}`;
+  const refresh = () => {
+    if (!tty) return;
+    const current = [...running.values()].at(-1);
+    if (current === undefined) {
+      spinner?.stop();
+      spinner = undefined;
+    } else if (spinner) {
+      spinner.text = current;
+    } else {
+      spinner = ora({ text: current, stream }).start();
+    }
+  };
+  const print = (line: string) => {
+    if (spinner) spinner.clear();
+    stream.write(line + "\n");
+    if (spinner) spinner.render();
+  };
+  const onEvent = (e: ClusterEvent) => {
+    switch (e.type) {
+      case "step-start":
+        running.set(key(e), `${text(e)}…`);
+        refresh();
+        break;
+      case "step-done":
+        running.delete(key(e));
+        print(`${chalk.green("✓")} ${text(e)} ${chalk.dim(`(${(e.ms / 1000).toFixed(1)}s)`)}`);
+        refresh();
+        break;
+      case "warning":
+        print(`${chalk.yellow("!")} ${e.message}`);
+        break;
+      case "pull":
+        if (tty && spinner && e.total) spinner.text = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
+        else if (!tty && /^(Pulling from|Status:)/.test(e.status)) print(`  ${e.image}: ${e.status}`);
+        break;
+      case "milestone":
+        break;
+    }
+  };
+  return {
+    onEvent,
+    stop() {
+      spinner?.stop();
+      spinner = undefined;
+    },
+  };
+}

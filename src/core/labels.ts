@@ -1,0 +1,25 @@
+/** Every label key k3box writes, in one place. Cluster state is read back from these and from inspect. */
+export const LABEL = {
+  managed: "dev.k3box.managed",
+  version: "dev.k3box.version",
+  cluster: "dev.k3box.cluster",
+  role: "dev.k3box.role",
+  index: "dev.k3box.node.index",
+  init: "dev.k3box.server.init",
+  network: "dev.k3box.network",
+  networkExternal: "dev.k3box.network.external",
+  apiHost: "dev.k3box.api.host",
+  apiHostIp: "dev.k3box.api.hostip",
+  apiPort: "dev.k3box.api.port",
+  image: "dev.k3box.image",
+  ports: "dev.k3box.lb.ports",
+  lbImage: "dev.k3box.image.loadbalancer",
+} as const;
+
+export type NodeKind = "server" | "agent" | "loadbalancer";
+
+export function clusterSelector(cluster: string): Record<string, string> {
+  return { [LABEL.managed]: "true", [LABEL.cluster]: cluster };
+}
+
+export const MANAGED_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true" };

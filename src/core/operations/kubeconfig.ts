@@ -1,0 +1,45 @@
+import { NotFoundError } from "../errors.js";
+import {
+  defaultKubeconfigPath,
+  serializeKubeconfig,
+  writeKubeconfigFile,
+  type KubeConfig,
+} from "../kubeconfig/index.js";
+import { LABEL } from "../labels.js";
+import { resolveOptions, type OperationOptions } from "./context.js";
+import { fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
+import { getCluster } from "./list.js";
+
+/** The cluster's kubeconfig (entries k3box-NAME), pointing at its published API. */
+export async function getKubeconfig(name: string, options: OperationOptions = {}): Promise<KubeConfig> {
+  const { runtime } = resolveOptions(options);
+  const status = await getCluster(name, { ...options, runtime });
+  const server = status.nodes.find((n) => n.role === "server" && n.running);
+  if (!server) throw new NotFoundError(`cluster "${name}" has no running server to read the kubeconfig from`);
+  const signal = options.signal ?? new AbortController().signal;
+  const info = await runtime.inspectContainer(server.name, signal);
+  const labels = info?.labels ?? {};
+  const url = `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? ""}`;
+  return fetchClusterKubeconfig(runtime, { cluster: name, server: url, node: server.name }, AbortSignal.any([signal, AbortSignal.timeout(30_000)]));
+}
+
+export interface MergeKubeconfigOptions extends OperationOptions {
+  /** Write only this cluster's kubeconfig to this file (replacing it) instead of merging into the default one. */
+  readonly output?: string;
+  readonly switchContext?: boolean;
+}
+
+/** Merges the cluster's entries into the default kubeconfig (or writes them to `output`); returns the path. */
+export async function mergeClusterKubeconfig(name: string, options: MergeKubeconfigOptions = {}): Promise<string> {
+  const config = await getKubeconfig(name, options);
+  const signal = options.signal ?? new AbortController().signal;
+  if (options.output !== undefined) {
+    await writeKubeconfigFile(options.output, config, { signal });
+    return options.output;
+  }
+  const path = options.kubeconfigPath ?? defaultKubeconfigPath();
+  await mergeIntoFile(path, name, config, options.switchContext ?? true, signal);
+  return path;
+}
+
+export { serializeKubeconfig };

@@ -1,0 +1,81 @@
+/** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
+import type { ContainerInfo, Runtime } from "../../runtime/types.js";
+import { LABEL, MANAGED_SELECTOR, clusterSelector } from "../labels.js";
+
+export interface NodeStatus {
+  readonly name: string;
+  readonly role: "server" | "agent" | "loadbalancer";
+  readonly index: number;
+  readonly state: ContainerInfo["state"];
+  readonly running: boolean;
+  readonly image: string;
+  readonly ip?: string;
+}
+
+export interface ClusterStatus {
+  readonly name: string;
+  readonly servers: { readonly running: number; readonly total: number };
+  readonly agents: { readonly running: number; readonly total: number };
+  readonly loadBalancer: boolean;
+  /** https://HOST:PORT as published on the host. */
+  readonly server: string;
+  readonly image: string;
+  readonly network: string;
+  readonly state: "running" | "stopped" | "degraded";
+  readonly nodes: readonly NodeStatus[];
+}
+
+const ROLE_ORDER = { server: 0, agent: 1, loadbalancer: 2 } as const;
+
+export function clusterStatus(name: string, containers: readonly ContainerInfo[]): ClusterStatus {
+  const nodes: NodeStatus[] = containers
+    .map((c) => {
+      const role = (c.labels[LABEL.role] ?? "agent") as NodeStatus["role"];
+      const net = c.labels[LABEL.network] ?? "";
+      const ip = c.networks[net]?.ip;
+      return {
+        name: c.name,
+        role,
+        index: Number(c.labels[LABEL.index] ?? 0),
+        state: c.state,
+        running: c.running,
+        image: c.image,
+        ...(ip ? { ip } : {}),
+      };
+    })
+    .sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || a.index - b.index);
+  const count = (role: NodeStatus["role"]) => {
+    const of = nodes.filter((n) => n.role === role);
+    return { running: of.filter((n) => n.running).length, total: of.length };
+  };
+  const first = containers.find((c) => c.labels[LABEL.role] === "server") ?? containers[0];
+  const labels = first?.labels ?? {};
+  const running = nodes.filter((n) => n.running).length;
+  return {
+    name,
+    servers: count("server"),
+    agents: count("agent"),
+    loadBalancer: nodes.some((n) => n.role === "loadbalancer"),
+    server: `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? "?"}`,
+    image: labels[LABEL.image] ?? first?.image ?? "",
+    network: labels[LABEL.network] ?? "",
+    state: running === 0 ? "stopped" : running === nodes.length ? "running" : "degraded",
+    nodes,
+  };
+}
+
+export async function observeClusters(runtime: Runtime, signal?: AbortSignal): Promise<ClusterStatus[]> {
+  const containers = await runtime.listContainers(MANAGED_SELECTOR, signal);
+  const byCluster = new Map<string, ContainerInfo[]>();
+  for (const c of containers) {
+    const name = c.labels[LABEL.cluster];
+    if (name === undefined) continue;
+    byCluster.set(name, [...(byCluster.get(name) ?? []), c]);
+  }
+  return [...byCluster.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([n, cs]) => clusterStatus(n, cs));
+}
+
+export async function observeCluster(runtime: Runtime, name: string, signal?: AbortSignal): Promise<ClusterStatus | undefined> {
+  const containers = await runtime.listContainers(clusterSelector(name), signal);
+  return containers.length === 0 ? undefined : clusterStatus(name, containers);
+}

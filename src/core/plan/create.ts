@@ -1,0 +1,264 @@
+/**
+ * Pure planning of a cluster create: every name, argument and port is worked out
+ * here, before anything exists, and the result is an ordered tree of actions.
+ */
+import { filterMatches } from "../spec/filters.js";
+import { K3S_API_PORT } from "../spec/defaults.js";
+import type { ClusterSpec, NodeRole, PortMapping } from "../spec/types.js";
+import type { ContainerSpec, FileEntry, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
+import { LABEL } from "../labels.js";
+import { NGINX_CONFIG_PATH, renderNginxConfig, type ProxiedPort } from "../loadbalancer/nginx.js";
+import {
+  K3S_DATA_DIR,
+  KUBECONFIG_OUTPUT,
+  loadBalancerName,
+  networkName,
+  nodeName,
+  nodeVolumeName,
+} from "./names.js";
+
+/** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
+export interface PlanContext {
+  readonly token: string;
+  readonly apiHostPort: number;
+  /** Host ports chosen for mappings that named none, keyed by the mapping's index in spec.ports. */
+  readonly portHostPorts: ReadonlyMap<number, number>;
+  readonly loadBalancerImage: string;
+  /** The network exists already and is not the cluster's to remove. */
+  readonly networkExists: boolean;
+  readonly version: string;
+}
+
+export type Milestone = "server" | "agent" | "loadbalancer";
+
+export type Action =
+  | { readonly type: "ensure-image"; readonly image: string }
+  | { readonly type: "ensure-loadbalancer-image"; readonly image: string }
+  | { readonly type: "create-network"; readonly network: NetworkSpec }
+  | { readonly type: "create-volume"; readonly volume: VolumeSpec }
+  | { readonly type: "create-container"; readonly container: ContainerSpec; readonly files: readonly FileEntry[] }
+  | { readonly type: "start"; readonly container: string; readonly milestone?: Milestone }
+  | { readonly type: "sequence"; readonly actions: readonly Action[] }
+  | { readonly type: "parallel"; readonly actions: readonly Action[] };
+
+export interface PlannedNode {
+  readonly name: string;
+  readonly role: NodeRole | "loadbalancer";
+  readonly index: number;
+  readonly container: ContainerSpec;
+}
+
+export interface CreatePlan {
+  readonly cluster: string;
+  readonly network: { readonly name: string; readonly external: boolean };
+  readonly nodes: readonly PlannedNode[];
+  readonly api: { readonly host: string; readonly hostIp: string; readonly hostPort: number; readonly via: string };
+  readonly actions: Action;
+}
+
+export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
+  const net = spec.network ?? networkName(spec.name);
+  const lbName = loadBalancerName(spec.name);
+  const initUrl = `https://${nodeName(spec.name, "server", 0)}:${K3S_API_PORT}`;
+  const ports = spec.ports.map((p, i) => ({ ...p, hostPort: p.hostPort ?? (ctx.portHostPorts.get(i) as number) }));
+
+  const common = {
+    [LABEL.managed]: "true",
+    [LABEL.version]: ctx.version,
+    [LABEL.cluster]: spec.name,
+    [LABEL.network]: net,
+    [LABEL.networkExternal]: String(ctx.networkExists),
+    [LABEL.apiHost]: spec.api.host,
+    [LABEL.apiHostIp]: spec.api.hostIp,
+    [LABEL.apiPort]: String(ctx.apiHostPort),
+  };
+
+  const k3sNodes: PlannedNode[] = [];
+  const roles: Array<[NodeRole, number]> = [
+    ["server", spec.servers],
+    ["agent", spec.agents],
+  ];
+  for (const [role, count] of roles) {
+    for (let index = 0; index < count; index++) {
+      const name = nodeName(spec.name, role, index);
+      const ref = { role, index };
+      const isInit = role === "server" && index === 0 && spec.servers > 1;
+      const args: string[] = [role];
+      if (role === "server") {
+        args.push("--tls-san", spec.api.host);
+        if (spec.api.hostIp !== spec.api.host && spec.api.hostIp !== "0.0.0.0") args.push("--tls-san", spec.api.hostIp);
+        if (spec.loadBalancer) args.push("--tls-san", lbName);
+        if (isInit) args.push("--cluster-init");
+      }
+      for (const a of spec.k3sArgs) if (filterMatches(a.filters, ref)) args.push(a.arg);
+
+      const env: Record<string, string> = {
+        K3S_TOKEN: ctx.token,
+        K3S_KUBECONFIG_OUTPUT: KUBECONFIG_OUTPUT,
+      };
+      if (role === "agent" || index > 0) env.K3S_URL = initUrl;
+      for (const e of spec.env) if (filterMatches(e.filters, ref)) env[e.key] = e.value;
+
+      const published: PublishedPort[] = [];
+      if (!spec.loadBalancer && role === "server" && index === 0) {
+        published.push({ containerPort: K3S_API_PORT, protocol: "tcp", hostIp: spec.api.hostIp, hostPort: ctx.apiHostPort });
+      }
+      for (const p of ports) {
+        if (isDirect(p) && filterMatches(p.filters, ref)) {
+          published.push({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort });
+        }
+      }
+
+      const container: ContainerSpec = {
+        name,
+        image: spec.image,
+        hostname: name,
+        cmd: args,
+        env,
+        labels: {
+          ...common,
+          [LABEL.role]: role,
+          [LABEL.index]: String(index),
+          [LABEL.image]: spec.image,
+          ...(isInit ? { [LABEL.init]: "true" } : {}),
+        },
+        privileged: true,
+        tmpfs: ["/run", "/var/run"],
+        mounts: [
+          { type: "volume", source: nodeVolumeName(name), target: K3S_DATA_DIR },
+          ...spec.volumes
+            .filter((v) => filterMatches(v.filters, ref))
+            .map((v) => ({
+              // An absolute source is a host path; a bare name, or none, is a Docker volume.
+              type: v.source?.startsWith("/") ? ("bind" as const) : ("volume" as const),
+              source: v.source ?? "",
+              target: v.destination,
+              readOnly: v.options?.split(",").includes("ro") ?? false,
+              options: v.options?.split(",") ?? [],
+            })),
+        ],
+        ports: published,
+        network: net,
+        networkAliases: [name],
+        restartPolicy: "unless-stopped",
+      };
+      k3sNodes.push({ name, role, index, container });
+    }
+  }
+
+  const servers = k3sNodes.filter((n) => n.role === "server");
+  const agents = k3sNodes.filter((n) => n.role === "agent");
+
+  let lb: PlannedNode | undefined;
+  let lbFiles: FileEntry[] = [];
+  if (spec.loadBalancer) {
+    const proxied = proxiedPorts(ports, k3sNodes);
+    const published: PublishedPort[] = [
+      { containerPort: K3S_API_PORT, protocol: "tcp", hostIp: spec.api.hostIp, hostPort: ctx.apiHostPort },
+      ...ports
+        .filter((p) => !isDirect(p))
+        .map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort })),
+    ];
+    lbFiles = [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied), mode: 0o644 }];
+    lb = {
+      name: lbName,
+      role: "loadbalancer",
+      index: 0,
+      container: {
+        name: lbName,
+        image: ctx.loadBalancerImage,
+        hostname: lbName,
+        labels: {
+          ...common,
+          [LABEL.role]: "loadbalancer",
+          [LABEL.index]: "0",
+          [LABEL.ports]: JSON.stringify(ports.filter((p) => !isDirect(p)).map((p) => p.raw)),
+        },
+        ports: published,
+        network: net,
+        networkAliases: [lbName],
+        restartPolicy: "unless-stopped",
+      },
+    };
+  }
+
+  const volumes = k3sNodes.map<Action>((n) => ({
+    type: "create-volume",
+    volume: { name: nodeVolumeName(n.name), labels: { ...common, [LABEL.role]: n.role } },
+  }));
+  const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => ({
+    type: "create-container",
+    container: n.container,
+    files: n === lb ? lbFiles : [],
+  }));
+
+  const [init, ...joiners] = servers;
+  const start = (n: PlannedNode, milestone: Milestone): Action => ({
+    type: "start",
+    container: n.name,
+    ...(spec.wait ? { milestone } : {}),
+  });
+  const startNodes: Action[] = [];
+  if (init) startNodes.push(start(init, "server"));
+  startNodes.push({
+    type: "parallel",
+    actions: [
+      // etcd admits one new member at a time; agents need no such care.
+      { type: "sequence", actions: joiners.map((n) => start(n, "server")) },
+      ...agents.map((n) => start(n, "agent")),
+      ...(lb ? [start(lb, "loadbalancer")] : []),
+    ],
+  });
+
+  const images: Action[] = [{ type: "ensure-image", image: spec.image }];
+  if (lb) images.push({ type: "ensure-loadbalancer-image", image: ctx.loadBalancerImage });
+
+  const actions: Action = {
+    type: "sequence",
+    actions: [
+      { type: "parallel", actions: images },
+      ...(ctx.networkExists ? [] : [{ type: "create-network" as const, network: { name: net, labels: common } }]),
+      { type: "parallel", actions: volumes },
+      { type: "parallel", actions: creates },
+      ...startNodes,
+    ],
+  };
+
+  return {
+    cluster: spec.name,
+    network: { name: net, external: ctx.networkExists },
+    nodes: [...k3sNodes, ...(lb ? [lb] : [])],
+    api: {
+      host: spec.api.host,
+      hostIp: spec.api.hostIp,
+      hostPort: ctx.apiHostPort,
+      via: lb ? lb.name : (servers[0]?.name ?? ""),
+    },
+    actions,
+  };
+}
+
+function isDirect(p: PortMapping): boolean {
+  return p.filters.some((f) => f.suffix === "direct");
+}
+
+/** The API goes to every server; each proxied port to the nodes its filter selects. */
+function proxiedPorts(ports: readonly PortMapping[], nodes: readonly PlannedNode[]): ProxiedPort[] {
+  const result = new Map<string, ProxiedPort>();
+  result.set(`${K3S_API_PORT}/tcp`, {
+    port: K3S_API_PORT,
+    protocol: "tcp",
+    targets: nodes.filter((n) => n.role === "server").map((n) => n.name),
+  });
+  for (const p of ports) {
+    if (isDirect(p)) continue;
+    const key = `${p.containerPort}/${p.protocol}`;
+    const targets = nodes
+      .filter((n) => n.role !== "loadbalancer" && filterMatches(p.filters, { role: n.role, index: n.index }))
+      .map((n) => n.name);
+    const prev = result.get(key);
+    const merged = [...new Set([...(prev?.targets ?? []), ...targets])];
+    result.set(key, { port: p.containerPort, protocol: p.protocol, targets: merged });
+  }
+  return [...result.values()];
+}

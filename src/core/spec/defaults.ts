@@ -1,0 +1,5 @@
+/** The k3s release a cluster runs unless told otherwise. */
+export const DEFAULT_K3S_IMAGE = "docker.io/rancher/k3s:v1.35.5-k3s1";
+export const DEFAULT_CLUSTER_NAME = "k3s-default";
+/** The port k3s serves its API on inside every server. */
+export const K3S_API_PORT = 6443;

@@ -1,0 +1,97 @@
+/** The user-facing description of a cluster, after parsing and validation. */
+
+export type NodeRole = "server" | "agent";
+
+/** Which nodes of a group a filter selects. */
+export type IndexSelector =
+  | { readonly kind: "all" }
+  | { readonly kind: "list"; readonly indices: readonly number[] }
+  | { readonly kind: "range"; readonly from: number; readonly to?: number };
+
+export type FilterGroup = "server" | "agent" | "loadbalancer" | "all";
+
+/** One parsed node filter such as `server:0`, `agent:1-`, `loadbalancer`. */
+export interface NodeFilter {
+  readonly group: FilterGroup;
+  readonly select: IndexSelector;
+  /** Only meaningful for ports: forward through the load balancer or publish on the node itself. */
+  readonly suffix?: "proxy" | "direct";
+}
+
+export type Protocol = "tcp" | "udp";
+
+export interface PortMapping {
+  /** The address the published port binds to on the host. */
+  readonly hostIp: string;
+  /** Undefined: the engine picks a free port. */
+  readonly hostPort?: number;
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+  readonly filters: readonly NodeFilter[];
+  /** As the user wrote it, for messages and for state kept on the containers. */
+  readonly raw: string;
+}
+
+export interface VolumeMount {
+  /** An absolute host path or a named volume; undefined for an anonymous volume. */
+  readonly source?: string;
+  readonly destination: string;
+  readonly options?: string;
+  readonly filters: readonly NodeFilter[];
+  readonly raw: string;
+}
+
+export interface EnvVar {
+  readonly key: string;
+  readonly value: string;
+  readonly filters: readonly NodeFilter[];
+  readonly raw: string;
+}
+
+export interface K3sArg {
+  readonly arg: string;
+  readonly filters: readonly NodeFilter[];
+  readonly raw: string;
+}
+
+export interface ApiEndpoint {
+  /** What goes into the kubeconfig and the server certificate. */
+  readonly host: string;
+  /** The address the port binds to on the host. */
+  readonly hostIp: string;
+  /** Undefined: a free port is chosen when the cluster is created. */
+  readonly hostPort?: number;
+}
+
+export interface KubeconfigOptions {
+  readonly updateDefault: boolean;
+  readonly switchContext: boolean;
+}
+
+export interface ClusterSpec {
+  readonly name: string;
+  readonly servers: number;
+  readonly agents: number;
+  readonly image: string;
+  readonly api: ApiEndpoint;
+  readonly ports: readonly PortMapping[];
+  readonly volumes: readonly VolumeMount[];
+  readonly env: readonly EnvVar[];
+  readonly k3sArgs: readonly K3sArg[];
+  /** Undefined: a random token is generated. */
+  readonly token?: string;
+  /** Undefined: the cluster gets its own network `k3box-NAME`. */
+  readonly network?: string;
+  readonly loadBalancer: boolean;
+  readonly wait: boolean;
+  /** Undefined: no deadline. */
+  readonly timeoutMs?: number;
+  readonly kubeconfig: KubeconfigOptions;
+  readonly rollback: boolean;
+}
+
+/** A node of a cluster as the plan names it. */
+export interface NodeRef {
+  readonly role: NodeRole | "loadbalancer";
+  readonly index: number;
+}

@@ -1,0 +1,30 @@
+/**
+ * A stack of undo steps: everything an operation creates pushes its inverse; on
+ * failure the stack unwinds in reverse order, and a step that fails is reported, not dropped.
+ */
+export class UndoStack {
+  private readonly steps: Array<{ what: string; fn: () => Promise<void> }> = [];
+
+  push(what: string, fn: () => Promise<void>): void {
+    this.steps.push({ what, fn });
+  }
+
+  /** Success: forget every undo step. */
+  clear(): void {
+    this.steps.length = 0;
+  }
+
+  /** Runs every step, newest first; returns the failures. */
+  async unwind(): Promise<Array<{ what: string; error: unknown }>> {
+    const failures: Array<{ what: string; error: unknown }> = [];
+    while (this.steps.length > 0) {
+      const s = this.steps.pop() as { what: string; fn: () => Promise<void> };
+      try {
+        await s.fn();
+      } catch (error) {
+        failures.push({ what: s.what, error });
+      }
+    }
+    return failures;
+  }
+}

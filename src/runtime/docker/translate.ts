@@ -1,0 +1,129 @@
+/** Pure mappings between k3box's runtime types and Docker Engine API bodies. */
+import type Docker from "dockerode";
+import type { ContainerInfo, ContainerSpec, Mount, NetworkInfo, PublishedPort } from "../types.js";
+
+export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of spec.ports ?? []) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort === 0 ? "" : String(p.hostPort) });
+  }
+  const tmpfs: Record<string, string> = {};
+  for (const t of spec.tmpfs ?? []) tmpfs[t] = "";
+  return {
+    name: spec.name,
+    Image: spec.image,
+    ...(spec.hostname !== undefined ? { Hostname: spec.hostname } : {}),
+    ...(spec.entrypoint !== undefined ? { Entrypoint: [...spec.entrypoint] } : {}),
+    ...(spec.cmd !== undefined ? { Cmd: [...spec.cmd] } : {}),
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...spec.labels },
+    ExposedPorts: exposed,
+    HostConfig: {
+      Privileged: spec.privileged ?? false,
+      Init: spec.init ?? false,
+      Tmpfs: tmpfs,
+      Mounts: (spec.mounts ?? []).map(toDockerMount),
+      PortBindings: bindings,
+      RestartPolicy: { Name: spec.restartPolicy ?? "no" },
+      NetworkMode: spec.network,
+    },
+    NetworkingConfig: {
+      EndpointsConfig: {
+        [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] },
+      },
+    },
+  };
+}
+
+function toDockerMount(m: Mount): Docker.MountSettings {
+  const propagation = m.options?.find((o) => /^r?(shared|slave|private)$/.test(o));
+  return {
+    Type: m.type,
+    Source: m.source,
+    Target: m.target,
+    ReadOnly: m.readOnly ?? false,
+    ...(m.type === "bind" && propagation ? { BindOptions: { Propagation: propagation as "rshared" } } : {}),
+  };
+}
+
+const STATES = new Set(["created", "running", "paused", "restarting", "removing", "exited", "dead"]);
+
+export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
+  const ports: PublishedPort[] = [];
+  for (const [key, binds] of Object.entries(c.NetworkSettings.Ports ?? {})) {
+    const [port, proto] = key.split("/");
+    for (const b of binds ?? []) {
+      ports.push({
+        containerPort: Number(port),
+        protocol: proto === "udp" ? "udp" : "tcp",
+        hostIp: b.HostIp,
+        hostPort: Number(b.HostPort),
+      });
+    }
+  }
+  // A stopped container has no runtime port map; its configured bindings still say what it publishes.
+  if (ports.length === 0) {
+    for (const [key, binds] of Object.entries(c.HostConfig.PortBindings ?? {}) as Array<
+      [string, Array<{ HostIp?: string; HostPort?: string }> | null]
+    >) {
+      const [port, proto] = key.split("/");
+      for (const b of binds ?? []) {
+        ports.push({
+          containerPort: Number(port),
+          protocol: proto === "udp" ? "udp" : "tcp",
+          hostIp: b.HostIp ?? "",
+          hostPort: Number(b.HostPort ?? 0),
+        });
+      }
+    }
+  }
+  const networks: Record<string, { ip: string }> = {};
+  for (const [name, n] of Object.entries(c.NetworkSettings.Networks ?? {})) networks[name] = { ip: n.IPAddress };
+  const env: Record<string, string> = {};
+  for (const e of c.Config.Env ?? []) {
+    const i = e.indexOf("=");
+    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  const status = STATES.has(c.State.Status) ? (c.State.Status as ContainerInfo["state"]) : "dead";
+  const started = c.State.StartedAt && !c.State.StartedAt.startsWith("0001") ? new Date(c.State.StartedAt) : undefined;
+  return {
+    id: c.Id,
+    name: c.Name.replace(/^\//, ""),
+    image: c.Config.Image,
+    labels: c.Config.Labels ?? {},
+    state: status,
+    running: c.State.Running,
+    ...(started ? { startedAt: started } : {}),
+    exitCode: c.State.ExitCode,
+    ports,
+    networks,
+    env,
+    cmd: c.Config.Cmd ?? [],
+    mounts: (c.Mounts ?? []).map((m) => ({
+      type: m.Type === "volume" ? "volume" : "bind",
+      source: m.Type === "volume" ? (m.Name ?? m.Source) : m.Source,
+      target: m.Destination,
+      readOnly: !m.RW,
+    })),
+  };
+}
+
+export function fromNetworkInspect(n: Docker.NetworkInspectInfo): NetworkInfo {
+  const cfg = n.IPAM?.Config?.[0];
+  return {
+    id: n.Id,
+    name: n.Name,
+    labels: n.Labels ?? {},
+    ...(cfg?.Subnet ? { subnet: cfg.Subnet } : {}),
+    ...(cfg?.Gateway ? { gateway: cfg.Gateway } : {}),
+    containers: Object.values(n.Containers ?? {}).map((c) => c.Name),
+  };
+}
+
+/** `{a: "b"}` → Docker's `label` filter list. */
+export function labelFilter(labels: Readonly<Record<string, string>>): string[] {
+  return Object.entries(labels).map(([k, v]) => (v === "" ? k : `${k}=${v}`));
+}

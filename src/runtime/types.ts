@@ -1,0 +1,147 @@
+/**
+ * The container engine as k3box sees it. One implementation talks to Docker;
+ * nothing else in k3box does.
+ */
+import type { Readable } from "node:stream";
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface PublishedPort {
+  readonly containerPort: number;
+  readonly protocol: "tcp" | "udp";
+  readonly hostIp: string;
+  /** 0: the engine picks a free port. */
+  readonly hostPort: number;
+}
+
+export interface Mount {
+  readonly type: "bind" | "volume";
+  /** Host path or volume name. */
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly?: boolean;
+  /** e.g. "rshared", "z" — passed through to the engine. */
+  readonly options?: readonly string[];
+}
+
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly hostname?: string;
+  readonly entrypoint?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly labels: Labels;
+  readonly privileged?: boolean;
+  readonly tmpfs?: readonly string[];
+  readonly mounts?: readonly Mount[];
+  readonly ports?: readonly PublishedPort[];
+  readonly network: string;
+  readonly networkAliases?: readonly string[];
+  readonly restartPolicy?: "no" | "unless-stopped" | "always";
+  readonly init?: boolean;
+}
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Labels;
+  readonly state: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+  readonly running: boolean;
+  readonly startedAt?: Date;
+  readonly exitCode?: number;
+  readonly ports: readonly PublishedPort[];
+  readonly networks: Readonly<Record<string, { readonly ip: string }>>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cmd: readonly string[];
+  readonly mounts: readonly Mount[];
+}
+
+export interface NetworkSpec {
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+export interface NetworkInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Labels;
+  readonly subnet?: string;
+  readonly gateway?: string;
+  /** Container names attached to the network. */
+  readonly containers: readonly string[];
+}
+
+export interface VolumeSpec {
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+export interface FileEntry {
+  readonly path: string;
+  readonly content: string | Buffer;
+  readonly mode?: number;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface PullProgress {
+  readonly image: string;
+  readonly status: string;
+  readonly current?: number;
+  readonly total?: number;
+}
+
+export interface RuntimeInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly apiVersion: string;
+  readonly os: string;
+  readonly arch: string;
+  readonly cgroupVersion?: string;
+}
+
+/** Each call takes a signal; an aborted call rejects promptly with CancelledError. */
+export interface Runtime {
+  info(signal?: AbortSignal): Promise<RuntimeInfo>;
+
+  imageExists(ref: string, signal?: AbortSignal): Promise<boolean>;
+  pullImage(ref: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>;
+  /** Builds an image from a directory of files (the build context). */
+  buildImage(
+    context: readonly FileEntry[],
+    tag: string,
+    labels: Labels,
+    onLine?: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
+
+  createNetwork(spec: NetworkSpec, signal?: AbortSignal): Promise<NetworkInfo>;
+  inspectNetwork(name: string, signal?: AbortSignal): Promise<NetworkInfo | undefined>;
+  removeNetwork(name: string, signal?: AbortSignal): Promise<void>;
+  listNetworks(labels: Labels, signal?: AbortSignal): Promise<NetworkInfo[]>;
+  disconnectNetwork(network: string, container: string, signal?: AbortSignal): Promise<void>;
+
+  createVolume(spec: VolumeSpec, signal?: AbortSignal): Promise<void>;
+  removeVolume(name: string, signal?: AbortSignal): Promise<void>;
+  listVolumes(labels: Labels, signal?: AbortSignal): Promise<string[]>;
+
+  createContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string>;
+  startContainer(name: string, signal?: AbortSignal): Promise<void>;
+  stopContainer(name: string, timeoutSeconds?: number, signal?: AbortSignal): Promise<void>;
+  /** Removes the container and its anonymous volumes; a missing container is not an error. */
+  removeContainer(name: string, signal?: AbortSignal): Promise<void>;
+  inspectContainer(name: string, signal?: AbortSignal): Promise<ContainerInfo | undefined>;
+  listContainers(labels: Labels, signal?: AbortSignal): Promise<ContainerInfo[]>;
+
+  /** Log lines (stdout and stderr) from `since`, following until the signal aborts or the container stops. */
+  logs(name: string, options: { since?: Date; follow: boolean; tail?: number }, signal?: AbortSignal): AsyncIterable<string>;
+  exec(name: string, argv: readonly string[], options?: { stdin?: Readable }, signal?: AbortSignal): Promise<ExecResult>;
+  putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void>;
+  readFile(name: string, path: string, signal?: AbortSignal): Promise<Buffer>;
+}
