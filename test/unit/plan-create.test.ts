@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { renderNginxConfig } from "../../src/core/loadbalancer/nginx.js";
+import { planCreate, type Action, type PlanContext } from "../../src/core/plan/create.js";
+import { buildClusterSpec, type ClusterInput } from "../../src/core/spec/build.js";
+import { toCreateOptions } from "../../src/runtime/docker/translate.js";
+
+const ctx: PlanContext = {
+  token: "t0ken",
+  apiHostPort: 6550,
+  portHostPorts: new Map([[1, 30001]]),
+  loadBalancerImage: "k3box/loadbalancer:abc",
+  networkExists: false,
+  version: "0.0.0-test",
+};
+
+async function plan(input: ClusterInput, c: PlanContext = ctx) {
+  return planCreate(await buildClusterSpec({ name: "demo", ...input }), c);
+}
+
+/** The plan's actions as short strings, for readable order assertions. */
+function flatten(a: Action): string[] {
+  switch (a.type) {
+    case "sequence":
+      return [`seq(${a.actions.flatMap(flatten).join(", ")})`];
+    case "parallel":
+      return [`par(${a.actions.flatMap(flatten).join(", ")})`];
+    case "ensure-image":
+    case "ensure-loadbalancer-image":
+      return [`${a.type}:${a.image}`];
+    case "create-network":
+      return [`network:${a.network.name}`];
+    case "create-volume":
+      return [`volume:${a.volume.name}`];
+    case "create-container":
+      return [`create:${a.container.name}`];
+    case "start":
+      return [`start:${a.container}${a.milestone ? `@${a.milestone}` : ""}`];
+  }
+}
+
+describe("planCreate", () => {
+  it("orders a 3 server + 2 agent create: init server, then joins one by one alongside agents and the LB", async () => {
+    const p = await plan({ servers: 3, agents: 2, image: "img" });
+    expect(flatten(p.actions)[0]).toBe(
+      "seq(par(ensure-image:img, ensure-loadbalancer-image:k3box/loadbalancer:abc), network:k3box-demo, " +
+        "par(volume:k3box-demo-server-0-data, volume:k3box-demo-server-1-data, volume:k3box-demo-server-2-data, volume:k3box-demo-agent-0-data, volume:k3box-demo-agent-1-data), " +
+        "par(create:k3box-demo-server-0, create:k3box-demo-server-1, create:k3box-demo-server-2, create:k3box-demo-agent-0, create:k3box-demo-agent-1, create:k3box-demo-serverlb), " +
+        "start:k3box-demo-server-0@server, " +
+        "par(seq(start:k3box-demo-server-1@server, start:k3box-demo-server-2@server), start:k3box-demo-agent-0@agent, start:k3box-demo-agent-1@agent, start:k3box-demo-serverlb@loadbalancer))",
+    );
+  });
+
+  it("gives server-0 --cluster-init only when there are several servers, and joiners K3S_URL", async () => {
+    const ha = await plan({ servers: 2 });
+    const [s0, s1] = ha.nodes;
+    expect(s0?.container.cmd).toContain("--cluster-init");
+    expect(s0?.container.env?.K3S_URL).toBeUndefined();
+    expect(s1?.container.cmd).not.toContain("--cluster-init");
+    expect(s1?.container.env?.K3S_URL).toBe("https://k3box-demo-server-0:6443");
+    const single = await plan({});
+    expect(single.nodes[0]?.container.cmd).not.toContain("--cluster-init");
+  });
+
+  it("builds node containers as k3s needs them", async () => {
+    const p = await plan({ agents: 1, env: ["A=1@agent:0"], k3sArgs: ["--disable=traefik"], volumes: ["/src:/dst@agent:0"] });
+    const [server, agent] = p.nodes;
+    expect(server?.container).toMatchObject({
+      name: "k3box-demo-server-0",
+      hostname: "k3box-demo-server-0",
+      privileged: true,
+      tmpfs: ["/run", "/var/run"],
+      restartPolicy: "unless-stopped",
+      network: "k3box-demo",
+      cmd: ["server", "--tls-san", "127.0.0.1", "--tls-san", "k3box-demo-serverlb", "--disable=traefik"],
+      env: { K3S_TOKEN: "t0ken", K3S_KUBECONFIG_OUTPUT: "/output/kubeconfig.yaml" },
+    });
+    expect(server?.container.mounts).toEqual([{ type: "volume", source: "k3box-demo-server-0-data", target: "/var/lib/rancher/k3s" }]);
+    expect(agent?.container.cmd).toEqual(["agent"]);
+    expect(agent?.container.env).toMatchObject({ A: "1", K3S_URL: "https://k3box-demo-server-0:6443" });
+    expect(agent?.container.mounts?.[1]).toMatchObject({ type: "bind", source: "/src", target: "/dst" });
+  });
+
+  it("publishes the API and proxied ports on the load balancer, direct ports on their node", async () => {
+    const p = await plan({ agents: 1, ports: ["8080:80@loadbalancer", "0.0.0.0::443", "9000:9000@agent:0:direct"] });
+    const lb = p.nodes.find((n) => n.role === "loadbalancer");
+    expect(lb?.container.ports).toEqual([
+      { containerPort: 6443, protocol: "tcp", hostIp: "127.0.0.1", hostPort: 6550 },
+      { containerPort: 80, protocol: "tcp", hostIp: "127.0.0.1", hostPort: 8080 },
+      { containerPort: 443, protocol: "tcp", hostIp: "0.0.0.0", hostPort: 30001 },
+    ]);
+    expect(p.nodes.find((n) => n.name === "k3box-demo-agent-0")?.container.ports).toEqual([
+      { containerPort: 9000, protocol: "tcp", hostIp: "127.0.0.1", hostPort: 9000 },
+    ]);
+    expect(p.api).toEqual({ host: "127.0.0.1", hostIp: "127.0.0.1", hostPort: 6550, via: "k3box-demo-serverlb" });
+  });
+
+  it("renders the nginx config: API to servers, proxied ports to servers and agents", async () => {
+    const p = await plan({ servers: 2, agents: 1, ports: ["8080:80"] });
+    const create = JSON.stringify(p.actions);
+    const config = renderNginxConfig([
+      { port: 6443, protocol: "tcp", targets: ["k3box-demo-server-0", "k3box-demo-server-1"] },
+      { port: 80, protocol: "tcp", targets: ["k3box-demo-server-0", "k3box-demo-server-1", "k3box-demo-agent-0"] },
+    ]);
+    expect(create).toContain(JSON.stringify(config).slice(1, -1));
+    expect(config).toContain("upstream port_6443_tcp {\n    server k3box-demo-server-0:6443");
+    expect(config).not.toMatch(/port_6443_tcp \{[^}]*agent/);
+    expect(config).toContain("server k3box-demo-agent-0:80 max_fails=1 fail_timeout=10s;");
+  });
+
+  it("publishes the API on server-0 without a load balancer", async () => {
+    const p = await plan({ loadBalancer: false });
+    expect(p.nodes.map((n) => n.name)).toEqual(["k3box-demo-server-0"]);
+    expect(p.nodes[0]?.container.ports).toEqual([{ containerPort: 6443, protocol: "tcp", hostIp: "127.0.0.1", hostPort: 6550 }]);
+    expect(p.nodes[0]?.container.cmd).not.toContain("k3box-demo-serverlb");
+  });
+
+  it("creates no network when it exists already, and marks it external", async () => {
+    const p = await plan({ network: "shared" }, { ...ctx, networkExists: true });
+    expect(JSON.stringify(p.actions)).not.toContain("create-network");
+    expect(p.network).toEqual({ name: "shared", external: true });
+    expect(p.nodes[0]?.container.labels["dev.k3box.network.external"]).toBe("true");
+  });
+
+  it("omits milestones when not waiting", async () => {
+    const p = await plan({ wait: false });
+    expect(flatten(p.actions)[0]).toContain("start:k3box-demo-server-0,");
+  });
+});
+
+describe("Docker translation", () => {
+  it("maps a container spec to the Engine API body", () => {
+    const body = toCreateOptions({
+      name: "n",
+      image: "img",
+      labels: { a: "b" },
+      privileged: true,
+      tmpfs: ["/run"],
+      ports: [{ containerPort: 6443, protocol: "tcp", hostIp: "127.0.0.1", hostPort: 6550 }],
+      mounts: [{ type: "bind", source: "/x", target: "/y", options: ["rshared"] }],
+      network: "net",
+      networkAliases: ["n"],
+      restartPolicy: "unless-stopped",
+      env: { K: "V" },
+    });
+    expect(body).toMatchObject({
+      name: "n",
+      Image: "img",
+      Env: ["K=V"],
+      ExposedPorts: { "6443/tcp": {} },
+      HostConfig: {
+        Privileged: true,
+        Tmpfs: { "/run": "" },
+        PortBindings: { "6443/tcp": [{ HostIp: "127.0.0.1", HostPort: "6550" }] },
+        RestartPolicy: { Name: "unless-stopped" },
+        NetworkMode: "net",
+        Mounts: [{ Type: "bind", Source: "/x", Target: "/y", ReadOnly: false, BindOptions: { Propagation: "rshared" } }],
+      },
+      NetworkingConfig: { EndpointsConfig: { net: { Aliases: ["n"] } } },
+    });
+  });
+});
