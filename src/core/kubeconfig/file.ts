@@ -1,0 +1,123 @@
+/** Kubeconfig files: where they are, and reading and changing them safely. */
+import { mkdir, readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { KubeconfigError } from "../errors.js";
+import { resolveWriteTarget, writeFileAtomic } from "./atomic.js";
+import { cancelledError, lockKubeconfig, type HeldLock } from "./lock.js";
+import { emptyKubeconfig, type KubeConfig } from "./model.js";
+import { parseKubeconfig, serializeKubeconfig } from "./yaml.js";
+
+export interface KubeconfigFileOptions {
+  signal?: AbortSignal;
+  /** How long to wait for the lock; 10 000 ms by default. */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * The file k3box writes: the first non-empty entry of $KUBECONFIG, else
+ * ~/.kube/config. kubectl merges all entries when reading, so an entry written
+ * to the first file is visible to it whichever files exist.
+ */
+export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const first = (env.KUBECONFIG ?? "").split(delimiter).find((p) => p !== "");
+  return first ?? join(home, ".kube", "config");
+}
+
+/** Reads and parses a kubeconfig; a missing or empty file is an empty config, as for kubectl. */
+export async function readKubeconfigFile(path: string): Promise<KubeConfig> {
+  const text = await readIfExists(path);
+  return text === undefined ? emptyKubeconfig() : parseKubeconfig(text, path);
+}
+
+/** Replaces a kubeconfig with `config`, under the lock, atomically, mode 0600. */
+export async function writeKubeconfigFile(
+  path: string,
+  config: KubeConfig,
+  o: KubeconfigFileOptions = {},
+): Promise<void> {
+  const text = serializeKubeconfig(config);
+  await underLock(path, o, async (lock) => {
+    await commit(path, await writeTarget(path), text, lock, o.signal);
+  });
+}
+
+/**
+ * Read-modify-write of a kubeconfig: takes the lock kubectl also honours,
+ * re-reads the file under it, applies `fn`, and replaces the file atomically
+ * with mode 0600, keeping its owner; if `path` is a symlink, the file it
+ * points to is replaced and the link stays. A missing file (and its
+ * directories) is created. A file that cannot be parsed is left byte-for-byte
+ * as it is and a KubeconfigError names it and the problem.
+ *
+ * If `fn` returns the very object it was given and the file exists, nothing is
+ * written, so a no-op (such as removing an absent cluster) does not reformat
+ * the user's file.
+ */
+export async function updateKubeconfigFile(
+  path: string,
+  fn: (current: KubeConfig) => KubeConfig,
+  o: KubeconfigFileOptions = {},
+): Promise<void> {
+  await underLock(path, o, async (lock) => {
+    const target = await writeTarget(path);
+    const text = await readIfExists(target, path);
+    const current = text === undefined ? emptyKubeconfig() : parseKubeconfig(text, path);
+    const next = fn(current);
+    if (next === current && text !== undefined) return;
+    await commit(path, target, serializeKubeconfig(next), lock, o.signal);
+  });
+}
+
+async function underLock(path: string, o: KubeconfigFileOptions, body: (lock: HeldLock) => Promise<void>): Promise<void> {
+  if (o.signal?.aborted) throw cancelledError(o.signal, `updating ${path}`);
+  // The lock lives next to the file, so its directory must exist first.
+  await mkdir(dirname(resolve(path)), { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw new KubeconfigError(`cannot create the directory of ${path}: ${(err as Error).message}`, { cause: err });
+  });
+  const lock = await lockKubeconfig(path, { signal: o.signal, timeoutMs: o.lockTimeoutMs });
+  try {
+    await body(lock);
+  } finally {
+    // A compromised lock is already gone; releasing it again only errors.
+    if (lock.compromised() === undefined) await lock.release().catch(() => undefined);
+  }
+}
+
+async function commit(
+  path: string,
+  target: string,
+  text: string,
+  lock: HeldLock,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  // Last chance to back out: after the rename the change is made.
+  if (signal?.aborted) throw cancelledError(signal, `updating ${path}`);
+  const lost = lock.compromised();
+  if (lost !== undefined) {
+    throw new KubeconfigError(`lost the lock ${path}.lock while updating ${path}: ${lost.message}`, { cause: lost });
+  }
+  try {
+    await writeFileAtomic(target, text);
+  } catch (err) {
+    const where = target === resolve(path) ? path : `${path} (-> ${target})`;
+    throw new KubeconfigError(`cannot write ${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function writeTarget(path: string): Promise<string> {
+  try {
+    return await resolveWriteTarget(path);
+  } catch (err) {
+    throw new KubeconfigError(`cannot resolve ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function readIfExists(file: string, shownAs: string = file): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new KubeconfigError(`cannot read ${shownAs}: ${(err as Error).message}`, { cause: err });
+  }
+}
