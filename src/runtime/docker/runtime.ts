@@ -84,25 +84,17 @@ export class DockerRuntime implements Runtime {
   pullImage(ref: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
     return guard(`pull image ${ref}`, signal, async () => {
       const stream = (await this.docker.pull(ref, { abortSignal: signal })) as Readable;
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (err: Error | null, output: Array<{ error?: string }>) => {
-            const failed = output?.find((o) => o.error);
-            if (err) reject(err);
-            else if (failed) reject(new K3boxError(`pull image ${ref}: ${failed.error}`));
-            else resolve();
-          },
-          (e: { status?: string; progressDetail?: { current?: number; total?: number } }) => {
-            onProgress?.({
-              image: ref,
-              status: e.status ?? "",
-              ...(e.progressDetail?.current !== undefined ? { current: e.progressDetail.current } : {}),
-              ...(e.progressDetail?.total !== undefined ? { total: e.progressDetail.total } : {}),
-            });
-          },
-        );
-      });
+      await this.follow<{ status?: string; progressDetail?: { current?: number; total?: number } }>(
+        stream,
+        `pull image ${ref}`,
+        (e) =>
+          onProgress?.({
+            image: ref,
+            status: e.status ?? "",
+            ...(e.progressDetail?.current !== undefined ? { current: e.progressDetail.current } : {}),
+            ...(e.progressDetail?.total !== undefined ? { total: e.progressDetail.total } : {}),
+          }),
+      );
     });
   }
 
@@ -115,20 +107,25 @@ export class DockerRuntime implements Runtime {
   ): Promise<void> {
     return guard(`build image ${tag}`, signal, async () => {
       const stream = await this.docker.buildImage(packTar(context), { t: tag, labels: { ...labels }, abortSignal: signal });
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (err: Error | null, output: Array<{ error?: string }>) => {
-            const failed = output?.find((o) => o.error);
-            if (err) reject(err);
-            else if (failed) reject(new K3boxError(`build image ${tag}: ${failed.error?.trim()}`));
-            else resolve();
-          },
-          (e: { stream?: string }) => {
-            if (e.stream?.trim()) onLine?.(e.stream.trimEnd());
-          },
-        );
+      await this.follow<{ stream?: string }>(stream, `build image ${tag}`, (e) => {
+        if (e.stream?.trim()) onLine?.(e.stream.trimEnd());
       });
+    });
+  }
+
+  /** Reads an engine progress stream to its end; an `error` entry in it fails the call. */
+  private follow<E>(stream: NodeJS.ReadableStream, what: string, onEvent: (e: E) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string }>) => {
+          const failed = output?.find((o) => o.error);
+          if (err) reject(err);
+          else if (failed) reject(new K3boxError(`${what}: ${failed.error?.trim()}`));
+          else resolve();
+        },
+        onEvent,
+      );
     });
   }
 
