@@ -10,28 +10,9 @@ import {
   serializeKubeconfig,
   type KubeConfig,
 } from "../../src/core/kubeconfig/index.js";
+import { K3S_KUBECONFIG } from "./k3s-kubeconfig-fixture.js";
 
 // What k3s writes to K3S_KUBECONFIG_OUTPUT (certificates shortened).
-const K3S_KUBECONFIG = `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: Q0EtREFUQQ==
-    server: https://127.0.0.1:6443
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: Q0VSVA==
-    client-key-data: S0VZ
-`;
 
 const opts = { clusterName: "dev", server: "https://127.0.0.1:6550" };
 
