@@ -12,6 +12,8 @@ export const LABEL = {
   apiHostIp: "dev.k3box.api.hostip",
   apiPort: "dev.k3box.api.port",
   image: "dev.k3box.image",
+  /** JSON list of the paths of files k3box put into the node before it first started. */
+  files: "dev.k3box.files",
   ports: "dev.k3box.lb.ports",
   lbImage: "dev.k3box.image.loadbalancer",
 } as const;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { renderNginxConfig } from "../../src/core/loadbalancer/nginx.js";
 import { planCreate, type Action, type PlanContext } from "../../src/core/plan/create.js";
 import { buildClusterSpec, type ClusterInput } from "../../src/core/spec/build.js";
+import { parseNodeFilters } from "../../src/core/spec/filters.js";
 import { toCreateOptions } from "../../src/runtime/docker/translate.js";
 
 const ctx: PlanContext = {
@@ -124,6 +125,31 @@ describe("planCreate", () => {
   it("omits milestones when not waiting", async () => {
     const p = await plan({ wait: false });
     expect(flatten(p.actions)[0]).toContain("start:k3box-demo-server-0,");
+  });
+});
+
+describe("planned node files", () => {
+  it("puts each file into the nodes its filter selects and records the paths on them", async () => {
+    const spec = await buildClusterSpec({ name: "demo", servers: 1, agents: 2 });
+    const p = planCreate(
+      {
+        ...spec,
+        files: [
+          { destination: "/etc/a", content: "a", filters: parseNodeFilters("all", ""), raw: "a" },
+          { destination: "/etc/b", content: "b", mode: 0o600, filters: parseNodeFilters("agent:1", ""), raw: "b" },
+        ],
+      },
+      ctx,
+    );
+    const byName = new Map(p.nodes.map((n) => [n.name, n]));
+    expect(byName.get("k3box-demo-server-0")?.files.map((f) => f.path)).toEqual(["/etc/a"]);
+    expect(byName.get("k3box-demo-agent-1")?.files).toEqual([
+      { path: "/etc/a", content: "a" },
+      { path: "/etc/b", content: "b", mode: 0o600 },
+    ]);
+    expect(byName.get("k3box-demo-agent-1")?.container.labels["dev.k3box.files"]).toBe(JSON.stringify(["/etc/a", "/etc/b"]));
+    const creates = flatten(p.actions)[0];
+    expect(creates).toContain("create:k3box-demo-agent-1");
   });
 });
 

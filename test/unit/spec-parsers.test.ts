@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/core/errors.js";
 import { parseDuration } from "../../src/core/spec/duration.js";
 import { parseEnvVar, parseK3sArg } from "../../src/core/spec/env.js";
+import { parseHostAlias } from "../../src/core/spec/hosts.js";
 import { filterMatches, parseNodeFilters, splitFilterSuffix } from "../../src/core/spec/filters.js";
 import { validateClusterName } from "../../src/core/spec/names.js";
 import { parsePortMapping } from "../../src/core/spec/ports.js";
@@ -131,5 +132,23 @@ describe("names and durations", () => {
   });
   it("rejects garbage durations", () => {
     expect(() => parseDuration("5 minutes")).toThrow('invalid duration "5 minutes"');
+  });
+});
+
+describe("host aliases", () => {
+  it("parses IP:NAME[,NAME] and bracketed IPv6", () => {
+    expect(parseHostAlias("10.0.0.5:db.local,cache")).toEqual({ ip: "10.0.0.5", names: ["db.local", "cache"], raw: "10.0.0.5:db.local,cache" });
+    expect(parseHostAlias("[fd00::1]:v6.local").ip).toBe("fd00::1");
+  });
+
+  it.each([
+    ["db.local", /"db.local" is not an IP address/],
+    ["10.0.0.300:db", /"10.0.0.300" is not an IP address/],
+    ["10.0.0.5:", /expected IP:NAME/],
+    ["10.0.0.5:a,,b", /expected IP:NAME/],
+    ["10.0.0.5:bad_name", /"bad_name" is not a valid host name/],
+  ])("rejects %s naming the bad part", (raw, message) => {
+    expect(() => parseHostAlias(raw)).toThrow(UsageError);
+    expect(() => parseHostAlias(raw)).toThrow(message);
   });
 });

@@ -46,6 +46,8 @@ export interface PlannedNode {
   readonly role: NodeRole | "loadbalancer";
   readonly index: number;
   readonly container: ContainerSpec;
+  /** Put into the container after it is created, before it starts. */
+  readonly files: readonly FileEntry[];
 }
 
 export interface CreatePlan {
@@ -109,6 +111,9 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         }
       }
 
+      const files = spec.files
+        .filter((f) => filterMatches(f.filters, ref))
+        .map<FileEntry>((f) => ({ path: f.destination, content: f.content, ...(f.mode !== undefined ? { mode: f.mode } : {}) }));
       const container: ContainerSpec = {
         name,
         image: spec.image,
@@ -120,6 +125,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           [LABEL.role]: role,
           [LABEL.index]: String(index),
           [LABEL.image]: spec.image,
+          ...(files.length > 0 ? { [LABEL.files]: JSON.stringify(files.map((f) => f.path)) } : {}),
           ...(isInit ? { [LABEL.init]: "true" } : {}),
         },
         privileged: true,
@@ -142,7 +148,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         networkAliases: [name],
         restartPolicy: "unless-stopped",
       };
-      k3sNodes.push({ name, role, index, container });
+      k3sNodes.push({ name, role, index, container, files });
     }
   }
 
@@ -150,7 +156,6 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   const agents = k3sNodes.filter((n) => n.role === "agent");
 
   let lb: PlannedNode | undefined;
-  let lbFiles: FileEntry[] = [];
   if (spec.loadBalancer) {
     const proxied = proxiedPorts(ports, k3sNodes);
     const published: PublishedPort[] = [
@@ -159,11 +164,11 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         .filter((p) => !isDirect(p))
         .map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort })),
     ];
-    lbFiles = [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied), mode: 0o644 }];
     lb = {
       name: lbName,
       role: "loadbalancer",
       index: 0,
+      files: [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied), mode: 0o644 }],
       container: {
         name: lbName,
         image: ctx.loadBalancerImage,
@@ -189,7 +194,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => ({
     type: "create-container",
     container: n.container,
-    files: n === lb ? lbFiles : [],
+    files: n.files,
   }));
 
   const [init, ...joiners] = servers;

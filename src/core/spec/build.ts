@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "./defaults.js";
 import { parseDuration } from "./duration.js";
 import { parseEnvVar, parseK3sArg } from "./env.js";
+import { parseHostAlias } from "./hosts.js";
 import { checkFiltersInRange, parseNodeFilters } from "./filters.js";
 import { validateClusterName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
@@ -26,6 +27,8 @@ export interface ClusterInput {
   env?: readonly string[];
   /** `SRC:DEST[@FILTER]`; without a filter a volume goes to every node. */
   volumes?: readonly string[];
+  /** `IP:NAME[,NAME]`: resolvable from every node and pod. */
+  hostAliases?: readonly string[];
   token?: string;
   network?: string;
   loadBalancer?: boolean;
@@ -92,6 +95,7 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
   const volumes = (input.volumes ?? []).map((raw) => attempt(() => parseVolumeMount(raw))).filter(isDefined);
   const env = (input.env ?? []).map((raw) => attempt(() => parseEnvVar(raw))).filter(isDefined);
   const k3sArgs = (input.k3sArgs ?? []).map((raw) => attempt(() => parseK3sArg(raw))).filter(isDefined);
+  const hostAliases = (input.hostAliases ?? []).map((raw) => attempt(() => parseHostAlias(raw))).filter(isDefined);
 
   for (const item of [...volumes, ...env, ...k3sArgs]) {
     attempt(() => checkFiltersInRange(item.filters, counts, `"${item.raw}"`));
@@ -112,6 +116,8 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
     volumes: volumes.map((v) => (v.filters.length ? v : { ...v, filters: parseNodeFilters("server:*;agent:*", "") })),
     env: env.map((e) => (e.filters.length ? e : { ...e, filters: parseNodeFilters("server:*;agent:*", "") })),
     k3sArgs: k3sArgs.map((a) => (a.filters.length ? a : { ...a, filters: parseNodeFilters("server:*", "") })),
+    hostAliases,
+    files: [],
     ...(token !== undefined ? { token } : {}),
     ...(input.network !== undefined ? { network: input.network } : {}),
     loadBalancer,

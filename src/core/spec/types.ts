@@ -54,6 +54,24 @@ export interface K3sArg {
   readonly raw: string;
 }
 
+/** An `/etc/hosts`-style entry every node and (through coredns NodeHosts) every pod resolves. */
+export interface HostAlias {
+  readonly ip: string;
+  readonly names: readonly string[];
+  readonly raw: string;
+}
+
+/** A file k3box puts into the selected nodes before k3s first starts. */
+export interface NodeFile {
+  /** Absolute path inside the node. */
+  readonly destination: string;
+  readonly content: string | Buffer;
+  readonly mode?: number;
+  readonly filters: readonly NodeFilter[];
+  /** Where it came from, for messages. */
+  readonly raw: string;
+}
+
 export interface ApiEndpoint {
   /** What goes into the kubeconfig and the server certificate. */
   readonly host: string;
@@ -78,6 +96,8 @@ export interface ClusterSpec {
   readonly volumes: readonly VolumeMount[];
   readonly env: readonly EnvVar[];
   readonly k3sArgs: readonly K3sArg[];
+  readonly hostAliases: readonly HostAlias[];
+  readonly files: readonly NodeFile[];
   /** Undefined: a random token is generated. */
   readonly token?: string;
   /** Undefined: the cluster gets its own network `k3box-NAME`. */
