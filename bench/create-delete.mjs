@@ -15,7 +15,7 @@ import tar from "tar-stream";
 import { Readable } from "node:stream";
 import { parse } from "yaml";
 
-const IMAGE = "k3box-test/k3s-double:dev";
+const IMAGE = process.env.K3S_DOUBLE_IMAGE ?? "k3box-test/k3s-double:dev";
 const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const docker = new Docker();
