@@ -2,6 +2,7 @@
 export { createCluster, type CreateResult } from "./core/operations/create.js";
 export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/operations/delete.js";
 export { getCluster, listClusters } from "./core/operations/list.js";
+export { buildNodeImage, type NodeImageInput, type NodeImageResult } from "./core/operations/node-image.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
 export type { OperationOptions } from "./core/operations/context.js";

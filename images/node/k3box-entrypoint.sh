@@ -282,8 +282,11 @@ if switched_on "${K3BOX_FIX_HOSTS:-true}"; then
   host_ip=${K3BOX_HOST_IP:-$GATEWAY}
   wanted="$STATE_DIR/wanted-hosts"
   : >"$wanted"
-  if [ -n "$host_ip" ]; then echo "$host_ip $HOST_NAME" >>"$wanted"; fi
   if [ -f "$ALIASES_FILE" ]; then grep -v '^[ \t]*\(#\|$\)' "$ALIASES_FILE" >>"$wanted"; fi
+  # A host alias for host.k3box.internal itself wins over the default.
+  if [ -n "$host_ip" ] && ! awk -v n="$HOST_NAME" '{ for (i = 2; i <= NF; i++) if ($i == n) found = 1 } END { exit !found }' "$wanted"; then
+    echo "$host_ip $HOST_NAME" >>"$wanted"
+  fi
   if [ ! -s "$wanted" ]; then
     log "hosts: skipped: no gateway and no host aliases"
   else

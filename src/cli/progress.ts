@@ -13,6 +13,7 @@ const LABELS: Record<string, string> = {
   kubeconfig: "Kubeconfig retrieved",
   "wait-api": "API ready through the load balancer",
   "merge-kubeconfig": "Kubeconfig merged",
+  "build-node-image": "Node image built",
   rollback: "Rolled back",
   "remove-nodes": "Nodes removed",
   "remove-network": "Network removed",

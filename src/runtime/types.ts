@@ -79,9 +79,19 @@ export interface VolumeSpec {
 }
 
 export interface FileEntry {
+  /** A path ending in "/" is a directory; its content is ignored. */
   readonly path: string;
   readonly content: string | Buffer;
   readonly mode?: number;
+}
+
+export interface ImageBuild {
+  /** The build context, with the Dockerfile at its root as `Dockerfile`. */
+  readonly context: readonly FileEntry[];
+  readonly tag: string;
+  readonly labels: Labels;
+  /** Values for the Dockerfile's ARGs. */
+  readonly buildArgs?: Readonly<Record<string, string>>;
 }
 
 export interface ExecResult {
@@ -112,14 +122,8 @@ export interface Runtime {
 
   imageExists(ref: string, signal?: AbortSignal): Promise<boolean>;
   pullImage(ref: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>;
-  /** Builds an image from a directory of files (the build context). */
-  buildImage(
-    context: readonly FileEntry[],
-    tag: string,
-    labels: Labels,
-    onLine?: (line: string) => void,
-    signal?: AbortSignal,
-  ): Promise<void>;
+  /** Builds an image from a set of files (the build context). */
+  buildImage(build: ImageBuild, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void>;
 
   createNetwork(spec: NetworkSpec, signal?: AbortSignal): Promise<NetworkInfo>;
   inspectNetwork(name: string, signal?: AbortSignal): Promise<NetworkInfo | undefined>;

@@ -12,7 +12,10 @@ const ctx: PlanContext = {
   loadBalancerImage: "k3box/loadbalancer:abc",
   networkExists: false,
   version: "0.0.0-test",
+  nodeEntrypoint: "#!/bin/sh\nexec /bin/k3s \"$@\"\n",
 };
+
+const ENTRYPOINT = { path: "/bin/k3box-entrypoint.sh", content: ctx.nodeEntrypoint, mode: 0o755 };
 
 async function plan(input: ClusterInput, c: PlanContext = ctx) {
   return planCreate(await buildClusterSpec({ name: "demo", ...input }), c);
@@ -142,14 +145,45 @@ describe("planned node files", () => {
       ctx,
     );
     const byName = new Map(p.nodes.map((n) => [n.name, n]));
-    expect(byName.get("k3box-demo-server-0")?.files.map((f) => f.path)).toEqual(["/etc/a"]);
+    expect(byName.get("k3box-demo-server-0")?.files.map((f) => f.path)).toEqual(["/bin/k3box-entrypoint.sh", "/etc/a"]);
     expect(byName.get("k3box-demo-agent-1")?.files).toEqual([
+      ENTRYPOINT,
       { path: "/etc/a", content: "a" },
       { path: "/etc/b", content: "b", mode: 0o600 },
     ]);
-    expect(byName.get("k3box-demo-agent-1")?.container.labels["dev.k3box.files"]).toBe(JSON.stringify(["/etc/a", "/etc/b"]));
+    expect(byName.get("k3box-demo-agent-1")?.container.labels["dev.k3box.files"]).toBe(
+      JSON.stringify(["/bin/k3box-entrypoint.sh", "/etc/a", "/etc/b"]),
+    );
     const creates = flatten(p.actions)[0];
     expect(creates).toContain("create:k3box-demo-agent-1");
+  });
+});
+
+describe("node entrypoint and host aliases", () => {
+  it("starts every k3s node through the entrypoint script, which it puts in first", async () => {
+    const p = await plan({ servers: 2, agents: 1, image: "example.com/custom/k3s:v1" });
+    for (const n of p.nodes.filter((n) => n.role !== "loadbalancer")) {
+      expect(n.container.entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
+      expect(n.container.cmd?.[0]).toBe(n.role);
+      expect(n.files).toEqual([ENTRYPOINT]);
+      expect(n.container.labels["dev.k3box.files"]).toBe(JSON.stringify(["/bin/k3box-entrypoint.sh"]));
+    }
+    const lb = p.nodes.find((n) => n.role === "loadbalancer");
+    expect(lb?.container.entrypoint).toBeUndefined();
+    expect(lb?.container.labels["dev.k3box.files"]).toBeUndefined();
+  });
+
+  it("gives every k3s node the host aliases as a hosts file and records its path", async () => {
+    const p = await plan({ agents: 1, hostAliases: ["10.0.0.5:db.internal,db", "[fd00::1]:v6.internal"] });
+    for (const n of p.nodes.filter((n) => n.role !== "loadbalancer")) {
+      expect(n.files[1]).toEqual({ path: "/etc/k3box/hosts", content: "10.0.0.5 db.internal db\nfd00::1 v6.internal\n", mode: 0o644 });
+      expect(JSON.parse(n.container.labels["dev.k3box.files"] ?? "[]")).toEqual(["/bin/k3box-entrypoint.sh", "/etc/k3box/hosts"]);
+    }
+  });
+
+  it("sets the entrypoint in the Engine API body", async () => {
+    const p = await plan({});
+    expect(toCreateOptions(p.nodes[0]!.container).Entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
   });
 });
 

@@ -18,6 +18,7 @@ interface CreateFlags {
   k3sArg: string[];
   env: string[];
   volume: string[];
+  hostAlias: string[];
   token?: string;
   network?: string;
   lb: boolean;
@@ -44,6 +45,12 @@ export function clusterCommand(ctx: CliContext): Command {
     .option("--k3s-arg <arg@filter>", "extra k3s argument for the selected nodes (repeatable)", collect, [])
     .option("-e, --env <KEY=VALUE@filter>", "environment variable for the selected nodes (repeatable)", collect, [])
     .option("-v, --volume <src:dest@filter>", "mount a host path or volume into the selected nodes (repeatable)", collect, [])
+    .option(
+      "--host-alias <ip:name[,name]>",
+      "resolve these names to IP in every node (/etc/hosts) and pod (coredns NodeHosts) (repeatable)",
+      collect,
+      [],
+    )
     .option("--token <token>", "cluster join token (default: random, 160 bits)")
     .option("--network <name>", "use this Docker network (an existing one is kept when the cluster is deleted)")
     .option("--no-lb", "no load balancer: the API is published on the first server")
@@ -63,12 +70,15 @@ export function clusterCommand(ctx: CliContext): Command {
       `
 Node filters: server:0, agent:1,2, agent:1-, server:*, loadbalancer, all; separate several with ';'.
 Ports without a filter go through the load balancer to every server and agent.
+Nodes and pods resolve host.k3box.internal to the Docker host.
 
 Examples:
   k3box cluster create
   k3box cluster create dev -s 1 -a 2 -p 8080:80@loadbalancer
   k3box cluster create ha --servers 3 --api-port 127.0.0.1:6550
-  k3box cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m`,
+  k3box cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m
+  k3box cluster create dev --host-alias 10.0.0.5:db.internal,db
+  k3box cluster create offline --image k3box/node:v1.35.5-k3s1`,
     )
     .action(async (name: string, flags: CreateFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
@@ -84,6 +94,7 @@ Examples:
             k3sArgs: flags.k3sArg,
             env: flags.env,
             volumes: flags.volume,
+            hostAliases: flags.hostAlias,
             ...(flags.token !== undefined ? { token: flags.token } : {}),
             ...(flags.network !== undefined ? { network: flags.network } : {}),
             loadBalancer: flags.lb,

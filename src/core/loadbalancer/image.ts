@@ -29,6 +29,6 @@ export async function ensureLoadBalancerImage(
   signal: AbortSignal,
 ): Promise<boolean> {
   if (await runtime.imageExists(context.tag, signal)) return false;
-  await runtime.buildImage(context.files, context.tag, { [LABEL.managed]: "true" }, onLine, signal);
+  await runtime.buildImage({ context: context.files, tag: context.tag, labels: { [LABEL.managed]: "true" } }, onLine, signal);
   return true;
 }

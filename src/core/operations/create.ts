@@ -8,6 +8,7 @@ import { clusterSelector } from "../labels.js";
 import { ensureLoadBalancerImage, loadBalancerContext } from "../loadbalancer/image.js";
 import { planCreate, type Action, type CreatePlan } from "../plan/create.js";
 import { networkName } from "../plan/names.js";
+import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { buildClusterSpec, type ClusterInput } from "../spec/build.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { UndoStack } from "../undo.js";
@@ -159,6 +160,7 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
     loadBalancerImage: lb,
     networkExists: network !== undefined,
     version: VERSION,
+    nodeEntrypoint: await loadNodeEntrypoint(),
   });
 }
 

@@ -7,6 +7,7 @@ import { K3S_API_PORT } from "../spec/defaults.js";
 import type { ClusterSpec, NodeRole, PortMapping } from "../spec/types.js";
 import type { ContainerSpec, FileEntry, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
+import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig, type ProxiedPort } from "../loadbalancer/nginx.js";
 import {
   K3S_DATA_DIR,
@@ -27,6 +28,8 @@ export interface PlanContext {
   /** The network exists already and is not the cluster's to remove. */
   readonly networkExists: boolean;
   readonly version: string;
+  /** The node entrypoint script (images/node/k3box-entrypoint.sh). */
+  readonly nodeEntrypoint: string;
 }
 
 export type Milestone = "server" | "agent" | "loadbalancer";
@@ -111,13 +114,18 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         }
       }
 
-      const files = spec.files
-        .filter((f) => filterMatches(f.filters, ref))
-        .map<FileEntry>((f) => ({ path: f.destination, content: f.content, ...(f.mode !== undefined ? { mode: f.mode } : {}) }));
+      // Every node starts through the entrypoint, whatever its image, so the fixes k3s needs in Docker always apply.
+      const files = [
+        ...entrypointFiles(ctx.nodeEntrypoint, spec.hostAliases),
+        ...spec.files
+          .filter((f) => filterMatches(f.filters, ref))
+          .map<FileEntry>((f) => ({ path: f.destination, content: f.content, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
+      ];
       const container: ContainerSpec = {
         name,
         image: spec.image,
         hostname: name,
+        entrypoint: [NODE_ENTRYPOINT_PATH],
         cmd: args,
         env,
         labels: {
@@ -125,7 +133,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           [LABEL.role]: role,
           [LABEL.index]: String(index),
           [LABEL.image]: spec.image,
-          ...(files.length > 0 ? { [LABEL.files]: JSON.stringify(files.map((f) => f.path)) } : {}),
+          [LABEL.files]: JSON.stringify(files.map((f) => f.path)),
           ...(isInit ? { [LABEL.init]: "true" } : {}),
         },
         privileged: true,

@@ -10,6 +10,7 @@ import type {
   ContainerSpec,
   ExecResult,
   FileEntry,
+  ImageBuild,
   Labels,
   NetworkInfo,
   NetworkSpec,
@@ -98,15 +99,15 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  buildImage(
-    context: readonly FileEntry[],
-    tag: string,
-    labels: Labels,
-    onLine?: (line: string) => void,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  buildImage(build: ImageBuild, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void> {
+    const { tag } = build;
     return guard(`build image ${tag}`, signal, async () => {
-      const stream = await this.docker.buildImage(packTar(context), { t: tag, labels: { ...labels }, abortSignal: signal });
+      const stream = await this.docker.buildImage(packTar(build.context), {
+        t: tag,
+        labels: { ...build.labels },
+        ...(build.buildArgs ? { buildargs: { ...build.buildArgs } } : {}),
+        abortSignal: signal,
+      });
       await this.follow<{ stream?: string }>(stream, `build image ${tag}`, (e) => {
         if (e.stream?.trim()) onLine?.(e.stream.trimEnd());
       });
@@ -357,8 +358,13 @@ export class DockerRuntime implements Runtime {
 function packTar(files: readonly FileEntry[]): Readable {
   const pack = tar.pack();
   for (const f of files) {
+    const name = f.path.replace(/^\/+/, "");
+    if (name.endsWith("/")) {
+      pack.entry({ name, type: "directory", mode: f.mode ?? 0o755 });
+      continue;
+    }
     const content = typeof f.content === "string" ? Buffer.from(f.content) : f.content;
-    pack.entry({ name: f.path.replace(/^\/+/, ""), mode: f.mode ?? 0o644, size: content.length }, content);
+    pack.entry({ name, mode: f.mode ?? 0o644, size: content.length }, content);
   }
   pack.finalize();
   return Readable.from(pack as AsyncIterable<Buffer>);
