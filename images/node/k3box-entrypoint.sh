@@ -218,9 +218,9 @@ fix_dns() {
   done
   # Packets from pods rewritten to a loopback address must be routable.
   echo 1 >/proc/sys/net/ipv4/conf/all/route_localnet 2>/dev/null
-  if grep -q '^nameserver[ \t]*127\.0\.0\.11[ \t]*$' /etc/resolv.conf; then
+  if grep -q '^nameserver[[:space:]]*127\.0\.0\.11[[:space:]]*$' /etc/resolv.conf; then
     # Docker bind-mounts resolv.conf: write through it, never replace it.
-    sed "s/^nameserver[ \t]*127\.0\.0\.11[ \t]*\$/nameserver $gw/" /etc/resolv.conf >"$STATE_DIR/resolv.conf" &&
+    sed "s/^nameserver[[:space:]]*127\.0\.0\.11[[:space:]]*\$/nameserver $gw/" /etc/resolv.conf >"$STATE_DIR/resolv.conf" &&
       cat "$STATE_DIR/resolv.conf" >/etc/resolv.conf
   fi
   log "dns: $gw:53 now reaches Docker's DNS (udp 127.0.0.11:$udp, tcp 127.0.0.11:$tcp); resolv.conf names $gw"
@@ -282,7 +282,7 @@ if switched_on "${K3BOX_FIX_HOSTS:-true}"; then
   host_ip=${K3BOX_HOST_IP:-$GATEWAY}
   wanted="$STATE_DIR/wanted-hosts"
   : >"$wanted"
-  if [ -f "$ALIASES_FILE" ]; then grep -v '^[ \t]*\(#\|$\)' "$ALIASES_FILE" >>"$wanted"; fi
+  if [ -f "$ALIASES_FILE" ]; then grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$ALIASES_FILE" >>"$wanted"; fi
   # A host alias for host.k3box.internal itself wins over the default.
   if [ -n "$host_ip" ] && ! awk -v n="$HOST_NAME" '{ for (i = 2; i <= NF; i++) if ($i == n) found = 1 } END { exit !found }' "$wanted"; then
     echo "$host_ip $HOST_NAME" >>"$wanted"

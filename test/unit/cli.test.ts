@@ -51,6 +51,19 @@ describe("command line", () => {
     expect(s.text().stderr).toContain('invalid node filter "bogus"');
   });
 
+  it("reports every bad --host-alias before touching Docker", async () => {
+    const s = streams();
+    const code = await run(
+      ["cluster", "create", "x", "--host-alias", "nope", "--host-alias", "10.0.0.1:ok.name", "--host-alias", "10.0.0.1:bad_name"],
+      s.streams,
+      new AbortController().signal,
+    );
+    expect(code).toBe(2);
+    expect(s.text().stderr).toContain('invalid host alias "nope"');
+    expect(s.text().stderr).toContain('invalid host alias "10.0.0.1:bad_name": "bad_name" is not a valid host name');
+    expect(s.text().stderr).not.toContain("ok.name");
+  });
+
   it("rejects unknown options and counts that are not numbers", async () => {
     const s = streams();
     expect(await run(["cluster", "create", "--nope"], s.streams, new AbortController().signal)).toBe(2);
@@ -59,7 +72,15 @@ describe("command line", () => {
   });
 
   it("shows examples in every command's help", async () => {
-    for (const cmd of [["cluster", "create"], ["cluster", "delete"], ["cluster", "list"], ["cluster", "get"], ["kubeconfig", "get"], ["kubeconfig", "merge"]]) {
+    for (const cmd of [
+      ["cluster", "create"],
+      ["cluster", "delete"],
+      ["cluster", "list"],
+      ["cluster", "get"],
+      ["kubeconfig", "get"],
+      ["kubeconfig", "merge"],
+      ["node-image", "build"],
+    ]) {
       const s = streams();
       expect(await run([...cmd, "--help"], s.streams, new AbortController().signal)).toBe(0);
       expect(s.text().stdout).toContain("Examples:");
