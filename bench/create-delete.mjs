@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createCluster, deleteCluster } from "../dist/index.js";
 import { loadBalancerContext } from "../dist/core/loadbalancer/image.js";
 import { renderNginxConfig } from "../dist/core/loadbalancer/nginx.js";
+import { NODE_ENTRYPOINT_PATH, loadNodeEntrypoint } from "../dist/core/node/entrypoint.js";
 import getPort from "get-port";
 import tar from "tar-stream";
 import { Readable } from "node:stream";
@@ -61,15 +62,15 @@ async function readyz(url, creds) {
   }
 }
 
-function archive(path, content) {
+function archive(path, content, mode = 0o644) {
   const pack = tar.pack();
-  pack.entry({ name: path, mode: 0o644 }, content);
+  pack.entry({ name: path, mode }, content);
   pack.finalize();
   return Readable.from(pack);
 }
 
 /** The same containers, started in the same order, with the same readiness checks. */
-async function baselineOnce(lbImage) {
+async function baselineOnce(lbImage, entrypoint) {
   const name = `base-${randomBytes(3).toString("hex")}`;
   const net = `k3box-${name}`;
   const server = `${net}-server-0`;
@@ -82,6 +83,7 @@ async function baselineOnce(lbImage) {
     name: n,
     Image: IMAGE,
     Hostname: n,
+    Entrypoint: [NODE_ENTRYPOINT_PATH],
     Cmd: cmd,
     Env: ["K3S_TOKEN=benchtoken", "K3S_KUBECONFIG_OUTPUT=/output/kubeconfig.yaml", ...env],
     HostConfig: {
@@ -108,6 +110,9 @@ async function baselineOnce(lbImage) {
     }),
   ]);
   const [s, a0, a1, l] = containers;
+  await Promise.all(
+    [s, a0, a1].map((c) => c.putArchive(archive(NODE_ENTRYPOINT_PATH.slice(1), entrypoint, 0o755), { path: "/" })),
+  );
   await l.putArchive(archive("etc/nginx/nginx.conf", renderNginxConfig([{ port: 6443, protocol: "tcp", targets: [server] }])), { path: "/" });
   await s.start();
   await waitForLine(s, /k3s is up and running/i);
@@ -151,13 +156,14 @@ async function baselineOnce(lbImage) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const lbImage = (await loadBalancerContext()).tag;
+const entrypoint = await loadNodeEntrypoint();
 // Warm-up: builds the load balancer image and warms the engine's caches for both.
 await k3boxOnce();
-await baselineOnce(lbImage);
+await baselineOnce(lbImage, entrypoint);
 const k3box = [];
 const baseline = [];
 for (let i = 0; i < RUNS; i++) {
-  baseline.push(await baselineOnce(lbImage));
+  baseline.push(await baselineOnce(lbImage, entrypoint));
   k3box.push(await k3boxOnce());
 }
 rmSync(kubeconfigDir, { recursive: true, force: true });
