@@ -142,6 +142,19 @@ merge_hosts() {
   ' "$2" "$3"
 }
 
+# The iptables flavour (nft or legacy) Docker wrote this namespace's DNS rules
+# with, so that k3box's rules sit next to them; plain iptables otherwise.
+docker_iptables() {
+  for flavour in nft legacy; do
+    if command -v "iptables-$flavour-save" >/dev/null 2>&1 &&
+      "iptables-$flavour-save" -t nat 2>/dev/null | grep -q DOCKER_OUTPUT; then
+      echo "iptables-$flavour"
+      return
+    fi
+  done
+  if command -v iptables >/dev/null 2>&1; then echo iptables; fi
+}
+
 # ---- the fixes ----------------------------------------------------------------
 
 # cgroup v2: a cgroup with processes in it cannot hand controllers to child
@@ -201,20 +214,21 @@ fix_dns() {
     log "dns: skipped: Docker's embedded DNS server is not listening at 127.0.0.11 (default bridge network?)"
     return
   fi
-  if ! command -v iptables >/dev/null 2>&1; then
+  ipt=$(docker_iptables)
+  if [ -z "$ipt" ]; then
     log "dns: failed: iptables not found"
     return
   fi
   chain=K3BOX_DNS
-  iptables -t nat -N "$chain" 2>/dev/null || iptables -t nat -F "$chain"
-  if ! iptables -t nat -A "$chain" -p udp --dport 53 -j DNAT --to-destination "127.0.0.11:$udp" ||
-    ! iptables -t nat -A "$chain" -p tcp --dport 53 -j DNAT --to-destination "127.0.0.11:$tcp"; then
-    log "dns: failed: cannot add NAT rules"
+  "$ipt" -t nat -N "$chain" 2>/dev/null || "$ipt" -t nat -F "$chain"
+  if ! "$ipt" -t nat -A "$chain" -p udp --dport 53 -j DNAT --to-destination "127.0.0.11:$udp" ||
+    ! "$ipt" -t nat -A "$chain" -p tcp --dport 53 -j DNAT --to-destination "127.0.0.11:$tcp"; then
+    log "dns: failed: cannot add NAT rules with $ipt"
     return
   fi
   for hook in OUTPUT PREROUTING; do
-    iptables -t nat -C "$hook" -d "$gw/32" -j "$chain" 2>/dev/null ||
-      iptables -t nat -I "$hook" 1 -d "$gw/32" -j "$chain"
+    "$ipt" -t nat -C "$hook" -d "$gw/32" -j "$chain" 2>/dev/null ||
+      "$ipt" -t nat -I "$hook" 1 -d "$gw/32" -j "$chain"
   done
   # Packets from pods rewritten to a loopback address must be routable.
   echo 1 >/proc/sys/net/ipv4/conf/all/route_localnet 2>/dev/null
@@ -223,7 +237,7 @@ fix_dns() {
     sed "s/^nameserver[[:space:]]*127\.0\.0\.11[[:space:]]*\$/nameserver $gw/" /etc/resolv.conf >"$STATE_DIR/resolv.conf" &&
       cat "$STATE_DIR/resolv.conf" >/etc/resolv.conf
   fi
-  log "dns: $gw:53 now reaches Docker's DNS (udp 127.0.0.11:$udp, tcp 127.0.0.11:$tcp); resolv.conf names $gw"
+  log "dns: $gw:53 now reaches Docker's DNS (udp 127.0.0.11:$udp, tcp 127.0.0.11:$tcp; $ipt); resolv.conf names $gw"
 }
 
 # Host entries: host.k3box.internal and the cluster's host aliases in

@@ -110,8 +110,15 @@ describe("node fixes and host entries on a 1+1 cluster", () => {
     expect(log.indexOf("k3box-entrypoint: mounts")).toBeLessThan(log.indexOf("Starting k3s"));
   });
 
+  /** The NAT table, read with the iptables flavour the entrypoint says it used. */
+  const natRules = async (node: string): Promise<string> => {
+    const flavour = /dns: .*; (iptables(?:-nft|-legacy)?)\)/.exec(await logsOf(node))?.[1];
+    if (flavour === undefined) throw new Error(`no dns fix line in the log of ${node}`);
+    return nodeExec(node, [`${flavour}-save`, "-t", "nat"]);
+  };
+
   it("points DNS at the gateway: NAT rules for node and pod traffic, and resolv.conf", async () => {
-    const nat = await nodeExec(server0, ["iptables-save", "-t", "nat"]);
+    const nat = await natRules(server0);
     expect(nat).toContain(`-A OUTPUT -d ${gateway}/32 -j K3BOX_DNS`);
     expect(nat).toContain(`-A PREROUTING -d ${gateway}/32 -j K3BOX_DNS`);
     expect(nat).toMatch(/-A K3BOX_DNS -p udp -m udp --dport 53 -j DNAT --to-destination 127\.0\.0\.11:\d+/);
@@ -182,7 +189,9 @@ describe("node fixes and host entries on a 1+1 cluster", () => {
     expect(log).toContain("k3box-entrypoint: dns: skipped (K3BOX_FIX_DNS=false)");
     expect(log).toContain("k3box-entrypoint: mounts: / is now rshared");
     expect(await nodeExec(agent0, ["cat", "/etc/resolv.conf"])).toContain("nameserver 127.0.0.11");
-    expect(await nodeExec(agent0, ["iptables-save", "-t", "nat"])).not.toContain("K3BOX_DNS");
+    for (const save of ["iptables-nft-save", "iptables-legacy-save"]) {
+      expect(await nodeExec(agent0, [save, "-t", "nat"])).not.toContain("K3BOX_DNS");
+    }
   });
 
   it("keeps everything after docker restart of the server, with no k3box involved", async () => {
@@ -197,7 +206,7 @@ describe("node fixes and host entries on a 1+1 cluster", () => {
     expect(hosts.split("\n").filter((l) => l.endsWith(" host.k3box.internal"))).toEqual([`${gateway} host.k3box.internal`]);
     expect(hosts).toContain("10.7.7.7 alias.k3box.test alias2\n");
     expect(await nodeExec(server0, ["cat", "/etc/resolv.conf"])).toContain(`nameserver ${gateway}`);
-    expect(await nodeExec(server0, ["iptables-save", "-t", "nat"])).toContain(`-A PREROUTING -d ${gateway}/32 -j K3BOX_DNS`);
+    expect(await natRules(server0)).toContain(`-A PREROUTING -d ${gateway}/32 -j K3BOX_DNS`);
     // k3s wrote the manifest anew on this start; the entries are merged into it once.
     const manifest = await nodeExec(server0, ["cat", "/var/lib/rancher/k3s/server/manifests/coredns.yaml"]);
     expect(manifest.split("    10.7.7.7 alias.k3box.test alias2\n").length - 1).toBe(1);
