@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { NODE_ENTRYPOINT_PATH, loadNodeEntrypoint } from "../../src/core/node/entrypoint.js";
 import { defaultNodeImageTag } from "../../src/core/operations/node-image.js";
+import { DEFAULT_K3S_IMAGE } from "../../src/core/spec/defaults.js";
 import { parseImageReference } from "../../src/core/spec/images.js";
 
 const script = await loadNodeEntrypoint();
@@ -118,10 +119,11 @@ describe.each(SHELLS)("the entrypoint's host entry merge ($name)", (shell) => {
 });
 
 describe("the entrypoint script and the node image agree", () => {
-  it("Dockerfile.node copies the same script to the same path and makes it the entrypoint", () => {
+  it("Dockerfile.node copies the same script to the same path, makes it the entrypoint, and defaults to the same k3s", () => {
     const dockerfile = readFileSync(new URL("../../Dockerfile.node", import.meta.url), "utf8");
     expect(dockerfile).toContain(`COPY images/node/k3box-entrypoint.sh ${NODE_ENTRYPOINT_PATH}\n`);
     expect(dockerfile).toContain(`ENTRYPOINT ["${NODE_ENTRYPOINT_PATH}"]`);
+    expect(dockerfile).toContain(`ARG K3S_IMAGE=${DEFAULT_K3S_IMAGE}\n`);
     expect(script.startsWith("#!/bin/sh\n")).toBe(true);
     expect(script).toMatch(/\nexec "\$K3S_BIN" "\$@"\n$/);
   });
