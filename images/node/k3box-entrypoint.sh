@@ -305,12 +305,13 @@ if switched_on "${K3BOX_FIX_HOSTS:-true}"; then
     log "hosts: skipped: no gateway and no host aliases"
   else
     fix_hosts "$wanted"
-    if [ "$ROLE" != server ]; then
-      :
-    elif [ "$COREDNS_DISABLED" = true ]; then
-      log "hosts: coredns is disabled; NodeHosts left alone"
-    else
-      watch_coredns "$wanted"
+    # Only servers hold k3s' manifests.
+    if [ "$ROLE" = server ]; then
+      if [ "$COREDNS_DISABLED" = true ]; then
+        log "hosts: coredns is disabled; NodeHosts left alone"
+      else
+        watch_coredns "$wanted"
+      fi
     fi
   fi
 else
