@@ -93,6 +93,8 @@ Examples:
         targets = (await listClusters()).map((c) => c.name);
       } else if (flags.config !== undefined) {
         const file = await configFile(flags.config, process.env);
+        // A file with problems may have lost its name; deleting the default cluster instead would be wrong.
+        if (file && file.problems.length > 0) throw new UsageError(file.problems.join("\n"));
         targets = [file?.input.name ?? DEFAULT_CLUSTER_NAME];
       } else if (targets.length === 0) {
         targets = [DEFAULT_CLUSTER_NAME];

@@ -15,7 +15,7 @@ import {
   k3dSimpleSchema,
 } from "./schema.js";
 import { ConfigSource, type Problem } from "./source.js";
-import { translateK3box, translateK3d, type RegistriesInput, type Translated } from "./translate.js";
+import { translateK3box, translateK3d, type RegistriesInput } from "./translate.js";
 
 export type ConfigFormat = typeof K3BOX_API_VERSION | (typeof K3D_API_VERSIONS)[number];
 
@@ -26,8 +26,10 @@ export interface LoadedConfig {
   /** What the file asks of registries, apart from the rest. */
   readonly registries?: RegistriesInput;
   /**
-   * Fields the file sets that k3box cannot honour, as `FILE:LINE:COL: FIELD: message`; they are
-   * reported together with the spec builder's problems (resolveClusterInput passes them on).
+   * What is wrong with the file, as `FILE:LINE:COL: FIELD: message`, in file order. The input
+   * holds the rest of the file (top-level fields with a problem are left out), so that the spec
+   * builder can report its own problems together with these (resolveClusterInput passes them on).
+   * A caller that uses the input without the builder must check this first.
    */
   readonly problems: readonly string[];
   /** `FILE:LINE:COL: PATH` of an input value that came from the file. */
@@ -52,30 +54,30 @@ export async function readConfigSource(path: string, stdin: Readable = process.s
   return new ConfigSource(path, text, dirname(resolve(path)));
 }
 
-/** Validates and translates a config file; every problem in it is reported at once, each with its position. */
+/**
+ * Validates and translates a config file, collecting every problem in it, each with its position.
+ * Throws only when the file cannot be read as a config at all (YAML syntax, apiVersion, kind).
+ */
 export function loadConfig(source: ConfigSource, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const syntax = source.syntaxErrors();
   if (syntax.length > 0) throw new UsageError(syntax.join("\n"));
   const problems = expandEnv(source, env);
   const data: unknown = source.doc.toJS() ?? {};
   const format = detectFormat(data, problems);
-  let translated: Translated | undefined;
-  if (format === K3BOX_API_VERSION) {
-    translated = validate(k3boxConfigSchema, data, problems, (c) => translateK3box(c, source.dir));
-  } else if (format !== undefined) {
-    translated = validate(k3dSimpleSchema, data, problems, (c) => translateK3d(c, source.dir));
-  }
   const inFileOrder = (list: readonly Problem[]) =>
     [...list].sort((a, b) => source.lineOf(a) - source.lineOf(b)).map((p) => source.format(p));
-  if (problems.length > 0 || translated === undefined || format === undefined) {
-    throw new UsageError(inFileOrder(problems).join("\n"));
-  }
+  if (format === undefined) throw new UsageError(inFileOrder(problems).join("\n"));
+  const translated =
+    format === K3BOX_API_VERSION
+      ? validate(k3boxConfigSchema, data as Record<string, unknown>, problems, (c) => translateK3box(c, source.dir))
+      : validate(k3dSimpleSchema, data as Record<string, unknown>, problems, (c) => translateK3d(c, source.dir));
+  if (translated === undefined) throw new UsageError(inFileOrder(problems).join("\n"));
   const paths = translated.paths;
   return {
     source,
     format,
     input: translated.input,
-    problems: inFileOrder(translated.problems),
+    problems: inFileOrder([...problems, ...translated.problems]),
     ...(translated.registries ? { registries: translated.registries } : {}),
     origin(field, index) {
       const path = paths.get(index === undefined ? field : `${field}#${index}`);
@@ -112,16 +114,27 @@ function detectFormat(data: unknown, problems: Problem[]): ConfigFormat | undefi
   return undefined;
 }
 
+/**
+ * Checks the data against the schema and translates it. Top-level fields with a problem are
+ * left out of the translation, so that the rest can still be checked further.
+ */
 function validate<S extends z.ZodType, R>(
   schema: S,
-  data: unknown,
+  data: Record<string, unknown>,
   problems: Problem[],
   then: (config: z.infer<S>) => R,
 ): R | undefined {
   const result = schema.safeParse(data, { reportInput: true });
-  if (result.success) return then(result.data);
-  for (const issue of result.error.issues) problems.push(...describeIssue(issue));
-  return undefined;
+  if (result.success && problems.length === 0) return then(result.data);
+  // A value whose variable is unset has been reported already; its type is no news.
+  const reported = new Set(problems.map((p) => JSON.stringify(p.path)));
+  for (const issue of result.error?.issues ?? []) {
+    problems.push(...describeIssue(issue).filter((p) => !reported.has(JSON.stringify(p.path))));
+  }
+  const bad = new Set(problems.map((p) => p.path[0]));
+  const rest = Object.fromEntries(Object.entries(data).filter(([key]) => !bad.has(key)));
+  const retry = schema.safeParse(rest);
+  return retry.success ? then(retry.data) : undefined;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): Problem[] {
