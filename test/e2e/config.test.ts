@@ -285,7 +285,8 @@ describe("cluster create --dry-run", () => {
         file,
         `apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nagents: 1\nimage: ${DOUBLE_IMAGE}\ntoken: dry-run-s3cret\nsubnet: ${randomSubnet()}\nmanifests: [cm.yaml]\n`,
       );
-      const r = await sb.k3box(["cluster", "create", "--config", file, "--dry-run"]);
+      await writeFile(join(sb.dir, "extra.yaml"), MANIFEST("extra"));
+      const r = await sb.k3box(["cluster", "create", "--config", file, "--manifest", join(sb.dir, "extra.yaml"), "--dry-run"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain("dry-run-s3cret");
@@ -295,6 +296,11 @@ describe("cluster create --dry-run", () => {
       };
       expect(out.spec.name).toBe(name);
       expect(out.spec.token).toBe("<redacted>");
+      // The file's manifest and the flag's, each under a name of its own.
+      expect(out.spec.files.map((f) => f.destination)).toEqual([
+        expect.stringMatching(/^\/var\/lib\/rancher\/k3s\/server\/manifests\/k3box-[0-9a-f]{8}-cm\.yaml$/),
+        expect.stringMatching(/^\/var\/lib\/rancher\/k3s\/server\/manifests\/k3box-[0-9a-f]{8}-extra\.yaml$/),
+      ]);
       expect(out.plan.nodes.map((n) => n.name)).toEqual([`k3box-${name}-server-0`, `k3box-${name}-agent-0`, `k3box-${name}-serverlb`]);
       expect(out.plan.nodes[0]?.env.K3S_TOKEN).toBe("<redacted>");
       expect(out.plan.actions[1]).toMatch(new RegExp(`^create network k3box-${name} with subnet `));

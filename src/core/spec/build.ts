@@ -144,18 +144,16 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
   const nodeLabels = each("nodeLabels", input.nodeLabels, parseNodeLabel);
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
-  const files = (
-    await Promise.all([
-      ...(input.files ?? []).map((f, index) =>
-        attemptAsync(async () => [await loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f)], "files", index),
-      ),
-      ...(input.manifests ?? []).map((m, index) => attemptAsync(() => loadManifests(m), "manifests", index)),
-    ])
-  )
-    .filter(isDefined)
-    .flat();
+  const nodeFiles = await Promise.all(
+    (input.files ?? []).map(async (f, index) => {
+      const value = await attemptAsync(() => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f), "files", index);
+      return value === undefined ? undefined : { value, field: "files" as const, index };
+    }),
+  );
+  const manifests = await Promise.all((input.manifests ?? []).map((m, index) => attemptAsync(() => loadManifests(m), "manifests", index)));
+  const files = [...nodeFiles.filter(isDefined).map((f) => f.value), ...manifests.filter(isDefined).flat()];
 
-  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels]) {
+  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles.filter(isDefined)]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
   for (const p of ports) {
