@@ -53,11 +53,12 @@ describe("--file SRC:DEST[@FILTER]", () => {
 
   it("names a missing source and every other problem at once", async () => {
     const err = (await buildClusterSpec({
-      files: ["/no/such/file:/etc/x", `${join(dir, "a.yaml")}:/etc/a@agent:0`],
+      files: ["/no/such/file:/etc/x", `${join(dir, "a.yaml")}:/etc/a@agent:0`, "no-destination"],
       manifests: ["/no/such/dir"],
     }).catch((e: Error) => e)) as Error;
     expect(err.message.split("\n")).toEqual([
       'file "/no/such/file:/etc/x": cannot read /no/such/file: no such file or directory',
+      'invalid file "no-destination": expected SRC:DEST[@FILTER]',
       'manifest "/no/such/dir": cannot read /no/such/dir: no such file or directory',
       `node filter "agent:0" in "${join(dir, "a.yaml")}:/etc/a" selects nothing: the cluster has 0 agents`,
     ]);

@@ -2,10 +2,9 @@
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "../spec/defaults.js";
 import { K3BOX_API_VERSION, K3BOX_KIND } from "./schema.js";
 
-export const SCHEMA_URL = "https://k3box.dev/schema/k3box-config.schema.json";
-
 export function starterConfig(name = DEFAULT_CLUSTER_NAME): string {
-  return `# yaml-language-server: $schema=${SCHEMA_URL}
+  return `# Editor completion: k3box config schema > k3box-config.schema.json
+# yaml-language-server: $schema=k3box-config.schema.json
 # A k3box cluster. Create it with:  k3box cluster create --config THIS_FILE
 # Flags and K3BOX_* variables override what is written here; $VAR and \${VAR:-default}
 # are taken from the environment. Node filters: server:0, agent:*, agent:1-, loadbalancer, all.

@@ -76,34 +76,40 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     const where = field === undefined ? undefined : options.origin?.(field, index);
     problems.push(where === undefined ? message : `${where}: ${message}`);
   };
+  const caught = (err: unknown, field?: InputField, index?: number): undefined => {
+    if (!(err instanceof UsageError)) throw err;
+    for (const line of err.message.split("\n")) report(line, field, index);
+    return undefined;
+  };
   const attempt = <T>(fn: () => T, field?: InputField, index?: number): T | undefined => {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof UsageError) {
-        for (const line of err.message.split("\n")) report(line, field, index);
-        return undefined;
-      }
-      throw err;
+      return caught(err, field, index);
     }
   };
   const attemptAsync = async <T>(fn: () => Promise<T>, field?: InputField, index?: number): Promise<T | undefined> => {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof UsageError) {
-        report(err.message, field, index);
-        return undefined;
-      }
-      throw err;
+      return caught(err, field, index);
     }
   };
   /** Parses each item of a list field, keeping its index for messages. */
   const each = <T>(field: InputField, items: readonly string[] | undefined, parse: (raw: string) => T) =>
-    (items ?? []).map((raw, index) => {
-      const value = attempt(() => parse(raw), field, index);
-      return value === undefined ? undefined : { value, field, index };
-    }).filter(isDefined);
+    (items ?? [])
+      .map((raw, index) => {
+        const value = attempt(() => parse(raw), field, index);
+        return value === undefined ? undefined : { value, field, index };
+      })
+      .filter(isDefined);
+  /** The same for items read from disk: in parallel, with problems reported in the items' order. */
+  const eachAsync = async <I, T>(field: InputField, items: readonly I[] | undefined, load: (item: I) => Promise<T>) => {
+    const settled = await Promise.allSettled((items ?? []).map(async (item) => load(item)));
+    return settled
+      .map((r, index) => (r.status === "fulfilled" ? { value: r.value, field, index } : caught(r.reason, field, index)))
+      .filter(isDefined);
+  };
 
   const name = attempt(() => validateClusterName(input.name ?? DEFAULT_CLUSTER_NAME), "name");
   const servers = input.servers ?? 1;
@@ -144,16 +150,11 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
   const nodeLabels = each("nodeLabels", input.nodeLabels, parseNodeLabel);
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
-  const nodeFiles = await Promise.all(
-    (input.files ?? []).map(async (f, index) => {
-      const value = await attemptAsync(() => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f), "files", index);
-      return value === undefined ? undefined : { value, field: "files" as const, index };
-    }),
-  );
-  const manifests = await Promise.all((input.manifests ?? []).map((m, index) => attemptAsync(() => loadManifests(m), "manifests", index)));
-  const files = [...nodeFiles.filter(isDefined).map((f) => f.value), ...manifests.filter(isDefined).flat()];
+  const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
+  const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
+  const files = [...nodeFiles.map((f) => f.value), ...manifests.flatMap((m) => m.value)];
 
-  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles.filter(isDefined)]) {
+  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
   for (const p of ports) {
