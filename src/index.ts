@@ -1,12 +1,25 @@
 /** k3box as a library: create, inspect and delete k3s clusters in Docker. */
-export { createCluster, type CreateResult } from "./core/operations/create.js";
+export {
+  createCluster,
+  planClusterCreate,
+  type CreateOptions,
+  type CreateResult,
+  type DryRun,
+} from "./core/operations/create.js";
 export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/operations/delete.js";
 export { getCluster, listClusters } from "./core/operations/list.js";
 export { buildNodeImage, type NodeImageInput, type NodeImageResult } from "./core/operations/node-image.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
 export type { OperationOptions } from "./core/operations/context.js";
-export { buildClusterSpec, type ClusterInput } from "./core/spec/build.js";
+export { buildClusterSpec, type BuildOptions, type ClusterInput, type InputField } from "./core/spec/build.js";
+export type { FileInput } from "./core/spec/files.js";
+export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
+export { ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
+export { k3boxConfigSchema, k3boxJsonSchema, type K3boxConfig } from "./core/config/schema.js";
+export type { RegistriesInput } from "./core/config/translate.js";
+export { specView } from "./core/spec/view.js";
+export { describePlan } from "./core/plan/describe.js";
 export type * from "./core/spec/types.js";
 export { planCreate, type Action, type CreatePlan, type PlanContext } from "./core/plan/create.js";
 export type { ClusterEvent, EventSink } from "./core/events.js";

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../core/version.js";
 import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../core/errors.js";
 import { clusterCommand } from "./commands/cluster.js";
+import { configCommand } from "./commands/config.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { nodeImageCommand } from "./commands/node-image.js";
 import type { CliContext } from "./context.js";
@@ -49,6 +50,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
   program.addCommand(clusterCommand(ctx));
   program.addCommand(kubeconfigCommand(ctx));
   program.addCommand(nodeImageCommand(ctx));
+  program.addCommand(configCommand(ctx));
   program
     .command("version")
     .description("Print k3box's version")

@@ -61,6 +61,8 @@ export interface ContainerInfo {
 export interface NetworkSpec {
   readonly name: string;
   readonly labels: Labels;
+  /** An IPv4 CIDR; undefined: the engine picks a free one. */
+  readonly subnet?: string;
 }
 
 export interface NetworkInfo {

@@ -1,6 +1,8 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as errors from "../../src/core/errors.js";
 import { VERSION } from "../../src/core/version.js";
 import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
@@ -80,10 +82,75 @@ describe("command line", () => {
       ["kubeconfig", "get"],
       ["kubeconfig", "merge"],
       ["node-image", "build"],
+      ["config", "init"],
+      ["config", "validate"],
+      ["config", "view"],
+      ["config", "schema"],
     ]) {
       const s = streams();
       expect(await run([...cmd, "--help"], s.streams, new AbortController().signal)).toBe(0);
       expect(s.text().stdout).toContain("Examples:");
     }
+  });
+});
+
+describe("config commands", () => {
+  const signal = new AbortController().signal;
+
+  it("config init writes a starter file, refuses to overwrite it, and overwrites with --force", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3box-cli-"));
+    try {
+      const file = join(dir, "k3box.yaml");
+      expect(await run(["config", "init", "--output", file], streams().streams, signal)).toBe(0);
+      const first = readFileSync(file, "utf8");
+      expect(first).toContain("apiVersion: k3box.dev/v1alpha1");
+      writeFileSync(file, "mine\n");
+      const s = streams();
+      expect(await run(["config", "init", "--output", file], s.streams, signal)).toBe(EXIT.conflict);
+      expect(s.text().stderr).toContain("exists already: use --force");
+      expect(readFileSync(file, "utf8")).toBe("mine\n");
+      expect(await run(["config", "init", "--output", file, "--force"], streams().streams, signal)).toBe(0);
+      expect(readFileSync(file, "utf8")).toBe(first);
+      const v = streams();
+      expect(await run(["config", "validate", file], v.streams, signal)).toBe(0);
+      expect(v.text().stdout).toContain("valid k3box.dev/v1alpha1 config");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("config validate exits 2 and prints every problem with its position", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3box-cli-"));
+    try {
+      const file = join(dir, "bad.yaml");
+      writeFileSync(file, "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nservers: 0\nports:\n  - port: x\n");
+      const s = streams();
+      expect(await run(["config", "validate", file], s.streams, signal)).toBe(EXIT.usage);
+      expect(s.text().stderr).toContain(`error: ${file}:3:10: servers: must be at least 1, got 0`);
+      expect(s.text().stderr).toContain(`error: ${file}:5:5: ports[0]: invalid container port "x"`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("config view layers flags over the file and never shows the token", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3box-cli-"));
+    try {
+      const file = join(dir, "c.yaml");
+      writeFileSync(file, "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nmetadata: {name: viewed}\nagents: 1\ntoken: s3cret-value\n");
+      const s = streams();
+      expect(await run(["config", "view", "--config", file, "--agents", "2", "-o", "json"], s.streams, signal)).toBe(0);
+      const view = JSON.parse(s.text().stdout) as { name: string; agents: number; servers: number; token: string };
+      expect(view).toMatchObject({ name: "viewed", agents: 2, servers: 1, token: "<redacted>" });
+      expect(s.text().stdout).not.toContain("s3cret-value");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("config schema prints the published JSON Schema", async () => {
+    const s = streams();
+    expect(await run(["config", "schema"], s.streams, signal)).toBe(0);
+    expect(s.text().stdout).toBe(readFileSync(new URL("../../schema/k3box-config.schema.json", import.meta.url), "utf8"));
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderNginxConfig } from "../../src/core/loadbalancer/nginx.js";
 import { planCreate, type Action, type PlanContext } from "../../src/core/plan/create.js";
+import { describePlan } from "../../src/core/plan/describe.js";
 import { buildClusterSpec, type ClusterInput } from "../../src/core/spec/build.js";
 import { parseNodeFilters } from "../../src/core/spec/filters.js";
 import { toCreateOptions } from "../../src/runtime/docker/translate.js";
@@ -217,5 +218,36 @@ describe("Docker translation", () => {
       },
       NetworkingConfig: { EndpointsConfig: { net: { Aliases: ["n"] } } },
     });
+  });
+});
+
+describe("the plan as --dry-run prints it", () => {
+  it("lists the ordered actions and hides the token, in env and in k3s arguments", async () => {
+    const spec = await buildClusterSpec({ name: "demo", agents: 1, subnet: "172.30.0.0/24", token: "s3cret", k3sArgs: ["--agent-token=hidden"] });
+    const view = describePlan(planCreate(spec, { ...ctx, token: "s3cret", apiHostPort: 0 }));
+    const text = JSON.stringify(view);
+    expect(text).not.toContain("s3cret");
+    expect(text).not.toContain("hidden");
+    expect(view.actions).toEqual([
+      { parallel: ["ensure image docker.io/rancher/k3s:v1.35.5-k3s1 (pull when missing)", "ensure load balancer image k3box/loadbalancer:abc (build when missing)"] },
+      "create network k3box-demo with subnet 172.30.0.0/24",
+      { parallel: ["create volume k3box-demo-server-0-data", "create volume k3box-demo-agent-0-data"] },
+      {
+        parallel: [
+          "create container k3box-demo-server-0, then copy in /bin/k3box-entrypoint.sh",
+          "create container k3box-demo-agent-0, then copy in /bin/k3box-entrypoint.sh",
+          "create container k3box-demo-serverlb, then copy in /etc/nginx/nginx.conf",
+        ],
+      },
+      "start k3box-demo-server-0 and wait for its server milestone",
+      {
+        parallel: [
+          { sequence: [] },
+          "start k3box-demo-agent-0 and wait for its agent milestone",
+          "start k3box-demo-serverlb and wait for its loadbalancer milestone",
+        ],
+      },
+    ]);
+    expect(view.api).toMatchObject({ hostPort: "auto" });
   });
 });

@@ -1,69 +1,30 @@
-import { Command, Option } from "commander";
-import { createCluster } from "../../core/operations/create.js";
+import { Command } from "commander";
+import { createCluster, planClusterCreate } from "../../core/operations/create.js";
+import { describePlan } from "../../core/plan/describe.js";
+import { specView } from "../../core/spec/view.js";
+import { addSpecFlags, configFile, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import { deleteCluster } from "../../core/operations/delete.js";
 import { getCluster, listClusters } from "../../core/operations/list.js";
 import type { ClusterStatus } from "../../core/operations/state.js";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "../../core/spec/defaults.js";
+import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
 import { UsageError } from "../../core/errors.js";
-import { bool, collect, count } from "../options.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
 
-interface CreateFlags {
-  servers: number;
-  agents: number;
-  image: string;
-  apiPort?: string;
-  port: string[];
-  k3sArg: string[];
-  env: string[];
-  volume: string[];
-  hostAlias: string[];
-  token?: string;
-  network?: string;
-  lb: boolean;
-  wait: boolean;
-  timeout?: string;
-  kubeconfigUpdateDefault: boolean;
-  kubeconfigSwitchContext: boolean;
-  rollback: boolean;
+interface CreateFlags extends SpecFlags {
+  dryRun?: boolean;
   output?: string;
 }
 
 export function clusterCommand(ctx: CliContext): Command {
   const cluster = new Command("cluster").description("Create, list, inspect and delete clusters").alias("clusters");
 
-  cluster
+  const create = cluster
     .command("create")
-    .argument("[name]", "cluster name", DEFAULT_CLUSTER_NAME)
-    .description("Create a k3s cluster in Docker and merge its kubeconfig")
-    .option("-s, --servers <count>", "number of servers", count("server count"), 1)
-    .option("-a, --agents <count>", "number of agents", count("agent count"), 0)
-    .option("-i, --image <image>", "k3s image for the nodes", DEFAULT_K3S_IMAGE)
-    .option("--api-port <[host:]port>", "where the API is published on the host (default 127.0.0.1 and a free port)")
-    .option("-p, --port <spec>", "publish a port: [HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)", collect, [])
-    .option("--k3s-arg <arg@filter>", "extra k3s argument for the selected nodes (repeatable)", collect, [])
-    .option("-e, --env <KEY=VALUE@filter>", "environment variable for the selected nodes (repeatable)", collect, [])
-    .option("-v, --volume <src:dest@filter>", "mount a host path or volume into the selected nodes (repeatable)", collect, [])
-    .option(
-      "--host-alias <ip:name[,name]>",
-      "resolve these names to IP in every node (/etc/hosts) and pod (coredns NodeHosts) (repeatable)",
-      collect,
-      [],
-    )
-    .option("--token <token>", "cluster join token (default: random, 160 bits)")
-    .option("--network <name>", "use this Docker network (an existing one is kept when the cluster is deleted)")
-    .option("--no-lb", "no load balancer: the API is published on the first server")
-    .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
-    .addOption(new Option("--no-wait", "return once the nodes are started"))
-    .option("--timeout <duration>", "deadline for the whole create, rollback aside (e.g. 90s, 5m)")
-    .addOption(
-      new Option("--kubeconfig-update-default [bool]", "merge the kubeconfig into the default file").argParser(bool).default(true),
-    )
-    .addOption(
-      new Option("--kubeconfig-switch-context [bool]", "make the new cluster the current context").argParser(bool).default(true),
-    )
-    .option("--no-rollback", "keep what was created when the create fails, for debugging")
+    .argument("[name]", `cluster name (default: the config file's, or ${DEFAULT_CLUSTER_NAME})`)
+    .description("Create a k3s cluster in Docker and merge its kubeconfig");
+  addSpecFlags(create)
+    .option("--dry-run", "print the resolved spec and the ordered plan; create nothing")
     .option("-o, --output <format>", "print the result as json or yaml")
     .addHelpText(
       "after",
@@ -71,42 +32,28 @@ export function clusterCommand(ctx: CliContext): Command {
 Node filters: server:0, agent:1,2, agent:1-, server:*, loadbalancer, all; separate several with ';'.
 Ports without a filter go through the load balancer to every server and agent.
 Nodes and pods resolve host.k3box.internal to the Docker host.
+Precedence: flags, then K3BOX_* variables, then the --config file, then defaults.
 
 Examples:
   k3box cluster create
   k3box cluster create dev -s 1 -a 2 -p 8080:80@loadbalancer
   k3box cluster create ha --servers 3 --api-port 127.0.0.1:6550
   k3box cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m
+  k3box cluster create --config k3box.yaml --agents 3
+  k3box cluster create dev --manifest ./deploy/ --file ./ca.pem:/etc/ssl/certs/dev-ca.pem
+  k3box cluster create --config k3d.yaml --dry-run
   k3box cluster create dev --host-alias 10.0.0.5:db.internal,db
   k3box cluster create offline --image k3box/node:v1.35.5-k3s1`,
     )
-    .action(async (name: string, flags: CreateFlags) => {
+    .action(async (name: string | undefined, flags: CreateFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
-      const result = await ctx.withProgress((onEvent, signal) =>
-        createCluster(
-          {
-            name,
-            servers: flags.servers,
-            agents: flags.agents,
-            image: flags.image,
-            ...(flags.apiPort !== undefined ? { apiPort: flags.apiPort } : {}),
-            ports: flags.port,
-            k3sArgs: flags.k3sArg,
-            env: flags.env,
-            volumes: flags.volume,
-            hostAliases: flags.hostAlias,
-            ...(flags.token !== undefined ? { token: flags.token } : {}),
-            ...(flags.network !== undefined ? { network: flags.network } : {}),
-            loadBalancer: flags.lb,
-            wait: flags.wait,
-            ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
-            updateDefaultKubeconfig: flags.kubeconfigUpdateDefault,
-            switchContext: flags.kubeconfigSwitchContext,
-            rollback: flags.rollback,
-          },
-          { onEvent, signal },
-        ),
-      );
+      const { input, build } = await resolveFromCommandLine(create, name, flags);
+      if (flags.dryRun) {
+        const { spec, plan } = await planClusterCreate(input, { build, signal: ctx.signal });
+        ctx.out(formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
+        return;
+      }
+      const result = await ctx.withProgress((onEvent, signal) => createCluster(input, { onEvent, signal, build }));
       if (format) {
         ctx.out(
           formatData(format, {
@@ -135,12 +82,23 @@ Examples:
     .description("Delete clusters: containers, volumes, network and kubeconfig entries")
     .option("-a, --all", "delete every k3box cluster")
     .option("--ignore-missing", "a cluster that does not exist is not an error")
-    .addHelpText("after", "\nExamples:\n  k3box cluster delete dev\n  k3box cluster delete --all")
-    .action(async (names: string[], flags: { all?: boolean; ignoreMissing?: boolean }) => {
+    .option("-c, --config <file>", "delete the cluster a config file describes")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  k3box cluster delete dev\n  k3box cluster delete --all\n  k3box cluster delete --config k3box.yaml",
+    )
+    .action(async (names: string[], flags: { all?: boolean; ignoreMissing?: boolean; config?: string }) => {
       let targets = names;
+      if ([names.length > 0, flags.all, flags.config !== undefined].filter(Boolean).length > 1) {
+        throw new UsageError("give cluster names, --all or --config, not several");
+      }
       if (flags.all) {
-        if (names.length > 0) throw new UsageError("give cluster names or --all, not both");
         targets = (await listClusters()).map((c) => c.name);
+      } else if (flags.config !== undefined) {
+        const file = await configFile(flags.config, process.env);
+        // A file with problems may have lost its name; deleting the default cluster instead would be wrong.
+        if (file && file.problems.length > 0) throw new UsageError(file.problems.join("\n"));
+        targets = [file?.input.name ?? DEFAULT_CLUSTER_NAME];
       } else if (targets.length === 0) {
         targets = [DEFAULT_CLUSTER_NAME];
       }

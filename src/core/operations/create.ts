@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
 import { deadlineSignal, formatMs } from "../deadline.js";
-import { CancelledError, ConflictError, K3boxError, TimeoutError } from "../errors.js";
+import { CancelledError, ConflictError, K3boxError, TimeoutError, UsageError } from "../errors.js";
 import { step, type EventSink } from "../events.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { clusterSelector } from "../labels.js";
@@ -9,7 +9,7 @@ import { ensureLoadBalancerImage, loadBalancerContext } from "../loadbalancer/im
 import { planCreate, type Action, type CreatePlan } from "../plan/create.js";
 import { networkName } from "../plan/names.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
-import { buildClusterSpec, type ClusterInput } from "../spec/build.js";
+import { buildClusterSpec, type BuildOptions, type ClusterInput } from "../spec/build.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { UndoStack } from "../undo.js";
 import { VERSION } from "../version.js";
@@ -31,6 +31,11 @@ export interface CreateResult {
   readonly kubeconfigPath?: string;
 }
 
+export interface CreateOptions extends OperationOptions {
+  /** How the input is checked: where its values came from (a config file's lines), earlier problems. */
+  readonly build?: BuildOptions;
+}
+
 /** How long a rollback may take once the create's own deadline or cancellation has passed. */
 const ROLLBACK_GRACE_MS = 120_000;
 
@@ -38,9 +43,9 @@ const ROLLBACK_GRACE_MS = 120_000;
  * Creates a cluster and waits until it is ready. On failure or cancellation
  * everything it created is removed again (unless `rollback: false`).
  */
-export async function createCluster(input: ClusterInput, options: OperationOptions = {}): Promise<CreateResult> {
+export async function createCluster(input: ClusterInput, options: CreateOptions = {}): Promise<CreateResult> {
   const { runtime, onEvent } = resolveOptions(options);
-  const spec = await buildClusterSpec(input);
+  const spec = await buildClusterSpec(input, options.build);
   const deadline = deadlineSignal(`creating cluster "${spec.name}"`, spec.timeoutMs, options.signal);
   const signal = deadline.signal;
   const undo = new UndoStack();
@@ -131,8 +136,35 @@ async function rollback(undo: UndoStack, onEvent: EventSink, error: Error): Prom
   }
 }
 
-/** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
-async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<CreatePlan> {
+export interface DryRun {
+  readonly spec: ClusterSpec;
+  /** Ports still to be chosen are 0; the token is a placeholder. */
+  readonly plan: CreatePlan;
+}
+
+/**
+ * What createCluster would do, without doing it: the spec and the ordered plan. It only
+ * reads from the engine (conflicts, an existing network); it creates nothing and reserves no port.
+ */
+export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
+  const { runtime } = resolveOptions(options);
+  const spec = await buildClusterSpec(input, options.build);
+  const signal = options.signal ?? new AbortController().signal;
+  const { networkExists } = await checkTarget(runtime, spec, signal);
+  const plan = planCreate(spec, {
+    token: "<generated at create>",
+    apiHostPort: spec.api.hostPort ?? 0,
+    portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
+    loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
+    networkExists,
+    version: VERSION,
+    nodeEntrypoint: await loadNodeEntrypoint(),
+  });
+  return { spec, plan };
+}
+
+/** What must hold on the engine before anything is created: no such cluster, a usable network. */
+async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<{ networkExists: boolean }> {
   await runtime.info(signal);
   const existing = await runtime.listContainers(clusterSelector(spec.name), signal);
   if (existing.length > 0) throw new ConflictError(`cluster "${spec.name}" already exists`);
@@ -143,6 +175,17 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
       `network "${network.name}" already exists: a cluster "${spec.name}" was not fully removed (run: k3box cluster delete ${spec.name})`,
     );
   }
+  if (network && spec.subnet !== undefined && network.subnet !== spec.subnet) {
+    throw new UsageError(
+      `subnet ${spec.subnet} cannot be honoured: network "${network.name}" exists already with subnet ${network.subnet ?? "(none)"}`,
+    );
+  }
+  return { networkExists: network !== undefined };
+}
+
+/** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
+async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<CreatePlan> {
+  const { networkExists } = await checkTarget(runtime, spec, signal);
   if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
   for (const p of spec.ports) {
     if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
@@ -158,7 +201,7 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
     apiHostPort,
     portHostPorts,
     loadBalancerImage: lb,
-    networkExists: network !== undefined,
+    networkExists,
     version: VERSION,
     nodeEntrypoint: await loadNodeEntrypoint(),
   });

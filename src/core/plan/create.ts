@@ -230,7 +230,14 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     type: "sequence",
     actions: [
       { type: "parallel", actions: images },
-      ...(ctx.networkExists ? [] : [{ type: "create-network" as const, network: { name: net, labels: common } }]),
+      ...(ctx.networkExists
+        ? []
+        : [
+            {
+              type: "create-network" as const,
+              network: { name: net, labels: common, ...(spec.subnet !== undefined ? { subnet: spec.subnet } : {}) },
+            },
+          ]),
       { type: "parallel", actions: volumes },
       { type: "parallel", actions: creates },
       ...startNodes,

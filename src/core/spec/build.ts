@@ -3,12 +3,14 @@ import { isIP } from "node:net";
 import { UsageError } from "../errors.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "./defaults.js";
 import { parseDuration } from "./duration.js";
-import { parseEnvVar, parseK3sArg } from "./env.js";
+import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
+import { loadManifests, loadNodeFile, parseFileFlag, type FileInput } from "./files.js";
 import { parseHostAlias } from "./hosts.js";
-import { checkFiltersInRange, parseNodeFilters } from "./filters.js";
+import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.js";
 import { validateClusterName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
-import type { ApiEndpoint, ClusterSpec, NodeFilter, PortMapping } from "./types.js";
+import { parseSubnet } from "./subnet.js";
+import type { ApiEndpoint, ClusterSpec, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
 
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
@@ -19,6 +21,8 @@ export interface ClusterInput {
   image?: string;
   /** `[HOST:]PORT`. */
   apiPort?: string;
+  /** The name the kubeconfig and the server certificate use for the API, when it differs from the bound address. */
+  apiHost?: string;
   /** `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER]`. */
   ports?: readonly string[];
   /** `ARG@FILTER`; without a filter an argument goes to every server. */
@@ -29,8 +33,16 @@ export interface ClusterInput {
   volumes?: readonly string[];
   /** `IP:NAME[,NAME]`: resolvable from every node and pod. */
   hostAliases?: readonly string[];
+  /** `KEY=VALUE[@FILTER]`: Kubernetes node labels; without a filter a label goes to every node. */
+  nodeLabels?: readonly string[];
+  /** `SRC:DEST[@FILTER]` or an object; put into the nodes before k3s starts. */
+  files?: readonly (string | FileInput)[];
+  /** Manifest files or directories for the servers' auto-deploy directory. */
+  manifests?: readonly string[];
   token?: string;
   network?: string;
+  /** A CIDR for the cluster's own network; `auto` (or none): the engine picks one. */
+  subnet?: string;
   loadBalancer?: boolean;
   wait?: boolean;
   /** A duration (`90s`, `2m`) or milliseconds; 0 means no deadline. */
@@ -45,39 +57,79 @@ const PROXY_ALL: readonly NodeFilter[] = [
   { group: "agent", select: { kind: "all" }, suffix: "proxy" },
 ];
 
+export type InputField = keyof ClusterInput;
+
+export interface BuildOptions {
+  /**
+   * Where a value came from (`k3box.yaml:12:7: ports[0].port`, `K3BOX_SERVERS`), put in
+   * front of a problem with it; `index` is the position in a list field.
+   */
+  readonly origin?: (field: InputField, index?: number) => string | undefined;
+  /** Problems found before building (in a config file), reported first, together with the builder's. */
+  readonly problems?: readonly string[];
+}
+
 /** Turns input into a validated spec, reporting every problem at once. */
-export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec> {
-  const problems: string[] = [];
-  const attempt = <T>(fn: () => T): T | undefined => {
+export async function buildClusterSpec(input: ClusterInput, options: BuildOptions = {}): Promise<ClusterSpec> {
+  const problems: string[] = [...(options.problems ?? [])];
+  const report = (message: string, field?: InputField, index?: number): void => {
+    const where = field === undefined ? undefined : options.origin?.(field, index);
+    problems.push(where === undefined ? message : `${where}: ${message}`);
+  };
+  const caught = (err: unknown, field?: InputField, index?: number): undefined => {
+    if (!(err instanceof UsageError)) throw err;
+    for (const line of err.message.split("\n")) report(line, field, index);
+    return undefined;
+  };
+  const attempt = <T>(fn: () => T, field?: InputField, index?: number): T | undefined => {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof UsageError) {
-        problems.push(err.message);
-        return undefined;
-      }
-      throw err;
+      return caught(err, field, index);
     }
   };
+  const attemptAsync = async <T>(fn: () => Promise<T>, field?: InputField, index?: number): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (err) {
+      return caught(err, field, index);
+    }
+  };
+  /** Parses each item of a list field, keeping its index for messages. */
+  const each = <T>(field: InputField, items: readonly string[] | undefined, parse: (raw: string) => T) =>
+    (items ?? [])
+      .map((raw, index) => {
+        const value = attempt(() => parse(raw), field, index);
+        return value === undefined ? undefined : { value, field, index };
+      })
+      .filter(isDefined);
+  /** The same for items read from disk: in parallel, with problems reported in the items' order. */
+  const eachAsync = async <I, T>(field: InputField, items: readonly I[] | undefined, load: (item: I) => Promise<T>) => {
+    const settled = await Promise.allSettled((items ?? []).map(async (item) => load(item)));
+    return settled
+      .map((r, index) => (r.status === "fulfilled" ? { value: r.value, field, index } : caught(r.reason, field, index)))
+      .filter(isDefined);
+  };
 
-  const name = attempt(() => validateClusterName(input.name ?? DEFAULT_CLUSTER_NAME));
+  const name = attempt(() => validateClusterName(input.name ?? DEFAULT_CLUSTER_NAME), "name");
   const servers = input.servers ?? 1;
   const agents = input.agents ?? 0;
-  if (!Number.isInteger(servers) || servers < 1) problems.push(`invalid server count "${servers}": at least 1`);
-  if (!Number.isInteger(agents) || agents < 0) problems.push(`invalid agent count "${agents}": 0 or more`);
+  if (!Number.isInteger(servers) || servers < 1) report(`invalid server count "${servers}": at least 1`, "servers");
+  if (!Number.isInteger(agents) || agents < 0) report(`invalid agent count "${agents}": 0 or more`, "agents");
   const loadBalancer = input.loadBalancer ?? true;
   const counts = { servers, agents, loadBalancer };
 
   const image = (input.image ?? DEFAULT_K3S_IMAGE).trim();
-  if (image === "" || /\s/.test(image)) problems.push(`invalid image "${input.image}"`);
+  if (image === "" || /\s/.test(image)) report(`invalid image "${input.image}"`, "image");
 
   const token = input.token;
   if (token !== undefined && (token === "" || /\s/.test(token))) {
-    problems.push("invalid token: it must be non-empty and contain no whitespace");
+    report("invalid token: it must be non-empty and contain no whitespace", "token");
   }
   if (input.network !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(input.network)) {
-    problems.push(`invalid network name "${input.network}"`);
+    report(`invalid network name "${input.network}"`, "network");
   }
+  const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs =
     typeof input.timeout === "number"
       ? input.timeout > 0
@@ -85,23 +137,31 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
         : undefined
       : input.timeout === undefined
         ? undefined
-        : attempt(() => parseDuration(input.timeout as string, "timeout"));
+        : attempt(() => parseDuration(input.timeout as string, "timeout"), "timeout");
 
-  const api = await attemptAsync(problems, () => parseApiPort(input.apiPort));
+  const api = await attemptAsync(async () => {
+    const endpoint = await parseApiPort(input.apiPort);
+    return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
+  }, input.apiHost !== undefined ? "apiHost" : "apiPort");
 
-  const ports = (input.ports ?? [])
-    .map((raw) => attempt(() => placePort(parsePortMapping(raw), counts)))
-    .filter((p): p is PortMapping => p !== undefined);
-  const volumes = (input.volumes ?? []).map((raw) => attempt(() => parseVolumeMount(raw))).filter(isDefined);
-  const env = (input.env ?? []).map((raw) => attempt(() => parseEnvVar(raw))).filter(isDefined);
-  const k3sArgs = (input.k3sArgs ?? []).map((raw) => attempt(() => parseK3sArg(raw))).filter(isDefined);
-  const hostAliases = (input.hostAliases ?? []).map((raw) => attempt(() => parseHostAlias(raw))).filter(isDefined);
+  const ports = each("ports", input.ports, (raw) => placePort(parsePortMapping(raw), counts));
+  const volumes = each("volumes", input.volumes, (raw) => parseVolumeMount(raw));
+  const env = each("env", input.env, (raw) => parseEnvVar(raw));
+  const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
+  const nodeLabels = each("nodeLabels", input.nodeLabels, parseNodeLabel);
+  const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
+  const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
+  const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
+  const files = [...nodeFiles.map((f) => f.value), ...manifests.flatMap((m) => m.value)];
 
-  for (const item of [...volumes, ...env, ...k3sArgs]) {
-    attempt(() => checkFiltersInRange(item.filters, counts, `"${item.raw}"`));
+  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
+    attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
-  for (const p of ports) attempt(() => checkFiltersInRange(p.filters, counts, `port mapping "${p.raw}"`));
-  checkPortClashes(ports, api, problems);
+  for (const p of ports) {
+    attempt(() => checkFiltersInRange(p.value.filters, counts, `port mapping "${p.value.raw}"`), p.field, p.index);
+  }
+  checkPortClashes(ports, api, report);
+  checkFileClashes(files, counts, report);
 
   if (problems.length > 0 || name === undefined || api === undefined) {
     throw new UsageError(problems.join("\n"));
@@ -112,14 +172,18 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
     agents,
     image,
     api,
-    ports,
-    volumes: volumes.map((v) => (v.filters.length ? v : { ...v, filters: parseNodeFilters("server:*;agent:*", "") })),
-    env: env.map((e) => (e.filters.length ? e : { ...e, filters: parseNodeFilters("server:*;agent:*", "") })),
-    k3sArgs: k3sArgs.map((a) => (a.filters.length ? a : { ...a, filters: parseNodeFilters("server:*", "") })),
-    hostAliases,
-    files: [],
+    ports: ports.map((p) => p.value),
+    volumes: volumes.map(({ value: v }) => (v.filters.length ? v : { ...v, filters: parseNodeFilters("server:*;agent:*", "") })),
+    env: env.map(({ value: e }) => (e.filters.length ? e : { ...e, filters: parseNodeFilters("server:*;agent:*", "") })),
+    k3sArgs: [
+      ...k3sArgs.map(({ value: a }) => (a.filters.length ? a : { ...a, filters: parseNodeFilters("server:*", "") })),
+      ...nodeLabels.map(({ value: l }) => (l.filters.length ? l : { ...l, filters: parseNodeFilters("server:*;agent:*", "") })),
+    ],
+    hostAliases: hostAliases.map((h) => h.value),
+    files,
     ...(token !== undefined ? { token } : {}),
     ...(input.network !== undefined ? { network: input.network } : {}),
+    ...(subnet !== undefined ? { subnet } : {}),
     loadBalancer,
     wait: input.wait ?? true,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
@@ -135,16 +199,11 @@ function isDefined<T>(v: T | undefined): v is T {
   return v !== undefined;
 }
 
-async function attemptAsync<T>(problems: string[], fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof UsageError) {
-      problems.push(err.message);
-      return undefined;
-    }
-    throw err;
-  }
+const API_HOST_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
+
+function validateApiHost(host: string): string {
+  if (isIP(host) === 0 && !API_HOST_RE.test(host)) throw new UsageError(`invalid API host "${host}"`);
+  return host;
 }
 
 /** `[HOST:]PORT`; a host name must resolve here, since the port is bound to its address. */
@@ -219,14 +278,44 @@ function selectedCount(f: NodeFilter, counts: { servers: number; agents: number 
   }
 }
 
-function checkPortClashes(ports: readonly PortMapping[], api: ApiEndpoint | undefined, problems: string[]): void {
+type Report = (message: string, field?: InputField, index?: number) => void;
+
+function checkPortClashes(
+  ports: readonly { value: PortMapping; index: number }[],
+  api: ApiEndpoint | undefined,
+  report: Report,
+): void {
   const seen = new Map<string, string>();
   if (api?.hostPort !== undefined) seen.set(`${api.hostIp}:${api.hostPort}/tcp`, `--api-port`);
-  for (const p of ports) {
+  for (const { value: p, index } of ports) {
     if (p.hostPort === undefined) continue;
     const key = `${p.hostIp}:${p.hostPort}/${p.protocol}`;
     const other = seen.get(key);
-    if (other !== undefined) problems.push(`port mapping "${p.raw}" uses host port ${key} already taken by ${other}`);
+    if (other !== undefined) report(`port mapping "${p.raw}" uses host port ${key} already taken by ${other}`, "ports", index);
     else seen.set(key, `"${p.raw}"`);
+  }
+}
+
+/** Two files for one path on one node would leave it with whichever was copied last. */
+function checkFileClashes(files: readonly NodeFile[], counts: { servers: number; agents: number }, report: Report): void {
+  const nodes: NodeRef[] = [
+    ...Array.from({ length: counts.servers }, (_, index) => ({ role: "server" as const, index })),
+    ...Array.from({ length: counts.agents }, (_, index) => ({ role: "agent" as const, index })),
+  ];
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    for (const node of nodes.filter((n) => filterMatches(f.filters, n))) {
+      const key = `${node.role}:${node.index}:${f.destination}`;
+      const other = seen.get(key);
+      if (other !== undefined && other !== f.raw) {
+        report(`"${f.raw}" and "${other}" both write ${f.destination} on ${node.role}:${node.index}`);
+        break;
+      }
+      if (other !== undefined) {
+        report(`"${f.raw}" is given twice`);
+        break;
+      }
+      seen.set(key, f.raw);
+    }
   }
 }

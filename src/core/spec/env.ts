@@ -25,3 +25,22 @@ export function parseK3sArg(raw: string): K3sArg {
   }
   return { arg: value, filters, raw };
 }
+
+const LABEL_KEY_RE = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+
+/** Parses `KEY=VALUE[@FILTER]`, a Kubernetes node label, into the k3s `--node-label` argument. */
+export function parseNodeLabel(raw: string): K3sArg {
+  const { value, filter } = splitFilterSuffix(raw);
+  const filters: NodeFilter[] = filter === undefined ? [] : parseNodeFilters(filter, `node label "${raw}"`);
+  const eq = value.indexOf("=");
+  const key = eq < 0 ? value : value.slice(0, eq);
+  const val = eq < 0 ? "" : value.slice(eq + 1);
+  if (!LABEL_KEY_RE.test(key) || key.length > 316) {
+    throw new UsageError(`invalid node label "${raw}": "${key}" is not a valid label key`);
+  }
+  if (!LABEL_VALUE_RE.test(val) || val.length > 63) {
+    throw new UsageError(`invalid node label "${raw}": "${val}" is not a valid label value`);
+  }
+  return { arg: `--node-label=${key}=${val}`, filters, raw };
+}

@@ -102,3 +102,20 @@ export function checkFiltersInRange(
     }
   }
 }
+
+/** The text form of parsed filters, `server:0;agent:*`, as in flags and config files. */
+export function formatNodeFilters(filters: readonly NodeFilter[]): string {
+  return filters
+    .map((f) => {
+      const sel =
+        f.group === "loadbalancer" || f.group === "all"
+          ? ""
+          : f.select.kind === "all"
+            ? ":*"
+            : f.select.kind === "list"
+              ? `:${f.select.indices.join(",")}`
+              : `:${f.select.from}-${f.select.to ?? ""}`;
+      return `${f.group}${sel}${f.suffix ? `:${f.suffix}` : ""}`;
+    })
+    .join(";");
+}

@@ -102,6 +102,8 @@ export interface ClusterSpec {
   readonly token?: string;
   /** Undefined: the cluster gets its own network `k3box-NAME`. */
   readonly network?: string;
+  /** The IPv4 CIDR of the network k3box creates; undefined: the engine picks one. */
+  readonly subnet?: string;
   readonly loadBalancer: boolean;
   readonly wait: boolean;
   /** Undefined: no deadline. */

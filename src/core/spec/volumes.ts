@@ -49,3 +49,8 @@ export function parseVolumeMount(raw: string, cwd = process.cwd()): VolumeMount 
     raw,
   };
 }
+
+/** The `[SOURCE:]DEST[:OPTIONS]` text of a mount, without its filters. */
+export function formatVolumeMount(v: VolumeMount): string {
+  return [v.source, v.destination, v.options].filter((p) => p !== undefined).join(":");
+}

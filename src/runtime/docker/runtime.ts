@@ -138,6 +138,7 @@ export class DockerRuntime implements Runtime {
         CheckDuplicate: true,
         Labels: { ...spec.labels },
         Options: { "com.docker.network.bridge.enable_ip_masquerade": "true" },
+        ...(spec.subnet !== undefined ? { IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet }] } } : {}),
       });
       return fromNetworkInspect((await net.inspect()) as Docker.NetworkInspectInfo);
     });

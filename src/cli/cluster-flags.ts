@@ -1,0 +1,123 @@
+/**
+ * The flags that describe a cluster, shared by `cluster create` and `config view`, and how
+ * they layer over K3BOX_* variables and a config file.
+ */
+import { Command, Option } from "commander";
+import { loadConfig, readConfigSource, type LoadedConfig } from "../core/config/load.js";
+import { CONFIG_ENV_VAR, resolveClusterInput, type ResolvedInput } from "../core/config/resolve.js";
+import { DEFAULT_K3S_IMAGE } from "../core/spec/defaults.js";
+import type { ClusterInput } from "../core/spec/build.js";
+import { bool, collect, count } from "./options.js";
+
+export interface SpecFlags {
+  config?: string;
+  servers: number;
+  agents: number;
+  image: string;
+  apiPort?: string;
+  port: string[];
+  k3sArg: string[];
+  k3sNodeLabel: string[];
+  env: string[];
+  volume: string[];
+  file: string[];
+  manifest: string[];
+  hostAlias: string[];
+  token?: string;
+  network?: string;
+  subnet?: string;
+  lb: boolean;
+  wait: boolean;
+  timeout?: string;
+  kubeconfigUpdateDefault: boolean;
+  kubeconfigSwitchContext: boolean;
+  rollback: boolean;
+}
+
+export function addSpecFlags(cmd: Command): Command {
+  return cmd
+    .option("-c, --config <file>", `config file (k3box.dev/v1alpha1 or k3d.io/v1alpha5|4), - for stdin; default $${CONFIG_ENV_VAR}`)
+    .option("-s, --servers <count>", "number of servers", count("server count"), 1)
+    .option("-a, --agents <count>", "number of agents", count("agent count"), 0)
+    .option("-i, --image <image>", "k3s image for the nodes", DEFAULT_K3S_IMAGE)
+    .option("--api-port <[host:]port>", "where the API is published on the host (default 127.0.0.1 and a free port)")
+    .option("-p, --port <spec>", "publish a port: [HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)", collect, [])
+    .option("--k3s-arg <arg@filter>", "extra k3s argument for the selected nodes (repeatable)", collect, [])
+    .option("--k3s-node-label <KEY=VALUE@filter>", "Kubernetes label for the selected nodes, default all (repeatable)", collect, [])
+    .option("-e, --env <KEY=VALUE@filter>", "environment variable for the selected nodes (repeatable)", collect, [])
+    .option("-v, --volume <src:dest@filter>", "mount a host path or volume into the selected nodes (repeatable)", collect, [])
+    .option(
+      "--file <src:dest@filter>",
+      "copy a file into the selected nodes before k3s starts; DEST may start with k3s-manifests/, k3s-images/... (repeatable)",
+      collect,
+      [],
+    )
+    .option("--manifest <file|dir>", "deploy a manifest (or a directory of them) with the cluster (repeatable)", collect, [])
+    .option(
+      "--host-alias <ip:name[,name]>",
+      "resolve these names to IP in every node (/etc/hosts) and pod (coredns NodeHosts) (repeatable)",
+      collect,
+      [],
+    )
+    .option("--token <token>", "cluster join token (default: random, 160 bits)")
+    .option("--network <name>", "use this Docker network (an existing one is kept when the cluster is deleted)")
+    .option("--subnet <cidr>", "IPv4 subnet of the cluster's own network, e.g. 172.28.0.0/16 (default: the engine picks)")
+    .option("--no-lb", "no load balancer: the API is published on the first server")
+    .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
+    .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .option("--timeout <duration>", "deadline for the whole create, rollback aside (e.g. 90s, 5m)")
+    .addOption(
+      new Option("--kubeconfig-update-default [bool]", "merge the kubeconfig into the default file").argParser(bool).default(true),
+    )
+    .addOption(
+      new Option("--kubeconfig-switch-context [bool]", "make the new cluster the current context").argParser(bool).default(true),
+    )
+    .option("--no-rollback", "keep what was created when the create fails, for debugging");
+}
+
+/** Only what the user typed: defaults are left to the lower layers and to the spec builder. */
+export function inputFromFlags(cmd: Command, name: string | undefined, flags: SpecFlags): ClusterInput {
+  const given = (key: keyof SpecFlags) => cmd.getOptionValueSource(key) === "cli";
+  const pick = <T>(key: keyof SpecFlags, value: T): T | undefined => (given(key) ? value : undefined);
+  return {
+    name,
+    servers: pick("servers", flags.servers),
+    agents: pick("agents", flags.agents),
+    image: pick("image", flags.image),
+    apiPort: flags.apiPort,
+    ports: flags.port,
+    k3sArgs: flags.k3sArg,
+    nodeLabels: flags.k3sNodeLabel,
+    env: flags.env,
+    volumes: flags.volume,
+    files: flags.file,
+    manifests: flags.manifest,
+    hostAliases: flags.hostAlias,
+    token: flags.token,
+    network: flags.network,
+    subnet: flags.subnet,
+    loadBalancer: pick("lb", flags.lb),
+    wait: pick("wait", flags.wait),
+    timeout: flags.timeout,
+    updateDefaultKubeconfig: pick("kubeconfigUpdateDefault", flags.kubeconfigUpdateDefault),
+    switchContext: pick("kubeconfigSwitchContext", flags.kubeconfigSwitchContext),
+    rollback: pick("rollback", flags.rollback),
+  };
+}
+
+/** The config file named by --config or K3BOX_CONFIG, loaded and checked. */
+export async function configFile(path: string | undefined, env: NodeJS.ProcessEnv): Promise<LoadedConfig | undefined> {
+  const file = path ?? (env[CONFIG_ENV_VAR] || undefined);
+  return file === undefined ? undefined : loadConfig(await readConfigSource(file), env);
+}
+
+/** Flags over K3BOX_* over the config file. */
+export async function resolveFromCommandLine(
+  cmd: Command,
+  name: string | undefined,
+  flags: SpecFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedInput> {
+  const file = await configFile(flags.config, env);
+  return resolveClusterInput({ flags: inputFromFlags(cmd, name, flags), env, ...(file ? { file } : {}) });
+}

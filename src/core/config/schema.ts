@@ -1,0 +1,206 @@
+/**
+ * The config file formats k3box reads. The k3box schema is the source of truth for
+ * `schema/k3box-config.schema.json`; k3d's Simple schemas are accepted as k3d defines them.
+ */
+import { z } from "zod";
+
+export const K3BOX_API_VERSION = "k3box.dev/v1alpha1";
+export const K3BOX_KIND = "Cluster";
+export const K3D_API_VERSIONS = ["k3d.io/v1alpha5", "k3d.io/v1alpha4"] as const;
+export const K3D_KIND = "Simple";
+
+const nodeFilters = z
+  .array(z.string())
+  .meta({ description: "Nodes this applies to: server:0, server:*, agent:1,2, agent:1-, loadbalancer, all" });
+
+/** YAML writes ports as numbers or strings; k3d's schema says string. */
+const portValue = z.union([z.int().min(1).max(65535), z.string()], { error: "expected a port number" });
+
+const kubeAPI = z
+  .strictObject({
+    host: z.string().optional().meta({ description: "Name written into the kubeconfig and the server certificate" }),
+    hostIP: z.string().optional().meta({ description: "Host address the API port binds to (default 127.0.0.1)" }),
+    hostPort: portValue.optional().meta({ description: "Host port of the API (default: a free port)" }),
+  })
+  .meta({ description: "Where the Kubernetes API is published on the host" });
+
+const volume = z.strictObject({
+  volume: z.string().meta({ description: "[SOURCE:]DEST[:OPTIONS]; a relative SOURCE is taken from the config file's directory" }),
+  nodeFilters: nodeFilters.optional(),
+});
+const port = z.strictObject({
+  port: z.string().meta({ description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO]" }),
+  nodeFilters: nodeFilters.optional(),
+});
+const envVar = z.strictObject({
+  envVar: z.string().meta({ description: "KEY=VALUE" }),
+  nodeFilters: nodeFilters.optional(),
+});
+const hostAlias = z.strictObject({
+  ip: z.string(),
+  hostnames: z.array(z.string()).min(1),
+});
+const k3sArg = z.strictObject({
+  arg: z.string().meta({ description: "A k3s flag, e.g. --disable=traefik" }),
+  nodeFilters: nodeFilters.optional(),
+});
+const nodeLabel = z.strictObject({
+  label: z.string().meta({ description: "KEY=VALUE, a Kubernetes node label" }),
+  nodeFilters: nodeFilters.optional(),
+});
+const kubeconfigOptions = z.strictObject({
+  updateDefaultKubeconfig: z.boolean().optional(),
+  switchCurrentContext: z.boolean().optional(),
+});
+const registryCreate = {
+  name: z.string(),
+  host: z.string().optional(),
+  hostPort: portValue.optional(),
+};
+const registries = {
+  use: z.array(z.string()).optional().meta({ description: "Existing registries the nodes use: NAME[:PORT]" }),
+  config: z
+    .string()
+    .optional()
+    .meta({ description: "k3s registries.yaml: inline content, or a path relative to the config file" }),
+};
+const duration = z.string().meta({ description: "A duration such as 90s, 2m or 1h30m" });
+
+export const k3boxConfigSchema = z
+  .strictObject({
+    apiVersion: z.literal(K3BOX_API_VERSION),
+    kind: z.literal(K3BOX_KIND),
+    metadata: z.strictObject({ name: z.string().optional().meta({ description: "Cluster name" }) }).optional(),
+    servers: z.int().min(1).optional(),
+    agents: z.int().min(0).optional(),
+    image: z.string().optional().meta({ description: "k3s image of the nodes" }),
+    kubeAPI: kubeAPI.optional(),
+    network: z.string().optional().meta({ description: "Docker network to use; an existing one is kept at delete" }),
+    subnet: z.string().optional().meta({ description: "IPv4 CIDR of the cluster's network, or auto" }),
+    token: z.string().optional().meta({ description: "Join token (default: 160 random bits)" }),
+    volumes: z.array(volume).optional(),
+    ports: z.array(port).optional(),
+    env: z.array(envVar).optional(),
+    files: z
+      .array(
+        z.strictObject({
+          source: z.string().optional().meta({ description: "Host path, relative to the config file" }),
+          content: z.string().optional().meta({ description: "The file's content, instead of a source" }),
+          destination: z.string().meta({
+            description: "Path in the node; may start with k3s-manifests/, k3s-manifests-custom/, k3s-images/, k3s-storage/",
+          }),
+          description: z.string().optional(),
+          nodeFilters: nodeFilters.optional(),
+        }),
+      )
+      .optional()
+      .meta({ description: "Files put into the nodes before k3s starts" }),
+    manifests: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "Manifest files or directories (relative to the config file) every server auto-deploys" }),
+    hostAliases: z.array(hostAlias).optional(),
+    registries: z
+      .strictObject({ create: z.strictObject(registryCreate).optional(), ...registries })
+      .optional(),
+    options: z
+      .strictObject({
+        k3s: z.strictObject({ extraArgs: z.array(k3sArg).optional(), nodeLabels: z.array(nodeLabel).optional() }).optional(),
+        kubeconfig: kubeconfigOptions.optional(),
+        k3box: z
+          .strictObject({
+            wait: z.boolean().optional().meta({ description: "Wait until the cluster is ready (default true)" }),
+            timeout: duration.optional(),
+            disableLoadbalancer: z.boolean().optional(),
+            disableRollback: z.boolean().optional(),
+          })
+          .optional(),
+      })
+      .optional(),
+  })
+  .meta({ title: "k3box cluster config", description: "A k3box cluster: k3box cluster create --config FILE" });
+
+export type K3boxConfig = z.infer<typeof k3boxConfigSchema>;
+
+/** k3d's `kind: Simple`, v1alpha5 and v1alpha4 together (v1alpha4 lacks files and ulimits, and may put name at the top). */
+export const k3dSimpleSchema = z.strictObject({
+  apiVersion: z.enum(K3D_API_VERSIONS),
+  kind: z.literal(K3D_KIND),
+  name: z.string().optional(),
+  metadata: z.strictObject({ name: z.string().optional() }).optional(),
+  servers: z.int().min(1).optional(),
+  agents: z.int().min(0).optional(),
+  image: z.string().optional(),
+  kubeAPI: kubeAPI.optional(),
+  network: z.string().optional(),
+  subnet: z.string().optional(),
+  token: z.string().optional(),
+  volumes: z.array(volume).optional(),
+  ports: z.array(port).optional(),
+  env: z.array(envVar).optional(),
+  files: z
+    .array(
+      z.strictObject({
+        source: z.string(),
+        destination: z.string(),
+        description: z.string().optional(),
+        nodeFilters: nodeFilters.optional(),
+      }),
+    )
+    .optional(),
+  hostAliases: z.array(hostAlias).optional(),
+  registries: z
+    .strictObject({
+      create: z
+        .strictObject({
+          ...registryCreate,
+          image: z.string().optional(),
+          proxy: z
+            .strictObject({ remoteURL: z.string().optional(), username: z.string().optional(), password: z.string().optional() })
+            .optional(),
+          volumes: z.array(z.string()).optional(),
+        })
+        .optional(),
+      ...registries,
+    })
+    .optional(),
+  options: z
+    .strictObject({
+      k3d: z
+        .strictObject({
+          wait: z.boolean().optional(),
+          timeout: duration.optional(),
+          disableLoadbalancer: z.boolean().optional(),
+          disableImageVolume: z.boolean().optional(),
+          disableRollback: z.boolean().optional(),
+          nodeHookActions: z.array(z.unknown()).optional(),
+          loadbalancer: z.strictObject({ configOverrides: z.array(z.string()).optional() }).optional(),
+        })
+        .optional(),
+      k3s: z.strictObject({ extraArgs: z.array(k3sArg).optional(), nodeLabels: z.array(nodeLabel).optional() }).optional(),
+      kubeconfig: kubeconfigOptions.optional(),
+      runtime: z
+        .strictObject({
+          gpuRequest: z.string().optional(),
+          serversMemory: z.string().optional(),
+          agentsMemory: z.string().optional(),
+          hostPidMode: z.boolean().optional(),
+          labels: z.array(nodeLabel).optional(),
+          ulimits: z
+            .array(z.strictObject({ name: z.string(), soft: z.number().optional(), hard: z.number().optional() }))
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+export type K3dSimpleConfig = z.infer<typeof k3dSimpleSchema>;
+
+/** The JSON Schema published as schema/k3box-config.schema.json, for editors. */
+export function k3boxJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(k3boxConfigSchema, { target: "draft-2020-12" }),
+    $id: "https://k3box.dev/schema/k3box-config.schema.json",
+  };
+}

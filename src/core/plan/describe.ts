@@ -1,0 +1,61 @@
+/** A create plan as plain data for people to read (`cluster create --dry-run`), secrets hidden. */
+import type { ContainerSpec } from "../../runtime/types.js";
+import { REDACTED, SECRET_NAME } from "../spec/view.js";
+import type { Action, CreatePlan } from "./create.js";
+
+/** Leaves are one-line descriptions; `sequence` and `parallel` keep their structure. */
+export type ActionView = string | { readonly sequence: readonly ActionView[] } | { readonly parallel: readonly ActionView[] };
+
+export function describeAction(action: Action): ActionView {
+  switch (action.type) {
+    case "sequence":
+      return { sequence: action.actions.map(describeAction) };
+    case "parallel":
+      return { parallel: action.actions.map(describeAction) };
+    case "ensure-image":
+      return `ensure image ${action.image} (pull when missing)`;
+    case "ensure-loadbalancer-image":
+      return `ensure load balancer image ${action.image} (build when missing)`;
+    case "create-network":
+      return `create network ${action.network.name}${action.network.subnet ? ` with subnet ${action.network.subnet}` : ""}`;
+    case "create-volume":
+      return `create volume ${action.volume.name}`;
+    case "create-container": {
+      const files = action.files.map((f) => f.path);
+      return `create container ${action.container.name}${files.length > 0 ? `, then copy in ${files.join(", ")}` : ""}`;
+    }
+    case "start":
+      return `start ${action.container}${action.milestone ? ` and wait for its ${action.milestone} milestone` : ""}`;
+  }
+}
+
+export function describePlan(plan: CreatePlan): Record<string, unknown> {
+  return {
+    network: plan.network,
+    api: { ...plan.api, hostPort: plan.api.hostPort === 0 ? "auto" : plan.api.hostPort },
+    nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, ...containerView(n.container), files: n.files.map((f) => f.path) })),
+    actions: flatten(describeAction(plan.actions)),
+  };
+}
+
+function flatten(view: ActionView): readonly ActionView[] {
+  return typeof view === "object" && "sequence" in view ? view.sequence : [view];
+}
+
+function containerView(c: ContainerSpec): Record<string, unknown> {
+  return {
+    image: c.image,
+    ...(c.cmd ? { cmd: redactArgs(c.cmd) } : {}),
+    env: Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, SECRET_NAME.test(k) ? REDACTED : v])),
+    ports: (c.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort === 0 ? "auto" : p.hostPort}->${p.containerPort}/${p.protocol}`),
+    mounts: (c.mounts ?? []).map((m) => `${m.source || "(anonymous)"}:${m.target}${m.readOnly ? ":ro" : ""}`),
+  };
+}
+
+/** `--token=X`, `--token X`, `--agent-token…`: k3s arguments that carry secrets. */
+function redactArgs(args: readonly string[]): string[] {
+  return args.map((a, i) => {
+    if (/^--(agent-)?token=/.test(a)) return `${a.slice(0, a.indexOf("="))}=${REDACTED}`;
+    return i > 0 && /^--(agent-)?token$/.test(args[i - 1] as string) ? REDACTED : a;
+  });
+}

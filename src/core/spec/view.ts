@@ -1,0 +1,41 @@
+/** A cluster spec as plain data for people to read (`config view`, `--dry-run`): filters as text, secrets hidden. */
+import { formatNodeFilters } from "./filters.js";
+import type { ClusterSpec } from "./types.js";
+
+export const REDACTED = "<redacted>";
+/** Environment variables whose values are not shown. */
+export const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL/i;
+
+export function specView(spec: ClusterSpec): Record<string, unknown> {
+  const filtered = <T extends { filters: ClusterSpec["ports"][number]["filters"] }>(item: T, rest: Record<string, unknown>) => ({
+    ...rest,
+    nodeFilters: formatNodeFilters(item.filters),
+  });
+  return {
+    name: spec.name,
+    servers: spec.servers,
+    agents: spec.agents,
+    image: spec.image,
+    api: { host: spec.api.host, hostIP: spec.api.hostIp, hostPort: spec.api.hostPort ?? "auto" },
+    network: spec.network ?? `(own network)`,
+    ...(spec.subnet !== undefined ? { subnet: spec.subnet } : {}),
+    token: spec.token === undefined ? "(generated)" : REDACTED,
+    ports: spec.ports.map((p) =>
+      filtered(p, { port: p.raw, hostIP: p.hostIp, hostPort: p.hostPort ?? "auto", containerPort: p.containerPort, protocol: p.protocol }),
+    ),
+    volumes: spec.volumes.map((v) =>
+      filtered(v, { ...(v.source !== undefined ? { source: v.source } : {}), destination: v.destination, ...(v.options ? { options: v.options } : {}) }),
+    ),
+    env: spec.env.map((e) => filtered(e, { name: e.key, value: SECRET_NAME.test(e.key) ? REDACTED : e.value })),
+    k3sArgs: spec.k3sArgs.map((a) => filtered(a, { arg: a.arg })),
+    hostAliases: spec.hostAliases.map((h) => ({ ip: h.ip, hostnames: [...h.names] })),
+    files: spec.files.map((f) =>
+      filtered(f, { destination: f.destination, from: f.raw, bytes: Buffer.byteLength(f.content), mode: (f.mode ?? 0o644).toString(8) }),
+    ),
+    loadBalancer: spec.loadBalancer,
+    wait: spec.wait,
+    timeout: spec.timeoutMs === undefined ? "none" : `${spec.timeoutMs / 1000}s`,
+    kubeconfig: { updateDefault: spec.kubeconfig.updateDefault, switchContext: spec.kubeconfig.switchContext },
+    rollback: spec.rollback,
+  };
+}
