@@ -137,11 +137,21 @@ function describeCluster(label: string, setup: (sb: Sandbox) => Promise<{ expect
       expect(chart.spec.chart).toBe("e2e-chart");
     });
 
-    it("keeps the host aliases in the resolved spec", async () => {
+    it("puts the host aliases into every node's /etc/hosts and the coredns NodeHosts", async () => {
       const view = await sb.k3box(["config", "view", "--config", file, "-o", "json"], { E2E_IMAGE: DOUBLE_IMAGE });
       expect(view.code).toBe(0);
       const spec = JSON.parse(view.stdout) as { hostAliases: Array<{ ip: string; hostnames: string[] }> };
       expect(spec.hostAliases).toEqual([{ ip: "10.99.0.7", hostnames: ["git.e2e.internal", "ci.e2e.internal"] }]);
+      for (const n of ["server-0", "agent-0"]) {
+        const hosts = await docker(["exec", node(n), "cat", "/etc/hosts"]);
+        expect(hosts.stdout).toMatch(/^10\.99\.0\.7\s+git\.e2e\.internal\s+ci\.e2e\.internal$/m);
+      }
+      const nodeHosts = await poll(async () => {
+        const r = await sb.kubectl([...ctx(), "get", "--raw", "/api/v1/namespaces/kube-system/configmaps/coredns"]);
+        const value = r.code === 0 ? (JSON.parse(r.stdout) as { data: { NodeHosts?: string } }).data.NodeHosts : undefined;
+        return value?.includes("git.e2e.internal") ? value : undefined;
+      }, "the host aliases in the coredns NodeHosts");
+      expect(nodeHosts).toMatch(/^10\.99\.0\.7\s+git\.e2e\.internal\s+ci\.e2e\.internal$/m);
     });
 
     it("is deleted by its config file, leaving nothing behind", async () => {
@@ -304,7 +314,7 @@ describe("cluster create --dry-run", () => {
       expect(out.plan.nodes.map((n) => n.name)).toEqual([`k3box-${name}-server-0`, `k3box-${name}-agent-0`, `k3box-${name}-serverlb`]);
       expect(out.plan.nodes[0]?.env.K3S_TOKEN).toBe("<redacted>");
       expect(out.plan.actions[1]).toMatch(new RegExp(`^create network k3box-${name} with subnet `));
-      expect(JSON.stringify(out.plan.actions)).toContain(`create container k3box-${name}-server-0, then copy in /var/lib/rancher/k3s/server/manifests/k3box-`);
+      expect(JSON.stringify(out.plan.actions)).toContain(`create container k3box-${name}-server-0, then copy in /bin/k3box-entrypoint.sh, /var/lib/rancher/k3s/server/manifests/k3box-`);
       expect(await leftovers(name)).toEqual([]);
       const volumes = await docker(["volume", "ls", "-q", "--filter", `name=k3box-${name}`]);
       expect(volumes.stdout.trim()).toBe("");
