@@ -10,6 +10,7 @@ import { validateClusterName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
 import type { ApiEndpoint, ClusterSpec, NodeFilter, PortMapping } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
+import { buildClusterRegistries } from "../registry/spec.js";
 
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
 export interface ClusterInput {
@@ -38,6 +39,14 @@ export interface ClusterInput {
   updateDefaultKubeconfig?: boolean;
   switchContext?: boolean;
   rollback?: boolean;
+  /** `NAME[:HOST][:PORT]`: a registry created with the cluster and deleted with it. */
+  registryCreate?: string;
+  /** `NAME[:PORT]`: existing registries the cluster's nodes pull from. */
+  registryUse?: readonly string[];
+  /** Path of a k3s registries.yaml merged over what k3box generates. */
+  registryConfig?: string;
+  /** registries.yaml content given inline (a config file's `registries.config`). */
+  registryConfigYaml?: string;
 }
 
 const PROXY_ALL: readonly NodeFilter[] = [
@@ -96,6 +105,7 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
   const env = (input.env ?? []).map((raw) => attempt(() => parseEnvVar(raw))).filter(isDefined);
   const k3sArgs = (input.k3sArgs ?? []).map((raw) => attempt(() => parseK3sArg(raw))).filter(isDefined);
   const hostAliases = (input.hostAliases ?? []).map((raw) => attempt(() => parseHostAlias(raw))).filter(isDefined);
+  const registries = await attemptAsync(problems, () => buildClusterRegistries(input));
 
   for (const item of [...volumes, ...env, ...k3sArgs]) {
     attempt(() => checkFiltersInRange(item.filters, counts, `"${item.raw}"`));
@@ -103,7 +113,7 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
   for (const p of ports) attempt(() => checkFiltersInRange(p.filters, counts, `port mapping "${p.raw}"`));
   checkPortClashes(ports, api, problems);
 
-  if (problems.length > 0 || name === undefined || api === undefined) {
+  if (problems.length > 0 || name === undefined || api === undefined || registries === undefined) {
     throw new UsageError(problems.join("\n"));
   }
   return {
@@ -118,6 +128,7 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
     k3sArgs: k3sArgs.map((a) => (a.filters.length ? a : { ...a, filters: parseNodeFilters("server:*", "") })),
     hostAliases,
     files: [],
+    registries,
     ...(token !== undefined ? { token } : {}),
     ...(input.network !== undefined ? { network: input.network } : {}),
     loadBalancer,
