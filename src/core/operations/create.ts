@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
-import { deadlineSignal, formatMs } from "../deadline.js";
+import { deadlineSignal } from "../deadline.js";
 import { CancelledError, ConflictError, K3boxError, TimeoutError } from "../errors.js";
 import { step, type EventSink } from "../events.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
@@ -11,9 +11,15 @@ import { networkName } from "../plan/names.js";
 import { buildClusterSpec, type ClusterInput } from "../spec/build.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { UndoStack } from "../undo.js";
+import { rollback } from "./rollback.js";
+import { detachFromNetwork, prepareClusterRegistries } from "./registry.js";
+import { waitForRegistry } from "../registry/ready.js";
+import { registryNames } from "../registry/names.js";
+import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
 import { VERSION } from "../version.js";
 import { waitForApi, waitForMilestone } from "../wait.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
+import { ensureImage } from "./image.js";
 import { credentialsOf, fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
 import { assertPortFree, pickFreePort } from "./ports.js";
 
@@ -28,10 +34,9 @@ export interface CreateResult {
   readonly kubeconfig: string;
   /** The file the entries were merged into, when they were. */
   readonly kubeconfigPath?: string;
+  /** The cluster's registries and the names to use them by. */
+  readonly registries: readonly ({ readonly name: string } & RegistryNames)[];
 }
-
-/** How long a rollback may take once the create's own deadline or cancellation has passed. */
-const ROLLBACK_GRACE_MS = 120_000;
 
 /**
  * Creates a cluster and waits until it is ready. On failure or cancellation
@@ -44,7 +49,7 @@ export async function createCluster(input: ClusterInput, options: OperationOptio
   const signal = deadline.signal;
   const undo = new UndoStack();
   try {
-    const plan = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
+    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
     await execute(plan.actions, { runtime, onEvent, signal, undo });
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
@@ -67,7 +72,7 @@ export async function createCluster(input: ClusterInput, options: OperationOptio
     // Cancellation that arrived during the last step still counts: nothing is half-done here.
     if (signal.aborted) throw signal.reason;
     undo.clear();
-    return result(spec, plan, server, kubeconfig, kubeconfigPath);
+    return { ...result(spec, plan, server, kubeconfig, kubeconfigPath), registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })) };
   } catch (err) {
     const error = normalise(err, signal);
     if (!spec.rollback) {
@@ -87,7 +92,7 @@ function result(
   server: string,
   kubeconfig: KubeConfig,
   kubeconfigPath: string | undefined,
-): CreateResult {
+): Omit<CreateResult, "registries"> {
   return {
     name: spec.name,
     spec,
@@ -108,30 +113,12 @@ function normalise(err: unknown, signal: AbortSignal): Error {
   return err instanceof Error ? err : new K3boxError(String(err));
 }
 
-async function rollback(undo: UndoStack, onEvent: EventSink, error: Error): Promise<void> {
-  onEvent({ type: "step-start", step: "rollback" });
-  const started = Date.now();
-  const timer = setTimeout(() => {
-    onEvent({ type: "warning", message: `rollback is taking longer than ${formatMs(ROLLBACK_GRACE_MS)}` });
-  }, ROLLBACK_GRACE_MS);
-  try {
-    const failures = await undo.unwind();
-    for (const f of failures) {
-      onEvent({ type: "warning", message: `rollback: could not ${f.what}: ${(f.error as Error).message}` });
-    }
-    if (failures.length > 0) {
-      error.message += ` (rollback left ${failures.length} thing${failures.length === 1 ? "" : "s"} behind: ${failures
-        .map((f) => f.what)
-        .join(", ")})`;
-    }
-  } finally {
-    clearTimeout(timer);
-    onEvent({ type: "step-done", step: "rollback", ms: Date.now() - started });
-  }
-}
-
 /** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
-async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<CreatePlan> {
+async function prepare(
+  runtime: Runtime,
+  spec: ClusterSpec,
+  signal: AbortSignal,
+): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
   await runtime.info(signal);
   const existing = await runtime.listContainers(clusterSelector(spec.name), signal);
   if (existing.length > 0) throw new ConflictError(`cluster "${spec.name}" already exists`);
@@ -152,14 +139,18 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
     if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
   }
   const lb = spec.loadBalancer ? (await loadBalancerContext()).tag : "";
-  return planCreate(spec, {
+  const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
+  const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
     token: spec.token ?? randomBytes(20).toString("hex"),
     apiHostPort,
     portHostPorts,
     loadBalancerImage: lb,
     networkExists: network !== undefined,
     version: VERSION,
+    ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
+    connectRegistries: registries.connect,
   });
+  return { plan, registries: registries.registries };
 }
 
 interface Exec {
@@ -184,15 +175,7 @@ async function execute(action: Action, x: Exec): Promise<void> {
       return;
     }
     case "ensure-image":
-      await step(onEvent, "image", async () => {
-        if (await runtime.imageExists(action.image, signal)) return;
-        try {
-          await runtime.pullImage(action.image, (p) => onEvent({ type: "pull", ...p }), signal);
-        } catch (err) {
-          if (err instanceof CancelledError) throw err;
-          throw new K3boxError(`cannot pull image "${action.image}": ${(err as Error).message}`, { cause: err });
-        }
-      });
+      await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
       return;
     case "ensure-loadbalancer-image":
       await step(onEvent, "loadbalancer-image", async () => {
@@ -228,6 +211,22 @@ async function execute(action: Action, x: Exec): Promise<void> {
         },
         action.container.name,
       );
+      return;
+    case "connect-network":
+      await step(
+        onEvent,
+        "connect-registry",
+        async () => {
+          await runtime.connectNetwork(action.network, action.container, [action.container], signal);
+          undo.push(`disconnect ${action.container} from ${action.network}`, () =>
+            detachFromNetwork(runtime, action.container, action.network),
+          );
+        },
+        action.container,
+      );
+      return;
+    case "wait-registry":
+      await step(onEvent, "wait-registry", () => waitForRegistry(runtime, action.container, action.address, signal), action.container);
       return;
     case "start":
       await step(
