@@ -4,6 +4,20 @@ export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/ope
 export { getCluster, listClusters } from "./core/operations/list.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
+export {
+  connectRegistry,
+  createRegistry,
+  deleteRegistries,
+  disconnectRegistry,
+  getRegistry,
+  listRegistries,
+  type ConnectOptions,
+  type CreateRegistryOptions,
+  type DeleteRegistryOptions,
+  type RegistryStatus,
+} from "./core/operations/registry.js";
+export type { RegistryInput } from "./core/registry/spec.js";
+export type { RegistryNames } from "./core/registry/types.js";
 export type { OperationOptions } from "./core/operations/context.js";
 export { buildClusterSpec, type ClusterInput } from "./core/spec/build.js";
 export type * from "./core/spec/types.js";

@@ -3,6 +3,7 @@ import { VERSION } from "../core/version.js";
 import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../core/errors.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import { registryCommand } from "./commands/registry.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { createProgress } from "./progress.js";
@@ -47,6 +48,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
     });
   program.addCommand(clusterCommand(ctx));
   program.addCommand(kubeconfigCommand(ctx));
+  program.addCommand(registryCommand(ctx));
   program
     .command("version")
     .description("Print k3box's version")

@@ -6,6 +6,7 @@ import type { ClusterStatus } from "../../core/operations/state.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "../../core/spec/defaults.js";
 import { UsageError } from "../../core/errors.js";
 import { bool, collect, count } from "../options.js";
+import { nameLines } from "./registry.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
 
@@ -26,6 +27,9 @@ interface CreateFlags {
   kubeconfigUpdateDefault: boolean;
   kubeconfigSwitchContext: boolean;
   rollback: boolean;
+  registryCreate?: string;
+  registryUse: string[];
+  registryConfig?: string;
   output?: string;
 }
 
@@ -57,6 +61,9 @@ export function clusterCommand(ctx: CliContext): Command {
       new Option("--kubeconfig-switch-context [bool]", "make the new cluster the current context").argParser(bool).default(true),
     )
     .option("--no-rollback", "keep what was created when the create fails, for debugging")
+    .option("--registry-create <name[:host][:port]>", "create a registry with the cluster (deleted with it)")
+    .option("--registry-use <name[:port]>", "pull through an existing k3box registry (repeatable)", collect, [])
+    .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates")
     .option("-o, --output <format>", "print the result as json or yaml")
     .addHelpText(
       "after",
@@ -68,7 +75,9 @@ Examples:
   k3box cluster create
   k3box cluster create dev -s 1 -a 2 -p 8080:80@loadbalancer
   k3box cluster create ha --servers 3 --api-port 127.0.0.1:6550
-  k3box cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m`,
+  k3box cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m
+  k3box cluster create dev --registry-create dev-registry:5050
+  k3box cluster create dev --registry-use shared --registry-config ./registries.yaml`,
     )
     .action(async (name: string, flags: CreateFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
@@ -92,6 +101,9 @@ Examples:
             updateDefaultKubeconfig: flags.kubeconfigUpdateDefault,
             switchContext: flags.kubeconfigSwitchContext,
             rollback: flags.rollback,
+            ...(flags.registryCreate !== undefined ? { registryCreate: flags.registryCreate } : {}),
+            registryUse: flags.registryUse,
+            ...(flags.registryConfig !== undefined ? { registryConfig: flags.registryConfig } : {}),
           },
           { onEvent, signal },
         ),
@@ -104,11 +116,16 @@ Examples:
             network: result.network,
             nodes: result.nodes,
             kubeconfigPath: result.kubeconfigPath ?? null,
+            registries: result.registries,
           }),
         );
         return;
       }
       ctx.err(`Cluster "${result.name}" created: API at ${result.server}`);
+      for (const r of result.registries) {
+        ctx.err(`Registry "${r.name}":`);
+        for (const line of nameLines({ names: r })) ctx.err(line);
+      }
       if (result.kubeconfigPath !== undefined) {
         ctx.err(`Kubeconfig merged into ${result.kubeconfigPath}${result.spec.kubeconfig.switchContext ? `, current context k3box-${result.name}` : ""}`);
         ctx.err(`  kubectl --context k3box-${result.name} get nodes`);
