@@ -9,17 +9,12 @@ import {
   listRegistries,
   type RegistryStatus,
 } from "../../core/operations/registry.js";
+import type { RegistryInput } from "../../core/registry/spec.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
 
-interface CreateFlags {
+interface CreateFlags extends Omit<RegistryInput, "name" | "port"> {
   port?: string;
-  image?: string;
-  volume?: string;
-  proxyRemoteUrl?: string;
-  proxyUsername?: string;
-  proxyPassword?: string;
-  deleteEnabled?: boolean;
   network?: string;
   output?: string;
 }
@@ -50,21 +45,10 @@ Examples:
   k3box registry create hub --proxy-remote-url https://registry-1.docker.io   # a docker.io cache`,
     )
     .action(async (name: string, flags: CreateFlags) => {
-      const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
+      const { network, output, ...input } = flags;
+      const format = output === undefined ? undefined : parseOutputFormat(output, ["json", "yaml"]);
       const r = await ctx.withProgress((onEvent, signal) =>
-        createRegistry(
-          {
-            name,
-            ...(flags.port !== undefined ? { port: flags.port } : {}),
-            ...(flags.image !== undefined ? { image: flags.image } : {}),
-            ...(flags.volume !== undefined ? { volume: flags.volume } : {}),
-            ...(flags.proxyRemoteUrl !== undefined ? { proxyRemoteUrl: flags.proxyRemoteUrl } : {}),
-            ...(flags.proxyUsername !== undefined ? { proxyUsername: flags.proxyUsername } : {}),
-            ...(flags.proxyPassword !== undefined ? { proxyPassword: flags.proxyPassword } : {}),
-            deleteEnabled: flags.deleteEnabled ?? false,
-          },
-          { onEvent, signal, ...(flags.network !== undefined ? { network: flags.network } : {}) },
-        ),
+        createRegistry({ name, ...input }, { onEvent, signal, ...(network !== undefined ? { network } : {}) }),
       );
       if (format) {
         ctx.out(formatData(format, r));
