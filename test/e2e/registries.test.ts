@@ -286,6 +286,79 @@ describe("registry connect and disconnect on running clusters; two clusters shar
   });
 });
 
+describe("a pull-through cache", () => {
+  let sb: Sandbox;
+  let cluster: string;
+  let upstream: RegistryJson;
+  let hub: string;
+  const pushed: string[] = [];
+
+  beforeAll(async () => {
+    sb = await Sandbox.create();
+    cluster = sb.name("proxy");
+    hub = uniqueName("hub");
+    const up = uniqueName("up");
+    expect((await sb.k3box(["cluster", "create", cluster, "-i", DOUBLE_IMAGE, "--timeout", "3m"])).code).toBe(0);
+    // docker.io is out of reach here and registry:2 in proxy mode will not start without
+    // its upstream, so the upstream is another registry on the cluster's network.
+    expect((await sb.k3box(["registry", "create", up, "--network", `k3box-${cluster}`])).code).toBe(0);
+    upstream = await registryJson(sb, up);
+    pushed.push(await pushBusybox(upstream.names.host));
+    const r = await sb.k3box([
+      "registry", "create", hub, "--network", `k3box-${cluster}`,
+      "--proxy-remote-url", `http://${upstream.names.node}`, "--delete-enabled",
+    ]);
+    expect(r.stderr).toContain(`a cache of http://${upstream.names.node}`);
+    expect(r.code).toBe(0);
+  });
+  afterAll(async () => {
+    for (const r of [hub, upstream.name]) await sb.k3box(["registry", "delete", "--force", r]);
+    await sb.dispose();
+    for (const ref of pushed) await docker(["rmi", ref]);
+    expect((await docker(["ps", "-aq", "--filter", `name=k3box-${hub}`, "--filter", `name=k3box-${upstream.name}`])).stdout).toBe("");
+    expect(await leftovers(cluster)).toEqual([]);
+  });
+
+  it("a registry that cannot start fails the create with its log, leaving nothing", async () => {
+    const name = uniqueName("deadcache");
+    const r = await sb.k3box(["registry", "create", name, "--proxy-remote-url", "https://registry-1.docker.io"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain(`registry k3box-${name} exited`);
+    expect(r.stderr).toContain("last log lines");
+    expect((await docker(["inspect", `k3box-${name}`])).code).not.toBe(0);
+  });
+
+  it("connected, it becomes the nodes' mirror of its upstream, and pulls go through it", async () => {
+    const [c] = await dockerJson<Array<{ Config: { Env: string[] } }>>(["inspect", `k3box-${hub}`]);
+    expect(c?.Config.Env).toContain(`REGISTRY_PROXY_REMOTEURL=http://${upstream.names.node}`);
+    expect(c?.Config.Env).toContain("REGISTRY_STORAGE_DELETE_ENABLED=true");
+    expect((await sb.k3box(["registry", "connect", hub, "--cluster", cluster])).code).toBe(0);
+    const node = `k3box-${cluster}-server-0`;
+    const yaml = parse((await docker(["exec", node, "cat", REGISTRIES_YAML])).stdout) as { mirrors: Record<string, { endpoint: string[] }> };
+    expect(yaml.mirrors[upstream.names.node]?.endpoint).toEqual([`http://k3box-${hub}:5000`]);
+    const pull = await pullInNode(node, `${upstream.names.node}/busybox:latest`);
+    expect(pull.stderr).toBe("");
+    expect(pull.code).toBe(0);
+    // The cache now holds what it fetched for the node.
+    const hubHost = (await registryJson(sb, hub)).names.host;
+    const catalog = (await (await fetch(`http://${hubHost}/v2/_catalog`)).json()) as { repositories: string[] };
+    expect(catalog.repositories).toContain("busybox");
+  });
+
+  it("delete --force disconnects it from the cluster first", async () => {
+    const refused = await sb.k3box(["registry", "delete", hub]);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain(`registry "${hub}" is used by cluster ${cluster}`);
+    const r = await sb.k3box(["registry", "delete", "--force", hub]);
+    expect(r.stderr).toContain(`Registry "${hub}" deleted`);
+    expect(r.code).toBe(0);
+    const node = `k3box-${cluster}-server-0`;
+    expect((await docker(["exec", node, "cat", REGISTRIES_YAML])).stdout).not.toContain(`k3box-${hub}`);
+    expect((await docker(["exec", node, "ls", HOSTS_DIR])).stdout).not.toContain(upstream.names.node);
+    expect((await docker(["inspect", `k3box-${hub}`])).code).not.toBe(0);
+  });
+});
+
 describe("registries: bad input is refused with nothing changed", () => {
   let sb: Sandbox;
   let holder: Server;
