@@ -121,6 +121,9 @@ describe("registries.yaml", () => {
     expect(() => parseRegistriesYaml('configs:\n  "r:5000":\n    tls:\n      insecure_skip_verify: "yes"\n', "f")).toThrow(
       /^f:4:29: configs\."r:5000"\.tls\.insecure_skip_verify must be true or false/,
     );
+    expect(() => parseRegistriesYaml('mirrors:\n  "../../etc":\n    endpoint: ["http://x"]\n', "f")).toThrow(
+      /^f:2:3: mirrors: "\.\.\/\.\.\/etc" is not a registry host/,
+    );
     expect(parseRegistriesYaml("", "f")).toEqual({ mirrors: {}, configs: {} });
   });
 });

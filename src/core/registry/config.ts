@@ -27,9 +27,20 @@ export const EMPTY_REGISTRIES: RegistriesConfig = { mirrors: {}, configs: {} };
 
 type Schema = { readonly kind: "string" } | { readonly kind: "bool" } | { readonly kind: "list" } | {
   readonly kind: "map";
-  /** Fixed keys; absent: any key, each value of `values`. */
+  /** Fixed keys; absent: any key matching `keys`, each value of `values`. */
   readonly fields?: Readonly<Record<string, Schema>>;
   readonly values?: Schema;
+  readonly keys?: { readonly pattern: RegExp; readonly what: string };
+};
+
+/**
+ * A registry host as k3s names its certs.d directory after it: `*`, a host name or IPv4
+ * address, or a bracketed IPv6 address, with an optional port. Nothing that could leave
+ * that directory.
+ */
+const REGISTRY_HOST = {
+  pattern: /^(\*|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d+)?|\[[0-9A-Fa-f:.]+\](?::\d+)?)$/,
+  what: "a registry host such as docker.io, registry:5000 or *",
 };
 
 const STRING: Schema = { kind: "string" };
@@ -38,10 +49,12 @@ const SCHEMA: Schema = {
   fields: {
     mirrors: {
       kind: "map",
+      keys: REGISTRY_HOST,
       values: { kind: "map", fields: { endpoint: { kind: "list" }, rewrite: { kind: "map", values: STRING } } },
     },
     configs: {
       kind: "map",
+      keys: REGISTRY_HOST,
       values: {
         kind: "map",
         fields: {
@@ -94,6 +107,9 @@ export function parseRegistriesYaml(text: string, source: string): RegistriesCon
           const key = isScalar(keyNode) ? String(keyNode.value) : undefined;
           if (key === undefined) return fail(keyNode?.range?.[0] ?? at, `${path || "the document"} has a key that is not a string`);
           const sub = path === "" ? key : `${path}.${/^[\w-]+$/.test(key) ? key : JSON.stringify(key)}`;
+          if (schema.keys && !schema.keys.pattern.test(key)) {
+            return fail(keyNode?.range?.[0], `${path}: "${key}" is not ${schema.keys.what}`);
+          }
           const fieldSchema = schema.fields ? schema.fields[key] : schema.values;
           if (!fieldSchema) {
             const known = Object.keys(schema.fields ?? {}).join(", ");
