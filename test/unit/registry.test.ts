@@ -236,6 +236,15 @@ describe("cluster registry input", () => {
     await expect(buildClusterSpec({ registryConfigYaml: "mirrors: 3\n" })).rejects.toThrow(/^registries\.config:1:10: mirrors must be a mapping/);
   });
 
+  it("refuses a registry port that a port mapping takes too", async () => {
+    await expect(buildClusterSpec({ registryCreate: "r:5050", ports: ["5050:80"] })).rejects.toThrow(
+      /port mapping "5050:80" uses host port 127\.0\.0\.1:5050\/tcp already taken by --registry-create r/,
+    );
+    await expect(buildClusterSpec({ registryCreate: "r:6550", apiPort: "6550" })).rejects.toThrow(
+      /--registry-create r uses host port 127\.0\.0\.1:6550\/tcp already taken by --api-port/,
+    );
+  });
+
   it("refuses a registry named twice", async () => {
     await expect(buildClusterSpec({ registryCreate: "r", registryUse: ["k3box-r"] })).rejects.toThrow(/registry "r" is named twice/);
   });

@@ -55,7 +55,6 @@ export interface RegistryStatus {
 function statusOf(c: ContainerInfo, clusters: readonly ClusterStatus[]): RegistryStatus {
   const e = endpointFromContainer(c);
   const networks = Object.keys(c.networks);
-  const owner = c.labels[LABEL.registryOwner];
   return {
     name: e.name,
     container: e.container,
@@ -69,7 +68,7 @@ function statusOf(c: ContainerInfo, clusters: readonly ClusterStatus[]): Registr
     ...(e.proxyRemoteUrl ? { proxyRemoteUrl: e.proxyRemoteUrl } : {}),
     networks,
     clusters: clusters.filter((k) => networks.includes(k.network)).map((k) => k.name),
-    ...(owner !== undefined ? { owner } : {}),
+    ...(e.owner !== undefined ? { owner: e.owner } : {}),
   };
 }
 
@@ -218,14 +217,7 @@ async function changeClusterRegistry(name: string, options: ConnectOptions, chan
     const others = (await runtime.listContainers(REGISTRY_SELECTOR, signal)).filter(
       (c) => network in c.networks && c.name !== registry.name,
     );
-    const hosting = hostingOrder(
-      [...others, ...(change === "connect" ? [registry] : [])].map((c) => ({
-        name: c.labels[LABEL.registry] ?? c.name,
-        ...(c.labels[LABEL.registryOwner] !== undefined ? { owner: c.labels[LABEL.registryOwner] } : {}),
-        endpoint: endpointFromContainer(c),
-      })),
-      options.cluster,
-    ).map((r) => r.endpoint);
+    const hosting = hostingOrder([...others, ...(change === "connect" ? [registry] : [])].map(endpointFromContainer), options.cluster);
     const next = (c: RegistriesConfig) => (change === "connect" ? withRegistry(c, endpoint) : withoutRegistry(c, endpoint));
     await step(onEvent, "node-registries", () =>
       Promise.all(
@@ -324,7 +316,7 @@ export async function prepareClusterRegistries(
   signal: AbortSignal,
 ): Promise<ClusterRegistryPlan> {
   const { create, use, config } = spec.registries;
-  const entries: Array<{ name: string; owner?: string; endpoint: RegistryEndpoint }> = [];
+  const entries: RegistryEndpoint[] = [];
   let hostPort: number | undefined;
   if (create) {
     const container = registryContainerName(create.name);
@@ -333,7 +325,7 @@ export async function prepareClusterRegistries(
     }
     if (create.hostPort !== undefined) await assertPortFree(create.hostIp, create.hostPort, `--registry-create ${create.name}`);
     hostPort = create.hostPort ?? (await pickFreePort(create.hostIp));
-    entries.push({ name: create.name, owner: spec.name, endpoint: endpointOf(create.name, create.hostIp, hostPort) });
+    entries.push({ ...endpointOf(create.name, create.hostIp, hostPort), owner: spec.name });
   }
   const connect: string[] = [];
   for (const u of use) {
@@ -344,10 +336,9 @@ export async function prepareClusterRegistries(
         `--registry-use ${u.name}:${u.port}: registry "${u.name}" is published on host port ${endpoint.hostPort} and serves port ${endpoint.port} in the cluster network`,
       );
     }
-    const owner = c.labels[LABEL.registryOwner];
-    entries.push({ name: endpoint.name, ...(owner !== undefined ? { owner } : {}), endpoint });
+    entries.push(endpoint);
     if (!(network in c.networks)) connect.push(c.name);
   }
-  const registries = hostingOrder(entries, spec.name).map((e) => e.endpoint);
+  const registries = hostingOrder(entries, spec.name);
   return { ...(hostPort !== undefined ? { hostPort } : {}), connect, files: registryNodeFiles(registries, config), registries };
 }

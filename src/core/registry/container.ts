@@ -55,6 +55,7 @@ export function endpointFromContainer(c: ContainerInfo): RegistryEndpoint {
   const port = addr ? Number(addr[1]) : REGISTRY_INTERNAL_PORT;
   const published = c.ports.find((p) => p.containerPort === port && p.protocol === "tcp");
   const remote = c.env.REGISTRY_PROXY_REMOTEURL;
+  const owner = c.labels[LABEL.registryOwner];
   return {
     name: c.labels[LABEL.registry] ?? c.name,
     container: c.name,
@@ -62,5 +63,6 @@ export function endpointFromContainer(c: ContainerInfo): RegistryEndpoint {
     hostIp: published?.hostIp ?? "",
     hostPort: published?.hostPort ?? 0,
     ...(remote ? { proxyRemoteUrl: remote } : {}),
+    ...(owner !== undefined ? { owner } : {}),
   };
 }

@@ -40,6 +40,8 @@ export interface RegistryEndpoint {
   readonly hostPort: number;
   /** Set for a pull-through cache. */
   readonly proxyRemoteUrl?: string;
+  /** The cluster that created it. */
+  readonly owner?: string;
 }
 
 /** The three names of one registry: it is one registry, reached three ways. */

@@ -8,7 +8,7 @@ import { parseHostAlias } from "./hosts.js";
 import { checkFiltersInRange, parseNodeFilters } from "./filters.js";
 import { validateClusterName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
-import type { ApiEndpoint, ClusterSpec, NodeFilter, PortMapping } from "./types.js";
+import type { ApiEndpoint, ClusterRegistries, ClusterSpec, NodeFilter, PortMapping } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
 import { buildClusterRegistries } from "../registry/spec.js";
 
@@ -111,7 +111,7 @@ export async function buildClusterSpec(input: ClusterInput): Promise<ClusterSpec
     attempt(() => checkFiltersInRange(item.filters, counts, `"${item.raw}"`));
   }
   for (const p of ports) attempt(() => checkFiltersInRange(p.filters, counts, `port mapping "${p.raw}"`));
-  checkPortClashes(ports, api, problems);
+  checkPortClashes(ports, api, registries, problems);
 
   if (problems.length > 0 || name === undefined || api === undefined || registries === undefined) {
     throw new UsageError(problems.join("\n"));
@@ -230,9 +230,20 @@ function selectedCount(f: NodeFilter, counts: { servers: number; agents: number 
   }
 }
 
-function checkPortClashes(ports: readonly PortMapping[], api: ApiEndpoint | undefined, problems: string[]): void {
+function checkPortClashes(
+  ports: readonly PortMapping[],
+  api: ApiEndpoint | undefined,
+  registries: ClusterRegistries | undefined,
+  problems: string[],
+): void {
   const seen = new Map<string, string>();
   if (api?.hostPort !== undefined) seen.set(`${api.hostIp}:${api.hostPort}/tcp`, `--api-port`);
+  const reg = registries?.create;
+  if (reg?.hostPort !== undefined) {
+    const key = `${reg.hostIp}:${reg.hostPort}/tcp`;
+    if (seen.has(key)) problems.push(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`);
+    else seen.set(key, `--registry-create ${reg.name}`);
+  }
   for (const p of ports) {
     if (p.hostPort === undefined) continue;
     const key = `${p.hostIp}:${p.hostPort}/${p.protocol}`;
