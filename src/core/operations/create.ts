@@ -10,7 +10,7 @@ import { planCreate, type Action, type CreatePlan } from "../plan/create.js";
 import { networkName } from "../plan/names.js";
 import { buildClusterSpec, type ClusterInput } from "../spec/build.js";
 import type { ClusterSpec } from "../spec/types.js";
-import { UndoStack } from "../undo.js";
+import { UndoStack, settleAll } from "../undo.js";
 import { rollback } from "./rollback.js";
 import { detachFromNetwork, prepareClusterRegistries } from "./registry.js";
 import { waitForRegistry } from "../registry/ready.js";
@@ -167,13 +167,9 @@ async function execute(action: Action, x: Exec): Promise<void> {
     case "sequence":
       for (const a of action.actions) await execute(a, x);
       return;
-    case "parallel": {
-      // Wait for every branch so the undo stack is complete before anything unwinds.
-      const results = await Promise.allSettled(action.actions.map((a) => execute(a, x)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) throw failed.reason;
+    case "parallel":
+      await settleAll(action.actions.map((a) => execute(a, x)));
       return;
-    }
     case "ensure-image":
       await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
       return;

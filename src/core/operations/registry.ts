@@ -25,7 +25,7 @@ import { DEFAULT_NETWORK, type RegistryEndpoint, type RegistryNames } from "../r
 import { registryNodeFiles } from "../registry/files.js";
 import type { ClusterSpec, NodeFile } from "../spec/types.js";
 import { validateClusterName } from "../spec/names.js";
-import { UndoStack } from "../undo.js";
+import { UndoStack, settleAll } from "../undo.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { rollback } from "./rollback.js";
 import { ensureImage } from "./image.js";
@@ -217,17 +217,21 @@ async function changeClusterRegistry(name: string, options: ConnectOptions, chan
     const others = (await runtime.listContainers(REGISTRY_SELECTOR, signal)).filter(
       (c) => network in c.networks && c.name !== registry.name,
     );
-    const hosting = hostingOrder([...others, ...(change === "connect" ? [registry] : [])].map(endpointFromContainer), options.cluster);
+    const order = (cs: readonly ContainerInfo[]) => hostingOrder(cs.map(endpointFromContainer), options.cluster);
+    const hostingBefore = renderHostingManifest(order([...others, ...(attached ? [registry] : [])]));
+    const hostingAfter = renderHostingManifest(order(change === "connect" ? [...others, registry] : others));
     const next = (c: RegistriesConfig) => (change === "connect" ? withRegistry(c, endpoint) : withoutRegistry(c, endpoint));
     await step(onEvent, "node-registries", () =>
-      Promise.all(
+      settleAll(
         nodes.map(async (node, i) => {
           const before = configs[i] ?? EMPTY_REGISTRIES;
           const after = next(before);
           await writeNodeRegistries(runtime, node, before, after, signal);
           undo.push(`restore ${REGISTRIES_YAML_PATH} in ${node.name}`, () => writeNodeRegistries(runtime, node, after, before));
           if (node.labels[LABEL.role] === "server") {
-            await runtime.putFiles(node.name, [{ path: REGISTRY_HOSTING_MANIFEST_PATH, content: renderHostingManifest(hosting), mode: 0o600 }], signal);
+            const manifest = (content: string) => [{ path: REGISTRY_HOSTING_MANIFEST_PATH, content, mode: 0o600 }];
+            await runtime.putFiles(node.name, manifest(hostingAfter), signal);
+            undo.push(`restore the KEP-1755 manifest in ${node.name}`, () => runtime.putFiles(node.name, manifest(hostingBefore)));
           }
         }),
       ),
