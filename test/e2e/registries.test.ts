@@ -17,6 +17,7 @@ interface Names {
 interface RegistryJson {
   name: string;
   container: string;
+  networks: string[];
   names: Names;
   clusters: string[];
   state: string;
@@ -411,15 +412,23 @@ describe("registries: bad input is refused with nothing changed", () => {
     expect(await leftovers(name)).toEqual([]);
   });
 
-  it("a create that fails removes the registry it created", async () => {
+  it("a create that fails removes the registry it created and lets go of the one it used", async () => {
     const name = sb.name("failreg");
-    const c = await sb.k3box([
-      "cluster", "create", name, "-i", DOUBLE_IMAGE, "--registry-create", `${name}-registry`,
-      "-e", "K3S_DOUBLE_FAIL_AT=kubelet@server:0", "--timeout", "2m",
-    ]);
-    expect(c.code).toBe(7);
-    expect(c.stderr).toContain("injected failure at kubelet");
-    expect((await docker(["inspect", `k3box-${name}-registry`])).code).not.toBe(0);
-    expect(await leftovers(name)).toEqual([]);
+    const used = uniqueName("kept");
+    expect((await sb.k3box(["registry", "create", used])).code).toBe(0);
+    try {
+      const c = await sb.k3box([
+        "cluster", "create", name, "-i", DOUBLE_IMAGE, "--registry-create", `${name}-registry`, "--registry-use", used,
+        "-e", "K3S_DOUBLE_FAIL_AT=kubelet@server:0", "--timeout", "2m",
+      ]);
+      expect(c.code).toBe(7);
+      expect(c.stderr).toContain("injected failure at kubelet");
+      expect((await docker(["inspect", `k3box-${name}-registry`])).code).not.toBe(0);
+      expect(await leftovers(name)).toEqual([]);
+      const kept = await registryJson(sb, used);
+      expect(kept).toMatchObject({ state: "running", networks: ["bridge"], clusters: [] });
+    } finally {
+      await sb.k3box(["registry", "delete", used]);
+    }
   });
 });

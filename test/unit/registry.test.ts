@@ -13,7 +13,9 @@ import {
   withRegistry,
   withoutRegistry,
 } from "../../src/core/registry/config.js";
+import { endpointFromContainer, registryContainerSpec } from "../../src/core/registry/container.js";
 import { registryNodeFiles } from "../../src/core/registry/files.js";
+import type { ContainerInfo } from "../../src/runtime/types.js";
 import { ALL_HOSTING_KEY, HOSTING_KEY, hostingOrder, renderHostingManifest } from "../../src/core/registry/hosting.js";
 import { renderHostsFiles } from "../../src/core/registry/hosts-toml.js";
 import {
@@ -77,6 +79,32 @@ describe("registry names", () => {
     expect(() => buildRegistrySpec({ name: "R", port: "x:y", proxyUsername: "u" })).toThrow(
       /invalid registry name "R"[\s\S]*host "x"[\s\S]*need --proxy-remote-url/,
     );
+  });
+});
+
+describe("registry containers", () => {
+  it("are read back from inspect as the spec made them", () => {
+    const spec = buildRegistrySpec({ name: "hub", proxyRemoteUrl: "https://registry-1.docker.io", deleteEnabled: true });
+    const c = registryContainerSpec(spec, { hostPort: 5051, network: "k3box-demo", owner: "demo" });
+    expect(c.env).toEqual({ REGISTRY_PROXY_REMOTEURL: "https://registry-1.docker.io", REGISTRY_STORAGE_DELETE_ENABLED: "true" });
+    expect(c.networkAliases).toEqual(["k3box-hub"]);
+    expect(registryContainerSpec(spec, { hostPort: 5051, network: "bridge" }).networkAliases).toEqual([]);
+    const info: ContainerInfo = {
+      id: "x",
+      name: c.name,
+      image: c.image,
+      labels: c.labels,
+      state: "running",
+      running: true,
+      ports: c.ports ?? [],
+      networks: { "k3box-demo": { ip: "10.0.0.9" } },
+      env: c.env ?? {},
+      cmd: [],
+      mounts: [],
+    };
+    expect(endpointFromContainer(info)).toEqual({ ...endpointOf("hub", "127.0.0.1", 5051), proxyRemoteUrl: "https://registry-1.docker.io", owner: "demo" });
+    const moved = { ...info, env: { REGISTRY_HTTP_ADDR: ":6000" }, ports: [{ containerPort: 6000, protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort: 7000 }] };
+    expect(endpointFromContainer(moved)).toMatchObject({ port: 6000, hostPort: 7000, hostIp: "0.0.0.0" });
   });
 });
 
