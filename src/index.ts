@@ -11,13 +11,27 @@ export { getCluster, listClusters } from "./core/operations/list.js";
 export { buildNodeImage, type NodeImageInput, type NodeImageResult } from "./core/operations/node-image.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
+export {
+  connectRegistry,
+  createRegistry,
+  deleteRegistries,
+  disconnectRegistry,
+  getRegistry,
+  listRegistries,
+  type ConnectOptions,
+  type CreateRegistryOptions,
+  type DeleteRegistryOptions,
+  type RegistryStatus,
+} from "./core/operations/registry.js";
+export type { RegistryInput } from "./core/registry/spec.js";
+export type { RegistryNames } from "./core/registry/types.js";
 export type { OperationOptions } from "./core/operations/context.js";
 export { buildClusterSpec, type BuildOptions, type ClusterInput, type InputField } from "./core/spec/build.js";
 export type { FileInput } from "./core/spec/files.js";
 export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
 export { ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { k3boxConfigSchema, k3boxJsonSchema, type K3boxConfig } from "./core/config/schema.js";
-export type { RegistriesInput } from "./core/config/translate.js";
+
 export { specView } from "./core/spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
 export type * from "./core/spec/types.js";

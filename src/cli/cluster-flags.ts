@@ -23,6 +23,9 @@ export interface SpecFlags {
   file: string[];
   manifest: string[];
   hostAlias: string[];
+  registryCreate?: string;
+  registryUse: string[];
+  registryConfig?: string;
   token?: string;
   network?: string;
   subnet?: string;
@@ -72,7 +75,10 @@ export function addSpecFlags(cmd: Command): Command {
     .addOption(
       new Option("--kubeconfig-switch-context [bool]", "make the new cluster the current context").argParser(bool).default(true),
     )
-    .option("--no-rollback", "keep what was created when the create fails, for debugging");
+    .option("--no-rollback", "keep what was created when the create fails, for debugging")
+    .option("--registry-create <name[:host][:port]>", "create a registry with the cluster (deleted with it)")
+    .option("--registry-use <name[:port]>", "pull through an existing k3box registry (repeatable)", collect, [])
+    .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates");
 }
 
 /** Only what the user typed: defaults are left to the lower layers and to the spec builder. */
@@ -93,6 +99,9 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     files: flags.file,
     manifests: flags.manifest,
     hostAliases: flags.hostAlias,
+    registryCreate: flags.registryCreate,
+    registryUse: flags.registryUse,
+    registryConfig: flags.registryConfig,
     token: flags.token,
     network: flags.network,
     subnet: flags.subnet,

@@ -5,6 +5,7 @@ import { clusterCommand } from "./commands/cluster.js";
 import { configCommand } from "./commands/config.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { nodeImageCommand } from "./commands/node-image.js";
+import { registryCommand } from "./commands/registry.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { createProgress } from "./progress.js";
@@ -51,6 +52,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
   program.addCommand(kubeconfigCommand(ctx));
   program.addCommand(nodeImageCommand(ctx));
   program.addCommand(configCommand(ctx));
+  program.addCommand(registryCommand(ctx));
   program
     .command("version")
     .description("Print k3box's version")

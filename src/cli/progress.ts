@@ -19,6 +19,14 @@ const LABELS: Record<string, string> = {
   "remove-network": "Network removed",
   "remove-volumes": "Volumes removed",
   "remove-kubeconfig": "Kubeconfig entries removed",
+  "create-registry": "Created registry",
+  "start-registry": "Registry answering",
+  "wait-registry": "Registry answering",
+  "connect-registry": "Registry attached to the cluster network",
+  "connect-network": "Attached to the cluster network",
+  "disconnect-network": "Detached from the cluster network",
+  "node-registries": "Node registry configs updated",
+  "remove-registry": "Registries removed",
 };
 
 export interface Progress {

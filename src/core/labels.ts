@@ -16,12 +16,21 @@ export const LABEL = {
   files: "dev.k3box.files",
   ports: "dev.k3box.lb.ports",
   lbImage: "dev.k3box.image.loadbalancer",
+  /** On a registry: its name as the user gave it (the container is k3box-NAME). */
+  registry: "dev.k3box.registry",
+  /** On a registry created with a cluster: that cluster, which deletes it. Not `cluster`: a registry is no node. */
+  registryOwner: "dev.k3box.registry.cluster",
 } as const;
 
 export type NodeKind = "server" | "agent" | "loadbalancer";
+
+/** The role label's value on registries. */
+export const REGISTRY_ROLE = "registry";
 
 export function clusterSelector(cluster: string): Record<string, string> {
   return { [LABEL.managed]: "true", [LABEL.cluster]: cluster };
 }
 
 export const MANAGED_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true" };
+
+export const REGISTRY_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true", [LABEL.role]: REGISTRY_ROLE };

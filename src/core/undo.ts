@@ -28,3 +28,12 @@ export class UndoStack {
     return failures;
   }
 }
+
+/**
+ * Waits for every branch of parallel work, so the undo stack is complete before anything
+ * unwinds, then fails with the first failure.
+ */
+export async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

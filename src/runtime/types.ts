@@ -132,6 +132,8 @@ export interface Runtime {
   removeNetwork(name: string, signal?: AbortSignal): Promise<void>;
   listNetworks(labels: Labels, signal?: AbortSignal): Promise<NetworkInfo[]>;
   disconnectNetwork(network: string, container: string, signal?: AbortSignal): Promise<void>;
+  /** Attaches a container; the aliases become its host names on that network. */
+  connectNetwork(network: string, container: string, aliases: readonly string[], signal?: AbortSignal): Promise<void>;
 
   createVolume(spec: VolumeSpec, signal?: AbortSignal): Promise<void>;
   removeVolume(name: string, signal?: AbortSignal): Promise<void>;

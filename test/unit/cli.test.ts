@@ -66,6 +66,19 @@ describe("command line", () => {
     expect(s.text().stderr).not.toContain("ok.name");
   });
 
+  it("answers bad registry input with exit 2 before touching Docker", async () => {
+    const s = streams();
+    const signal = new AbortController().signal;
+    expect(await run(["registry", "create", "Bad_Name", "--port", "99999"], s.streams, signal)).toBe(2);
+    expect(s.text().stderr).toContain('invalid registry name "Bad_Name"');
+    expect(s.text().stderr).toContain('invalid port "99999"');
+    expect(await run(["cluster", "create", "x", "--registry-create", "r:1:2:3"], s.streams, signal)).toBe(2);
+    expect(s.text().stderr).toContain('invalid --registry-create "r:1:2:3"');
+    expect(await run(["registry", "connect", "r"], s.streams, signal)).toBe(2);
+    expect(await run(["registry", "delete"], s.streams, signal)).toBe(2);
+    expect(s.text().stderr).toContain("give registry names or --all");
+  });
+
   it("rejects unknown options and counts that are not numbers", async () => {
     const s = streams();
     expect(await run(["cluster", "create", "--nope"], s.streams, new AbortController().signal)).toBe(2);
@@ -86,6 +99,12 @@ describe("command line", () => {
       ["config", "validate"],
       ["config", "view"],
       ["config", "schema"],
+      ["registry", "create"],
+      ["registry", "list"],
+      ["registry", "get"],
+      ["registry", "delete"],
+      ["registry", "connect"],
+      ["registry", "disconnect"],
     ]) {
       const s = streams();
       expect(await run([...cmd, "--help"], s.streams, new AbortController().signal)).toBe(0);

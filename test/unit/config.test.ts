@@ -176,7 +176,9 @@ describe("k3box.dev/v1alpha1: one invalid fixture per field, with its position",
     ["unknown nested field", "options:\n  k3box:\n    retries: 3\n", 'test.yaml:5:5: options.k3box.retries: unknown field "retries"'],
     ["wrong type", "ports: 8080:80\n", 'test.yaml:3:8: ports: expected a list, got "8080:80"'],
     ["missing field", "ports:\n  - nodeFilters: [loadbalancer]\n", "test.yaml:4:5: ports[0].port: required field is missing"],
-    ["registries", "registries:\n  use: [reg.local:5000]\n", "test.yaml:4:3: registries: k3box does not create or connect registries yet"],
+    ["registries.create", "registries:\n  create: {name: reg, hostPort: \"99999\"}\n", 'test.yaml:4:11: registries.create: invalid port "99999"'],
+    ["registries.use", "registries:\n  use: [ok, Bad_Name]\n", 'test.yaml:4:13: registries.use[1]: invalid registry name "Bad_Name"'],
+    ["registries.config", "registries:\n  config: |\n    mirrors: [1]\n", "test.yaml:4:11: registries.config: "],
   ])("%s", async (_field, body, expected) => {
     const lines = await problems(HEADER + body);
     expect(lines.some((l) => l.startsWith(expected)), `${lines.join("\n")}\n  does not contain\n${expected}`).toBe(true);
@@ -365,17 +367,17 @@ describe("k3d Simple configs, translated", () => {
     await expect(build(text)).rejects.toThrow('test.yaml:3:1: manifests: unknown field "manifests"');
   });
 
-  it("keeps registries apart, in ClusterInput's registry field names", () => {
+  it("maps registries to ClusterInput's registry fields", () => {
     const text =
       "apiVersion: k3d.io/v1alpha5\nkind: Simple\nregistries:\n  create:\n    name: registry.localhost\n    host: 0.0.0.0\n    hostPort: \"5000\"\n  use: [k3d-other:5000]\n  config: |\n    mirrors: {}\n";
     const file = loadConfig(new ConfigSource("k.yaml", text, FIXTURES), {});
-    expect(file.registries).toEqual({
+    expect(file.input).toMatchObject({
       registryCreate: "registry.localhost:0.0.0.0:5000",
       registryUse: ["k3d-other:5000"],
       registryConfigYaml: "mirrors: {}\n",
     });
     const path = loadConfig(new ConfigSource("k.yaml", "apiVersion: k3d.io/v1alpha5\nkind: Simple\nregistries:\n  config: reg.yaml\n", FIXTURES), {});
-    expect(path.registries).toEqual({ registryConfig: join(FIXTURES, "reg.yaml") });
+    expect(path.input.registryConfig).toBe(join(FIXTURES, "reg.yaml"));
   });
 });
 

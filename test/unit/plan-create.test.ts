@@ -40,6 +40,10 @@ function flatten(a: Action): string[] {
       return [`create:${a.container.name}`];
     case "start":
       return [`start:${a.container}${a.milestone ? `@${a.milestone}` : ""}`];
+    case "connect-network":
+      return [`connect:${a.container}>${a.network}`];
+    case "wait-registry":
+      return [`wait-registry:${a.container}@${a.address}`];
   }
 }
 

@@ -8,6 +8,7 @@ import { getCluster, listClusters } from "../../core/operations/list.js";
 import type { ClusterStatus } from "../../core/operations/state.js";
 import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
 import { UsageError } from "../../core/errors.js";
+import { nameLines } from "./registry.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
 
@@ -43,7 +44,9 @@ Examples:
   k3box cluster create dev --manifest ./deploy/ --file ./ca.pem:/etc/ssl/certs/dev-ca.pem
   k3box cluster create --config k3d.yaml --dry-run
   k3box cluster create dev --host-alias 10.0.0.5:db.internal,db
-  k3box cluster create offline --image k3box/node:v1.35.5-k3s1`,
+  k3box cluster create offline --image k3box/node:v1.35.5-k3s1
+  k3box cluster create dev --registry-create dev-registry:5050
+  k3box cluster create dev --registry-use shared --registry-config ./registries.yaml`,
     )
     .action(async (name: string | undefined, flags: CreateFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
@@ -62,11 +65,16 @@ Examples:
             network: result.network,
             nodes: result.nodes,
             kubeconfigPath: result.kubeconfigPath ?? null,
+            registries: result.registries,
           }),
         );
         return;
       }
       ctx.err(`Cluster "${result.name}" created: API at ${result.server}`);
+      for (const r of result.registries) {
+        ctx.err(`Registry "${r.name}":`);
+        for (const line of nameLines({ names: r })) ctx.err(line);
+      }
       if (result.kubeconfigPath !== undefined) {
         ctx.err(`Kubeconfig merged into ${result.kubeconfigPath}${result.spec.kubeconfig.switchContext ? `, current context k3box-${result.name}` : ""}`);
         ctx.err(`  kubectl --context k3box-${result.name} get nodes`);

@@ -15,7 +15,7 @@ import {
   k3dSimpleSchema,
 } from "./schema.js";
 import { ConfigSource, type Problem } from "./source.js";
-import { translateK3box, translateK3d, type RegistriesInput } from "./translate.js";
+import { translateK3box, translateK3d } from "./translate.js";
 
 export type ConfigFormat = typeof K3BOX_API_VERSION | (typeof K3D_API_VERSIONS)[number];
 
@@ -23,8 +23,6 @@ export interface LoadedConfig {
   readonly source: ConfigSource;
   readonly format: ConfigFormat;
   readonly input: ClusterInput;
-  /** What the file asks of registries, apart from the rest. */
-  readonly registries?: RegistriesInput;
   /**
    * What is wrong with the file, as `FILE:LINE:COL: FIELD: message`, in file order. The input
    * holds the rest of the file (top-level fields with a problem are left out), so that the spec
@@ -78,7 +76,6 @@ export function loadConfig(source: ConfigSource, env: NodeJS.ProcessEnv = proces
     format,
     input: translated.input,
     problems: inFileOrder([...problems, ...translated.problems]),
-    ...(translated.registries ? { registries: translated.registries } : {}),
     origin(field, index) {
       const path = paths.get(index === undefined ? field : `${field}#${index}`);
       return path === undefined ? undefined : source.locate(path);

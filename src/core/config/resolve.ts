@@ -75,13 +75,22 @@ export interface ResolvedInput {
   readonly build: BuildOptions;
 }
 
-const LIST_FIELDS = ["ports", "volumes", "env", "k3sArgs", "nodeLabels", "hostAliases", "files", "manifests"] as const;
+const LIST_FIELDS = [
+  "ports",
+  "volumes",
+  "env",
+  "k3sArgs",
+  "nodeLabels",
+  "hostAliases",
+  "files",
+  "manifests",
+  "registryUse",
+] as const;
 
 export function resolveClusterInput(layers: Layers): ResolvedInput {
   const fromEnv = layers.env ? inputFromEnv(layers.env) : { input: {}, from: new Map<InputField, string>() };
   const file = layers.file;
   const problems = [...(file?.problems ?? [])];
-  if (file?.registries) problems.push(`${file.source.locate(["registries"])}: k3box does not create or connect registries yet`);
   const fileInput: ClusterInput = file?.input ?? {};
   const merged: Record<string, unknown> = { ...defined(fileInput), ...defined(fromEnv.input), ...defined(layers.flags) };
   for (const field of LIST_FIELDS) {

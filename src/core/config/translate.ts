@@ -11,27 +11,24 @@ import { formatVolumeMount, parseVolumeMount } from "../spec/volumes.js";
 import type { K3boxConfig, K3dSimpleConfig } from "./schema.js";
 import type { FieldPath, Problem } from "./source.js";
 
-/** What a file says about registries, in the terms of ClusterInput's registry fields. */
-export interface RegistriesInput {
-  /** `NAME[:HOST][:PORT]`. */
-  readonly registryCreate?: string;
-  readonly registryUse?: readonly string[];
-  /** Path of a k3s registries.yaml. */
-  readonly registryConfig?: string;
-  /** Inline registries.yaml content. */
-  readonly registryConfigYaml?: string;
-}
-
 export interface Translated {
   readonly input: ClusterInput;
-  readonly registries?: RegistriesInput;
   /** The field path of each input value; lists are keyed `field#index`. */
   readonly paths: ReadonlyMap<string, FieldPath>;
   readonly problems: readonly Problem[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type ListField = "ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "hostAliases" | "files" | "manifests";
+type ListField =
+  | "ports"
+  | "volumes"
+  | "env"
+  | "k3sArgs"
+  | "nodeLabels"
+  | "hostAliases"
+  | "files"
+  | "manifests"
+  | "registryUse";
 type WithFilters = { readonly nodeFilters?: readonly string[] | undefined };
 
 type Item<K extends string> = { readonly [P in K]: string } & WithFilters;
@@ -66,7 +63,6 @@ class Collector {
   readonly paths = new Map<string, FieldPath>();
   readonly problems: Problem[] = [];
   private readonly lists = new Map<ListField, unknown[]>();
-  registries: Mutable<RegistriesInput> | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -87,16 +83,11 @@ class Collector {
     this.problems.push({ path, message });
   }
 
-  registry(values: RegistriesInput): void {
-    this.registries = { ...this.registries, ...values };
-  }
-
   done(): Translated {
     const input = { ...this.input } as Record<string, unknown>;
     for (const [field, list] of this.lists) input[field] = list;
     return {
       input: input as ClusterInput,
-      ...(this.registries ? { registries: this.registries } : {}),
       paths: this.paths,
       problems: this.problems,
     };
@@ -155,17 +146,16 @@ function translateCommon(c: Common, out: Collector): void {
   out.set("switchContext", kc?.switchCurrentContext, ["options", "kubeconfig", "switchCurrentContext"]);
 
   const reg = c.registries;
-  if (reg) {
-    if (reg.create) {
-      const { name, host, hostPort } = reg.create;
-      out.registry({ registryCreate: [name, host, hostPort].filter((p) => p !== undefined && p !== "").join(":") });
-    }
-    if (reg.use && reg.use.length > 0) out.registry({ registryUse: reg.use });
-    if (reg.config !== undefined) {
-      out.registry(
-        reg.config.includes("\n") ? { registryConfigYaml: reg.config } : { registryConfig: resolve(out.dir, reg.config) },
-      );
-    }
+  if (reg?.create) {
+    const { name, host, hostPort } = reg.create;
+    const ref = [name, host, hostPort].filter((p) => p !== undefined && p !== "").join(":");
+    out.set("registryCreate", ref, ["registries", "create"]);
+  }
+  reg?.use?.forEach((u, i) => out.add("registryUse", u, ["registries", "use", i]));
+  if (reg?.config !== undefined) {
+    // k3d's `config` is the file's content when it spans lines, else a path relative to the config file.
+    if (reg.config.includes("\n")) out.set("registryConfigYaml", reg.config, ["registries", "config"]);
+    else out.set("registryConfig", resolve(out.dir, reg.config), ["registries", "config"]);
   }
 }
 

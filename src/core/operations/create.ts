@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
-import { deadlineSignal, formatMs } from "../deadline.js";
+import { deadlineSignal } from "../deadline.js";
 import { CancelledError, ConflictError, K3boxError, TimeoutError, UsageError } from "../errors.js";
 import { step, type EventSink } from "../events.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
@@ -11,10 +11,16 @@ import { networkName } from "../plan/names.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { buildClusterSpec, type BuildOptions, type ClusterInput } from "../spec/build.js";
 import type { ClusterSpec } from "../spec/types.js";
-import { UndoStack } from "../undo.js";
+import { UndoStack, settleAll } from "../undo.js";
+import { rollback } from "./rollback.js";
+import { detachFromNetwork, prepareClusterRegistries } from "./registry.js";
+import { waitForRegistry } from "../registry/ready.js";
+import { registryNames } from "../registry/names.js";
+import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
 import { VERSION } from "../version.js";
 import { waitForApi, waitForMilestone } from "../wait.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
+import { ensureImage } from "./image.js";
 import { credentialsOf, fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
 import { assertPortFree, pickFreePort } from "./ports.js";
 
@@ -29,15 +35,14 @@ export interface CreateResult {
   readonly kubeconfig: string;
   /** The file the entries were merged into, when they were. */
   readonly kubeconfigPath?: string;
+  /** The cluster's registries and the names to use them by. */
+  readonly registries: readonly ({ readonly name: string } & RegistryNames)[];
 }
 
 export interface CreateOptions extends OperationOptions {
   /** How the input is checked: where its values came from (a config file's lines), earlier problems. */
   readonly build?: BuildOptions;
 }
-
-/** How long a rollback may take once the create's own deadline or cancellation has passed. */
-const ROLLBACK_GRACE_MS = 120_000;
 
 /**
  * Creates a cluster and waits until it is ready. On failure or cancellation
@@ -50,7 +55,7 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
   const signal = deadline.signal;
   const undo = new UndoStack();
   try {
-    const plan = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
+    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
     await execute(plan.actions, { runtime, onEvent, signal, undo });
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
@@ -73,7 +78,7 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
     // Cancellation that arrived during the last step still counts: nothing is half-done here.
     if (signal.aborted) throw signal.reason;
     undo.clear();
-    return result(spec, plan, server, kubeconfig, kubeconfigPath);
+    return { ...result(spec, plan, server, kubeconfig, kubeconfigPath), registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })) };
   } catch (err) {
     const error = normalise(err, signal);
     if (!spec.rollback) {
@@ -93,7 +98,7 @@ function result(
   server: string,
   kubeconfig: KubeConfig,
   kubeconfigPath: string | undefined,
-): CreateResult {
+): Omit<CreateResult, "registries"> {
   return {
     name: spec.name,
     spec,
@@ -114,28 +119,6 @@ function normalise(err: unknown, signal: AbortSignal): Error {
   return err instanceof Error ? err : new K3boxError(String(err));
 }
 
-async function rollback(undo: UndoStack, onEvent: EventSink, error: Error): Promise<void> {
-  onEvent({ type: "step-start", step: "rollback" });
-  const started = Date.now();
-  const timer = setTimeout(() => {
-    onEvent({ type: "warning", message: `rollback is taking longer than ${formatMs(ROLLBACK_GRACE_MS)}` });
-  }, ROLLBACK_GRACE_MS);
-  try {
-    const failures = await undo.unwind();
-    for (const f of failures) {
-      onEvent({ type: "warning", message: `rollback: could not ${f.what}: ${(f.error as Error).message}` });
-    }
-    if (failures.length > 0) {
-      error.message += ` (rollback left ${failures.length} thing${failures.length === 1 ? "" : "s"} behind: ${failures
-        .map((f) => f.what)
-        .join(", ")})`;
-    }
-  } finally {
-    clearTimeout(timer);
-    onEvent({ type: "step-done", step: "rollback", ms: Date.now() - started });
-  }
-}
-
 export interface DryRun {
   readonly spec: ClusterSpec;
   /** Ports still to be chosen are 0; the token is a placeholder. */
@@ -151,7 +134,8 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
   const spec = await buildClusterSpec(input, options.build);
   const signal = options.signal ?? new AbortController().signal;
   const { networkExists } = await checkTarget(runtime, spec, signal);
-  const plan = planCreate(spec, {
+  const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
+  const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
     token: "<generated at create>",
     apiHostPort: spec.api.hostPort ?? 0,
     portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
@@ -159,6 +143,8 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
     networkExists,
     version: VERSION,
     nodeEntrypoint: await loadNodeEntrypoint(),
+    ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
+    connectRegistries: registries.connect,
   });
   return { spec, plan };
 }
@@ -184,7 +170,11 @@ async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSig
 }
 
 /** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
-async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<CreatePlan> {
+async function prepare(
+  runtime: Runtime,
+  spec: ClusterSpec,
+  signal: AbortSignal,
+): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
   const { networkExists } = await checkTarget(runtime, spec, signal);
   if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
   for (const p of spec.ports) {
@@ -196,7 +186,8 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
     if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
   }
   const lb = spec.loadBalancer ? (await loadBalancerContext()).tag : "";
-  return planCreate(spec, {
+  const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
+  const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
     token: spec.token ?? randomBytes(20).toString("hex"),
     apiHostPort,
     portHostPorts,
@@ -204,7 +195,10 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
     networkExists,
     version: VERSION,
     nodeEntrypoint: await loadNodeEntrypoint(),
+    ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
+    connectRegistries: registries.connect,
   });
+  return { plan, registries: registries.registries };
 }
 
 interface Exec {
@@ -221,23 +215,11 @@ async function execute(action: Action, x: Exec): Promise<void> {
     case "sequence":
       for (const a of action.actions) await execute(a, x);
       return;
-    case "parallel": {
-      // Wait for every branch so the undo stack is complete before anything unwinds.
-      const results = await Promise.allSettled(action.actions.map((a) => execute(a, x)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) throw failed.reason;
+    case "parallel":
+      await settleAll(action.actions.map((a) => execute(a, x)));
       return;
-    }
     case "ensure-image":
-      await step(onEvent, "image", async () => {
-        if (await runtime.imageExists(action.image, signal)) return;
-        try {
-          await runtime.pullImage(action.image, (p) => onEvent({ type: "pull", ...p }), signal);
-        } catch (err) {
-          if (err instanceof CancelledError) throw err;
-          throw new K3boxError(`cannot pull image "${action.image}": ${(err as Error).message}`, { cause: err });
-        }
-      });
+      await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
       return;
     case "ensure-loadbalancer-image":
       await step(onEvent, "loadbalancer-image", async () => {
@@ -273,6 +255,22 @@ async function execute(action: Action, x: Exec): Promise<void> {
         },
         action.container.name,
       );
+      return;
+    case "connect-network":
+      await step(
+        onEvent,
+        "connect-registry",
+        async () => {
+          await runtime.connectNetwork(action.network, action.container, [action.container], signal);
+          undo.push(`disconnect ${action.container} from ${action.network}`, () =>
+            detachFromNetwork(runtime, action.container, action.network),
+          );
+        },
+        action.container,
+      );
+      return;
+    case "wait-registry":
+      await step(onEvent, "wait-registry", () => waitForRegistry(runtime, action.container, action.address, signal), action.container);
       return;
     case "start":
       await step(

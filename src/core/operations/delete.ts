@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { NotFoundError } from "../errors.js";
 import { step } from "../events.js";
 import { defaultKubeconfigPath, removeCluster, updateKubeconfigFile } from "../kubeconfig/index.js";
-import { LABEL, clusterSelector } from "../labels.js";
+import { LABEL, REGISTRY_SELECTOR, clusterSelector } from "../labels.js";
+import { networkName } from "../plan/names.js";
+import { detachFromNetwork } from "./registry.js";
 import { validateClusterName } from "../spec/names.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 
@@ -29,19 +31,32 @@ export async function deleteCluster(name: string, options: DeleteOptions = {}): 
   const containers = await runtime.listContainers(selector, signal);
   const volumes = await runtime.listVolumes(selector, signal);
   const ownNetworks = await runtime.listNetworks(selector, signal);
-  if (containers.length === 0 && volumes.length === 0 && ownNetworks.length === 0) {
+  const ownRegistries = await runtime.listContainers({ ...REGISTRY_SELECTOR, [LABEL.registryOwner]: name }, signal);
+  if (containers.length === 0 && volumes.length === 0 && ownNetworks.length === 0 && ownRegistries.length === 0) {
     if (options.ignoreMissing) return { name, deleted: false };
     throw new NotFoundError(`cluster "${name}" not found`);
   }
   await step(onEvent, "remove-nodes", async () => {
     await Promise.all(containers.map((c) => runtime.removeContainer(c.name, signal)));
   });
+  await step(onEvent, "remove-registry", async () => {
+    const network = containers[0]?.labels[LABEL.network] ?? networkName(name);
+    for (const r of ownRegistries) {
+      const elsewhere = Object.keys(r.networks).filter((n) => n !== network);
+      if (elsewhere.length === 0) {
+        await runtime.removeContainer(r.name, signal);
+      } else {
+        // Another cluster (or container) still reaches it there: it outlives the cluster that made it.
+        onEvent({ type: "warning", message: `registry ${r.name} is kept: it is still attached to ${elsewhere.join(", ")}` });
+      }
+    }
+  });
   await step(onEvent, "remove-network", async () => {
     for (const net of ownNetworks) {
       if (net.labels[LABEL.networkExternal] === "true") continue;
       // Whatever else joined the network (a shared registry, a user's container) is let go, not removed.
       const info = await runtime.inspectNetwork(net.name, signal);
-      for (const other of info?.containers ?? []) await runtime.disconnectNetwork(net.name, other, signal);
+      for (const other of info?.containers ?? []) await detachFromNetwork(runtime, other, net.name, signal);
       await runtime.removeNetwork(net.name, signal);
     }
   });

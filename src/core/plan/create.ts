@@ -8,6 +8,8 @@ import type { ClusterSpec, NodeRole, PortMapping } from "../spec/types.js";
 import type { ContainerSpec, FileEntry, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
 import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
+import { registryContainerSpec } from "../registry/container.js";
+import { endpointOf, registryNames } from "../registry/names.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig, type ProxiedPort } from "../loadbalancer/nginx.js";
 import {
   K3S_DATA_DIR,
@@ -30,6 +32,10 @@ export interface PlanContext {
   readonly version: string;
   /** The node entrypoint script (images/node/k3box-entrypoint.sh). */
   readonly nodeEntrypoint: string;
+  /** The host port of the registry created with the cluster (spec.registries.create). */
+  readonly registryHostPort?: number;
+  /** Existing registries (container names) to attach to the cluster's network. */
+  readonly connectRegistries?: readonly string[];
 }
 
 export type Milestone = "server" | "agent" | "loadbalancer";
@@ -41,6 +47,9 @@ export type Action =
   | { readonly type: "create-volume"; readonly volume: VolumeSpec }
   | { readonly type: "create-container"; readonly container: ContainerSpec; readonly files: readonly FileEntry[] }
   | { readonly type: "start"; readonly container: string; readonly milestone?: Milestone }
+  | { readonly type: "connect-network"; readonly network: string; readonly container: string }
+  /** Until the registry's `/v2/` answers at this host address. */
+  | { readonly type: "wait-registry"; readonly container: string; readonly address: string }
   | { readonly type: "sequence"; readonly actions: readonly Action[] }
   | { readonly type: "parallel"; readonly actions: readonly Action[] };
 
@@ -57,6 +66,8 @@ export interface CreatePlan {
   readonly cluster: string;
   readonly network: { readonly name: string; readonly external: boolean };
   readonly nodes: readonly PlannedNode[];
+  /** The registry created with the cluster. */
+  readonly registry?: ContainerSpec;
   readonly api: { readonly host: string; readonly hostIp: string; readonly hostPort: number; readonly via: string };
   readonly actions: Action;
 }
@@ -226,6 +237,28 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   const images: Action[] = [{ type: "ensure-image", image: spec.image }];
   if (lb) images.push({ type: "ensure-loadbalancer-image", image: ctx.loadBalancerImage });
 
+  let startAll: Action[] = startNodes;
+  const regSpec = spec.registries.create;
+  const registry =
+    regSpec && ctx.registryHostPort !== undefined
+      ? registryContainerSpec(regSpec, { hostPort: ctx.registryHostPort, network: net, owner: spec.name })
+      : undefined;
+  const connects = (ctx.connectRegistries ?? []).map<Action>((container) => ({ type: "connect-network", network: net, container }));
+  if (registry && regSpec) {
+    if (regSpec.image !== spec.image) images.push({ type: "ensure-image", image: regSpec.image });
+    creates.push({ type: "create-container", container: registry, files: [] });
+    const address = registryNames(endpointOf(regSpec.name, regSpec.hostIp, ctx.registryHostPort as number)).host;
+    // The registry starts alongside the nodes: nothing pulls from it before the cluster is up.
+    const startRegistry: Action = {
+      type: "sequence",
+      actions: [
+        { type: "start", container: registry.name },
+        ...(spec.wait ? [{ type: "wait-registry" as const, container: registry.name, address }] : []),
+      ],
+    };
+    startAll = [{ type: "parallel", actions: [{ type: "sequence", actions: startNodes }, startRegistry] }];
+  }
+
   const actions: Action = {
     type: "sequence",
     actions: [
@@ -240,7 +273,8 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           ]),
       { type: "parallel", actions: volumes },
       { type: "parallel", actions: creates },
-      ...startNodes,
+      ...(connects.length > 0 ? [{ type: "parallel" as const, actions: connects }] : []),
+      ...startAll,
     ],
   };
 
@@ -248,6 +282,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     cluster: spec.name,
     network: { name: net, external: ctx.networkExists },
     nodes: [...k3sNodes, ...(lb ? [lb] : [])],
+    ...(registry ? { registry } : {}),
     api: {
       host: spec.api.host,
       hostIp: spec.api.hostIp,

@@ -26,6 +26,10 @@ export function describeAction(action: Action): ActionView {
     }
     case "start":
       return `start ${action.container}${action.milestone ? ` and wait for its ${action.milestone} milestone` : ""}`;
+    case "connect-network":
+      return `connect ${action.container} to network ${action.network}`;
+    case "wait-registry":
+      return `wait until registry ${action.container} answers at ${action.address}`;
   }
 }
 
@@ -34,6 +38,7 @@ export function describePlan(plan: CreatePlan): Record<string, unknown> {
     network: plan.network,
     api: { ...plan.api, hostPort: plan.api.hostPort === 0 ? "auto" : plan.api.hostPort },
     nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, ...containerView(n.container), files: n.files.map((f) => f.path) })),
+    ...(plan.registry ? { registry: { name: plan.registry.name, image: plan.registry.image } } : {}),
     actions: flatten(describeAction(plan.actions)),
   };
 }

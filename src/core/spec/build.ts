@@ -10,8 +10,9 @@ import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.
 import { validateClusterName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
 import { parseSubnet } from "./subnet.js";
-import type { ApiEndpoint, ClusterSpec, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
+import type { ApiEndpoint, ClusterSpec, ClusterRegistries, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
+import { buildClusterRegistries } from "../registry/spec.js";
 
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
 export interface ClusterInput {
@@ -50,6 +51,14 @@ export interface ClusterInput {
   updateDefaultKubeconfig?: boolean;
   switchContext?: boolean;
   rollback?: boolean;
+  /** `NAME[:HOST][:PORT]`: a registry created with the cluster and deleted with it. */
+  registryCreate?: string;
+  /** `NAME[:PORT]`: existing registries the cluster's nodes pull from. */
+  registryUse?: readonly string[];
+  /** Path of a k3s registries.yaml merged over what k3box generates. */
+  registryConfig?: string;
+  /** registries.yaml content given inline (a config file's `registries.config`). */
+  registryConfigYaml?: string;
 }
 
 const PROXY_ALL: readonly NodeFilter[] = [
@@ -153,6 +162,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
   const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
   const files = [...nodeFiles.map((f) => f.value), ...manifests.flatMap((m) => m.value)];
+  const registries = await buildClusterRegistries(input, report);
 
   for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
@@ -160,10 +170,10 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   for (const p of ports) {
     attempt(() => checkFiltersInRange(p.value.filters, counts, `port mapping "${p.value.raw}"`), p.field, p.index);
   }
-  checkPortClashes(ports, api, report);
+  checkPortClashes(ports, api, registries, report);
   checkFileClashes(files, counts, report);
 
-  if (problems.length > 0 || name === undefined || api === undefined) {
+  if (problems.length > 0 || name === undefined || api === undefined || registries === undefined) {
     throw new UsageError(problems.join("\n"));
   }
   return {
@@ -181,6 +191,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ],
     hostAliases: hostAliases.map((h) => h.value),
     files,
+    registries,
     ...(token !== undefined ? { token } : {}),
     ...(input.network !== undefined ? { network: input.network } : {}),
     ...(subnet !== undefined ? { subnet } : {}),
@@ -283,10 +294,17 @@ type Report = (message: string, field?: InputField, index?: number) => void;
 function checkPortClashes(
   ports: readonly { value: PortMapping; index: number }[],
   api: ApiEndpoint | undefined,
+  registries: ClusterRegistries | undefined,
   report: Report,
 ): void {
   const seen = new Map<string, string>();
   if (api?.hostPort !== undefined) seen.set(`${api.hostIp}:${api.hostPort}/tcp`, `--api-port`);
+  const reg = registries?.create;
+  if (reg?.hostPort !== undefined) {
+    const key = `${reg.hostIp}:${reg.hostPort}/tcp`;
+    if (seen.has(key)) report(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`, "registryCreate");
+    else seen.set(key, `--registry-create ${reg.name}`);
+  }
   for (const { value: p, index } of ports) {
     if (p.hostPort === undefined) continue;
     const key = `${p.hostIp}:${p.hostPort}/${p.protocol}`;

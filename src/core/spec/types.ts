@@ -1,4 +1,6 @@
 /** The user-facing description of a cluster, after parsing and validation. */
+import type { RegistriesConfig } from "../registry/config.js";
+import type { RegistryCreateSpec } from "../registry/types.js";
 
 export type NodeRole = "server" | "agent";
 
@@ -86,6 +88,15 @@ export interface KubeconfigOptions {
   readonly switchContext: boolean;
 }
 
+/** The cluster's registries: one to create with it, existing ones to use, and the user's registries.yaml. */
+export interface ClusterRegistries {
+  readonly create?: RegistryCreateSpec;
+  /** Existing registries by name; a port, if given, must be one the registry has. */
+  readonly use: readonly { readonly name: string; readonly port?: number }[];
+  /** Merged over the mirrors k3box generates. */
+  readonly config?: RegistriesConfig;
+}
+
 export interface ClusterSpec {
   readonly name: string;
   readonly servers: number;
@@ -98,6 +109,7 @@ export interface ClusterSpec {
   readonly k3sArgs: readonly K3sArg[];
   readonly hostAliases: readonly HostAlias[];
   readonly files: readonly NodeFile[];
+  readonly registries: ClusterRegistries;
   /** Undefined: a random token is generated. */
   readonly token?: string;
   /** Undefined: the cluster gets its own network `k3box-NAME`. */

@@ -32,6 +32,20 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
     files: spec.files.map((f) =>
       filtered(f, { destination: f.destination, from: f.raw, bytes: Buffer.byteLength(f.content), mode: (f.mode ?? 0o644).toString(8) }),
     ),
+    registries: {
+      ...(spec.registries.create
+        ? {
+            create: {
+              name: spec.registries.create.name,
+              image: spec.registries.create.image,
+              hostIp: spec.registries.create.hostIp,
+              hostPort: spec.registries.create.hostPort ?? "auto",
+            },
+          }
+        : {}),
+      use: spec.registries.use.map((u) => (u.port === undefined ? u.name : `${u.name}:${u.port}`)),
+      ...(spec.registries.config ? { config: { mirrors: Object.keys(spec.registries.config.mirrors) } } : {}),
+    },
     loadBalancer: spec.loadBalancer,
     wait: spec.wait,
     timeout: spec.timeoutMs === undefined ? "none" : `${spec.timeoutMs / 1000}s`,

@@ -182,6 +182,12 @@ export class DockerRuntime implements Runtime {
     });
   }
 
+  connectNetwork(network: string, container: string, aliases: readonly string[], signal?: AbortSignal): Promise<void> {
+    return guard(`connect ${container} to ${network}`, signal, async () => {
+      await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
+    });
+  }
+
   createVolume(spec: VolumeSpec, signal?: AbortSignal): Promise<void> {
     return guard(`create volume ${spec.name}`, signal, async () => {
       await this.docker.createVolume({ Name: spec.name, Labels: { ...spec.labels } });

@@ -1,0 +1,149 @@
+import { Command } from "commander";
+import { UsageError } from "../../core/errors.js";
+import {
+  connectRegistry,
+  createRegistry,
+  deleteRegistries,
+  disconnectRegistry,
+  getRegistry,
+  listRegistries,
+  type RegistryStatus,
+} from "../../core/operations/registry.js";
+import type { RegistryInput } from "../../core/registry/spec.js";
+import { formatData, parseOutputFormat, table } from "../render.js";
+import type { CliContext } from "../context.js";
+
+interface CreateFlags extends Omit<RegistryInput, "name" | "port"> {
+  port?: string;
+  network?: string;
+  output?: string;
+}
+
+export function registryCommand(ctx: CliContext): Command {
+  const registry = new Command("registry").description("Create and manage local image registries").alias("registries").alias("reg");
+
+  registry
+    .command("create")
+    .argument("<name>", "registry name (the container is k3box-NAME)")
+    .description("Create a registry:2 container and print the names to reach it by")
+    .option("-p, --port <[host:]port>", "where it is published on the host (default 127.0.0.1 and a free port)")
+    .option("-i, --image <image>", "registry image", "registry:2")
+    .option("-v, --volume <src[:dest]>", "named volume or absolute host path for its storage (default dest /var/lib/registry)")
+    .option("--proxy-remote-url <url>", "make it a pull-through cache of this registry (e.g. https://registry-1.docker.io)")
+    .option("--proxy-username <user>", "user name for the proxied registry")
+    .option("--proxy-password <password>", "password for the proxied registry")
+    .option("--delete-enabled", "allow deleting images through the registry API")
+    .option("--network <name>", "Docker network to attach it to (default bridge)")
+    .option("-o, --output <format>", "print the result as json or yaml")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  k3box registry create dev --port 5050
+  docker tag app:dev 127.0.0.1:5050/app:dev && docker push 127.0.0.1:5050/app:dev
+  k3box cluster create demo --registry-use dev        # pods then run image k3box-dev:5000/app:dev
+  k3box registry create hub --proxy-remote-url https://registry-1.docker.io   # a docker.io cache`,
+    )
+    .action(async (name: string, flags: CreateFlags) => {
+      const { network, output, ...input } = flags;
+      const format = output === undefined ? undefined : parseOutputFormat(output, ["json", "yaml"]);
+      const r = await ctx.withProgress((onEvent, signal) =>
+        createRegistry({ name, ...input }, { onEvent, signal, ...(network !== undefined ? { network } : {}) }),
+      );
+      if (format) {
+        ctx.out(formatData(format, r));
+        return;
+      }
+      ctx.err(`Registry "${r.name}" created: container ${r.container}, plain http${r.proxyRemoteUrl ? `, a cache of ${r.proxyRemoteUrl}` : ""}`);
+      for (const line of nameLines(r)) ctx.err(line);
+      ctx.err(`Use it: k3box cluster create NAME --registry-use ${r.name}, or k3box registry connect ${r.name} --cluster NAME`);
+    });
+
+  registry
+    .command("list")
+    .alias("ls")
+    .description("List registries, with the names to reach them by and the clusters using them")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .option("--no-headers", "omit the table header")
+    .addHelpText("after", "\nExamples:\n  k3box registry list\n  k3box registry list -o json")
+    .action(async (flags: { output: string; headers: boolean }) => {
+      const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
+      const all = await listRegistries();
+      ctx.out(format === "table" ? registryTable(all, flags.headers) : formatData(format, all));
+    });
+
+  registry
+    .command("get")
+    .argument("<name>", "registry name")
+    .description("Show one registry")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExamples:\n  k3box registry get dev -o yaml")
+    .action(async (name: string, flags: { output: string }) => {
+      const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
+      const r = await getRegistry(name);
+      ctx.out(format === "table" ? registryTable([r], true) : formatData(format, r));
+    });
+
+  registry
+    .command("delete")
+    .alias("rm")
+    .argument("[names...]", "registries to delete")
+    .description("Delete registries; one a cluster uses is refused unless --force, which disconnects it first")
+    .option("-a, --all", "delete every k3box registry")
+    .option("-f, --force", "also delete registries clusters use (their nodes stop using them)")
+    .addHelpText("after", "\nExamples:\n  k3box registry delete dev\n  k3box registry delete --all --force")
+    .action(async (names: string[], flags: { all?: boolean; force?: boolean }) => {
+      let targets = names;
+      if (flags.all) {
+        if (names.length > 0) throw new UsageError("give registry names or --all, not both");
+        targets = (await listRegistries()).map((r) => r.name);
+      } else if (targets.length === 0) {
+        throw new UsageError("give registry names or --all");
+      }
+      const deleted = await ctx.withProgress((onEvent, signal) =>
+        deleteRegistries(targets, { onEvent, signal, force: flags.force ?? false }),
+      );
+      for (const name of deleted) ctx.err(`Registry "${name}" deleted`);
+    });
+
+  for (const [verb, run, help] of [
+    ["connect", connectRegistry, "Attach a registry to a running cluster: every node pulls through it from now on"],
+    ["disconnect", disconnectRegistry, "Detach a registry from a cluster: its nodes stop using it"],
+  ] as const) {
+    registry
+      .command(verb)
+      .argument("<name>", "registry name")
+      .description(help)
+      .requiredOption("-c, --cluster <cluster>", "the cluster")
+      .addHelpText("after", `\nExamples:\n  k3box registry ${verb} dev --cluster demo`)
+      .action(async (name: string, flags: { cluster: string }) => {
+        await ctx.withProgress((onEvent, signal) => run(name, { cluster: flags.cluster, onEvent, signal }));
+        ctx.err(`Registry "${name}" ${verb}ed ${verb === "connect" ? "to" : "from"} cluster "${flags.cluster}"`);
+      });
+  }
+
+  return registry;
+}
+
+/** The three names, each with what it is for. */
+export function nameLines(r: { readonly names: RegistryStatus["names"] }): string[] {
+  const loopback = /^127\.0\.0\.1:(\d+)$/.exec(r.names.host);
+  return [
+    `  from the host (docker push/pull):   ${r.names.host}${loopback ? `  (also localhost:${loopback[1]})` : ""}`,
+    `  in pod specs (nodes' containerd):   ${r.names.node}  (${r.names.host} works there too)`,
+    `  from inside pods (in-cluster push): ${r.names.pod}`,
+  ];
+}
+
+function registryTable(registries: readonly RegistryStatus[], headers: boolean): string {
+  const rows = registries.map((r) => [
+    r.name,
+    r.names.host,
+    r.names.node,
+    r.state,
+    r.proxyRemoteUrl ?? "-",
+    r.clusters.join(",") || "-",
+  ]);
+  const text = table(["NAME", "HOST", "IN-CLUSTER", "STATE", "PROXY", "CLUSTERS"], rows);
+  return headers ? text : text.split("\n").slice(1).join("\n");
+}

@@ -1,0 +1,14 @@
+import type { Runtime } from "../../runtime/types.js";
+import { CancelledError, K3boxError } from "../errors.js";
+import type { EventSink } from "../events.js";
+
+/** Pulls the image unless the engine has it already. */
+export async function ensureImage(runtime: Runtime, image: string, onEvent: EventSink, signal: AbortSignal): Promise<void> {
+  if (await runtime.imageExists(image, signal)) return;
+  try {
+    await runtime.pullImage(image, (p) => onEvent({ type: "pull", ...p }), signal);
+  } catch (err) {
+    if (err instanceof CancelledError) throw err;
+    throw new K3boxError(`cannot pull image "${image}": ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,68 @@
+/** A registry as a container: the spec to create one, and reading one back from inspect. */
+import type { ContainerInfo, ContainerSpec } from "../../runtime/types.js";
+import { LABEL, REGISTRY_ROLE } from "../labels.js";
+import { registryContainerName } from "../plan/names.js";
+import { VERSION } from "../version.js";
+import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT, type RegistryCreateSpec, type RegistryEndpoint } from "./types.js";
+
+export interface RegistryPlacement {
+  readonly hostPort: number;
+  readonly network: string;
+  /** The cluster that created it and deletes it. */
+  readonly owner?: string;
+}
+
+export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlacement): ContainerSpec {
+  const name = registryContainerName(spec.name);
+  const env: Record<string, string> = {};
+  if (spec.proxy) {
+    env.REGISTRY_PROXY_REMOTEURL = spec.proxy.remoteUrl;
+    if (spec.proxy.username !== undefined) env.REGISTRY_PROXY_USERNAME = spec.proxy.username;
+    if (spec.proxy.password !== undefined) env.REGISTRY_PROXY_PASSWORD = spec.proxy.password;
+  }
+  if (spec.deleteEnabled) env.REGISTRY_STORAGE_DELETE_ENABLED = "true";
+  return {
+    name,
+    image: spec.image,
+    hostname: name,
+    env,
+    labels: {
+      [LABEL.managed]: "true",
+      [LABEL.version]: VERSION,
+      [LABEL.role]: REGISTRY_ROLE,
+      [LABEL.registry]: spec.name,
+      ...(at.owner !== undefined ? { [LABEL.registryOwner]: at.owner } : {}),
+    },
+    mounts: spec.volume
+      ? [
+          {
+            type: spec.volume.source.startsWith("/") ? "bind" : "volume",
+            source: spec.volume.source,
+            target: spec.volume.destination,
+          },
+        ]
+      : [],
+    ports: [{ containerPort: REGISTRY_INTERNAL_PORT, protocol: "tcp", hostIp: spec.hostIp, hostPort: at.hostPort }],
+    network: at.network,
+    // Docker's default bridge has no aliases (nor DNS); user-defined networks resolve the name.
+    networkAliases: at.network === DEFAULT_NETWORK ? [] : [name],
+    restartPolicy: "unless-stopped",
+  };
+}
+
+export function endpointFromContainer(c: ContainerInfo): RegistryEndpoint {
+  const addr = /:(\d+)$/.exec(c.env.REGISTRY_HTTP_ADDR ?? "");
+  const port = addr ? Number(addr[1]) : REGISTRY_INTERNAL_PORT;
+  const published = c.ports.find((p) => p.containerPort === port && p.protocol === "tcp");
+  const remote = c.env.REGISTRY_PROXY_REMOTEURL;
+  const owner = c.labels[LABEL.registryOwner];
+  return {
+    name: c.labels[LABEL.registry] ?? c.name,
+    container: c.name,
+    port,
+    hostIp: published?.hostIp ?? "",
+    hostPort: published?.hostPort ?? 0,
+    ...(remote ? { proxyRemoteUrl: remote } : {}),
+    ...(owner !== undefined ? { owner } : {}),
+  };
+}
