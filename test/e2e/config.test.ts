@@ -154,11 +154,26 @@ function describeCluster(label: string, setup: (sb: Sandbox) => Promise<{ expect
       expect(nodeHosts).toMatch(/^10\.99\.0\.7\s+git\.e2e\.internal\s+ci\.e2e\.internal$/m);
     });
 
+    it("creates the registry with the cluster and points every node's containerd at it", async () => {
+      const [reg] = await dockerJson<Inspect[]>(["inspect", `k3box-${expected.name}-reg`]);
+      expect(reg?.Config.Labels["dev.k3box.registry.cluster"]).toBe(expected.name);
+      const hostPort = reg?.HostConfig.PortBindings["5000/tcp"]?.[0];
+      expect(hostPort?.HostIp).toBe("127.0.0.1");
+      const answer = await fetch(`http://127.0.0.1:${hostPort?.HostPort}/v2/`);
+      expect(answer.status).toBe(200);
+      for (const n of ["server-0", "agent-0"]) {
+        const yaml = await docker(["exec", node(n), "cat", "/etc/rancher/k3s/registries.yaml"]);
+        expect(yaml.stdout).toContain(`k3box-${expected.name}-reg:5000`);
+      }
+    });
+
     it("is deleted by its config file, leaving nothing behind", async () => {
       const del = await sb.k3box(["cluster", "delete", "--config", file], { E2E_IMAGE: DOUBLE_IMAGE });
       expect(del.stderr).toContain(`Cluster "${expected.name}" deleted`);
       expect(del.code).toBe(0);
       expect(await leftovers(expected.name)).toEqual([]);
+      const registry = await docker(["ps", "-aq", "--filter", `name=^k3box-${expected.name}-reg$`]);
+      expect(registry.stdout.trim()).toBe("");
       const cfg = parse(await readFile(sb.kubeconfig, "utf8")) as { clusters?: Array<{ name: string }> | null };
       expect((cfg.clusters ?? []).map((c) => c.name)).not.toContain(`k3box-${expected.name}`);
     });
@@ -209,6 +224,9 @@ manifests:
 hostAliases:
   - ip: 10.99.0.7
     hostnames: [git.e2e.internal, ci.e2e.internal]
+registries:
+  create:
+    name: ${expected.name}-reg
 options:
   k3s:
     nodeLabels:
@@ -264,6 +282,10 @@ hostAliases:
     hostnames:
       - git.e2e.internal
       - ci.e2e.internal
+registries:
+  create:
+    name: ${expected.name}-reg
+    host: 127.0.0.1
 options:
   k3d:
     wait: true
