@@ -63,3 +63,15 @@ export class NodeFailedError extends K3boxError {
 export class KubeconfigError extends K3boxError {
   override readonly name = "KubeconfigError";
 }
+
+/** Some nodes did not get the images; `failures` names each with its error. */
+export class ImportFailedError extends K3boxError {
+  override readonly name = "ImportFailedError";
+  constructor(
+    message: string,
+    readonly failures: readonly { readonly node: string; readonly error: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,88 @@
+/** A node's containerd as the import sees it: what it holds, streaming into it, removing leftovers. */
+import type { Readable } from "node:stream";
+import type { Runtime } from "../../runtime/types.js";
+import { K3boxError } from "../errors.js";
+import {
+  configStep,
+  contentArgv,
+  importArgv,
+  listImagesArgv,
+  parseImageList,
+  parseImported,
+  platformString,
+  removeImagesArgv,
+  type Platform,
+} from "./containerd.js";
+
+export class NodeImages {
+  constructor(
+    private readonly runtime: Runtime,
+    readonly node: string,
+    readonly platform: Platform,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private async ctr(argv: string[], signal = this.signal): Promise<string> {
+    const r = await this.runtime.exec(this.node, argv, {}, signal);
+    if (r.exitCode !== 0) throw new K3boxError(`${argv.slice(3).join(" ")}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
+    return r.stdout;
+  }
+
+  /** ref → target digest of every image in the node. */
+  async list(signal = this.signal): Promise<Map<string, string>> {
+    return parseImageList(await this.ctr(listImagesArgv(), signal));
+  }
+
+  /**
+   * Whether `target` (what the node's ref points at) is the engine image `id`. Engines with
+   * the classic store use the config digest as the ID; with the containerd store, the target.
+   */
+  async isImage(target: string, id: string): Promise<boolean> {
+    if (target === id) return true;
+    let digest = target;
+    for (let hops = 0; hops < 2; hops++) {
+      let json: string;
+      try {
+        json = await this.ctr(contentArgv(digest));
+      } catch {
+        return false; // content missing: the image is incomplete, so not present
+      }
+      const step = configStep(json, this.platform);
+      if (step === undefined) return false;
+      if ("config" in step) return step.config === id;
+      digest = step.next;
+    }
+    return false;
+  }
+
+  /** Streams a tar into `ctr images import` for this node's platform; returns the refs it imported. */
+  async importTar(stdin: Readable): Promise<string[]> {
+    const r = await this.runtime.exec(this.node, importArgv(platformString(this.platform)), { stdin }, this.signal);
+    if (r.exitCode !== 0) throw new K3boxError(`ctr images import: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
+    return parseImported(r.stdout);
+  }
+
+  /** Whether the node is gone or no longer running (for the error a failure reports). */
+  async stopped(): Promise<boolean> {
+    try {
+      return !(await this.runtime.inspectContainer(this.node))?.running;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes refs that appeared or moved since `before`: what a failed import may have left tagged. */
+  async removeChangedSince(before: ReadonlyMap<string, string>, refs?: readonly string[]): Promise<string[]> {
+    // Cleanup runs after a cancel too, so it does not listen to the operation's signal.
+    const after = await this.list(undefined);
+    const changed = [...after]
+      .filter(([ref, target]) => before.get(ref) !== target && (refs === undefined || refs.includes(ref)))
+      .map(([ref]) => ref);
+    if (changed.length > 0) await this.ctr(removeImagesArgv(changed), undefined);
+    return changed;
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1)?.trim() ?? "";
+}

@@ -1,0 +1,390 @@
+/**
+ * Image import: each source is read once and streamed into `ctr images import` on every
+ * selected node at the same time; nodes that already hold an engine image are skipped.
+ */
+import { createReadStream, statSync } from "node:fs";
+import { PassThrough, type Readable } from "node:stream";
+import type { ImageInfo, Runtime } from "../../runtime/types.js";
+import { abortError } from "../deadline.js";
+import { ImportFailedError, K3boxError, NotFoundError, UsageError } from "../errors.js";
+import type { EventSink, ImportStatus } from "../events.js";
+import { openArchive } from "../images/archive.js";
+import type { Platform } from "../images/containerd.js";
+import { fanOut } from "../images/fanout.js";
+import { NodeImages } from "../images/node.js";
+import { parseImageReference } from "../images/reference.js";
+import { checkFiltersInRange, filterMatches, parseNodeFilters } from "../spec/filters.js";
+import { validateClusterName } from "../spec/names.js";
+import { resolveOptions, type OperationOptions } from "./context.js";
+import { observeCluster, type NodeStatus } from "./state.js";
+
+/** An image name or archive path (an existing file wins, as in k3d), or a tar stream. */
+export type ImageSource = string | { readonly stream: Readable; readonly label?: string };
+
+export interface ImportOptions extends OperationOptions {
+  /** Node filter (`server:0`, `agent:*`, `all`…); default every server and agent. */
+  readonly nodes?: string;
+}
+
+export interface NodeImportResult {
+  readonly node: string;
+  readonly status: ImportStatus;
+  /** Refs as the node's containerd names them. */
+  readonly images: readonly string[];
+  readonly bytes: number;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+export interface ImportResult {
+  readonly cluster: string;
+  readonly nodes: readonly NodeImportResult[];
+}
+
+interface EngineImage {
+  readonly ref: string;
+  readonly familiar: string;
+  readonly info: ImageInfo;
+}
+
+type Source =
+  | { readonly kind: "engine"; readonly label: string; readonly images: readonly EngineImage[] }
+  | { readonly kind: "archive"; readonly label: string; readonly tar: Readable; readonly total?: number };
+
+const PROGRESS_INTERVAL_MS = 100;
+
+export async function importImages(
+  cluster: string,
+  sources: readonly ImageSource[],
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const { runtime, onEvent } = resolveOptions(options);
+  const signal = options.signal;
+  validateClusterName(cluster);
+  if (sources.length === 0) throw new UsageError("nothing to import: give image names, archive files or -");
+  const nodes = await selectNodes(runtime, cluster, options.nodes, signal);
+  const resolved = await resolveSources(runtime, sources, signal);
+  const targets = await Promise.all(
+    nodes.map(async (n) => new NodeImages(runtime, n.name, await nodePlatform(runtime, n, signal), signal)),
+  );
+
+  const results = new Map<string, NodeImportResult[]>(nodes.map((n) => [n.name, []]));
+  try {
+    for (const source of resolved) {
+      const outcome =
+        source.kind === "engine"
+          ? await importEngineImages(runtime, source, targets, onEvent, signal)
+          : await importArchive(source, targets, onEvent, signal);
+      for (const r of outcome) results.get(r.node)?.push(r);
+    }
+  } finally {
+    for (const s of resolved) if (s.kind === "archive") s.tar.destroy();
+  }
+  if (signal?.aborted) throw abortError(signal, "image import");
+  const merged = nodes.map((n) => mergeResults(n.name, results.get(n.name) ?? []));
+  const failures = merged.filter((r) => r.status === "failed").map((r) => ({ node: r.node, error: r.error ?? "failed" }));
+  if (failures.length > 0) {
+    const lines = failures.map((f) => `  ${f.node}: ${f.error}`);
+    throw new ImportFailedError(
+      `image import failed on ${failures.length} of ${nodes.length} node${nodes.length === 1 ? "" : "s"}:\n${lines.join("\n")}`,
+      failures,
+      { cause: { cluster, nodes: merged } },
+    );
+  }
+  return { cluster, nodes: merged };
+}
+
+/** The result of a failed import, for callers that report every node (e.g. `-o json`). */
+export function failedImportResult(err: ImportFailedError): ImportResult | undefined {
+  const c = err.cause as ImportResult | undefined;
+  return c && Array.isArray(c.nodes) ? c : undefined;
+}
+
+async function selectNodes(runtime: Runtime, cluster: string, filter: string | undefined, signal?: AbortSignal) {
+  const status = await observeCluster(runtime, cluster, signal);
+  if (!status) throw new NotFoundError(`cluster "${cluster}" not found`);
+  let nodes = status.nodes.filter((n) => n.role !== "loadbalancer");
+  if (filter !== undefined) {
+    const filters = parseNodeFilters(filter, "--nodes");
+    if (filters.some((f) => f.group === "loadbalancer")) {
+      throw new UsageError(`node filter "${filter}": the load balancer holds no images; select servers or agents`);
+    }
+    checkFiltersInRange(filters, { servers: status.servers.total, agents: status.agents.total, loadBalancer: status.loadBalancer }, "--nodes");
+    nodes = nodes.filter((n) => filterMatches(filters, n));
+  }
+  const stopped = nodes.filter((n) => !n.running).map((n) => n.name);
+  if (stopped.length > 0) {
+    throw new UsageError(`node${stopped.length === 1 ? "" : "s"} ${stopped.join(", ")} not running: start the cluster first`);
+  }
+  return nodes;
+}
+
+async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSignal): Promise<Platform> {
+  const info = await runtime.inspectImage(node.image, signal);
+  if (!info) throw new NotFoundError(`the image of node ${node.name} (${node.image}) is gone from the engine: its platform is unknown`);
+  return { os: info.os, architecture: info.architecture, ...(info.variant ? { variant: info.variant } : {}) };
+}
+
+/** Checks every source before any node is touched: missing images and unreadable files fail here. */
+async function resolveSources(runtime: Runtime, sources: readonly ImageSource[], signal?: AbortSignal): Promise<Source[]> {
+  const engine: EngineImage[] = [];
+  const missing: string[] = [];
+  const archives: Source[] = [];
+  try {
+    for (const s of sources) {
+      if (typeof s !== "string") {
+        const label = s.label ?? "the input stream";
+        archives.push({ kind: "archive", label, tar: (await openArchive(s.stream, label)).tar });
+        continue;
+      }
+      const size = fileSize(s);
+      if (size !== undefined) {
+        const { tar, compression } = await openArchive(createReadStream(s), s);
+        // Progress against the file's size only when the bytes sent are the file's bytes.
+        archives.push({ kind: "archive", label: s, tar, ...(compression === "none" ? { total: size } : {}) });
+        continue;
+      }
+      const images = await resolveEngineImage(runtime, s, signal);
+      if (images === undefined) missing.push(s);
+      else for (const i of images) if (!engine.some((e) => e.ref === i.ref)) engine.push(i);
+    }
+  } catch (err) {
+    for (const a of archives) if (a.kind === "archive") a.tar.destroy();
+    throw err;
+  }
+  if (missing.length > 0) {
+    for (const a of archives) if (a.kind === "archive") a.tar.destroy();
+    const list = missing.map((m) => `"${m}"`).join(", ");
+    throw new NotFoundError(
+      `image${missing.length === 1 ? "" : "s"} ${list} not found in the Docker engine (nor as a file): build or pull ${missing.length === 1 ? "it" : "them"} first`,
+    );
+  }
+  const label = engine.map((e) => e.familiar).join(", ");
+  return [...(engine.length > 0 ? [{ kind: "engine" as const, label, images: engine }] : []), ...archives];
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An image by name, or by ID (then under each of its tags). */
+async function resolveEngineImage(runtime: Runtime, input: string, signal?: AbortSignal): Promise<EngineImage[] | undefined> {
+  const byId = /^(sha256:)?[0-9a-f]{12,64}$/.test(input);
+  const ref = byId ? undefined : parseImageReference(input);
+  const info = await runtime.inspectImage(input, signal);
+  if (!info) return undefined;
+  if (ref) return [{ ref: ref.canonical, familiar: ref.familiar, info }];
+  if (info.tags.length === 0) throw new UsageError(`image ${input} has no name: tag it (docker tag ${input} NAME:TAG) and import the name`);
+  return info.tags.map((t) => {
+    const r = parseImageReference(t);
+    return { ref: r.canonical, familiar: r.familiar, info };
+  });
+}
+
+/** Tracks one node's bytes and reports them, at most every PROGRESS_INTERVAL_MS. */
+function meter(onEvent: EventSink, node: string, total?: number) {
+  let bytes = 0;
+  let last = 0;
+  return {
+    add(n: number) {
+      bytes += n;
+      const now = Date.now();
+      if (now - last >= PROGRESS_INTERVAL_MS) {
+        last = now;
+        onEvent({ type: "import-progress", node, bytes, ...(total !== undefined ? { total } : {}) });
+      }
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
+}
+
+interface Delivery {
+  readonly target: NodeImages;
+  /** The node's images before the import, to find what a failure left tagged. */
+  readonly before: ReadonlyMap<string, string>;
+  /** Refs that must hold the engine image afterwards; undefined for archives (whatever they contain). */
+  readonly expect?: readonly EngineImage[];
+}
+
+async function importEngineImages(
+  runtime: Runtime,
+  source: Extract<Source, { kind: "engine" }>,
+  targets: readonly NodeImages[],
+  onEvent: EventSink,
+  signal?: AbortSignal,
+): Promise<NodeImportResult[]> {
+  const results: NodeImportResult[] = [];
+  const deliveries: Delivery[] = [];
+  await Promise.all(
+    targets.map(async (target) => {
+      const started = Date.now();
+      try {
+        const before = await target.list();
+        const wanted = await Promise.all(
+          source.images.map(async (i) => {
+            const have = before.get(i.ref);
+            return have !== undefined && (await target.isImage(have, i.info.id)) ? undefined : i;
+          }),
+        );
+        const missing = wanted.filter((i): i is EngineImage => i !== undefined);
+        if (missing.length === 0) {
+          const r = done(onEvent, source.label, target.node, "skipped", source.images.map((i) => i.ref), 0, started);
+          results.push(r);
+        } else {
+          deliveries.push({ target, before, expect: missing });
+        }
+      } catch (err) {
+        results.push(done(onEvent, source.label, target.node, "failed", [], 0, started, message(err)));
+      }
+    }),
+  );
+  if (deliveries.length === 0) return results;
+  // One stream for all: images any node lacks. A node lacking only some gets the others again,
+  // which containerd takes without rewriting content it has.
+  const needed = source.images.filter((i) => deliveries.some((d) => d.expect?.includes(i)));
+  const total = sumUnique(needed.map((i) => i.info));
+  let stream: Readable;
+  try {
+    stream = await runtime.saveImages(needed.map((i) => i.familiar), signal);
+  } catch (err) {
+    const started = Date.now();
+    return [...results, ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err)))];
+  }
+  return [...results, ...(await deliver(stream, deliveries, source.label, total, onEvent, signal, needed))];
+}
+
+async function importArchive(
+  source: Extract<Source, { kind: "archive" }>,
+  targets: readonly NodeImages[],
+  onEvent: EventSink,
+  signal?: AbortSignal,
+): Promise<NodeImportResult[]> {
+  const results: NodeImportResult[] = [];
+  const deliveries: Delivery[] = [];
+  await Promise.all(
+    targets.map(async (target) => {
+      try {
+        deliveries.push({ target, before: await target.list() });
+      } catch (err) {
+        results.push(done(onEvent, source.label, target.node, "failed", [], 0, Date.now(), message(err)));
+      }
+    }),
+  );
+  return [...results, ...(await deliver(source.tar, deliveries, source.label, source.total, onEvent, signal))];
+}
+
+/** Streams one tar into every delivery's node at once, then verifies each node, or cleans it up. */
+async function deliver(
+  tar: Readable,
+  deliveries: readonly Delivery[],
+  label: string,
+  total: number | undefined,
+  onEvent: EventSink,
+  signal: AbortSignal | undefined,
+  needed: readonly EngineImage[] = [],
+): Promise<NodeImportResult[]> {
+  const started = Date.now();
+  const stop = () => tar.destroy();
+  signal?.addEventListener("abort", stop, { once: true });
+  const pipes = deliveries.map(() => new PassThrough());
+  const meters = deliveries.map((d) => meter(onEvent, d.target.node, total));
+  for (const d of deliveries) onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
+  const imports = deliveries.map(async (d, i) => {
+    const pipe = pipes[i] as PassThrough;
+    try {
+      const imported = await d.target.importTar(pipe);
+      const refs = needed.length > 0 ? needed.map((n) => n.ref) : imported;
+      if (refs.length === 0) throw new K3boxError("the archive held no named image");
+      await verify(d, needed, imported);
+      return done(onEvent, label, d.target.node, "imported", refs, meters[i]?.bytes ?? 0, started);
+    } catch (err) {
+      // A node that fails stops taking bytes; the others go on.
+      pipe.destroy();
+      const error = await describeFailure(d, err);
+      return done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, error);
+    }
+  });
+  const streamed = fanOut(tar, pipes, (i, n) => meters[i]?.add(n)).catch((err: unknown) => err);
+  const [streamError, results] = await Promise.all([streamed, Promise.all(imports)]);
+  signal?.removeEventListener("abort", stop);
+  if (streamError instanceof Error) {
+    // The source itself failed: every node that had not already failed lost its input.
+    return results.map((r) => (r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` }));
+  }
+  return results;
+}
+
+/** After `ctr` succeeded: every expected ref must now hold the engine image (or the archive's refs exist). */
+async function verify(d: Delivery, needed: readonly EngineImage[], imported: readonly string[]): Promise<void> {
+  const after = await d.target.list();
+  const expect = needed.length > 0 ? needed : undefined;
+  for (const ref of expect ? expect.map((e) => e.ref) : imported) {
+    const target = after.get(ref);
+    if (target === undefined) throw new K3boxError(`${ref} is not in the node after the import`);
+    const image = expect?.find((e) => e.ref === ref);
+    if (image && !(await d.target.isImage(target, image.info.id))) {
+      throw new K3boxError(`${ref} in the node is not image ${image.info.id} after the import`);
+    }
+  }
+}
+
+/** The failure as the user should read it, after removing what it left tagged on the node. */
+async function describeFailure(d: Delivery, err: unknown): Promise<string> {
+  let text = message(err);
+  if (await d.target.stopped()) text = `the node stopped during the import (${text})`;
+  try {
+    const removed = await d.target.removeChangedSince(d.before, d.expect?.map((e) => e.ref));
+    if (removed.length > 0) text += ` (removed partial ${removed.join(", ")})`;
+  } catch (cleanupErr) {
+    text += `; could not check the node for partial images: ${message(cleanupErr)}`;
+  }
+  return text;
+}
+
+function done(
+  onEvent: EventSink,
+  source: string,
+  node: string,
+  status: ImportStatus,
+  images: readonly string[],
+  bytes: number,
+  started: number,
+  error?: string,
+): NodeImportResult {
+  const ms = Date.now() - started;
+  onEvent({ type: "import-done", node, source, status, images, bytes, ms, ...(error !== undefined ? { error } : {}) });
+  return { node, status, images, bytes, durationMs: ms, ...(error !== undefined ? { error } : {}) };
+}
+
+/** Several sources into one node: failed wins, then imported; bytes and times add up. */
+function mergeResults(node: string, rs: readonly NodeImportResult[]): NodeImportResult {
+  const status: ImportStatus = rs.some((r) => r.status === "failed")
+    ? "failed"
+    : rs.some((r) => r.status === "imported")
+      ? "imported"
+      : "skipped";
+  const errors = rs.flatMap((r) => (r.error !== undefined ? [r.error] : []));
+  return {
+    node,
+    status,
+    images: [...new Set(rs.flatMap((r) => r.images))],
+    bytes: rs.reduce((a, r) => a + r.bytes, 0),
+    durationMs: rs.reduce((a, r) => a + r.durationMs, 0),
+    ...(errors.length > 0 ? { error: errors.join("; ") } : {}),
+  };
+}
+
+function sumUnique(infos: readonly ImageInfo[]): number {
+  return [...new Map(infos.map((i) => [i.id, i.size])).values()].reduce((a, b) => a + b, 0);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
