@@ -2,13 +2,21 @@
 export { createCluster, type CreateResult } from "./core/operations/create.js";
 export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/operations/delete.js";
 export { getCluster, listClusters } from "./core/operations/list.js";
+export {
+  importImages,
+  failedImportResult,
+  type ImageSource,
+  type ImportOptions,
+  type ImportResult,
+  type NodeImportResult,
+} from "./core/operations/import.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
 export type { OperationOptions } from "./core/operations/context.js";
 export { buildClusterSpec, type ClusterInput } from "./core/spec/build.js";
 export type * from "./core/spec/types.js";
 export { planCreate, type Action, type CreatePlan, type PlanContext } from "./core/plan/create.js";
-export type { ClusterEvent, EventSink } from "./core/events.js";
+export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";
 export * from "./core/errors.js";
 export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
 export type { Runtime } from "./runtime/types.js";

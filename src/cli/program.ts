@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
+import type { Readable } from "node:stream";
 import { VERSION } from "../core/version.js";
 import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../core/errors.js";
 import { clusterCommand } from "./commands/cluster.js";
+import { imageCommand } from "./commands/image.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
@@ -10,6 +12,8 @@ import { createProgress } from "./progress.js";
 export interface Streams {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
+  /** Read by commands taking `-` as input; defaults to the process's stdin. */
+  readonly stdin?: Readable;
 }
 
 /** Parses and runs one command line; returns the exit code. Only main.ts exits the process. */
@@ -47,6 +51,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
     });
   program.addCommand(clusterCommand(ctx));
   program.addCommand(kubeconfigCommand(ctx));
+  program.addCommand(imageCommand(ctx, () => streams.stdin ?? process.stdin));
   program
     .command("version")
     .description("Print k3box's version")

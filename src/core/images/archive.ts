@@ -1,5 +1,5 @@
 /** Image archives as files or streams: plain tar, or tar compressed with gzip or zstd. */
-import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { Decompress } from "fzstd";
 import { UsageError } from "../errors.js";
@@ -27,32 +27,42 @@ export function detectCompression(head: Buffer): Compression | undefined {
   return isTar(head) ? "none" : undefined;
 }
 
-/** Reads up to `n` bytes and puts them back, so the stream still starts at its first byte. */
-export async function peek(stream: Readable, n: number): Promise<Buffer> {
+/**
+ * Reads up to `n` bytes from the start of `input`; returns them and a stream that still
+ * starts at the first byte (the head, then the rest of `input` at its own pace).
+ */
+export async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
   const chunks: Buffer[] = [];
   let length = 0;
-  while (length < n) {
-    const chunk = stream.read() as Buffer | null;
+  let ended = false;
+  while (length < n && !ended) {
+    const chunk = input.read() as Buffer | null;
     if (chunk !== null) {
       chunks.push(chunk);
       length += chunk.length;
       continue;
     }
-    if (stream.readableEnded || stream.destroyed) break;
-    const more = await new Promise<boolean>((resolve, reject) => {
+    ended = await new Promise<boolean>((resolve, reject) => {
       const cleanup = () => {
-        stream.off("readable", onReadable).off("end", onEnd).off("error", onError).off("close", onEnd);
+        input.off("readable", onReadable).off("end", onEnd).off("error", onError).off("close", onEnd);
       };
-      const onReadable = () => (cleanup(), resolve(true));
-      const onEnd = () => (cleanup(), resolve(false));
+      const onReadable = () => (cleanup(), resolve(false));
+      const onEnd = () => (cleanup(), resolve(true));
       const onError = (err: Error) => (cleanup(), reject(err));
-      stream.on("readable", onReadable).on("end", onEnd).on("error", onError).on("close", onEnd);
+      if (input.readableEnded || input.destroyed) return resolve(true);
+      input.on("readable", onReadable).on("end", onEnd).on("error", onError).on("close", onEnd);
     });
-    if (!more) break;
   }
   const head = Buffer.concat(chunks);
-  if (head.length > 0) stream.unshift(head);
-  return head;
+  const stream = new PassThrough();
+  if (ended) {
+    stream.end(head);
+  } else {
+    stream.write(head);
+    input.once("error", (err) => stream.destroy(err));
+    input.pipe(stream);
+  }
+  return { head, stream };
 }
 
 class ZstdDecompress extends Transform {
@@ -84,21 +94,27 @@ class ZstdDecompress extends Transform {
  * is neither a tar nor a tar compressed in a format k3box reads.
  */
 export async function openArchive(input: Readable, label: string): Promise<{ tar: Readable; compression: Compression }> {
-  const compression = detectCompression(await peek(input, 512));
+  const { head, stream } = await peek(input, 512);
+  const compression = detectCompression(head);
   if (compression === undefined) {
+    input.destroy();
     throw new UsageError(`${label} is not an image archive: expected a tar (docker save), plain or compressed with gzip or zstd`);
   }
-  if (compression === "none") return { tar: input, compression };
+  if (compression === "none") return { tar: stream, compression };
   if (compression !== "gzip" && compression !== "zstd") {
+    input.destroy();
     throw new UsageError(`${label} is compressed with ${compression}, which k3box does not read: use a plain, gzip or zstd tar`);
   }
   const decompressor = compression === "gzip" ? createGunzip() : new ZstdDecompress();
-  input.once("error", (err) => decompressor.destroy(err));
-  const tar = input.pipe(decompressor);
-  const head = await peek(tar, 512);
-  if (!isTar(head)) {
-    tar.destroy();
+  stream.once("error", (err) => decompressor.destroy(err));
+  const inner = await peek(stream.pipe(decompressor), 512).catch((err: Error) => {
+    input.destroy();
+    throw new UsageError(`${label}: its ${compression} data is damaged (${err.message})`);
+  });
+  if (!isTar(inner.head)) {
+    inner.stream.destroy();
+    input.destroy();
     throw new UsageError(`${label} holds ${compression} data that is not a tar: expected a compressed docker save archive`);
   }
-  return { tar, compression };
+  return { tar: inner.stream, compression };
 }

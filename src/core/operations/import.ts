@@ -27,6 +27,7 @@ export interface ImportOptions extends OperationOptions {
 }
 
 export interface NodeImportResult {
+  readonly cluster: string;
   readonly node: string;
   readonly status: ImportStatus;
   /** Refs as the node's containerd names them. */
@@ -37,7 +38,7 @@ export interface NodeImportResult {
 }
 
 export interface ImportResult {
-  readonly cluster: string;
+  readonly clusters: readonly string[];
   readonly nodes: readonly NodeImportResult[];
 }
 
@@ -51,24 +52,33 @@ type Source =
   | { readonly kind: "engine"; readonly label: string; readonly images: readonly EngineImage[] }
   | { readonly kind: "archive"; readonly label: string; readonly tar: Readable; readonly total?: number };
 
+/** One node's outcome for one source. */
+type PerSource = Omit<NodeImportResult, "cluster">;
+
 const PROGRESS_INTERVAL_MS = 100;
 
+/**
+ * Imports images into the nodes of one cluster, or of several at once (each source is still
+ * read once). Throws ImportFailedError, naming every failing node, if any node failed.
+ */
 export async function importImages(
-  cluster: string,
+  cluster: string | readonly string[],
   sources: readonly ImageSource[],
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const { runtime, onEvent } = resolveOptions(options);
   const signal = options.signal;
-  validateClusterName(cluster);
+  const clusters = [...new Set(typeof cluster === "string" ? [cluster] : cluster)];
+  if (clusters.length === 0) throw new UsageError("no cluster given");
+  for (const c of clusters) validateClusterName(c);
   if (sources.length === 0) throw new UsageError("nothing to import: give image names, archive files or -");
-  const nodes = await selectNodes(runtime, cluster, options.nodes, signal);
+  const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, c, options.nodes, signal)))).flat();
   const resolved = await resolveSources(runtime, sources, signal);
   const targets = await Promise.all(
     nodes.map(async (n) => new NodeImages(runtime, n.name, await nodePlatform(runtime, n, signal), signal)),
   );
 
-  const results = new Map<string, NodeImportResult[]>(nodes.map((n) => [n.name, []]));
+  const results = new Map<string, PerSource[]>(nodes.map((n) => [n.name, []]));
   try {
     for (const source of resolved) {
       const outcome =
@@ -81,17 +91,17 @@ export async function importImages(
     for (const s of resolved) if (s.kind === "archive") s.tar.destroy();
   }
   if (signal?.aborted) throw abortError(signal, "image import");
-  const merged = nodes.map((n) => mergeResults(n.name, results.get(n.name) ?? []));
+  const merged = nodes.map((n) => mergeResults(n.cluster, n.name, results.get(n.name) ?? []));
   const failures = merged.filter((r) => r.status === "failed").map((r) => ({ node: r.node, error: r.error ?? "failed" }));
   if (failures.length > 0) {
     const lines = failures.map((f) => `  ${f.node}: ${f.error}`);
     throw new ImportFailedError(
       `image import failed on ${failures.length} of ${nodes.length} node${nodes.length === 1 ? "" : "s"}:\n${lines.join("\n")}`,
       failures,
-      { cause: { cluster, nodes: merged } },
+      { cause: { clusters, nodes: merged } },
     );
   }
-  return { cluster, nodes: merged };
+  return { clusters, nodes: merged };
 }
 
 /** The result of a failed import, for callers that report every node (e.g. `-o json`). */
@@ -112,11 +122,12 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
     checkFiltersInRange(filters, { servers: status.servers.total, agents: status.agents.total, loadBalancer: status.loadBalancer }, "--nodes");
     nodes = nodes.filter((n) => filterMatches(filters, n));
   }
+  if (nodes.length === 0) throw new UsageError(`cluster "${cluster}" has no node to import into`);
   const stopped = nodes.filter((n) => !n.running).map((n) => n.name);
   if (stopped.length > 0) {
     throw new UsageError(`node${stopped.length === 1 ? "" : "s"} ${stopped.join(", ")} not running: start the cluster first`);
   }
-  return nodes;
+  return nodes.map((n) => ({ ...n, cluster }));
 }
 
 async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSignal): Promise<Platform> {
@@ -219,8 +230,8 @@ async function importEngineImages(
   targets: readonly NodeImages[],
   onEvent: EventSink,
   signal?: AbortSignal,
-): Promise<NodeImportResult[]> {
-  const results: NodeImportResult[] = [];
+): Promise<PerSource[]> {
+  const results: PerSource[] = [];
   const deliveries: Delivery[] = [];
   await Promise.all(
     targets.map(async (target) => {
@@ -265,8 +276,8 @@ async function importArchive(
   targets: readonly NodeImages[],
   onEvent: EventSink,
   signal?: AbortSignal,
-): Promise<NodeImportResult[]> {
-  const results: NodeImportResult[] = [];
+): Promise<PerSource[]> {
+  const results: PerSource[] = [];
   const deliveries: Delivery[] = [];
   await Promise.all(
     targets.map(async (target) => {
@@ -289,7 +300,7 @@ async function deliver(
   onEvent: EventSink,
   signal: AbortSignal | undefined,
   needed: readonly EngineImage[] = [],
-): Promise<NodeImportResult[]> {
+): Promise<PerSource[]> {
   const started = Date.now();
   const stop = () => tar.destroy();
   signal?.addEventListener("abort", stop, { once: true });
@@ -357,14 +368,14 @@ function done(
   bytes: number,
   started: number,
   error?: string,
-): NodeImportResult {
+): PerSource {
   const ms = Date.now() - started;
   onEvent({ type: "import-done", node, source, status, images, bytes, ms, ...(error !== undefined ? { error } : {}) });
   return { node, status, images, bytes, durationMs: ms, ...(error !== undefined ? { error } : {}) };
 }
 
 /** Several sources into one node: failed wins, then imported; bytes and times add up. */
-function mergeResults(node: string, rs: readonly NodeImportResult[]): NodeImportResult {
+function mergeResults(cluster: string, node: string, rs: readonly PerSource[]): NodeImportResult {
   const status: ImportStatus = rs.some((r) => r.status === "failed")
     ? "failed"
     : rs.some((r) => r.status === "imported")
@@ -372,6 +383,7 @@ function mergeResults(node: string, rs: readonly NodeImportResult[]): NodeImport
       : "skipped";
   const errors = rs.flatMap((r) => (r.error !== undefined ? [r.error] : []));
   return {
+    cluster,
     node,
     status,
     images: [...new Set(rs.flatMap((r) => r.images))],
