@@ -52,21 +52,17 @@ export interface ImportView {
 
 export function createImportView(stream: NodeJS.WriteStream): ImportView {
   const lines = new Map<string, Line>();
-  const width = () => Math.max(...[...lines.keys()].map((k) => k.length));
-  const print = (node: string, text: string) => stream.write(`${node.padEnd(width())}  ${text}\n`);
-
   if (stream.isTTY !== true) {
     return {
       onEvent(e) {
-        if (e.type === "import-progress") return;
-        if (!lines.has(e.node)) lines.set(e.node, { source: "", bytes: 0 });
-        if (e.type === "import-start") print(e.node, `importing ${e.source}…`);
-        else print(e.node, outcome(e));
+        if (e.type === "import-start") stream.write(`${e.node}: importing ${e.source}…\n`);
+        else if (e.type === "import-done") stream.write(`${e.node}: ${outcome(e)}\n`);
       },
       stop() {},
     };
   }
 
+  const width = () => Math.max(...[...lines.keys()].map((k) => k.length));
   const log = createLogUpdate(stream);
   let timer: NodeJS.Timeout | undefined;
   const render = () => {

@@ -62,13 +62,23 @@ export class NodeImages {
     return parseImported(r.stdout);
   }
 
-  /** Whether the node is gone or no longer running (for the error a failure reports). */
+  /**
+   * Whether the node is gone or no longer running (for the error a failure reports). A node
+   * killed mid-stream may still show as running for a moment while execs already fail, so
+   * a running node must also answer an exec before it counts as up.
+   */
   async stopped(): Promise<boolean> {
-    try {
-      return !(await this.runtime.inspectContainer(this.node))?.running;
-    } catch {
-      return false;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const info = await this.runtime.inspectContainer(this.node);
+        if (!info?.running) return true;
+        if ((await this.runtime.exec(this.node, ["true"])).exitCode === 0) return false;
+      } catch {
+        // the engine is answering about a container in transition: ask again
+      }
+      await new Promise((r) => setTimeout(r, 150));
     }
+    return false;
   }
 
   /** Removes refs that appeared or moved since `before`: what a failed import may have left tagged. */

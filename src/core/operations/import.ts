@@ -348,15 +348,17 @@ async function verify(d: Delivery, needed: readonly EngineImage[], imported: rea
 
 /** The failure as the user should read it, after removing what it left tagged on the node. */
 async function describeFailure(d: Delivery, err: unknown): Promise<string> {
-  let text = message(err);
-  if (await d.target.stopped()) text = `the node stopped during the import (${text})`;
+  const text = message(err);
+  let cleanup = "";
   try {
     const removed = await d.target.removeChangedSince(d.before, d.expect?.map((e) => e.ref));
-    if (removed.length > 0) text += ` (removed partial ${removed.join(", ")})`;
+    if (removed.length > 0) cleanup = ` (removed partial ${removed.join(", ")})`;
   } catch (cleanupErr) {
-    text += `; could not check the node for partial images: ${message(cleanupErr)}`;
+    cleanup = `; could not check the node for partial images: ${message(cleanupErr)}`;
   }
-  return text;
+  // Asked last: by now the engine has caught up with a node that went down mid-stream.
+  if (await d.target.stopped()) return `the node stopped during the import (${text})`;
+  return text + cleanup;
 }
 
 function done(
