@@ -115,23 +115,26 @@ describe("ctr output", () => {
   const D1 = `sha256:${"a".repeat(64)}`;
   const D2 = `sha256:${"b".repeat(64)}`;
 
-  it("reads refs and targets from ctr images ls, whose SIZE holds a space", () => {
+  it("reads refs, targets and labels from ctr images ls, whose SIZE holds a space", () => {
     const text = [
       "REF                              TYPE                                                 DIGEST  SIZE    PLATFORMS   LABELS ",
       `docker.io/library/busybox:latest application/vnd.docker.distribution.manifest.v2+json ${D1} 2.0 MiB linux/amd64 -      `,
-      `docker.io/me/app:dev application/vnd.oci.image.index.v1+json ${D2} 200.1 MiB linux/amd64,linux/arm64 -`,
+      `docker.io/me/app:dev application/vnd.oci.image.index.v1+json ${D2} 200.1 MiB linux/amd64,linux/arm64 dev.k3box.image.id=${D1},dev.k3box.image.target=${D2}`,
       "",
     ].join("\n");
     expect([...parseImageList(text)]).toEqual([
-      ["docker.io/library/busybox:latest", D1],
-      ["docker.io/me/app:dev", D2],
+      ["docker.io/library/busybox:latest", { target: D1, labels: {} }],
+      ["docker.io/me/app:dev", { target: D2, labels: { "dev.k3box.image.id": D1, "dev.k3box.image.target": D2 } }],
     ]);
     expect(parseImageList("REF TYPE DIGEST SIZE PLATFORMS LABELS\n").size).toBe(0);
   });
 
   it("reads the refs ctr images import unpacked", () => {
     const out = `unpacking docker.io/library/busybox:latest (${D1})...done\nunpacking docker.io/me/app:dev (${D2})...done\n`;
-    expect(parseImported(out)).toEqual(["docker.io/library/busybox:latest", "docker.io/me/app:dev"]);
+    expect([...parseImported(out)]).toEqual([
+      ["docker.io/library/busybox:latest", D1],
+      ["docker.io/me/app:dev", D2],
+    ]);
   });
 
   it("walks from an index to the node platform's manifest, and from a manifest to its config", () => {

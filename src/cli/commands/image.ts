@@ -1,9 +1,11 @@
 import { Command, Option } from "commander";
 import type { Readable } from "node:stream";
 import { ImportFailedError } from "../../core/errors.js";
+import type { EventSink } from "../../core/events.js";
 import { failedImportResult, importImages, type ImageSource, type ImportResult } from "../../core/operations/import.js";
 import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
 import type { CliContext } from "../context.js";
+import { collectStreamGarbage } from "../memory.js";
 import { collect } from "../options.js";
 import { formatData, parseOutputFormat } from "../render.js";
 
@@ -47,9 +49,13 @@ Examples:
       const clusters = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
       let result: ImportResult;
       try {
-        result = await ctx.withProgress((onEvent, signal) =>
-          importImages(clusters, sources, { onEvent, signal, ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}) }),
-        );
+        result = await ctx.withProgress((render, signal) => {
+          const onEvent: EventSink = (e) => {
+            if (e.type === "import-progress") collectStreamGarbage();
+            render(e);
+          };
+          return importImages(clusters, sources, { onEvent, signal, ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}) });
+        });
       } catch (err) {
         const partial = err instanceof ImportFailedError ? failedImportResult(err) : undefined;
         if (format && partial) ctx.out(formatData(format, partial));

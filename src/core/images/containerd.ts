@@ -9,6 +9,16 @@ const ctr = (...args: string[]): string[] => ["ctr", "-n", NAMESPACE, ...args];
 export const listImagesArgv = (): string[] => ctr("images", "ls");
 export const contentArgv = (digest: string): string[] => ctr("content", "get", digest);
 export const removeImagesArgv = (refs: readonly string[]): string[] => ctr("images", "rm", ...refs);
+export const labelArgv = (ref: string, labels: Readonly<Record<string, string>>): string[] =>
+  ctr("images", "label", ref, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+
+/**
+ * Labels k3box puts on an image it imported and verified: the engine's image ID and the target
+ * it was verified for. Import updates only an image's target, not its labels, so the pair holds
+ * only while the target is unchanged; content addressing makes it a safe cache of "this target
+ * is that image".
+ */
+export const IMAGE_LABEL = { id: "dev.k3box.image.id", target: "dev.k3box.image.target" } as const;
 /**
  * Only the node's platform is imported: a multi-platform archive (as Docker's containerd image
  * store writes) holds the blobs of the platforms present locally, and `--all-platforms` would
@@ -26,19 +36,30 @@ export function platformString(p: Platform): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
 }
 
-/** `ctr images ls`: REF TYPE DIGEST SIZE PLATFORMS LABELS; ref → target digest. */
-export function parseImageList(text: string): Map<string, string> {
-  const images = new Map<string, string>();
+export interface StoredImage {
+  readonly target: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** `ctr images ls`: REF TYPE DIGEST SIZE PLATFORMS LABELS (SIZE holds a space; LABELS is `-` or k=v,k=v). */
+export function parseImageList(text: string): Map<string, StoredImage> {
+  const images = new Map<string, StoredImage>();
   for (const line of text.split("\n").slice(1)) {
-    const m = /^(\S+)\s+\S+\s+(sha256:[0-9a-f]{64})\s/.exec(line);
-    if (m?.[1] && m[2]) images.set(m[1], m[2]);
+    const m = /^(\S+)\s+\S+\s+(sha256:[0-9a-f]{64})\s.*?(\S+)\s*$/.exec(line);
+    if (!m?.[1] || !m[2]) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of m[3] === "-" ? [] : (m[3] ?? "").split(",")) {
+      const eq = pair.indexOf("=");
+      if (eq > 0) labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    images.set(m[1], { target: m[2], labels });
   }
   return images;
 }
 
-/** The refs `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`. */
-export function parseImported(output: string): string[] {
-  return [...output.matchAll(/^unpacking (\S+) \(sha256:[0-9a-f]{64}\)/gm)].map((m) => m[1] as string);
+/** What `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`, ref → target. */
+export function parseImported(output: string): Map<string, string> {
+  return new Map([...output.matchAll(/^unpacking (\S+) \((sha256:[0-9a-f]{64})\)/gm)].map((m) => [m[1] as string, m[2] as string]));
 }
 
 interface Descriptor {

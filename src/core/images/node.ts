@@ -3,15 +3,18 @@ import type { Readable } from "node:stream";
 import type { Runtime } from "../../runtime/types.js";
 import { K3boxError } from "../errors.js";
 import {
+  IMAGE_LABEL,
   configStep,
   contentArgv,
   importArgv,
+  labelArgv,
   listImagesArgv,
   parseImageList,
   parseImported,
   platformString,
   removeImagesArgv,
   type Platform,
+  type StoredImage,
 } from "./containerd.js";
 
 export class NodeImages {
@@ -28,16 +31,29 @@ export class NodeImages {
     return r.stdout;
   }
 
-  /** ref → target digest of every image in the node. */
-  async list(signal = this.signal): Promise<Map<string, string>> {
+  /** Every image in the node by ref. */
+  async list(signal = this.signal): Promise<Map<string, StoredImage>> {
     return parseImageList(await this.ctr(listImagesArgv(), signal));
+  }
+
+  /** Whether the stored image is the engine image `id`: from k3box's labels when they still apply, else from its content. */
+  async holds(stored: StoredImage | undefined, id: string): Promise<boolean> {
+    if (stored === undefined) return false;
+    if (stored.labels[IMAGE_LABEL.id] === id && stored.labels[IMAGE_LABEL.target] === stored.target) return true;
+    return this.isImage(stored.target, id);
+  }
+
+  /** Checks an imported ref against the engine image and labels it, so the next import skips it cheaply. */
+  async confirm(ref: string, target: string, id: string): Promise<void> {
+    if (!(await this.isImage(target, id))) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
+    await this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }));
   }
 
   /**
    * Whether `target` (what the node's ref points at) is the engine image `id`. Engines with
    * the classic store use the config digest as the ID; with the containerd store, the target.
    */
-  async isImage(target: string, id: string): Promise<boolean> {
+  private async isImage(target: string, id: string): Promise<boolean> {
     if (target === id) return true;
     let digest = target;
     for (let hops = 0; hops < 2; hops++) {
@@ -55,8 +71,8 @@ export class NodeImages {
     return false;
   }
 
-  /** Streams a tar into `ctr images import` for this node's platform; returns the refs it imported. */
-  async importTar(stdin: Readable): Promise<string[]> {
+  /** Streams a tar into `ctr images import` for this node's platform; returns the refs it imported and their targets. */
+  async importTar(stdin: Readable): Promise<Map<string, string>> {
     const r = await this.runtime.exec(this.node, importArgv(platformString(this.platform)), { stdin }, this.signal);
     if (r.exitCode !== 0) throw new K3boxError(`ctr images import: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
     return parseImported(r.stdout);
@@ -82,11 +98,11 @@ export class NodeImages {
   }
 
   /** Removes refs that appeared or moved since `before`: what a failed import may have left tagged. */
-  async removeChangedSince(before: ReadonlyMap<string, string>, refs?: readonly string[]): Promise<string[]> {
+  async removeChangedSince(before: ReadonlyMap<string, StoredImage>, refs?: readonly string[]): Promise<string[]> {
     // Cleanup runs after a cancel too, so it does not listen to the operation's signal.
     const after = await this.list(undefined);
     const changed = [...after]
-      .filter(([ref, target]) => before.get(ref) !== target && (refs === undefined || refs.includes(ref)))
+      .filter(([ref, image]) => before.get(ref)?.target !== image.target && (refs === undefined || refs.includes(ref)))
       .map(([ref]) => ref);
     if (changed.length > 0) await this.ctr(removeImagesArgv(changed), undefined);
     return changed;

@@ -9,7 +9,7 @@ import { abortError } from "../deadline.js";
 import { ImportFailedError, K3boxError, NotFoundError, UsageError } from "../errors.js";
 import type { EventSink, ImportStatus } from "../events.js";
 import { openArchive } from "../images/archive.js";
-import type { Platform } from "../images/containerd.js";
+import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
 import { NodeImages } from "../images/node.js";
 import { parseImageReference } from "../images/reference.js";
@@ -72,11 +72,23 @@ export async function importImages(
   if (clusters.length === 0) throw new UsageError("no cluster given");
   for (const c of clusters) validateClusterName(c);
   if (sources.length === 0) throw new UsageError("nothing to import: give image names, archive files or -");
-  const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, c, options.nodes, signal)))).flat();
-  const resolved = await resolveSources(runtime, sources, signal);
-  const targets = await Promise.all(
-    nodes.map(async (n) => new NodeImages(runtime, n.name, await nodePlatform(runtime, n, signal), signal)),
-  );
+  // Nothing here runs inside a node: a bad source or node selection fails before any is touched.
+  const [selected, sourcesChecked] = await Promise.allSettled([
+    (async () => {
+      const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, c, options.nodes, signal)))).flat();
+      const platforms = new Map<string, Promise<Platform>>();
+      for (const n of nodes) if (!platforms.has(n.image)) platforms.set(n.image, nodePlatform(runtime, n, signal));
+      return Promise.all(nodes.map(async (n) => ({ ...n, platform: await (platforms.get(n.image) as Promise<Platform>) })));
+    })(),
+    resolveSources(runtime, sources, signal),
+  ]);
+  if (selected.status === "rejected" || sourcesChecked.status === "rejected") {
+    if (sourcesChecked.status === "fulfilled") for (const s of sourcesChecked.value) if (s.kind === "archive") s.tar.destroy();
+    throw selected.status === "rejected" ? selected.reason : (sourcesChecked as PromiseRejectedResult).reason;
+  }
+  const nodes = selected.value;
+  const resolved = sourcesChecked.value;
+  const targets = nodes.map((n) => new NodeImages(runtime, n.name, n.platform, signal));
 
   const results = new Map<string, PerSource[]>(nodes.map((n) => [n.name, []]));
   try {
@@ -131,6 +143,7 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
 }
 
 async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSignal): Promise<Platform> {
+  // The node's own image says which platform its containerd runs.
   const info = await runtime.inspectImage(node.image, signal);
   if (!info) throw new NotFoundError(`the image of node ${node.name} (${node.image}) is gone from the engine: its platform is unknown`);
   return { os: info.os, architecture: info.architecture, ...(info.variant ? { variant: info.variant } : {}) };
@@ -219,7 +232,7 @@ function meter(onEvent: EventSink, node: string, total?: number) {
 interface Delivery {
   readonly target: NodeImages;
   /** The node's images before the import, to find what a failure left tagged. */
-  readonly before: ReadonlyMap<string, string>;
+  readonly before: ReadonlyMap<string, StoredImage>;
   /** Refs that must hold the engine image afterwards; undefined for archives (whatever they contain). */
   readonly expect?: readonly EngineImage[];
 }
@@ -239,10 +252,7 @@ async function importEngineImages(
       try {
         const before = await target.list();
         const wanted = await Promise.all(
-          source.images.map(async (i) => {
-            const have = before.get(i.ref);
-            return have !== undefined && (await target.isImage(have, i.info.id)) ? undefined : i;
-          }),
+          source.images.map(async (i) => ((await target.holds(before.get(i.ref), i.info.id)) ? undefined : i)),
         );
         const missing = wanted.filter((i): i is EngineImage => i !== undefined);
         if (missing.length === 0) {
@@ -311,9 +321,13 @@ async function deliver(
     const pipe = pipes[i] as PassThrough;
     try {
       const imported = await d.target.importTar(pipe);
-      const refs = needed.length > 0 ? needed.map((n) => n.ref) : imported;
+      const refs = needed.length > 0 ? needed.map((n) => n.ref) : [...imported.keys()];
       if (refs.length === 0) throw new K3boxError("the archive held no named image");
-      await verify(d, needed, imported);
+      for (const n of needed) {
+        const target = imported.get(n.ref);
+        if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
+        await d.target.confirm(n.ref, target, n.info.id);
+      }
       return done(onEvent, label, d.target.node, "imported", refs, meters[i]?.bytes ?? 0, started);
     } catch (err) {
       // A node that fails stops taking bytes; the others go on.
@@ -330,20 +344,6 @@ async function deliver(
     return results.map((r) => (r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` }));
   }
   return results;
-}
-
-/** After `ctr` succeeded: every expected ref must now hold the engine image (or the archive's refs exist). */
-async function verify(d: Delivery, needed: readonly EngineImage[], imported: readonly string[]): Promise<void> {
-  const after = await d.target.list();
-  const expect = needed.length > 0 ? needed : undefined;
-  for (const ref of expect ? expect.map((e) => e.ref) : imported) {
-    const target = after.get(ref);
-    if (target === undefined) throw new K3boxError(`${ref} is not in the node after the import`);
-    const image = expect?.find((e) => e.ref === ref);
-    if (image && !(await d.target.isImage(target, image.info.id))) {
-      throw new K3boxError(`${ref} in the node is not image ${image.info.id} after the import`);
-    }
-  }
 }
 
 /** The failure as the user should read it, after removing what it left tagged on the node. */
