@@ -139,14 +139,15 @@ describe("image import into a 1 server + 2 agent cluster", () => {
   it("a missing image fails with its name before any node is touched", async () => {
     const t = await tag("present");
     const missing = `${uniqueName("k3box-e2e-missing")}:v1`;
-    const since = Math.floor(Date.now() / 1000);
+    // Sub-second precision: the previous test's own `docker exec` may share this second.
+    const since = (Date.now() / 1000).toFixed(3);
     const r = await sb.k3box(["image", "import", t, missing, "-c", name]);
     const until = Math.ceil(Date.now() / 1000) + 1;
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`image "${missing}" not found in the Docker engine`);
     // Not even a look into the nodes: no exec was created in any of them.
     const events = await docker([
-      "events", "--since", String(since), "--until", String(until),
+      "events", "--since", since, "--until", String(until),
       "--filter", "event=exec_create", "--filter", `label=dev.k3box.cluster=${name}`, "--format", "{{.Actor.Attributes.name}}",
     ]);
     expect(events.code, events.stderr).toBe(0);

@@ -323,8 +323,10 @@ async function deliver(
       const imported = await d.target.importTar(pipe);
       const refs = needed.length > 0 ? needed.map((n) => n.ref) : [...imported.keys()];
       if (refs.length === 0) throw new K3boxError("the archive held no named image");
+      // ctr's report can be cut short (output lost with the connection): then ask the node.
+      const stored = needed.some((n) => !imported.has(n.ref)) ? await d.target.list() : undefined;
       for (const n of needed) {
-        const target = imported.get(n.ref);
+        const target = imported.get(n.ref) ?? stored?.get(n.ref)?.target;
         if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
         await d.target.confirm(n.ref, target, n.info.id);
       }

@@ -377,7 +377,7 @@ export class DockerRuntime implements Runtime {
       }
       try {
         await done;
-        const info = await this.settled(exec, cutOff);
+        const info = await this.settled(exec);
         if (cutOff) throw new K3boxError(`${what}: its input was cut off`);
         return {
           exitCode: info.ExitCode ?? -1,
@@ -390,12 +390,16 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  /** The exec's final state; after a cut-off connection the process may need a moment to exit. */
-  private async settled(exec: Docker.Exec, wait: boolean): Promise<{ ExitCode: number | null; Running: boolean }> {
-    for (let i = 0; ; i++) {
+  /**
+   * The exec's final state. The connection can close before the process exits (a cut-off
+   * input, or a proxy to a remote engine that does not keep half-closed connections open),
+   * so a process still running is waited for.
+   */
+  private async settled(exec: Docker.Exec): Promise<{ ExitCode: number | null; Running: boolean }> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       const info = (await exec.inspect()) as { ExitCode: number | null; Running: boolean };
-      if (!wait || !info.Running || i >= 100) return info;
-      await new Promise((r) => setTimeout(r, 100));
+      if (!info.Running) return info;
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 
