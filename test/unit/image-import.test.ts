@@ -2,7 +2,10 @@ import { Readable, Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/core/errors.js";
+import { ImportFailedError, UsageError } from "../../src/core/errors.js";
+import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
+import { NodeImages } from "../../src/core/images/node.js";
+import type { ExecResult, Runtime } from "../../src/runtime/types.js";
 import { detectCompression, isTar, openArchive } from "../../src/core/images/archive.js";
 import { configStep, parseImageList, parseImported, platformString } from "../../src/core/images/containerd.js";
 import { fanOut } from "../../src/core/images/fanout.js";
@@ -268,5 +271,62 @@ describe("fan-out", () => {
     a.destroy();
     await done;
     expect(source.destroyed).toBe(true);
+  });
+});
+
+/** Only `exec` is used by NodeImages' checks: it answers `ctr content get DIGEST` from a map. */
+function fakeNode(blobs: Record<string, unknown>): { runtime: Runtime; calls: string[][] } {
+  const calls: string[][] = [];
+  const exec = async (_name: string, argv: readonly string[]): Promise<ExecResult> => {
+    calls.push([...argv]);
+    const blob = argv[3] === "content" && argv[4] === "get" ? blobs[argv[5] ?? ""] : undefined;
+    return blob === undefined
+      ? { exitCode: 1, stdout: "", stderr: "ctr: content digest not found" }
+      : { exitCode: 0, stdout: JSON.stringify(blob), stderr: "" };
+  };
+  return { runtime: { exec } as unknown as Runtime, calls };
+}
+
+describe("whether a node already holds an engine image", () => {
+  const ID = `sha256:${"1".repeat(64)}`;
+  const MANIFEST = `sha256:${"2".repeat(64)}`;
+  const INDEX = `sha256:${"3".repeat(64)}`;
+  const amd64 = { os: "linux", architecture: "amd64" };
+  const labels = (id: string, target: string) => ({ "dev.k3box.image.id": id, "dev.k3box.image.target": target });
+
+  it("trusts k3box's labels only while the ref still points at the target they name", async () => {
+    const { runtime, calls } = fakeNode({});
+    const node = new NodeImages(runtime, "n", amd64);
+    expect(await node.holds({ target: MANIFEST, labels: labels(ID, MANIFEST) }, ID)).toBe(true);
+    expect(calls).toEqual([]);
+    // Moved to another target since (an import updates the target, not the labels): look at the content.
+    expect(await node.holds({ target: INDEX, labels: labels(ID, MANIFEST) }, ID)).toBe(false);
+    expect(calls).toEqual([["ctr", "-n", "k8s.io", "content", "get", INDEX]]);
+  });
+
+  it("matches the config digest (classic store IDs), through an index for the node's platform", async () => {
+    const { runtime } = fakeNode({
+      [INDEX]: { manifests: [{ digest: MANIFEST, platform: { os: "linux", architecture: "amd64" } }] },
+      [MANIFEST]: { config: { digest: ID } },
+    });
+    const node = new NodeImages(runtime, "n", amd64);
+    expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(true);
+    expect(await node.holds({ target: INDEX, labels: {} }, ID)).toBe(true);
+    expect(await node.holds({ target: INDEX, labels: {} }, `sha256:${"9".repeat(64)}`)).toBe(false);
+    expect(await new NodeImages(runtime, "n", { os: "linux", architecture: "arm64" }).holds({ target: INDEX, labels: {} }, ID)).toBe(false);
+  });
+
+  it("matches the target itself (containerd store IDs), and nothing when the ref is absent or its content is missing", async () => {
+    const { runtime } = fakeNode({});
+    const node = new NodeImages(runtime, "n", amd64);
+    expect(await node.holds({ target: INDEX, labels: {} }, INDEX)).toBe(true);
+    expect(await node.holds(undefined, ID)).toBe(false);
+    expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(false);
+  });
+});
+
+describe("import failure", () => {
+  it("maps to the node-failed exit code", () => {
+    expect(exitCodeFor(new ImportFailedError("x", [{ node: "n", error: "e" }]))).toBe(EXIT.nodeFailed);
   });
 });
