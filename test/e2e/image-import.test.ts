@@ -107,14 +107,22 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(result.nodes.map((n) => [n.status, n.bytes])).toEqual(nodes.map(() => ["skipped", 0]));
   });
 
-  it("imports from a gzip-compressed archive file", async () => {
+  it("imports from a gzip-compressed archive file; the same image as a plain archive then skips every node", async () => {
     const t = await tag("file");
-    const file = join(sb.dir, "image.tar.gz");
-    await writeFile(file, gzipSync(await save(t)));
-    const r = await sb.k3box(["image", "import", file, "-c", name]);
+    const archive = await save(t);
+    const gz = join(sb.dir, "image.tar.gz");
+    await writeFile(gz, gzipSync(archive));
+    const r = await sb.k3box(["image", "import", gz, "-c", name]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("Imported into 3 nodes");
     for (const node of nodes) expect(await listed(node)).toContain(`docker.io/library/${t}`);
+    // A plain archive's index says what it holds: nodes that have it are skipped, nothing is sent.
+    const plain = join(sb.dir, "image.tar");
+    await writeFile(plain, archive);
+    const again = await sb.k3box(["image", "import", plain, "-c", name, "-o", "json"]);
+    expect(again.code, again.stderr).toBe(0);
+    const result = JSON.parse(again.stdout) as ImportJson;
+    expect(result.nodes.map((n) => [n.status, n.bytes, n.images])).toEqual(nodes.map(() => ["skipped", 0, [`docker.io/library/${t}`]]));
   });
 
   it("imports from stdin piped to the CLI", async () => {

@@ -6,7 +6,11 @@ import { ImportFailedError, UsageError } from "../../src/core/errors.js";
 import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
 import { NodeImages } from "../../src/core/images/node.js";
 import type { ExecResult, Runtime } from "../../src/runtime/types.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { detectCompression, isTar, openArchive } from "../../src/core/images/archive.js";
+import { archivedImages } from "../../src/core/images/contents.js";
 import { configStep, parseImageList, parseImported, platformString } from "../../src/core/images/containerd.js";
 import { fanOut } from "../../src/core/images/fanout.js";
 import { parseImageReference } from "../../src/core/images/reference.js";
@@ -328,5 +332,58 @@ describe("whether a node already holds an engine image", () => {
 describe("import failure", () => {
   it("maps to the node-failed exit code", () => {
     expect(exitCodeFor(new ImportFailedError("x", [{ node: "n", error: "e" }]))).toBe(EXIT.nodeFailed);
+  });
+});
+
+describe("what a plain archive file holds, from its index files", () => {
+  const HEX = "d".repeat(64);
+  const DIGEST = `sha256:${"e".repeat(64)}`;
+  async function withArchive(files: Record<string, string>, check: (path: string) => Promise<void>): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), "k3box-unit-"));
+    try {
+      const path = join(dir, "a.tar");
+      await writeFile(path, await tarOf(files));
+      await check(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("reads Docker's manifest.json: every tag with the config digest, names as containerd writes them", async () => {
+    const layer = "x".repeat(3000); // bodies are skipped by their size, not read
+    await withArchive(
+      {
+        [`${HEX}/layer.tar`]: layer,
+        [`${HEX}.json`]: "{}",
+        "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app:dev", "me/app:1"], Layers: [`${HEX}/layer.tar`] }]),
+      },
+      async (path) => {
+        expect(await archivedImages(path)).toEqual([
+          { ref: "docker.io/library/app:dev", id: `sha256:${HEX}` },
+          { ref: "docker.io/me/app:1", id: `sha256:${HEX}` },
+        ]);
+      },
+    );
+  });
+
+  it("prefers an OCI index.json, and gives up (send it whole) when an image there has no full name", async () => {
+    const index = (annotations: Record<string, string>) =>
+      JSON.stringify({ manifests: [{ digest: DIGEST, annotations }] });
+    const manifest = JSON.stringify([{ Config: `blobs/sha256/${HEX}`, RepoTags: ["app:dev"] }]);
+    await withArchive({ "index.json": index({ "io.containerd.image.name": "docker.io/library/app:dev" }), "manifest.json": manifest }, async (path) => {
+      expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:dev", id: DIGEST }]);
+    });
+    await withArchive({ "index.json": index({ "org.opencontainers.image.ref.name": "dev" }), "manifest.json": manifest }, async (path) => {
+      expect(await archivedImages(path)).toBeUndefined();
+    });
+  });
+
+  it("walks past long names (ustar prefix, pax) and says nothing for archives without index files", async () => {
+    const long = `${"p".repeat(120)}/layer.tar`;
+    await withArchive(
+      { [long]: "layer", ["q".repeat(150)]: "pax", "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app"] }]) },
+      async (path) => expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:latest", id: `sha256:${HEX}` }]),
+    );
+    await withArchive({ "hello.txt": "hi" }, async (path) => expect(await archivedImages(path)).toBeUndefined());
   });
 });

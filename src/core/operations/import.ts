@@ -4,11 +4,12 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
-import type { ImageInfo, Runtime } from "../../runtime/types.js";
+import type { Runtime } from "../../runtime/types.js";
 import { abortError } from "../deadline.js";
 import { ImportFailedError, K3boxError, NotFoundError, UsageError } from "../errors.js";
 import type { EventSink, ImportStatus } from "../events.js";
 import { openArchive } from "../images/archive.js";
+import { archivedImages } from "../images/contents.js";
 import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
 import { NodeImages } from "../images/node.js";
@@ -42,15 +43,26 @@ export interface ImportResult {
   readonly nodes: readonly NodeImportResult[];
 }
 
-interface EngineImage {
+/** An image whose identity is known before anything is sent, so nodes holding it can be skipped. */
+interface KnownImage {
+  /** As containerd names it. */
   readonly ref: string;
-  readonly familiar: string;
-  readonly info: ImageInfo;
+  /** The engine image ID: config digest, or target digest (containerd image store, OCI archives). */
+  readonly id: string;
+  /** For engine images: the name Docker saves it by, and its size. */
+  readonly familiar?: string;
+  readonly size?: number;
 }
 
-type Source =
-  | { readonly kind: "engine"; readonly label: string; readonly images: readonly EngineImage[] }
-  | { readonly kind: "archive"; readonly label: string; readonly tar: Readable; readonly total?: number };
+interface Source {
+  readonly label: string;
+  /** Undefined when only reading the stream can tell (compressed archives, stdin). */
+  readonly images?: readonly KnownImage[];
+  /** The tar to send, holding at least `needed`; read once. */
+  open(needed: readonly KnownImage[]): Promise<{ tar: Readable; total?: number }>;
+  /** Releases what the source holds open if it is never (fully) read. */
+  close(): void;
+}
 
 /** One node's outcome for one source. */
 type PerSource = Omit<NodeImportResult, "cluster">;
@@ -83,7 +95,7 @@ export async function importImages(
     resolveSources(runtime, sources, signal),
   ]);
   if (selected.status === "rejected" || sourcesChecked.status === "rejected") {
-    if (sourcesChecked.status === "fulfilled") for (const s of sourcesChecked.value) if (s.kind === "archive") s.tar.destroy();
+    if (sourcesChecked.status === "fulfilled") for (const s of sourcesChecked.value) s.close();
     throw selected.status === "rejected" ? selected.reason : (sourcesChecked as PromiseRejectedResult).reason;
   }
   const nodes = selected.value;
@@ -93,14 +105,10 @@ export async function importImages(
   const results = new Map<string, PerSource[]>(nodes.map((n) => [n.name, []]));
   try {
     for (const source of resolved) {
-      const outcome =
-        source.kind === "engine"
-          ? await importEngineImages(runtime, source, targets, onEvent, signal)
-          : await importArchive(source, targets, onEvent, signal);
-      for (const r of outcome) results.get(r.node)?.push(r);
+      for (const r of await importSource(source, targets, onEvent, signal)) results.get(r.node)?.push(r);
     }
   } finally {
-    for (const s of resolved) if (s.kind === "archive") s.tar.destroy();
+    for (const s of resolved) s.close();
   }
   if (signal?.aborted) throw abortError(signal, "image import");
   const merged = nodes.map((n) => mergeResults(n.cluster, n.name, results.get(n.name) ?? []));
@@ -151,21 +159,23 @@ async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSi
 
 /** Checks every source before any node is touched: missing images and unreadable files fail here. */
 async function resolveSources(runtime: Runtime, sources: readonly ImageSource[], signal?: AbortSignal): Promise<Source[]> {
-  const engine: EngineImage[] = [];
+  const engine: KnownImage[] = [];
   const missing: string[] = [];
   const archives: Source[] = [];
+  const closeAll = () => archives.forEach((a) => a.close());
   try {
     for (const s of sources) {
       if (typeof s !== "string") {
         const label = s.label ?? "the input stream";
-        archives.push({ kind: "archive", label, tar: (await openArchive(s.stream, label)).tar });
+        archives.push(archiveSource(label, (await openArchive(s.stream, label)).tar));
         continue;
       }
       const size = fileSize(s);
       if (size !== undefined) {
         const { tar, compression } = await openArchive(createReadStream(s), s);
-        // Progress against the file's size only when the bytes sent are the file's bytes.
-        archives.push({ kind: "archive", label: s, tar, ...(compression === "none" ? { total: size } : {}) });
+        // A plain file's index tells what it holds without reading it; and its bytes are what is sent.
+        const plain = compression === "none";
+        archives.push(archiveSource(s, tar, plain ? await archivedImages(s) : undefined, plain ? size : undefined));
         continue;
       }
       const images = await resolveEngineImage(runtime, s, signal);
@@ -173,18 +183,36 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
       else for (const i of images) if (!engine.some((e) => e.ref === i.ref)) engine.push(i);
     }
   } catch (err) {
-    for (const a of archives) if (a.kind === "archive") a.tar.destroy();
+    closeAll();
     throw err;
   }
   if (missing.length > 0) {
-    for (const a of archives) if (a.kind === "archive") a.tar.destroy();
+    closeAll();
     const list = missing.map((m) => `"${m}"`).join(", ");
     throw new NotFoundError(
       `image${missing.length === 1 ? "" : "s"} ${list} not found in the Docker engine (nor as a file): build or pull ${missing.length === 1 ? "it" : "them"} first`,
     );
   }
-  const label = engine.map((e) => e.familiar).join(", ");
-  return [...(engine.length > 0 ? [{ kind: "engine" as const, label, images: engine }] : []), ...archives];
+  const fromEngine: Source = {
+    label: engine.map((e) => e.familiar).join(", "),
+    images: engine,
+    // Only what some node lacks is saved.
+    open: async (needed) => ({
+      tar: await runtime.saveImages(needed.map((i) => i.familiar ?? i.ref), signal),
+      total: [...new Map(needed.map((i) => [i.id, i.size ?? 0])).values()].reduce((a, b) => a + b, 0),
+    }),
+    close: () => {},
+  };
+  return [...(engine.length > 0 ? [fromEngine] : []), ...archives];
+}
+
+function archiveSource(label: string, tar: Readable, images?: readonly KnownImage[], total?: number): Source {
+  return {
+    label,
+    ...(images ? { images } : {}),
+    open: async () => ({ tar, ...(total !== undefined ? { total } : {}) }),
+    close: () => tar.destroy(),
+  };
 }
 
 function fileSize(path: string): number | undefined {
@@ -197,17 +225,15 @@ function fileSize(path: string): number | undefined {
 }
 
 /** An image by name, or by ID (then under each of its tags). */
-async function resolveEngineImage(runtime: Runtime, input: string, signal?: AbortSignal): Promise<EngineImage[] | undefined> {
+async function resolveEngineImage(runtime: Runtime, input: string, signal?: AbortSignal): Promise<KnownImage[] | undefined> {
   const byId = /^(sha256:)?[0-9a-f]{12,64}$/.test(input);
   const ref = byId ? undefined : parseImageReference(input);
   const info = await runtime.inspectImage(input, signal);
   if (!info) return undefined;
-  if (ref) return [{ ref: ref.canonical, familiar: ref.familiar, info }];
+  const known = (r: { canonical: string; familiar: string }) => ({ ref: r.canonical, familiar: r.familiar, id: info.id, size: info.size });
+  if (ref) return [known(ref)];
   if (info.tags.length === 0) throw new UsageError(`image ${input} has no name: tag it (docker tag ${input} NAME:TAG) and import the name`);
-  return info.tags.map((t) => {
-    const r = parseImageReference(t);
-    return { ref: r.canonical, familiar: r.familiar, info };
-  });
+  return info.tags.map((t) => known(parseImageReference(t)));
 }
 
 /** Tracks one node's bytes and reports them, at most every PROGRESS_INTERVAL_MS. */
@@ -233,13 +259,13 @@ interface Delivery {
   readonly target: NodeImages;
   /** The node's images before the import, to find what a failure left tagged. */
   readonly before: ReadonlyMap<string, StoredImage>;
-  /** Refs that must hold the engine image afterwards; undefined for archives (whatever they contain). */
-  readonly expect?: readonly EngineImage[];
+  /** Known images the node lacks; undefined when the source's content is unknown. */
+  readonly expect?: readonly KnownImage[];
 }
 
-async function importEngineImages(
-  runtime: Runtime,
-  source: Extract<Source, { kind: "engine" }>,
+/** One source into every node that lacks (or may lack) its images: skip, stream, confirm. */
+async function importSource(
+  source: Source,
   targets: readonly NodeImages[],
   onEvent: EventSink,
   signal?: AbortSignal,
@@ -251,57 +277,31 @@ async function importEngineImages(
       const started = Date.now();
       try {
         const before = await target.list();
-        const wanted = await Promise.all(
-          source.images.map(async (i) => ((await target.holds(before.get(i.ref), i.info.id)) ? undefined : i)),
-        );
-        const missing = wanted.filter((i): i is EngineImage => i !== undefined);
-        if (missing.length === 0) {
-          const r = done(onEvent, source.label, target.node, "skipped", source.images.map((i) => i.ref), 0, started);
-          results.push(r);
-        } else {
-          deliveries.push({ target, before, expect: missing });
-        }
+        if (source.images === undefined) return void deliveries.push({ target, before });
+        const held = await Promise.all(source.images.map((i) => target.holds(before.get(i.ref), i.id)));
+        const missing = source.images.filter((_, k) => !held[k]);
+        if (missing.length > 0) deliveries.push({ target, before, expect: missing });
+        else results.push(done(onEvent, source.label, target.node, "skipped", source.images.map((i) => i.ref), 0, started));
       } catch (err) {
         results.push(done(onEvent, source.label, target.node, "failed", [], 0, started, message(err)));
       }
     }),
   );
   if (deliveries.length === 0) return results;
-  // One stream for all: images any node lacks. A node lacking only some gets the others again,
-  // which containerd takes without rewriting content it has.
-  const needed = source.images.filter((i) => deliveries.some((d) => d.expect?.includes(i)));
-  const total = sumUnique(needed.map((i) => i.info));
-  let stream: Readable;
+  // One stream for all: whatever any node lacks. A node lacking only some images gets the
+  // others again, which containerd takes without rewriting content it has.
+  const needed = (source.images ?? []).filter((i) => deliveries.some((d) => d.expect?.includes(i)));
+  let opened: { tar: Readable; total?: number };
   try {
-    stream = await runtime.saveImages(needed.map((i) => i.familiar), signal);
+    opened = await source.open(needed);
   } catch (err) {
     const started = Date.now();
     return [...results, ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err)))];
   }
-  return [...results, ...(await deliver(stream, deliveries, source.label, total, onEvent, signal, needed))];
+  return [...results, ...(await deliver(opened.tar, deliveries, source.label, opened.total, onEvent, signal, needed))];
 }
 
-async function importArchive(
-  source: Extract<Source, { kind: "archive" }>,
-  targets: readonly NodeImages[],
-  onEvent: EventSink,
-  signal?: AbortSignal,
-): Promise<PerSource[]> {
-  const results: PerSource[] = [];
-  const deliveries: Delivery[] = [];
-  await Promise.all(
-    targets.map(async (target) => {
-      try {
-        deliveries.push({ target, before: await target.list() });
-      } catch (err) {
-        results.push(done(onEvent, source.label, target.node, "failed", [], 0, Date.now(), message(err)));
-      }
-    }),
-  );
-  return [...results, ...(await deliver(source.tar, deliveries, source.label, source.total, onEvent, signal))];
-}
-
-/** Streams one tar into every delivery's node at once, then verifies each node, or cleans it up. */
+/** Streams one tar into every delivery's node at once, then confirms each node, or cleans it up. */
 async function deliver(
   tar: Readable,
   deliveries: readonly Delivery[],
@@ -309,7 +309,7 @@ async function deliver(
   total: number | undefined,
   onEvent: EventSink,
   signal: AbortSignal | undefined,
-  needed: readonly EngineImage[] = [],
+  needed: readonly KnownImage[],
 ): Promise<PerSource[]> {
   const started = Date.now();
   const stop = () => tar.destroy();
@@ -328,7 +328,7 @@ async function deliver(
       for (const n of needed) {
         const target = imported.get(n.ref) ?? stored?.get(n.ref)?.target;
         if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
-        await d.target.confirm(n.ref, target, n.info.id);
+        await d.target.confirm(n.ref, target, n.id);
       }
       return done(onEvent, label, d.target.node, "imported", refs, meters[i]?.bytes ?? 0, started);
     } catch (err) {
@@ -395,10 +395,6 @@ function mergeResults(cluster: string, node: string, rs: readonly PerSource[]): 
     durationMs: rs.reduce((a, r) => a + r.durationMs, 0),
     ...(errors.length > 0 ? { error: errors.join("; ") } : {}),
   };
-}
-
-function sumUnique(infos: readonly ImageInfo[]): number {
-  return [...new Map(infos.map((i) => [i.id, i.size])).values()].reduce((a, b) => a + b, 0);
 }
 
 function message(err: unknown): string {
