@@ -25,15 +25,16 @@ export class NodeImages {
     private readonly signal?: AbortSignal,
   ) {}
 
-  private async ctr(argv: string[], signal = this.signal): Promise<string> {
+  /** `signal` is explicit: cleanup after a cancel must still run, so it passes none. */
+  private async ctr(argv: string[], signal: AbortSignal | undefined): Promise<string> {
     const r = await this.runtime.exec(this.node, argv, {}, signal);
     if (r.exitCode !== 0) throw new K3boxError(`${argv.slice(3).join(" ")}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
     return r.stdout;
   }
 
   /** Every image in the node by ref. */
-  async list(signal = this.signal): Promise<Map<string, StoredImage>> {
-    return parseImageList(await this.ctr(listImagesArgv(), signal));
+  async list(): Promise<Map<string, StoredImage>> {
+    return parseImageList(await this.ctr(listImagesArgv(), this.signal));
   }
 
   /** Whether the stored image is the engine image `id`: from k3box's labels when they still apply, else from its content. */
@@ -46,7 +47,7 @@ export class NodeImages {
   /** Checks an imported ref against the engine image and labels it, so the next import skips it cheaply. */
   async confirm(ref: string, target: string, id: string): Promise<void> {
     if (!(await this.isImage(target, id))) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
-    await this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }));
+    await this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }), this.signal);
   }
 
   /**
@@ -59,7 +60,7 @@ export class NodeImages {
     for (let hops = 0; hops < 2; hops++) {
       let json: string;
       try {
-        json = await this.ctr(contentArgv(digest));
+        json = await this.ctr(contentArgv(digest), this.signal);
       } catch {
         return false; // content missing: the image is incomplete, so not present
       }
@@ -100,7 +101,7 @@ export class NodeImages {
   /** Removes refs that appeared or moved since `before`: what a failed import may have left tagged. */
   async removeChangedSince(before: ReadonlyMap<string, StoredImage>, refs?: readonly string[]): Promise<string[]> {
     // Cleanup runs after a cancel too, so it does not listen to the operation's signal.
-    const after = await this.list(undefined);
+    const after = parseImageList(await this.ctr(listImagesArgv(), undefined));
     const changed = [...after]
       .filter(([ref, image]) => before.get(ref)?.target !== image.target && (refs === undefined || refs.includes(ref)))
       .map(([ref]) => ref);
