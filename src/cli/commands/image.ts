@@ -71,7 +71,7 @@ Examples:
       const nodes = (n: number) => `${n} node${n === 1 ? "" : "s"}`;
       ctx.err(
         imported === 0
-          ? `Nothing to do: all ${nodes(skipped)} already have the images`
+          ? `Nothing to do: ${skipped === 1 ? "the node already has" : `all ${nodes(skipped)} already have`} the images`
           : `Imported into ${nodes(imported)}${skipped > 0 ? `; ${nodes(skipped)} already had the images` : ""}`,
       );
     });

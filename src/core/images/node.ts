@@ -46,8 +46,12 @@ export class NodeImages {
 
   /** Checks an imported ref against the engine image and labels it, so the next import skips it cheaply. */
   async confirm(ref: string, target: string, id: string): Promise<void> {
-    if (!(await this.isImage(target, id))) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
-    await this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }), this.signal);
+    // Both at once: if the check fails, the import fails and its cleanup removes the ref, labels and all.
+    const [same] = await Promise.all([
+      this.isImage(target, id),
+      this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }), this.signal),
+    ]);
+    if (!same) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
   }
 
   /**

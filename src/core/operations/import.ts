@@ -67,7 +67,7 @@ interface Source {
 /** One node's outcome for one source. */
 type PerSource = Omit<NodeImportResult, "cluster">;
 
-const PROGRESS_INTERVAL_MS = 100;
+const PROGRESS_INTERVAL_MS = 50;
 
 /**
  * Imports images into the nodes of one cluster, or of several at once (each source is still
