@@ -4,7 +4,6 @@ export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/ope
 export { getCluster, listClusters } from "./core/operations/list.js";
 export {
   importImages,
-  failedImportResult,
   type ImageSource,
   type ImportOptions,
   type ImportResult,

@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import type { Readable } from "node:stream";
 import { ImportFailedError } from "../../core/errors.js";
 import type { EventSink } from "../../core/events.js";
-import { failedImportResult, importImages, type ImageSource, type ImportResult } from "../../core/operations/import.js";
+import { importImages, type ImageSource, type ImportResult } from "../../core/operations/import.js";
 import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
 import type { CliContext } from "../context.js";
 import { collectStreamGarbage } from "../memory.js";
@@ -57,7 +57,7 @@ Examples:
           return importImages(clusters, sources, { onEvent, signal, ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}) });
         });
       } catch (err) {
-        const partial = err instanceof ImportFailedError ? failedImportResult(err) : undefined;
+        const partial = err instanceof ImportFailedError ? err.result : undefined;
         if (format && partial) ctx.out(formatData(format, partial));
         throw err;
       }

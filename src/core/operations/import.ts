@@ -118,16 +118,10 @@ export async function importImages(
     throw new ImportFailedError(
       `image import failed on ${failures.length} of ${nodes.length} node${nodes.length === 1 ? "" : "s"}:\n${lines.join("\n")}`,
       failures,
-      { cause: { clusters, nodes: merged } },
+      { clusters, nodes: merged },
     );
   }
   return { clusters, nodes: merged };
-}
-
-/** The result of a failed import, for callers that report every node (e.g. `-o json`). */
-export function failedImportResult(err: ImportFailedError): ImportResult | undefined {
-  const c = err.cause as ImportResult | undefined;
-  return c && Array.isArray(c.nodes) ? c : undefined;
 }
 
 async function selectNodes(runtime: Runtime, cluster: string, filter: string | undefined, signal?: AbortSignal) {
