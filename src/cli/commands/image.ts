@@ -50,8 +50,12 @@ Examples:
       let result: ImportResult;
       try {
         result = await ctx.withProgress((render, signal) => {
+          const sent = new Map<string, number>();
           const onEvent: EventSink = (e) => {
-            if (e.type === "import-progress") collectStreamGarbage();
+            if (e.type === "import-progress") {
+              collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
+              sent.set(e.node, e.bytes);
+            }
             render(e);
           };
           return importImages(clusters, sources, { onEvent, signal, ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}) });

@@ -68,6 +68,7 @@ interface Source {
 type PerSource = Omit<NodeImportResult, "cluster">;
 
 const PROGRESS_INTERVAL_MS = 50;
+const PROGRESS_BYTES = 1024 * 1024;
 
 /**
  * Imports images into the nodes of one cluster, or of several at once (each source is still
@@ -230,16 +231,18 @@ async function resolveEngineImage(runtime: Runtime, input: string, signal?: Abor
   return info.tags.map((t) => known(parseImageReference(t)));
 }
 
-/** Tracks one node's bytes and reports them, at most every PROGRESS_INTERVAL_MS. */
+/** Tracks one node's bytes and reports them every PROGRESS_INTERVAL_MS, or PROGRESS_BYTES when bytes come in bursts. */
 function meter(onEvent: EventSink, node: string, total?: number) {
   let bytes = 0;
   let last = 0;
+  let reported = 0;
   return {
     add(n: number) {
       bytes += n;
       const now = Date.now();
-      if (now - last >= PROGRESS_INTERVAL_MS) {
+      if (now - last >= PROGRESS_INTERVAL_MS || bytes - reported >= PROGRESS_BYTES) {
         last = now;
+        reported = bytes;
         onEvent({ type: "import-progress", node, bytes, ...(total !== undefined ? { total } : {}) });
       }
     },
