@@ -5,7 +5,7 @@
 import { createReadStream, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import type { Runtime } from "../../runtime/types.js";
-import { abortError } from "../deadline.js";
+import { abortError, deadlineSignal } from "../deadline.js";
 import { ImportFailedError, K3boxError, NotFoundError, UsageError } from "../errors.js";
 import type { EventSink, ImportStatus } from "../events.js";
 import { openArchive } from "../images/archive.js";
@@ -80,7 +80,23 @@ export async function importImages(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const { runtime, onEvent } = resolveOptions(options);
-  const signal = options.signal;
+  // One signal for the operation: every node's calls listen to it.
+  const operation = deadlineSignal("image import", undefined, options.signal);
+  try {
+    return await importWith(runtime, onEvent, operation.signal, cluster, sources, options.nodes);
+  } finally {
+    operation.dispose();
+  }
+}
+
+async function importWith(
+  runtime: Runtime,
+  onEvent: EventSink,
+  signal: AbortSignal,
+  cluster: string | readonly string[],
+  sources: readonly ImageSource[],
+  nodeFilter: string | undefined,
+): Promise<ImportResult> {
   const clusters = [...new Set(typeof cluster === "string" ? [cluster] : cluster)];
   if (clusters.length === 0) throw new UsageError("no cluster given");
   for (const c of clusters) validateClusterName(c);
@@ -88,7 +104,7 @@ export async function importImages(
   // Nothing here runs inside a node: a bad source or node selection fails before any is touched.
   const [selected, sourcesChecked] = await Promise.allSettled([
     (async () => {
-      const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, c, options.nodes, signal)))).flat();
+      const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, c, nodeFilter, signal)))).flat();
       const platforms = new Map<string, Promise<Platform>>();
       for (const n of nodes) if (!platforms.has(n.image)) platforms.set(n.image, nodePlatform(runtime, n, signal));
       return Promise.all(nodes.map(async (n) => ({ ...n, platform: await (platforms.get(n.image) as Promise<Platform>) })));
@@ -111,7 +127,7 @@ export async function importImages(
   } finally {
     for (const s of resolved) s.close();
   }
-  if (signal?.aborted) throw abortError(signal, "image import");
+  if (signal.aborted) throw abortError(signal, "image import");
   const merged = nodes.map((n) => mergeResults(n.cluster, n.name, results.get(n.name) ?? []));
   const failures = merged.filter((r) => r.status === "failed").map((r) => ({ node: r.node, error: r.error ?? "failed" }));
   if (failures.length > 0) {
