@@ -88,6 +88,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
   it("imports busybox:latest into every node, which ctr then lists", async () => {
     const r = await sb.k3box(["image", "import", "busybox:latest", "-c", name, "-o", "json"]);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/Warning|MaxListeners/);
     const result = JSON.parse(r.stdout) as ImportJson;
     expect(result.clusters).toEqual([name]);
     expect(result.nodes.map((n) => [n.node, n.status, n.images])).toEqual(

@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import type { Readable } from "node:stream";
-import { ImportFailedError } from "../../core/errors.js";
+import { ImportFailedError, UsageError } from "../../core/errors.js";
 import type { EventSink } from "../../core/events.js";
 import { importImages, type ImageSource, type ImportResult } from "../../core/operations/import.js";
 import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
@@ -45,7 +45,8 @@ Examples:
     )
     .action(async (args: string[], flags: ImportFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
-      const sources: ImageSource[] = args.map((a) => (a === "-" ? { stream: stdin(), label: "stdin" } : a));
+      if (args.filter((a) => a === "-").length > 1) throw new UsageError('"-" given more than once: stdin can be read only once');
+      const sources: ImageSource[] = args.map((a) => (a === "-" ? { stream: pipedStdin(stdin()), label: "stdin" } : a));
       const clusters = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
       let result: ImportResult;
       try {
@@ -81,4 +82,11 @@ Examples:
     });
 
   return image;
+}
+
+function pipedStdin(input: Readable): Readable {
+  if ((input as Readable & { isTTY?: boolean }).isTTY) {
+    throw new UsageError('"-" reads an image archive from stdin, which is a terminal here: pipe one in (docker save IMAGE | k3box image import - …)');
+  }
+  return input;
 }
