@@ -9,6 +9,13 @@ export {
 export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/operations/delete.js";
 export { getCluster, listClusters } from "./core/operations/list.js";
 export { buildNodeImage, type NodeImageInput, type NodeImageResult } from "./core/operations/node-image.js";
+export {
+  importImages,
+  type ImageSource,
+  type ImportOptions,
+  type ImportResult,
+  type NodeImportResult,
+} from "./core/operations/import.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
 export {
@@ -36,7 +43,7 @@ export { specView } from "./core/spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
 export type * from "./core/spec/types.js";
 export { planCreate, type Action, type CreatePlan, type PlanContext } from "./core/plan/create.js";
-export type { ClusterEvent, EventSink } from "./core/events.js";
+export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";
 export * from "./core/errors.js";
 export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
 export type { Runtime } from "./runtime/types.js";

@@ -1,6 +1,7 @@
 import {
   CancelledError,
   ConflictError,
+  ImportFailedError,
   KubeconfigError,
   NodeFailedError,
   NotFoundError,
@@ -29,7 +30,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof TimeoutError) return EXIT.timeout;
   if (err instanceof ConflictError) return EXIT.conflict;
   if (err instanceof NotFoundError) return EXIT.notFound;
-  if (err instanceof NodeFailedError) return EXIT.nodeFailed;
+  if (err instanceof NodeFailedError || err instanceof ImportFailedError) return EXIT.nodeFailed;
   if (err instanceof KubeconfigError) return EXIT.kubeconfig;
   if (err instanceof CancelledError) return EXIT.cancelled;
   return EXIT.error;

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from "commander";
+import type { Readable } from "node:stream";
 import { VERSION } from "../core/version.js";
 import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../core/errors.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { configCommand } from "./commands/config.js";
+import { imageCommand } from "./commands/image.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { nodeImageCommand } from "./commands/node-image.js";
 import { registryCommand } from "./commands/registry.js";
@@ -13,6 +15,8 @@ import { createProgress } from "./progress.js";
 export interface Streams {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
+  /** Read by commands taking `-` as input; defaults to the process's stdin. */
+  readonly stdin?: Readable;
 }
 
 /** Parses and runs one command line; returns the exit code. Only main.ts exits the process. */
@@ -53,6 +57,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
   program.addCommand(nodeImageCommand(ctx));
   program.addCommand(configCommand(ctx));
   program.addCommand(registryCommand(ctx));
+  program.addCommand(imageCommand(ctx, () => streams.stdin ?? process.stdin));
   program
     .command("version")
     .description("Print k3box's version")

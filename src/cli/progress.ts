@@ -2,6 +2,7 @@
 import chalk from "chalk";
 import ora, { type Ora } from "ora";
 import type { ClusterEvent, EventSink } from "../core/events.js";
+import { createImportView, type ImportView } from "./import-progress.js";
 
 const LABELS: Record<string, string> = {
   prepare: "Checking the engine and ports",
@@ -38,6 +39,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
   if (quiet) return { onEvent: () => {}, stop: () => {} };
   const tty = stream.isTTY === true;
   let spinner: Ora | undefined;
+  let imports: ImportView | undefined;
   const running = new Map<string, string>();
   const key = (e: { step: string; node?: string }) => `${e.step}:${e.node ?? ""}`;
   const text = (e: { step: string; node?: string }) => `${LABELS[e.step] ?? e.step}${e.node ? ` ${e.node}` : ""}`;
@@ -78,11 +80,17 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
         break;
       case "milestone":
         break;
+      case "import-start":
+      case "import-progress":
+      case "import-done":
+        (imports ??= createImportView(stream)).onEvent(e);
+        break;
     }
   };
   return {
     onEvent,
     stop() {
+      imports?.stop();
       spinner?.stop();
       spinner = undefined;
     },

@@ -10,7 +10,23 @@ export type ClusterEvent =
       readonly current?: number;
       readonly total?: number;
     }
-  | { readonly type: "warning"; readonly message: string };
+  | { readonly type: "warning"; readonly message: string }
+  /** An image import into one node began; `total` is the expected byte count when known. */
+  | { readonly type: "import-start"; readonly node: string; readonly source: string; readonly total?: number }
+  | { readonly type: "import-progress"; readonly node: string; readonly bytes: number; readonly total?: number }
+  | {
+      readonly type: "import-done";
+      readonly node: string;
+      readonly source: string;
+      readonly status: ImportStatus;
+      readonly images: readonly string[];
+      readonly bytes: number;
+      readonly ms: number;
+      readonly error?: string;
+    };
+
+/** imported: sent and verified; skipped: the node already had it; failed: see the error. */
+export type ImportStatus = "imported" | "skipped" | "failed";
 
 export type EventSink = (event: ClusterEvent) => void;
 

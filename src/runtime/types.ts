@@ -102,6 +102,18 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
+/** An image in the engine's store. */
+export interface ImageInfo {
+  /** The engine's image ID: the config digest (classic store) or the index/manifest digest (containerd store). */
+  readonly id: string;
+  readonly tags: readonly string[];
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+  /** Bytes of all layers, uncompressed: about what `docker save` streams. */
+  readonly size: number;
+}
+
 export interface PullProgress {
   readonly image: string;
   readonly status: string;
@@ -123,6 +135,12 @@ export interface Runtime {
   info(signal?: AbortSignal): Promise<RuntimeInfo>;
 
   imageExists(ref: string, signal?: AbortSignal): Promise<boolean>;
+  inspectImage(ref: string, signal?: AbortSignal): Promise<ImageInfo | undefined>;
+  /**
+   * The images as one tar stream (`docker save`), flowing only as fast as it is read.
+   * Destroying the stream, or aborting the signal, stops the engine's export.
+   */
+  saveImages(refs: readonly string[], signal?: AbortSignal): Promise<Readable>;
   pullImage(ref: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>;
   /** Builds an image from a set of files (the build context). */
   buildImage(build: ImageBuild, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void>;
@@ -149,6 +167,11 @@ export interface Runtime {
 
   /** Log lines (stdout and stderr) from `since`, following until the signal aborts or the container stops. */
   logs(name: string, options: { since?: Date; follow: boolean; tail?: number }, signal?: AbortSignal): AsyncIterable<string>;
+  /**
+   * Runs argv in the container. With `stdin`, its bytes are written to the process as fast as
+   * the engine takes them (backpressure) and the input is closed when stdin ends; if stdin is
+   * destroyed before its end, the process sees its input cut off and the call rejects once it exited.
+   */
   exec(name: string, argv: readonly string[], options?: { stdin?: Readable }, signal?: AbortSignal): Promise<ExecResult>;
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void>;
   readFile(name: string, path: string, signal?: AbortSignal): Promise<Buffer>;

@@ -1,6 +1,5 @@
 import Docker from "dockerode";
-import { once } from "node:events";
-import { PassThrough, Readable } from "node:stream";
+import { PassThrough, Readable, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
 import tar from "tar-stream";
 import { abortError } from "../../core/deadline.js";
@@ -11,6 +10,7 @@ import type {
   ExecResult,
   FileEntry,
   ImageBuild,
+  ImageInfo,
   Labels,
   NetworkInfo,
   NetworkSpec,
@@ -79,6 +79,35 @@ export class DockerRuntime implements Runtime {
         if (isNotFound(err)) return false;
         throw err;
       }
+    });
+  }
+
+  inspectImage(ref: string, signal?: AbortSignal): Promise<ImageInfo | undefined> {
+    return guard(`inspect image ${ref}`, signal, async () => {
+      try {
+        const i = await this.docker.getImage(ref).inspect();
+        const variant = (i as { Variant?: string }).Variant;
+        return {
+          id: i.Id,
+          tags: i.RepoTags ?? [],
+          os: i.Os,
+          architecture: i.Architecture,
+          ...(variant ? { variant } : {}),
+          size: i.Size,
+        };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  saveImages(refs: readonly string[], signal?: AbortSignal): Promise<Readable> {
+    return guard(`save images ${refs.join(", ")}`, signal, async () => {
+      const opts = { names: [...refs], ...(signal ? { abortSignal: signal } : {}) };
+      // GET /images/get?names=…: dockerode has it, its type definitions do not.
+      const engine = this.docker as unknown as { getImages(o: typeof opts): Promise<Readable> };
+      return engine.getImages(opts);
     });
   }
 
@@ -321,31 +350,65 @@ export class DockerRuntime implements Runtime {
     options: { stdin?: Readable } = {},
     signal?: AbortSignal,
   ): Promise<ExecResult> {
-    return guard(`exec in ${name}`, signal, async () => {
+    const what = `exec ${argv[0] ?? ""} in ${name}`;
+    return guard(what, signal, async () => {
+      const input = options.stdin;
       const exec = await this.docker.getContainer(name).exec({
         Cmd: [...argv],
         AttachStdout: true,
         AttachStderr: true,
-        AttachStdin: options.stdin !== undefined,
+        AttachStdin: input !== undefined,
       });
-      const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
+      const stream = (await exec.start({ hijack: true, stdin: input !== undefined })) as unknown as Duplex;
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       const outS = new PassThrough().on("data", (b: Buffer) => stdout.push(b));
       const errS = new PassThrough().on("data", (b: Buffer) => stderr.push(b));
       this.docker.modem.demuxStream(stream, outS, errS);
-      if (options.stdin) {
-        options.stdin.pipe(stream, { end: false });
-        options.stdin.on("end", () => (stream as unknown as { end(): void }).end());
+      const done = new Promise<void>((resolve) => {
+        stream.once("end", resolve).once("close", resolve).once("error", () => resolve());
+      });
+      const stop = () => stream.destroy();
+      signal?.addEventListener("abort", stop, { once: true });
+      let cutOff = false;
+      if (input) {
+        // The hijacked connection is a socket: pipe() waits for it to drain, so the
+        // engine (and the process behind it) sets the pace.
+        input.pipe(stream, { end: false });
+        input.once("end", () => stream.end());
+        input.once("close", () => {
+          if (input.readableEnded) return;
+          cutOff = true;
+          // Closing the connection closes the process's stdin; it sees a truncated input.
+          stream.destroy();
+        });
       }
-      await once(stream, "end");
-      const info = await exec.inspect();
-      return {
-        exitCode: info.ExitCode ?? -1,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      };
+      try {
+        await done;
+        const info = await this.settled(exec);
+        if (cutOff) throw new K3boxError(`${what}: its input was cut off`);
+        return {
+          exitCode: info.ExitCode ?? -1,
+          stdout: Buffer.concat(stdout).toString("utf8"),
+          stderr: Buffer.concat(stderr).toString("utf8"),
+        };
+      } finally {
+        signal?.removeEventListener("abort", stop);
+      }
     });
+  }
+
+  /**
+   * The exec's final state. The connection can close before the process exits (a cut-off
+   * input, or a proxy to a remote engine that does not keep half-closed connections open),
+   * so a process still running is waited for.
+   */
+  private async settled(exec: Docker.Exec): Promise<{ ExitCode: number | null; Running: boolean }> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+      const info = (await exec.inspect()) as { ExitCode: number | null; Running: boolean };
+      if (!info.Running) return info;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,92 @@
+import { Command, Option } from "commander";
+import type { Readable } from "node:stream";
+import { ImportFailedError, UsageError } from "../../core/errors.js";
+import type { EventSink } from "../../core/events.js";
+import { importImages, type ImageSource, type ImportResult } from "../../core/operations/import.js";
+import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
+import type { CliContext } from "../context.js";
+import { collectStreamGarbage } from "../memory.js";
+import { collect } from "../options.js";
+import { formatData, parseOutputFormat } from "../render.js";
+
+interface ImportFlags {
+  cluster: string[];
+  nodes?: string;
+  output?: string;
+}
+
+/** `stdin` is only asked for when a source is `-`. */
+export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
+  const image = new Command("image").description("Move images into cluster nodes").alias("images");
+
+  image
+    .command("import")
+    .alias("load")
+    .argument("<sources...>", "image names from the Docker engine, archive files (docker save; plain, gzip or zstd), or - for stdin")
+    .description("Stream images into every node's containerd at once, skipping nodes that already have them")
+    .addOption(
+      new Option("-c, --cluster <name>", "cluster to import into (repeatable)").argParser(collect).default([], DEFAULT_CLUSTER_NAME),
+    )
+    .option("--nodes <filter>", "only these nodes, e.g. agent:0 or server:*;agent:1 (default every server and agent)")
+    .option("-o, --output <format>", "print the per-node result as json or yaml")
+    .addHelpText(
+      "after",
+      `
+Each source is read once and streamed to all selected nodes at the same time; nothing
+is written to disk. A node already holding the same image (same image ID) is skipped.
+An existing file wins over an image of the same name.
+
+Examples:
+  k3box image import myapp:dev -c dev
+  k3box image import myapp:dev redis:7 -c dev --nodes agent:*
+  k3box image import ./images.tar.gz -c dev
+  docker save myapp:dev | k3box image import - -c dev
+  k3box image import myapp:dev -c dev -o json`,
+    )
+    .action(async (args: string[], flags: ImportFlags) => {
+      const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
+      if (args.filter((a) => a === "-").length > 1) throw new UsageError('"-" given more than once: stdin can be read only once');
+      const sources: ImageSource[] = args.map((a) => (a === "-" ? { stream: pipedStdin(stdin()), label: "stdin" } : a));
+      const clusters = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
+      let result: ImportResult;
+      try {
+        result = await ctx.withProgress((render, signal) => {
+          const sent = new Map<string, number>();
+          const onEvent: EventSink = (e) => {
+            if (e.type === "import-progress") {
+              collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
+              sent.set(e.node, e.bytes);
+            }
+            render(e);
+          };
+          return importImages(clusters, sources, { onEvent, signal, ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}) });
+        });
+      } catch (err) {
+        const partial = err instanceof ImportFailedError ? err.result : undefined;
+        if (format && partial) ctx.out(formatData(format, partial));
+        throw err;
+      }
+      if (format) {
+        ctx.out(formatData(format, result));
+        return;
+      }
+      const count = (s: string) => result.nodes.filter((n) => n.status === s).length;
+      const imported = count("imported");
+      const skipped = count("skipped");
+      const nodes = (n: number) => `${n} node${n === 1 ? "" : "s"}`;
+      ctx.err(
+        imported === 0
+          ? `Nothing to do: ${skipped === 1 ? "the node already has" : `all ${nodes(skipped)} already have`} the images`
+          : `Imported into ${nodes(imported)}${skipped > 0 ? `; ${nodes(skipped)} already had the images` : ""}`,
+      );
+    });
+
+  return image;
+}
+
+function pipedStdin(input: Readable): Readable {
+  if ((input as Readable & { isTTY?: boolean }).isTTY) {
+    throw new UsageError('"-" reads an image archive from stdin, which is a terminal here: pipe one in (docker save IMAGE | k3box image import - …)');
+  }
+  return input;
+}

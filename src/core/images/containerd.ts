@@ -1,0 +1,94 @@
+/**
+ * What k3box asks a node's containerd through its `ctr` (k3s' namespace k8s.io is ctr's default
+ * in k3s nodes, and k3box names it anyway), and how it reads the answers.
+ */
+export const NAMESPACE = "k8s.io";
+
+const ctr = (...args: string[]): string[] => ["ctr", "-n", NAMESPACE, ...args];
+
+export const listImagesArgv = (): string[] => ctr("images", "ls");
+export const contentArgv = (digest: string): string[] => ctr("content", "get", digest);
+export const removeImagesArgv = (refs: readonly string[]): string[] => ctr("images", "rm", ...refs);
+export const labelArgv = (ref: string, labels: Readonly<Record<string, string>>): string[] =>
+  ctr("images", "label", ref, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+
+/**
+ * Labels k3box puts on an image it imported and verified: the engine's image ID and the target
+ * it was verified for. Import updates only an image's target, not its labels, so the pair holds
+ * only while the target is unchanged; content addressing makes it a safe cache of "this target
+ * is that image".
+ */
+export const IMAGE_LABEL = { id: "dev.k3box.image.id", target: "dev.k3box.image.target" } as const;
+/**
+ * Only the node's platform is imported: a multi-platform archive (as Docker's containerd image
+ * store writes) holds the blobs of the platforms present locally, and `--all-platforms` would
+ * fail on the others.
+ */
+export const importArgv = (platform: string): string[] => ctr("images", "import", "--platform", platform, "-");
+
+export interface Platform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+}
+
+export function platformString(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
+}
+
+export interface StoredImage {
+  readonly target: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** `ctr images ls`: REF TYPE DIGEST SIZE PLATFORMS LABELS (SIZE holds a space; LABELS is `-` or k=v,k=v). */
+export function parseImageList(text: string): Map<string, StoredImage> {
+  const images = new Map<string, StoredImage>();
+  for (const line of text.split("\n").slice(1)) {
+    const m = /^(\S+)\s+\S+\s+(sha256:[0-9a-f]{64})\s.*?(\S+)\s*$/.exec(line);
+    if (!m?.[1] || !m[2]) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of m[3] === "-" ? [] : (m[3] ?? "").split(",")) {
+      const eq = pair.indexOf("=");
+      if (eq > 0) labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    images.set(m[1], { target: m[2], labels });
+  }
+  return images;
+}
+
+/** What `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`, ref → target. */
+export function parseImported(output: string): Map<string, string> {
+  return new Map([...output.matchAll(/^unpacking (\S+) \((sha256:[0-9a-f]{64})\)/gm)].map((m) => [m[1] as string, m[2] as string]));
+}
+
+interface Descriptor {
+  readonly digest?: string;
+  readonly platform?: { readonly os?: string; readonly architecture?: string; readonly variant?: string };
+}
+
+/** arm64 images are often labelled without their (only) variant, v8. */
+function sameVariant(a: Platform, b: Descriptor["platform"]): boolean {
+  const norm = (arch: string | undefined, v: string | undefined) => (v ?? (arch === "arm64" ? "v8" : ""));
+  const want = norm(a.architecture, a.variant);
+  const have = norm(b?.architecture, b?.variant);
+  return want === "" || have === "" || want === have;
+}
+
+/**
+ * One step from a stored manifest or index towards the image's config: an index names the
+ * manifest for the platform (`next`), a manifest names its config.
+ */
+export function configStep(json: string, platform: Platform): { config: string } | { next: string } | undefined {
+  let doc: { config?: Descriptor; manifests?: Descriptor[] };
+  try {
+    doc = JSON.parse(json) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  if (doc.config?.digest) return { config: doc.config.digest };
+  const m = doc.manifests?.find(
+    (d) => d.platform?.os === platform.os && d.platform.architecture === platform.architecture && sameVariant(platform, d.platform),
+  );
+  return m?.digest ? { next: m.digest } : undefined;
+}

@@ -1,0 +1,119 @@
+/** A node's containerd as the import sees it: what it holds, streaming into it, removing leftovers. */
+import type { Readable } from "node:stream";
+import type { Runtime } from "../../runtime/types.js";
+import { K3boxError } from "../errors.js";
+import {
+  IMAGE_LABEL,
+  configStep,
+  contentArgv,
+  importArgv,
+  labelArgv,
+  listImagesArgv,
+  parseImageList,
+  parseImported,
+  platformString,
+  removeImagesArgv,
+  type Platform,
+  type StoredImage,
+} from "./containerd.js";
+
+export class NodeImages {
+  constructor(
+    private readonly runtime: Runtime,
+    readonly node: string,
+    readonly platform: Platform,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** `signal` is explicit: cleanup after a cancel must still run, so it passes none. */
+  private async ctr(argv: string[], signal: AbortSignal | undefined): Promise<string> {
+    const r = await this.runtime.exec(this.node, argv, {}, signal);
+    if (r.exitCode !== 0) throw new K3boxError(`${argv.slice(3).join(" ")}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
+    return r.stdout;
+  }
+
+  /** Every image in the node by ref. */
+  async list(): Promise<Map<string, StoredImage>> {
+    return parseImageList(await this.ctr(listImagesArgv(), this.signal));
+  }
+
+  /** Whether the stored image is the engine image `id`: from k3box's labels when they still apply, else from its content. */
+  async holds(stored: StoredImage | undefined, id: string): Promise<boolean> {
+    if (stored === undefined) return false;
+    if (stored.labels[IMAGE_LABEL.id] === id && stored.labels[IMAGE_LABEL.target] === stored.target) return true;
+    return this.isImage(stored.target, id);
+  }
+
+  /** Checks an imported ref against the engine image and labels it, so the next import skips it cheaply. */
+  async confirm(ref: string, target: string, id: string): Promise<void> {
+    // Both at once: if the check fails, the import fails and its cleanup removes the ref, labels and all.
+    const [same] = await Promise.all([
+      this.isImage(target, id),
+      this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }), this.signal),
+    ]);
+    if (!same) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
+  }
+
+  /**
+   * Whether `target` (what the node's ref points at) is the engine image `id`. Engines with
+   * the classic store use the config digest as the ID; with the containerd store, the target.
+   */
+  private async isImage(target: string, id: string): Promise<boolean> {
+    if (target === id) return true;
+    let digest = target;
+    for (let hops = 0; hops < 2; hops++) {
+      let json: string;
+      try {
+        json = await this.ctr(contentArgv(digest), this.signal);
+      } catch {
+        return false; // content missing: the image is incomplete, so not present
+      }
+      const step = configStep(json, this.platform);
+      if (step === undefined) return false;
+      if ("config" in step) return step.config === id;
+      digest = step.next;
+    }
+    return false;
+  }
+
+  /** Streams a tar into `ctr images import` for this node's platform; returns the refs it imported and their targets. */
+  async importTar(stdin: Readable): Promise<Map<string, string>> {
+    const r = await this.runtime.exec(this.node, importArgv(platformString(this.platform)), { stdin }, this.signal);
+    if (r.exitCode !== 0) throw new K3boxError(`ctr images import: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
+    return parseImported(r.stdout);
+  }
+
+  /**
+   * Whether the node is gone or no longer running (for the error a failure reports). A node
+   * killed mid-stream may still show as running for a moment while execs already fail, so
+   * a running node must also answer an exec before it counts as up.
+   */
+  async stopped(): Promise<boolean> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const info = await this.runtime.inspectContainer(this.node);
+        if (!info?.running) return true;
+        if ((await this.runtime.exec(this.node, ["true"])).exitCode === 0) return false;
+      } catch {
+        // the engine is answering about a container in transition: ask again
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    return false;
+  }
+
+  /** Removes refs that appeared or moved since `before`: what a failed import may have left tagged. */
+  async removeChangedSince(before: ReadonlyMap<string, StoredImage>, refs?: readonly string[]): Promise<string[]> {
+    // Cleanup runs after a cancel too, so it does not listen to the operation's signal.
+    const after = parseImageList(await this.ctr(listImagesArgv(), undefined));
+    const changed = [...after]
+      .filter(([ref, image]) => before.get(ref)?.target !== image.target && (refs === undefined || refs.includes(ref)))
+      .map(([ref]) => ref);
+    if (changed.length > 0) await this.ctr(removeImagesArgv(changed), undefined);
+    return changed;
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1)?.trim() ?? "";
+}

@@ -1,0 +1,389 @@
+import { Readable, Writable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import tar from "tar-stream";
+import { describe, expect, it } from "vitest";
+import { ImportFailedError, UsageError } from "../../src/core/errors.js";
+import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
+import { NodeImages } from "../../src/core/images/node.js";
+import type { ExecResult, Runtime } from "../../src/runtime/types.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { detectCompression, isTar, openArchive } from "../../src/core/images/archive.js";
+import { archivedImages } from "../../src/core/images/contents.js";
+import { configStep, parseImageList, parseImported, platformString } from "../../src/core/images/containerd.js";
+import { fanOut } from "../../src/core/images/fanout.js";
+import { parseImageReference } from "../../src/core/images/reference.js";
+
+async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, content] of Object.entries(files)) pack.entry({ name }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of r) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** `tar --format=ustar -c hello.txt | zstd -19` (hello.txt: "hello\n"). */
+const ZSTD_TAR = Buffer.from(
+  "KLUv/WQAJ5UCAILDCxGw6wAUAlJ2mEBCSWTgW4lyCgbetdhvdrY5+8F6k3jnwCPJD4Iut2q5961YSqEUDAD2xeU4QAhBchSA3wxDNQAIfw/mgMHcE8CgAGA3gS5CMM3Z",
+  "base64",
+);
+
+describe("image names as users type them", () => {
+  it.each([
+    ["app", "docker.io/library/app:latest", "app:latest"],
+    ["app:dev", "docker.io/library/app:dev", "app:dev"],
+    ["library/app", "docker.io/library/app:latest", "app:latest"],
+    ["docker.io/library/app", "docker.io/library/app:latest", "app:latest"],
+    ["docker.io/app:1.0", "docker.io/library/app:1.0", "app:1.0"],
+    ["index.docker.io/library/app", "docker.io/library/app:latest", "app:latest"],
+    ["me/app:v2", "docker.io/me/app:v2", "me/app:v2"],
+    ["library/sub/app", "docker.io/library/sub/app:latest", "library/sub/app:latest"],
+    ["localhost/app", "localhost/app:latest", "localhost/app:latest"],
+    ["localhost:5000/team/app:x", "localhost:5000/team/app:x", "localhost:5000/team/app:x"],
+    ["ghcr.io/o/r:v1.2.3", "ghcr.io/o/r:v1.2.3", "ghcr.io/o/r:v1.2.3"],
+    ["registry.k3box.local:5000/a__b-c.d:T_1", "registry.k3box.local:5000/a__b-c.d:T_1", "registry.k3box.local:5000/a__b-c.d:T_1"],
+  ])("%s → %s", (input, canonical, familiar) => {
+    expect(parseImageReference(input)).toEqual({ canonical, familiar });
+  });
+
+  it.each([
+    ["", "empty"],
+    [" app", "spaces"],
+    ["App", '"App" must be lowercase'],
+    ["app:", '"" is not a valid tag'],
+    ["app:-x", '"-x" is not a valid tag'],
+    ["a//b", '"" must be lowercase'],
+    ["app@sha256:" + "0".repeat(64), "not by digest"],
+    ["my_host:5000/app", "is not a registry host"],
+  ])("rejects %j, naming it", (input, why) => {
+    expect(() => parseImageReference(input)).toThrow(UsageError);
+    expect(() => parseImageReference(input)).toThrow(`invalid image name "${input}"`);
+    expect(() => parseImageReference(input)).toThrow(why);
+  });
+});
+
+describe("archive detection", () => {
+  it("recognises a tar and each compression by its first bytes", async () => {
+    const plain = await tarOf({ "manifest.json": "[]" });
+    expect(isTar(plain)).toBe(true);
+    expect(detectCompression(plain)).toBe("none");
+    expect(detectCompression(gzipSync(plain))).toBe("gzip");
+    expect(detectCompression(ZSTD_TAR)).toBe("zstd");
+    expect(detectCompression(Buffer.from("BZh91AY&SY"))).toBe("bzip2");
+    expect(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00]))).toBe("xz");
+    expect(detectCompression(Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64]))).toBe("lz4");
+    expect(detectCompression(Buffer.from("{\"not\": \"a tar\"}"))).toBeUndefined();
+    expect(detectCompression(Buffer.alloc(0))).toBeUndefined();
+  });
+
+  it("opens plain, gzip and zstd tars as the same plain tar stream", async () => {
+    const plain = await tarOf({ "hello.txt": "hello\n" });
+    const fromPlain = await openArchive(Readable.from([plain]), "x.tar");
+    expect(fromPlain.compression).toBe("none");
+    expect(await readAll(fromPlain.tar)).toEqual(plain);
+    // Split into small chunks: the head is gathered across chunks and put back.
+    const gz = gzipSync(plain);
+    const chunks = Array.from({ length: Math.ceil(gz.length / 7) }, (_, i) => gz.subarray(i * 7, i * 7 + 7));
+    const fromGzip = await openArchive(Readable.from(chunks), "x.tar.gz");
+    expect(fromGzip.compression).toBe("gzip");
+    expect(await readAll(fromGzip.tar)).toEqual(plain);
+    const fromZstd = await openArchive(Readable.from([ZSTD_TAR]), "x.tar.zst");
+    expect(fromZstd.compression).toBe("zstd");
+    const out = await readAll(fromZstd.tar);
+    expect(isTar(out)).toBe(true);
+    expect(out.toString("latin1", 0, 9)).toBe("hello.txt");
+    expect(out.toString("latin1", 512, 518)).toBe("hello\n");
+  });
+
+  it("refuses what is not a tar, or compressed in a format it does not read, naming the input", async () => {
+    await expect(openArchive(Readable.from([Buffer.from("hello")]), "notes.txt")).rejects.toThrow(
+      "notes.txt is not an image archive",
+    );
+    await expect(openArchive(Readable.from([Buffer.from("BZh91AY&SY")]), "img.tar.bz2")).rejects.toThrow(
+      "img.tar.bz2 is compressed with bzip2, which k3box does not read",
+    );
+    await expect(openArchive(Readable.from([gzipSync(Buffer.from("plain text"))]), "x.gz")).rejects.toThrow(
+      "x.gz holds gzip data that is not a tar",
+    );
+    const damaged = gzipSync(await tarOf({ "a.txt": "a".repeat(2000) })).subarray(0, 30);
+    await expect(openArchive(Readable.from([damaged]), "cut.tar.gz")).rejects.toThrow("cut.tar.gz: its gzip data is damaged");
+  });
+});
+
+describe("ctr output", () => {
+  const D1 = `sha256:${"a".repeat(64)}`;
+  const D2 = `sha256:${"b".repeat(64)}`;
+
+  it("reads refs, targets and labels from ctr images ls, whose SIZE holds a space", () => {
+    const text = [
+      "REF                              TYPE                                                 DIGEST  SIZE    PLATFORMS   LABELS ",
+      `docker.io/library/busybox:latest application/vnd.docker.distribution.manifest.v2+json ${D1} 2.0 MiB linux/amd64 -      `,
+      `docker.io/me/app:dev application/vnd.oci.image.index.v1+json ${D2} 200.1 MiB linux/amd64,linux/arm64 dev.k3box.image.id=${D1},dev.k3box.image.target=${D2}`,
+      "",
+    ].join("\n");
+    expect([...parseImageList(text)]).toEqual([
+      ["docker.io/library/busybox:latest", { target: D1, labels: {} }],
+      ["docker.io/me/app:dev", { target: D2, labels: { "dev.k3box.image.id": D1, "dev.k3box.image.target": D2 } }],
+    ]);
+    expect(parseImageList("REF TYPE DIGEST SIZE PLATFORMS LABELS\n").size).toBe(0);
+  });
+
+  it("reads the refs ctr images import unpacked", () => {
+    const out = `unpacking docker.io/library/busybox:latest (${D1})...done\nunpacking docker.io/me/app:dev (${D2})...done\n`;
+    expect([...parseImported(out)]).toEqual([
+      ["docker.io/library/busybox:latest", D1],
+      ["docker.io/me/app:dev", D2],
+    ]);
+  });
+
+  it("walks from an index to the node platform's manifest, and from a manifest to its config", () => {
+    const amd64 = { os: "linux", architecture: "amd64" };
+    const index = JSON.stringify({
+      manifests: [
+        { digest: D1, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+        { digest: D2, platform: { os: "linux", architecture: "amd64" } },
+      ],
+    });
+    expect(configStep(index, amd64)).toEqual({ next: D2 });
+    expect(configStep(index, { os: "linux", architecture: "arm64" })).toEqual({ next: D1 });
+    expect(configStep(index, { os: "linux", architecture: "s390x" })).toBeUndefined();
+    expect(configStep(JSON.stringify({ config: { digest: D1 }, layers: [] }), amd64)).toEqual({ config: D1 });
+    expect(configStep("not json", amd64)).toBeUndefined();
+    expect(platformString({ os: "linux", architecture: "arm", variant: "v7" })).toBe("linux/arm/v7");
+    expect(platformString(amd64)).toBe("linux/amd64");
+  });
+});
+
+/** A writable whose consumer takes chunks only when told to, like a busy node. */
+class Gate extends Writable {
+  received = 0;
+  private pending: Array<() => void> = [];
+  constructor() {
+    super({ highWaterMark: 4 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error) => void): void {
+    this.pending.push(() => {
+      this.received += chunk.length;
+      done();
+    });
+  }
+  release(): void {
+    const p = this.pending;
+    this.pending = [];
+    for (const f of p) f();
+  }
+}
+
+class Sink extends Writable {
+  received = 0;
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error) => void): void {
+    this.received += chunk.length;
+    done();
+  }
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("fan-out", () => {
+  it("pauses the source while any destination is full, and delivers every byte to every destination", async () => {
+    let produced = 0;
+    const CHUNK = 10;
+    const TOTAL = 1000;
+    const source = new Readable({
+      highWaterMark: 10,
+      read() {
+        if (produced >= TOTAL) return void this.push(null);
+        produced += CHUNK;
+        this.push(Buffer.alloc(CHUNK, 1));
+      },
+    });
+    const slow = new Gate();
+    const fast = new Sink();
+    const counted = [0, 0];
+    const done = fanOut(source, [slow, fast], (i, n) => (counted[i] = (counted[i] ?? 0) + n));
+    for (let i = 0; i < 20; i++) await tick();
+    // The slow side took nothing yet: only what fits in the buffers was read from the source.
+    expect(slow.received).toBe(0);
+    expect(produced).toBeLessThanOrEqual(4 * CHUNK);
+    expect(fast.received).toBeLessThanOrEqual(produced);
+    while (produced < TOTAL || slow.writableLength > 0 || !slow.writableFinished) {
+      slow.release();
+      await tick();
+      // Never more than a few chunks ahead of the slowest destination.
+      expect(produced - slow.received).toBeLessThanOrEqual(5 * CHUNK);
+      if (slow.writableFinished) break;
+    }
+    await done;
+    expect(slow.received).toBe(TOTAL);
+    expect(fast.received).toBe(TOTAL);
+    expect(counted).toEqual([TOTAL, TOTAL]);
+  });
+
+  it("drops a destination that fails, and the others still get everything", async () => {
+    const source = Readable.from(Array.from({ length: 50 }, () => Buffer.alloc(100, 2)), { objectMode: false });
+    let seen = 0;
+    const failing = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        seen += chunk.length;
+        cb(seen > 1000 ? new Error("node went away") : undefined);
+      },
+    });
+    failing.on("error", () => {});
+    const ok = new Sink();
+    await fanOut(source, [failing, ok]);
+    expect(ok.received).toBe(5000);
+    expect(failing.destroyed).toBe(true);
+  });
+
+  it("does not hang when a full destination is destroyed: the source resumes for the others", async () => {
+    const source = Readable.from(Array.from({ length: 100 }, () => Buffer.alloc(10, 3)), { objectMode: false });
+    const stuck = new Gate();
+    const ok = new Sink();
+    const done = fanOut(source, [stuck, ok]);
+    for (let i = 0; i < 10; i++) await tick();
+    stuck.destroy();
+    await done;
+    expect(ok.received).toBe(1000);
+  });
+
+  it("rejects when the source fails, destroying every destination", async () => {
+    let n = 0;
+    const source = new Readable({
+      read() {
+        if (++n > 3) this.destroy(new Error("engine stream broke"));
+        else this.push(Buffer.alloc(10));
+      },
+    });
+    const a = new Sink();
+    const b = new Sink();
+    await expect(fanOut(source, [a, b])).rejects.toThrow("engine stream broke");
+    expect(a.destroyed && b.destroyed).toBe(true);
+  });
+
+  it("destroys the source when every destination is gone", async () => {
+    const source = new Readable({ read() {} });
+    const a = new Sink();
+    const done = fanOut(source, [a]);
+    a.destroy();
+    await done;
+    expect(source.destroyed).toBe(true);
+  });
+});
+
+/** Only `exec` is used by NodeImages' checks: it answers `ctr content get DIGEST` from a map. */
+function fakeNode(blobs: Record<string, unknown>): { runtime: Runtime; calls: string[][] } {
+  const calls: string[][] = [];
+  const exec = async (_name: string, argv: readonly string[]): Promise<ExecResult> => {
+    calls.push([...argv]);
+    const blob = argv[3] === "content" && argv[4] === "get" ? blobs[argv[5] ?? ""] : undefined;
+    return blob === undefined
+      ? { exitCode: 1, stdout: "", stderr: "ctr: content digest not found" }
+      : { exitCode: 0, stdout: JSON.stringify(blob), stderr: "" };
+  };
+  return { runtime: { exec } as unknown as Runtime, calls };
+}
+
+describe("whether a node already holds an engine image", () => {
+  const ID = `sha256:${"1".repeat(64)}`;
+  const MANIFEST = `sha256:${"2".repeat(64)}`;
+  const INDEX = `sha256:${"3".repeat(64)}`;
+  const amd64 = { os: "linux", architecture: "amd64" };
+  const labels = (id: string, target: string) => ({ "dev.k3box.image.id": id, "dev.k3box.image.target": target });
+
+  it("trusts k3box's labels only while the ref still points at the target they name", async () => {
+    const { runtime, calls } = fakeNode({});
+    const node = new NodeImages(runtime, "n", amd64);
+    expect(await node.holds({ target: MANIFEST, labels: labels(ID, MANIFEST) }, ID)).toBe(true);
+    expect(calls).toEqual([]);
+    // Moved to another target since (an import updates the target, not the labels): look at the content.
+    expect(await node.holds({ target: INDEX, labels: labels(ID, MANIFEST) }, ID)).toBe(false);
+    expect(calls).toEqual([["ctr", "-n", "k8s.io", "content", "get", INDEX]]);
+  });
+
+  it("matches the config digest (classic store IDs), through an index for the node's platform", async () => {
+    const { runtime } = fakeNode({
+      [INDEX]: { manifests: [{ digest: MANIFEST, platform: { os: "linux", architecture: "amd64" } }] },
+      [MANIFEST]: { config: { digest: ID } },
+    });
+    const node = new NodeImages(runtime, "n", amd64);
+    expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(true);
+    expect(await node.holds({ target: INDEX, labels: {} }, ID)).toBe(true);
+    expect(await node.holds({ target: INDEX, labels: {} }, `sha256:${"9".repeat(64)}`)).toBe(false);
+    expect(await new NodeImages(runtime, "n", { os: "linux", architecture: "arm64" }).holds({ target: INDEX, labels: {} }, ID)).toBe(false);
+  });
+
+  it("matches the target itself (containerd store IDs), and nothing when the ref is absent or its content is missing", async () => {
+    const { runtime } = fakeNode({});
+    const node = new NodeImages(runtime, "n", amd64);
+    expect(await node.holds({ target: INDEX, labels: {} }, INDEX)).toBe(true);
+    expect(await node.holds(undefined, ID)).toBe(false);
+    expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(false);
+  });
+});
+
+describe("import failure", () => {
+  it("maps to the node-failed exit code", () => {
+    expect(exitCodeFor(new ImportFailedError("x", [{ node: "n", error: "e" }]))).toBe(EXIT.nodeFailed);
+  });
+});
+
+describe("what a plain archive file holds, from its index files", () => {
+  const HEX = "d".repeat(64);
+  const DIGEST = `sha256:${"e".repeat(64)}`;
+  async function withArchive(files: Record<string, string>, check: (path: string) => Promise<void>): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), "k3box-unit-"));
+    try {
+      const path = join(dir, "a.tar");
+      await writeFile(path, await tarOf(files));
+      await check(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("reads Docker's manifest.json: every tag with the config digest, names as containerd writes them", async () => {
+    const layer = "x".repeat(3000); // bodies are skipped by their size, not read
+    await withArchive(
+      {
+        [`${HEX}/layer.tar`]: layer,
+        [`${HEX}.json`]: "{}",
+        "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app:dev", "me/app:1"], Layers: [`${HEX}/layer.tar`] }]),
+      },
+      async (path) => {
+        expect(await archivedImages(path)).toEqual([
+          { ref: "docker.io/library/app:dev", id: `sha256:${HEX}` },
+          { ref: "docker.io/me/app:1", id: `sha256:${HEX}` },
+        ]);
+      },
+    );
+  });
+
+  it("prefers an OCI index.json, and gives up (send it whole) when an image there has no full name", async () => {
+    const index = (annotations: Record<string, string>) =>
+      JSON.stringify({ manifests: [{ digest: DIGEST, annotations }] });
+    const manifest = JSON.stringify([{ Config: `blobs/sha256/${HEX}`, RepoTags: ["app:dev"] }]);
+    await withArchive({ "index.json": index({ "io.containerd.image.name": "docker.io/library/app:dev" }), "manifest.json": manifest }, async (path) => {
+      expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:dev", id: DIGEST }]);
+    });
+    await withArchive({ "index.json": index({ "org.opencontainers.image.ref.name": "dev" }), "manifest.json": manifest }, async (path) => {
+      expect(await archivedImages(path)).toBeUndefined();
+    });
+  });
+
+  it("walks past long names (ustar prefix, pax) and says nothing for archives without index files", async () => {
+    const long = `${"p".repeat(120)}/layer.tar`;
+    await withArchive(
+      { [long]: "layer", ["q".repeat(150)]: "pax", "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app"] }]) },
+      async (path) => expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:latest", id: `sha256:${HEX}` }]),
+    );
+    await withArchive({ "hello.txt": "hi" }, async (path) => expect(await archivedImages(path)).toBeUndefined());
+  });
+});
