@@ -4,11 +4,13 @@ import type { Runtime } from "../runtime/types.js";
 import { abortError, sleep } from "./deadline.js";
 import { K3boxError, NodeFailedError, TimeoutError } from "./errors.js";
 import type { EventSink } from "./events.js";
-import type { Milestone } from "./plan/create.js";
+import type { Milestone } from "./plan/actions.js";
 
 /** The line each kind of node prints once it is up (k3s prints "containerd" in either case over time). */
 export const MILESTONES: Readonly<Record<Milestone, RegExp>> = {
   server: /k3s is up and running/i,
+  // Printed before a restarting etcd member waits for quorum (k3s and the double alike).
+  "server-started": /Running kube-apiserver/i,
   agent: /Successfully registered node/i,
   loadbalancer: /start worker processes/i,
 };

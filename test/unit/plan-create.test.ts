@@ -36,6 +36,10 @@ function flatten(a: Action): string[] {
       return [`create:${a.container.name}`];
     case "start":
       return [`start:${a.container}${a.milestone ? `@${a.milestone}` : ""}`];
+    case "wait":
+      return [`wait:${a.container}@${a.milestone}`];
+    case "stop":
+      return [`stop:${a.container}`];
   }
 }
 

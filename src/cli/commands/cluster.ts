@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { createCluster } from "../../core/operations/create.js";
 import { deleteCluster } from "../../core/operations/delete.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS, restartCluster, startCluster, stopCluster } from "../../core/operations/lifecycle.js";
 import { getCluster, listClusters } from "../../core/operations/list.js";
 import type { ClusterStatus } from "../../core/operations/state.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "../../core/spec/defaults.js";
@@ -30,7 +31,7 @@ interface CreateFlags {
 }
 
 export function clusterCommand(ctx: CliContext): Command {
-  const cluster = new Command("cluster").description("Create, list, inspect and delete clusters").alias("clusters");
+  const cluster = new Command("cluster").description("Create, list, inspect, start, stop, edit and delete clusters").alias("clusters");
 
   cluster
     .command("create")
@@ -117,6 +118,14 @@ Examples:
       }
     });
 
+  const lifecycleTargets = async (names: string[], all: boolean | undefined): Promise<string[]> => {
+    if (all) {
+      if (names.length > 0) throw new UsageError("give cluster names or --all, not both");
+      return (await listClusters()).map((c) => c.name);
+    }
+    return names.length > 0 ? names : [DEFAULT_CLUSTER_NAME];
+  };
+
   cluster
     .command("delete")
     .alias("rm")
@@ -126,14 +135,7 @@ Examples:
     .option("--ignore-missing", "a cluster that does not exist is not an error")
     .addHelpText("after", "\nExamples:\n  k3box cluster delete dev\n  k3box cluster delete --all")
     .action(async (names: string[], flags: { all?: boolean; ignoreMissing?: boolean }) => {
-      let targets = names;
-      if (flags.all) {
-        if (names.length > 0) throw new UsageError("give cluster names or --all, not both");
-        targets = (await listClusters()).map((c) => c.name);
-      } else if (targets.length === 0) {
-        targets = [DEFAULT_CLUSTER_NAME];
-      }
-      for (const name of targets) {
+      for (const name of await lifecycleTargets(names, flags.all)) {
         const r = await ctx.withProgress((onEvent, signal) =>
           deleteCluster(name, { onEvent, signal, ignoreMissing: flags.ignoreMissing ?? false }),
         );
@@ -164,6 +166,65 @@ Examples:
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const c = await getCluster(name);
       ctx.out(format === "table" ? clusterTable([c], true) : formatData(format, c));
+    });
+
+  cluster
+    .command("start")
+    .argument("[names...]", "clusters to start")
+    .description("Start stopped clusters: servers in turn, agents in parallel, then the load balancer")
+    .option("-a, --all", "start every k3box cluster")
+    .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
+    .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
+    .addHelpText("after", "\nExamples:\n  k3box cluster start dev\n  k3box cluster start --all --timeout 3m")
+    .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string }) => {
+      for (const name of await lifecycleTargets(names, flags.all)) {
+        const r = await ctx.withProgress((onEvent, signal) =>
+          startCluster(name, { onEvent, signal, wait: flags.wait, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) }),
+        );
+        ctx.err(r.changed ? `Cluster "${name}" started` : `Cluster "${name}" is already running: nothing to do`);
+      }
+    });
+
+  cluster
+    .command("stop")
+    .argument("[names...]", "clusters to stop")
+    .description("Stop clusters: load balancer and agents first, the init server last")
+    .option("-a, --all", "stop every k3box cluster")
+    .option("--stop-timeout <seconds>", "seconds each node gets to shut down before it is killed", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .addHelpText("after", "\nExamples:\n  k3box cluster stop dev\n  k3box cluster stop --all")
+    .action(async (names: string[], flags: { all?: boolean; stopTimeout: number }) => {
+      for (const name of await lifecycleTargets(names, flags.all)) {
+        const r = await ctx.withProgress((onEvent, signal) =>
+          stopCluster(name, { onEvent, signal, stopTimeoutSeconds: flags.stopTimeout }),
+        );
+        ctx.err(r.changed ? `Cluster "${name}" stopped` : `Cluster "${name}" is already stopped: nothing to do`);
+      }
+    });
+
+  cluster
+    .command("restart")
+    .argument("[names...]", "clusters to restart")
+    .description("Stop, then start clusters (same order and readiness as start)")
+    .option("-a, --all", "restart every k3box cluster")
+    .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
+    .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
+    .option("--stop-timeout <seconds>", "seconds each node gets to shut down before it is killed", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .addHelpText("after", "\nExamples:\n  k3box cluster restart dev")
+    .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string; stopTimeout: number }) => {
+      for (const name of await lifecycleTargets(names, flags.all)) {
+        await ctx.withProgress((onEvent, signal) =>
+          restartCluster(name, {
+            onEvent,
+            signal,
+            wait: flags.wait,
+            stopTimeoutSeconds: flags.stopTimeout,
+            ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+          }),
+        );
+        ctx.err(`Cluster "${name}" restarted`);
+      }
     });
 
   return cluster;

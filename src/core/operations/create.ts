@@ -1,18 +1,20 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
-import { deadlineSignal, formatMs } from "../deadline.js";
-import { CancelledError, ConflictError, K3boxError, TimeoutError } from "../errors.js";
-import { step, type EventSink } from "../events.js";
+import { deadlineSignal } from "../deadline.js";
+import { ConflictError } from "../errors.js";
+import { step } from "../events.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { clusterSelector } from "../labels.js";
-import { ensureLoadBalancerImage, loadBalancerContext } from "../loadbalancer/image.js";
-import { planCreate, type Action, type CreatePlan } from "../plan/create.js";
+import { loadBalancerContext } from "../loadbalancer/image.js";
+import { planCreate, type CreatePlan } from "../plan/create.js";
 import { networkName } from "../plan/names.js";
 import { buildClusterSpec, type ClusterInput } from "../spec/build.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { UndoStack } from "../undo.js";
 import { VERSION } from "../version.js";
-import { waitForApi, waitForMilestone } from "../wait.js";
+import { waitForApi } from "../wait.js";
+import { execute } from "./execute.js";
+import { normalise, rollback } from "./rollback.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { credentialsOf, fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
 import { assertPortFree, pickFreePort } from "./ports.js";
@@ -29,9 +31,6 @@ export interface CreateResult {
   /** The file the entries were merged into, when they were. */
   readonly kubeconfigPath?: string;
 }
-
-/** How long a rollback may take once the create's own deadline or cancellation has passed. */
-const ROLLBACK_GRACE_MS = 120_000;
 
 /**
  * Creates a cluster and waits until it is ready. On failure or cancellation
@@ -99,37 +98,6 @@ function result(
   };
 }
 
-function normalise(err: unknown, signal: AbortSignal): Error {
-  if (err instanceof TimeoutError || err instanceof CancelledError) return err;
-  if (signal.aborted && (signal.reason instanceof TimeoutError || signal.reason instanceof CancelledError)) {
-    // A call interrupted by the abort fails with its own error; the abort is the story.
-    return err instanceof K3boxError && !(err.name === "K3boxError") ? err : (signal.reason as Error);
-  }
-  return err instanceof Error ? err : new K3boxError(String(err));
-}
-
-async function rollback(undo: UndoStack, onEvent: EventSink, error: Error): Promise<void> {
-  onEvent({ type: "step-start", step: "rollback" });
-  const started = Date.now();
-  const timer = setTimeout(() => {
-    onEvent({ type: "warning", message: `rollback is taking longer than ${formatMs(ROLLBACK_GRACE_MS)}` });
-  }, ROLLBACK_GRACE_MS);
-  try {
-    const failures = await undo.unwind();
-    for (const f of failures) {
-      onEvent({ type: "warning", message: `rollback: could not ${f.what}: ${(f.error as Error).message}` });
-    }
-    if (failures.length > 0) {
-      error.message += ` (rollback left ${failures.length} thing${failures.length === 1 ? "" : "s"} behind: ${failures
-        .map((f) => f.what)
-        .join(", ")})`;
-    }
-  } finally {
-    clearTimeout(timer);
-    onEvent({ type: "step-done", step: "rollback", ms: Date.now() - started });
-  }
-}
-
 /** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
 async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<CreatePlan> {
   await runtime.info(signal);
@@ -160,87 +128,4 @@ async function prepare(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal)
     networkExists: network !== undefined,
     version: VERSION,
   });
-}
-
-interface Exec {
-  readonly runtime: Runtime;
-  readonly onEvent: EventSink;
-  readonly signal: AbortSignal;
-  readonly undo: UndoStack;
-}
-
-async function execute(action: Action, x: Exec): Promise<void> {
-  const { runtime, onEvent, signal, undo } = x;
-  if (signal.aborted) throw signal.reason;
-  switch (action.type) {
-    case "sequence":
-      for (const a of action.actions) await execute(a, x);
-      return;
-    case "parallel": {
-      // Wait for every branch so the undo stack is complete before anything unwinds.
-      const results = await Promise.allSettled(action.actions.map((a) => execute(a, x)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) throw failed.reason;
-      return;
-    }
-    case "ensure-image":
-      await step(onEvent, "image", async () => {
-        if (await runtime.imageExists(action.image, signal)) return;
-        try {
-          await runtime.pullImage(action.image, (p) => onEvent({ type: "pull", ...p }), signal);
-        } catch (err) {
-          if (err instanceof CancelledError) throw err;
-          throw new K3boxError(`cannot pull image "${action.image}": ${(err as Error).message}`, { cause: err });
-        }
-      });
-      return;
-    case "ensure-loadbalancer-image":
-      await step(onEvent, "loadbalancer-image", async () => {
-        const context = await loadBalancerContext();
-        await ensureLoadBalancerImage(runtime, context, () => {}, signal);
-      });
-      return;
-    case "create-network":
-      await step(onEvent, "network", async () => {
-        await runtime.createNetwork(action.network, signal);
-        undo.push(`remove network ${action.network.name}`, () => runtime.removeNetwork(action.network.name));
-      });
-      return;
-    case "create-volume":
-      await runtime.createVolume(action.volume, signal);
-      undo.push(`remove volume ${action.volume.name}`, () => runtime.removeVolume(action.volume.name));
-      return;
-    case "create-container":
-      await step(
-        onEvent,
-        "create-node",
-        async () => {
-          try {
-            await runtime.createContainer(action.container, signal);
-          } catch (err) {
-            if (err instanceof ConflictError) {
-              throw new ConflictError(`container name "${action.container.name}" is already in use`, { cause: err });
-            }
-            throw err;
-          }
-          undo.push(`remove container ${action.container.name}`, () => runtime.removeContainer(action.container.name));
-          if (action.files.length > 0) await runtime.putFiles(action.container.name, action.files, signal);
-        },
-        action.container.name,
-      );
-      return;
-    case "start":
-      await step(
-        onEvent,
-        "start-node",
-        async () => {
-          await runtime.startContainer(action.container, signal);
-          if (action.milestone) {
-            await waitForMilestone(runtime, action.container, action.milestone, { onEvent }, signal);
-          }
-        },
-        action.container,
-      );
-      return;
-  }
 }

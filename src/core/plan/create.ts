@@ -4,10 +4,12 @@
  */
 import { filterMatches } from "../spec/filters.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
-import type { ClusterSpec, NodeRole, PortMapping } from "../spec/types.js";
-import type { ContainerSpec, FileEntry, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
+import type { ClusterSpec, NodeRole } from "../spec/types.js";
+import type { ContainerSpec, FileEntry, PublishedPort } from "../../runtime/types.js";
+import type { Action, Milestone } from "./actions.js";
 import { LABEL } from "../labels.js";
-import { NGINX_CONFIG_PATH, renderNginxConfig, type ProxiedPort } from "../loadbalancer/nginx.js";
+import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
+import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
 import {
   K3S_DATA_DIR,
   KUBECONFIG_OUTPUT,
@@ -29,17 +31,7 @@ export interface PlanContext {
   readonly version: string;
 }
 
-export type Milestone = "server" | "agent" | "loadbalancer";
-
-export type Action =
-  | { readonly type: "ensure-image"; readonly image: string }
-  | { readonly type: "ensure-loadbalancer-image"; readonly image: string }
-  | { readonly type: "create-network"; readonly network: NetworkSpec }
-  | { readonly type: "create-volume"; readonly volume: VolumeSpec }
-  | { readonly type: "create-container"; readonly container: ContainerSpec; readonly files: readonly FileEntry[] }
-  | { readonly type: "start"; readonly container: string; readonly milestone?: Milestone }
-  | { readonly type: "sequence"; readonly actions: readonly Action[] }
-  | { readonly type: "parallel"; readonly actions: readonly Action[] };
+export type { Action, Milestone } from "./actions.js";
 
 export interface PlannedNode {
   readonly name: string;
@@ -75,7 +67,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     [LABEL.apiPort]: String(ctx.apiHostPort),
   };
 
-  const k3sNodes: PlannedNode[] = [];
+  const k3sNodes: Array<PlannedNode & { readonly role: NodeRole }> = [];
   const roles: Array<[NodeRole, number]> = [
     ["server", spec.servers],
     ["agent", spec.agents],
@@ -241,29 +233,4 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     },
     actions,
   };
-}
-
-function isDirect(p: PortMapping): boolean {
-  return p.filters.some((f) => f.suffix === "direct");
-}
-
-/** The API goes to every server; each proxied port to the nodes its filter selects. */
-function proxiedPorts(ports: readonly PortMapping[], nodes: readonly PlannedNode[]): ProxiedPort[] {
-  const result = new Map<string, ProxiedPort>();
-  result.set(`${K3S_API_PORT}/tcp`, {
-    port: K3S_API_PORT,
-    protocol: "tcp",
-    targets: nodes.filter((n) => n.role === "server").map((n) => n.name),
-  });
-  for (const p of ports) {
-    if (isDirect(p)) continue;
-    const key = `${p.containerPort}/${p.protocol}`;
-    const targets = nodes
-      .filter((n) => n.role !== "loadbalancer" && filterMatches(p.filters, { role: n.role, index: n.index }))
-      .map((n) => n.name);
-    const prev = result.get(key);
-    const merged = [...new Set([...(prev?.targets ?? []), ...targets])];
-    result.set(key, { port: p.containerPort, protocol: p.protocol, targets: merged });
-  }
-  return [...result.values()];
 }
