@@ -3,6 +3,7 @@ import { VERSION } from "../core/version.js";
 import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../core/errors.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import { nodeCommand } from "./commands/node.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { createProgress } from "./progress.js";
@@ -46,6 +47,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
       quiet = opts.quiet ?? false;
     });
   program.addCommand(clusterCommand(ctx));
+  program.addCommand(nodeCommand(ctx));
   program.addCommand(kubeconfigCommand(ctx));
   program
     .command("version")

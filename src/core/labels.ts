@@ -16,6 +16,8 @@ export const LABEL = {
   files: "dev.k3box.files",
   ports: "dev.k3box.lb.ports",
   lbImage: "dev.k3box.image.loadbalancer",
+  /** On nodes that joined a cluster k3box did not create: the URL they joined. */
+  joinUrl: "dev.k3box.join.url",
 } as const;
 
 export type NodeKind = "server" | "agent" | "loadbalancer";

@@ -86,11 +86,21 @@ export function apiGet(
   path: string,
   signal?: AbortSignal,
 ): Promise<{ status: number; body: string }> {
+  return apiRequest(creds, "GET", path, signal);
+}
+
+/** One request with the admin certificate; resolves with status and body. */
+export function apiRequest(
+  creds: ClientCredentials,
+  method: "GET" | "DELETE",
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, creds.server);
     const req = request(
       url,
-      { method: "GET", ca: creds.ca, cert: creds.cert, key: creds.key, timeout: 5000, ...(signal ? { signal } : {}) },
+      { method, ca: creds.ca, cert: creds.cert, key: creds.key, timeout: 5000, ...(signal ? { signal } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -98,7 +108,7 @@ export function apiGet(
         res.on("error", reject);
       },
     );
-    req.on("timeout", () => req.destroy(new K3boxError(`GET ${url.href}: no answer within 5s`)));
+    req.on("timeout", () => req.destroy(new K3boxError(`${method} ${url.href}: no answer within 5s`)));
     req.on("error", reject);
     req.end();
   });

@@ -4,8 +4,8 @@
  */
 import { filterMatches } from "../spec/filters.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
-import type { ClusterSpec, NodeRole } from "../spec/types.js";
-import type { ContainerSpec, FileEntry, PublishedPort } from "../../runtime/types.js";
+import type { ClusterSpec, NodeRole, VolumeMount } from "../spec/types.js";
+import type { ContainerSpec, FileEntry, Mount, PublishedPort } from "../../runtime/types.js";
 import type { Action, Milestone } from "./actions.js";
 import { LABEL } from "../labels.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
@@ -124,16 +124,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         tmpfs: ["/run", "/var/run"],
         mounts: [
           { type: "volume", source: nodeVolumeName(name), target: K3S_DATA_DIR },
-          ...spec.volumes
-            .filter((v) => filterMatches(v.filters, ref))
-            .map((v) => ({
-              // An absolute source is a host path; a bare name, or none, is a Docker volume.
-              type: v.source?.startsWith("/") ? ("bind" as const) : ("volume" as const),
-              source: v.source ?? "",
-              target: v.destination,
-              readOnly: v.options?.split(",").includes("ro") ?? false,
-              options: v.options?.split(",") ?? [],
-            })),
+          ...spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount),
         ],
         ports: published,
         network: net,
@@ -232,5 +223,16 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       via: lb ? lb.name : (servers[0]?.name ?? ""),
     },
     actions,
+  };
+}
+
+export function toMount(v: VolumeMount): Mount {
+  return {
+    // An absolute source is a host path; a bare name, or none, is a Docker volume.
+    type: v.source?.startsWith("/") ? "bind" : "volume",
+    source: v.source ?? "",
+    target: v.destination,
+    readOnly: v.options?.split(",").includes("ro") ?? false,
+    options: v.options?.split(",") ?? [],
   };
 }
