@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { createCluster } from "../../core/operations/create.js";
 import { deleteCluster } from "../../core/operations/delete.js";
+import { editClusterPorts } from "../../core/operations/edit.js";
 import { DEFAULT_STOP_TIMEOUT_SECONDS, restartCluster, startCluster, stopCluster } from "../../core/operations/lifecycle.js";
 import { getCluster, listClusters } from "../../core/operations/list.js";
 import type { ClusterStatus } from "../../core/operations/state.js";
@@ -225,6 +226,42 @@ Examples:
         );
         ctx.err(`Cluster "${name}" restarted`);
       }
+    });
+
+  cluster
+    .command("edit")
+    .argument("<name>", "cluster name")
+    .description("Add or remove load-balanced ports of a cluster (replaces its load balancer)")
+    .option("--port-add <spec>", "publish a port through the load balancer, as create's --port (repeatable)", collect, [])
+    .option("--port-delete <spec>", "remove a mapping, named by its spec or its host port (repeatable)", collect, [])
+    .option("--timeout <duration>", "deadline (default 2m)")
+    .option("-o, --output <format>", "print the resulting ports as json or yaml")
+    .addHelpText(
+      "after",
+      `
+The load balancer is replaced: a new one is created, takes over the name and ports, and must
+serve the API before the old one is removed; on any failure the old one is put back.
+Ports published on a node directly (:direct) cannot be added after create.
+
+Examples:
+  k3box cluster edit dev --port-add 8080:80@loadbalancer
+  k3box cluster edit dev --port-delete 8080 --port-add 9090:80`,
+    )
+    .action(async (name: string, flags: { portAdd: string[]; portDelete: string[]; timeout?: string; output?: string }) => {
+      const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
+      const r = await ctx.withProgress((onEvent, signal) =>
+        editClusterPorts(
+          name,
+          { add: flags.portAdd, delete: flags.portDelete, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) },
+          { onEvent, signal },
+        ),
+      );
+      if (format) {
+        ctx.out(formatData(format, r.ports));
+        return;
+      }
+      ctx.err(`Cluster "${name}" ports updated`);
+      for (const p of r.ports) ctx.err(`  ${p.hostIp}:${p.hostPort} <- ${p.spec}`);
     });
 
   return cluster;

@@ -17,16 +17,24 @@ const RELOAD_CONFIRM_MS = 15_000;
  * every upstream name when it loads, and Docker's DNS does not know stopped containers.
  */
 export function loadBalancerConfig(lb: ContainerInfo, nodes: readonly ContainerInfo[]): string {
+  return renderLoadBalancerConfig(storedPortSpecs(lb), nodes);
+}
+
+/** The raw port specs stored on the load balancer. */
+export function storedPortSpecs(lb: ContainerInfo): string[] {
+  return JSON.parse(lb.labels[LABEL.ports] ?? "[]") as string[];
+}
+
+export function renderLoadBalancerConfig(raws: readonly string[], nodes: readonly ContainerInfo[]): string {
   const k3s = nodes.filter((n) => n.labels[LABEL.role] === "server" || n.labels[LABEL.role] === "agent");
   const counts = {
     servers: k3s.filter((n) => n.labels[LABEL.role] === "server").length,
     agents: k3s.filter((n) => n.labels[LABEL.role] === "agent").length,
   };
-  const raws = JSON.parse(lb.labels[LABEL.ports] ?? "[]") as string[];
   const targets = k3s
     .filter((n) => n.running)
     .map((n) => ({ name: n.name, role: n.labels[LABEL.role] as NodeRole, index: Number(n.labels[LABEL.index] ?? 0) }))
-    .sort((a, b) => a.role.localeCompare(b.role) || a.index - b.index);
+    .sort((a, b) => Number(a.role !== "server") - Number(b.role !== "server") || a.index - b.index);
   return renderNginxConfig(proxiedPorts(storedPorts(raws, counts), targets));
 }
 
