@@ -1,0 +1,50 @@
+/** Looking at a cluster's load balancer from outside: its nginx config and traffic through it. */
+import { docker, dockerJson } from "./helpers.js";
+
+export async function lbConfig(cluster: string): Promise<string> {
+  const r = await docker(["exec", `k3box-${cluster}-serverlb`, "cat", "/etc/nginx/nginx.conf"]);
+  if (r.code !== 0) throw new Error(`reading the LB config of ${cluster}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The targets of each upstream, e.g. { "6443/tcp": ["k3box-c-server-0"], "80/tcp": [...] }. */
+export function upstreams(config: string): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  for (const m of config.matchAll(/upstream port_(\d+)_(tcp|udp) \{([^}]*)\}/g)) {
+    result[`${m[1]}/${m[2]}`] = [...(m[3] as string).matchAll(/server ([^:\s]+):\d+/g)].map((s) => s[1] as string);
+  }
+  return result;
+}
+
+/** The node that answered on the ingress stand-in, or undefined when nothing answered. */
+export async function ingress(port: number): Promise<string | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    return /node (\S+)/.exec(body)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every node seen answering on the port within `tries` requests (nginx balances round robin). */
+export async function ingressNodes(port: number, tries = 12): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < tries; i++) {
+    const n = await ingress(port);
+    if (n) seen.add(n);
+  }
+  return seen;
+}
+
+export async function containerIds(cluster: string): Promise<string[]> {
+  const r = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=dev.k3box.cluster=${cluster}`]);
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
+export async function states(cluster: string): Promise<Record<string, string>> {
+  const ids = await containerIds(cluster);
+  if (ids.length === 0) return {};
+  const info = await dockerJson<Array<{ Name: string; State: { Status: string } }>>(["inspect", ...ids]);
+  return Object.fromEntries(info.map((i) => [i.Name.slice(1), i.State.Status]));
+}
