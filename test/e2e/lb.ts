@@ -37,6 +37,16 @@ export async function ingressNodes(port: number, tries = 12): Promise<Set<string
   return seen;
 }
 
+/** Polls the port until `node` answers (a new node's ingress comes up a moment after it registers). */
+export async function reaches(port: number, node: string, limitMs = 60_000): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if ((await ingress(port)) === node) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
 export async function containerIds(cluster: string): Promise<string[]> {
   const r = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=dev.k3box.cluster=${cluster}`]);
   return r.stdout.split("\n").filter(Boolean).sort();

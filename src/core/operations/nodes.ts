@@ -75,6 +75,11 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
       ? await planJoin(runtime, input, role, replicas, extras, signal)
       : await planJoinOwn(runtime, input.cluster, role, replicas, extras, signal);
     const x = { runtime, onEvent, signal, undo };
+    if (ref) {
+      // Unwound last: once the containers are gone, a node that got as far as registering leaves no Node object.
+      const names = nodes.map((n) => n.name);
+      undo.push("remove the new Node objects", () => removeNodeObjects(runtime, ref, names, onEvent));
+    }
     if (extras.image !== undefined || byUrl) {
       await execute({ type: "ensure-image", image: nodes[0]?.container.image as string }, x);
     }
@@ -277,7 +282,9 @@ export async function deleteNodes(names: readonly string[], options: OperationOp
   for (const ref of refs) {
     const mine = nodes.filter((n) => n.labels[LABEL.cluster] === ref.name);
     await updateLoadBalancer(runtime, ref.name, undefined, onEvent, signal, gone);
-    await step(onEvent, "remove-node-object", () => removeNodeObjects(runtime, ref, mine, onEvent, signal));
+    await step(onEvent, "remove-node-object", () =>
+      removeNodeObjects(runtime, ref, mine.map((n) => n.name), onEvent, signal),
+    );
     for (const n of mine) {
       await step(
         onEvent,
@@ -297,7 +304,7 @@ export async function deleteNodes(names: readonly string[], options: OperationOp
 async function removeNodeObjects(
   runtime: Runtime,
   ref: ClusterRef,
-  nodes: readonly ContainerInfo[],
+  names: readonly string[],
   onEvent: EventSink,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -306,10 +313,10 @@ async function removeNodeObjects(
   const limit = AbortSignal.any([AbortSignal.timeout(15_000), ...(signal ? [signal] : [])]);
   try {
     const creds = await clusterCredentials(runtime, ref, limit);
-    for (const n of nodes) {
-      const res = await apiRequest(creds, "DELETE", `/api/v1/nodes/${encodeURIComponent(n.name)}`, limit);
+    for (const name of names) {
+      const res = await apiRequest(creds, "DELETE", `/api/v1/nodes/${encodeURIComponent(name)}`, limit);
       if (res.status >= 300 && res.status !== 404) {
-        onEvent({ type: "warning", message: `the API refused to delete Node ${n.name}: HTTP ${res.status}` });
+        onEvent({ type: "warning", message: `the API refused to delete Node ${name}: HTTP ${res.status}` });
       }
     }
   } catch (err) {
