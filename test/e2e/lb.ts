@@ -1,4 +1,5 @@
 /** Looking at a cluster's load balancer from outside: its nginx config and traffic through it. */
+import { get } from "node:http";
 import { docker, dockerJson } from "./helpers.js";
 
 export async function lbConfig(cluster: string): Promise<string> {
@@ -16,15 +17,21 @@ export function upstreams(config: string): Record<string, string[]> {
   return result;
 }
 
-/** The node that answered on the ingress stand-in, or undefined when nothing answered. */
-export async function ingress(port: number): Promise<string | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
-    const body = await res.text();
-    return /node (\S+)/.exec(body)?.[1];
-  } catch {
-    return undefined;
-  }
+/**
+ * The node that answered on the ingress stand-in, or undefined when nothing answered. One
+ * connection per request: nginx balances connections, and a kept-alive one stays with one node.
+ */
+export function ingress(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (b: Buffer) => (body += b.toString()));
+      res.on("end", () => resolve(/node (\S+)/.exec(body)?.[1]));
+      res.on("error", () => resolve(undefined));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+  });
 }
 
 /** Every node seen answering on the port within `tries` requests (nginx balances round robin). */
