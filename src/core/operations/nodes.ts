@@ -70,10 +70,12 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
   const signal = deadline.signal;
   const undo = new UndoStack();
   const wait = input.wait ?? true;
+  let planned = false;
   try {
     const { group, ref, nodes } = byUrl
       ? await planJoin(runtime, input, role, replicas, extras, signal)
       : await planJoinOwn(runtime, input.cluster, role, replicas, extras, signal);
+    planned = true;
     const x = { runtime, onEvent, signal, undo };
     if (ref) {
       // Unwound last: once the containers are gone, a node that got as far as registering leaves no Node object.
@@ -116,7 +118,7 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
     return { cluster: group, nodes: nodes.map((n) => n.name) };
   } catch (err) {
     const error = normalise(err, signal);
-    await rollback(undo, onEvent, error);
+    if (planned) await rollback(undo, onEvent, error);
     throw error;
   } finally {
     deadline.dispose();
