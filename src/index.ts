@@ -2,6 +2,26 @@
 export { createCluster, type CreateResult } from "./core/operations/create.js";
 export { deleteCluster, type DeleteOptions, type DeleteResult } from "./core/operations/delete.js";
 export { getCluster, listClusters } from "./core/operations/list.js";
+export {
+  restartCluster,
+  startCluster,
+  stopCluster,
+  type LifecycleResult,
+  type StartOptions,
+  type StopOptions,
+} from "./core/operations/lifecycle.js";
+export {
+  createNodes,
+  deleteNodes,
+  getNode,
+  listNodes,
+  startNodes,
+  stopNodes,
+  type NodeCreateInput,
+  type NodeCreateResult,
+  type NodeInfo,
+} from "./core/operations/nodes.js";
+export { editClusterPorts, type PortEdit, type PortEditResult } from "./core/operations/edit.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
 export type { OperationOptions } from "./core/operations/context.js";

@@ -1,3 +1,4 @@
+import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -95,6 +96,21 @@ describe("cluster edit: ports after create", () => {
       const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${busy + 1}:8080@agent:0:direct`]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("Docker cannot add ports to an existing node container");
+    });
+
+    it("a new load balancer that cannot start is rolled back to the old one, which serves the API again", async () => {
+      // Docker binds UDP host ports only when the container starts: a port held here fails that start.
+      const udp = createSocket("udp4");
+      const held = await getPort();
+      await new Promise<void>((resolve) => udp.bind(held, "127.0.0.1", resolve));
+      try {
+        const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${held}:53/udp`]);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain("Rolled back");
+        expect(await readyz()).toBe("ok");
+      } finally {
+        udp.close();
+      }
     });
 
     it("an invalid spec and an unknown cluster", async () => {
