@@ -51,7 +51,8 @@ export async function startCluster(name: string, options: StartOptions = {}): Pr
     // Nothing is created, so there is nothing to roll back: what started stays started.
     await execute(planStart(ref.containers.map(toNodeState), wait), { runtime, onEvent, signal, undo: new UndoStack() });
     await startLoadBalancer(runtime, ref, wait, onEvent, signal);
-    if (wait) {
+    // Nodes that joined another cluster by URL have no API of their own to ask.
+    if (wait && ref.servers.length > 0) {
       const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, ref, signal));
       await step(onEvent, "wait-api", () => waitForApi(creds, signal));
     }
