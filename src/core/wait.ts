@@ -4,7 +4,7 @@ import type { Runtime } from "../runtime/types.js";
 import { abortError, sleep } from "./deadline.js";
 import { K3boxError, NodeFailedError, TimeoutError } from "./errors.js";
 import type { EventSink } from "./events.js";
-import type { Milestone } from "./plan/actions.js";
+import type { Milestone } from "./plan/create.js";
 
 /** The line each kind of node prints once it is up (k3s prints "containerd" in either case over time). */
 export const MILESTONES: Readonly<Record<Milestone, RegExp>> = {

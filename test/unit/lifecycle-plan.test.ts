@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Action } from "../../src/core/plan/actions.js";
+import type { Action } from "../../src/core/plan/create.js";
 import { planStart, planStop, type NodeState } from "../../src/core/plan/lifecycle.js";
 
 function show(a: Action): string {

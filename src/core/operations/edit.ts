@@ -20,9 +20,9 @@ import { UndoStack } from "../undo.js";
 import { waitForApi } from "../wait.js";
 import { clusterCredentials, loadCluster } from "./cluster-ref.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
-import { execute } from "./execute.js";
+import { execute, normalise } from "./create.js";
 import { assertPortFree, pickFreePort } from "./ports.js";
-import { normalise, rollback } from "./rollback.js";
+import { rollback } from "./rollback.js";
 
 export interface PortEdit {
   /** Specs as for create's `--port`; they go through the load balancer. */

@@ -11,8 +11,8 @@ import { UndoStack } from "../undo.js";
 import { waitForApi } from "../wait.js";
 import { clusterCredentials, clusterRef, loadCluster, toNodeState, type ClusterRef } from "./cluster-ref.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
-import { execute } from "./execute.js";
-import { normalise } from "./rollback.js";
+import { execute, normalise } from "./create.js";
+
 
 export interface StartOptions extends OperationOptions {
   /** Wait for the node milestones and the API through the load balancer (default true). */

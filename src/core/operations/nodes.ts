@@ -5,8 +5,7 @@ import { NotFoundError, UsageError } from "../errors.js";
 import { step, type EventSink } from "../events.js";
 import { LABEL, MANAGED_SELECTOR, clusterSelector } from "../labels.js";
 import { applyLoadBalancerConfig, loadBalancerConfig } from "../loadbalancer/update.js";
-import type { Action } from "../plan/actions.js";
-import { toMount } from "../plan/create.js";
+import { toMount, type Action } from "../plan/create.js";
 import { nodeVolumeName } from "../plan/names.js";
 import { planJoinNodes, planNewNodes, type NewNode, type NodeExtras } from "../plan/node.js";
 import { DEFAULT_K3S_IMAGE } from "../spec/defaults.js";
@@ -20,8 +19,8 @@ import { VERSION } from "../version.js";
 import { apiRequest, waitForApi } from "../wait.js";
 import { clusterCredentials, loadCluster, roleOf, type ClusterRef } from "./cluster-ref.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
-import { execute } from "./execute.js";
-import { normalise, rollback } from "./rollback.js";
+import { execute, normalise } from "./create.js";
+import { rollback } from "./rollback.js";
 import { clusterStatus, type NodeStatus } from "./state.js";
 
 export interface NodeCreateInput {

@@ -5,8 +5,7 @@
 import { filterMatches } from "../spec/filters.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
 import type { ClusterSpec, NodeRole, VolumeMount } from "../spec/types.js";
-import type { ContainerSpec, FileEntry, Mount, PublishedPort } from "../../runtime/types.js";
-import type { Action, Milestone } from "./actions.js";
+import type { ContainerSpec, FileEntry, Mount, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
 import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
@@ -31,7 +30,24 @@ export interface PlanContext {
   readonly version: string;
 }
 
-export type { Action, Milestone } from "./actions.js";
+/**
+ * What a node prints once it is up. `server-started` is a server that has begun its start
+ * (apiserver launched) but may still be waiting for etcd quorum, which needs its peers.
+ */
+export type Milestone = "server" | "server-started" | "agent" | "loadbalancer";
+
+export type Action =
+  | { readonly type: "ensure-image"; readonly image: string }
+  | { readonly type: "ensure-loadbalancer-image"; readonly image: string }
+  | { readonly type: "create-network"; readonly network: NetworkSpec }
+  | { readonly type: "create-volume"; readonly volume: VolumeSpec }
+  | { readonly type: "create-container"; readonly container: ContainerSpec; readonly files: readonly FileEntry[] }
+  | { readonly type: "start"; readonly container: string; readonly milestone?: Milestone }
+  /** Waits for a milestone of a container started earlier in the same operation. */
+  | { readonly type: "wait"; readonly container: string; readonly milestone: Milestone }
+  | { readonly type: "stop"; readonly container: string; readonly timeoutSeconds: number }
+  | { readonly type: "sequence"; readonly actions: readonly Action[] }
+  | { readonly type: "parallel"; readonly actions: readonly Action[] };
 
 export interface PlannedNode {
   readonly name: string;
