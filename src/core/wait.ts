@@ -57,7 +57,8 @@ export async function waitForMilestone(
     if (!info.running && info.state !== "restarting") {
       throw new NodeFailedError(node, `node ${node} exited with code ${info.exitCode ?? "?"}`, [...tail]);
     }
-    since = new Date();
+    // The engine's own clock: everything its restarted run logged, even before we got here.
+    since = info.finishedAt ?? new Date();
     tail.length = 0;
     await sleep(250, signal);
   }
