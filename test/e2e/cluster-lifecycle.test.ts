@@ -1,7 +1,7 @@
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOUBLE_IMAGE, Sandbox } from "./helpers.js";
-import { ingressNodes, lbConfig, states, upstreams } from "./lb.js";
+import { ingressNodes, lbConfig, reaches, states, upstreams } from "./lb.js";
 
 interface ListedCluster {
   name: string;
@@ -84,6 +84,20 @@ describe("cluster stop and start: 1 server + 2 agents", () => {
     expect(await readyz(sb, name)).toBe("ok");
   });
 
+  it("start on a partly running cluster starts what is stopped and puts it back into the load balancer", async () => {
+    const stop = await sb.k3box(["node", "stop", `k3box-${name}-agent-1`]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect((await listed(sb, name))?.state).toBe("degraded");
+    expect(upstreams(await lbConfig(name))["80/tcp"]).not.toContain(`k3box-${name}-agent-1`);
+    const r = await sb.k3box(["cluster", "start", name, "--timeout", "2m"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect([...r.stderr.matchAll(/Started (\S+)/g)].map((m) => m[1])).toEqual([`k3box-${name}-agent-1`]);
+    expect((await listed(sb, name))?.state).toBe("running");
+    expect(upstreams(await lbConfig(name))["80/tcp"]).toContain(`k3box-${name}-agent-1`);
+    expect(await reaches(port, `k3box-${name}-agent-1`)).toBe(true);
+    expect(await readyz(sb, name)).toBe("ok");
+  });
+
   it("unknown clusters are not found (exit 6), and names plus --all is a usage error", async () => {
     const unknown = sb.name("missing");
     for (const cmd of ["start", "stop", "restart"]) {
@@ -115,6 +129,16 @@ describe("cluster stop and start: 3 servers", () => {
       const nodes = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/api/v1/nodes"]);
       const names = (JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string } }> }).items.map((i) => i.metadata.name);
       expect(names.sort()).toEqual([0, 1, 2].map((i) => `k3box-${name}-server-${i}`));
+
+      // A server added later is a member like the others: it goes through the same stop and start.
+      const add = await sb.k3box(["node", "create", "--cluster", name, "--role", "server", "--timeout", "2m"]);
+      expect(add.code, add.stderr).toBe(0);
+      expect(upstreams(await lbConfig(name))["6443/tcp"]).toEqual([0, 1, 2, 3].map((i) => `k3box-${name}-server-${i}`));
+      expect((await sb.k3box(["cluster", "stop", name])).code).toBe(0);
+      const start = await sb.k3box(["cluster", "start", name, "--timeout", "2m"]);
+      expect(start.code, start.stderr).toBe(0);
+      expect(await readyz(sb, name)).toBe("ok");
+      expect(upstreams(await lbConfig(name))["6443/tcp"]).toEqual([0, 1, 2, 3].map((i) => `k3box-${name}-server-${i}`));
     } finally {
       await sb.dispose();
     }
