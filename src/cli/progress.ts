@@ -18,6 +18,14 @@ const LABELS: Record<string, string> = {
   "remove-network": "Network removed",
   "remove-volumes": "Volumes removed",
   "remove-kubeconfig": "Kubeconfig entries removed",
+  "wait-node": "Ready",
+  "stop-node": "Stopped",
+  "update-loadbalancer": "Load balancer config reloaded",
+  "remove-node-object": "Node objects removed from the API",
+  "remove-node": "Removed",
+  "create-loadbalancer": "New load balancer created",
+  "replace-loadbalancer": "Old load balancer set aside",
+  "remove-old-loadbalancer": "Old load balancer removed",
 };
 
 export interface Progress {
