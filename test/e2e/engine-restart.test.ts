@@ -40,12 +40,9 @@ async function restartEngine(): Promise<void> {
   await eventually(
     "dockerd exited",
     async () => {
-      try {
-        process.kill(pid, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
+      // Gone, or a zombie its parent has not reaped yet: either way it serves nothing any more.
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      return status === "" || /^State:\s+Z/m.test(status) ? true : undefined;
     },
     120_000,
   );
