@@ -16,6 +16,26 @@ export {
   type ImportResult,
   type NodeImportResult,
 } from "./core/operations/import.js";
+export {
+  restartCluster,
+  startCluster,
+  stopCluster,
+  type LifecycleResult,
+  type StartOptions,
+  type StopOptions,
+} from "./core/operations/lifecycle.js";
+export {
+  createNodes,
+  deleteNodes,
+  getNode,
+  listNodes,
+  startNodes,
+  stopNodes,
+  type NodeCreateInput,
+  type NodeCreateResult,
+  type NodeInfo,
+} from "./core/operations/nodes.js";
+export { editClusterPorts, type PortEdit, type PortEditResult } from "./core/operations/edit.js";
 export { getKubeconfig, mergeClusterKubeconfig, type MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/operations/state.js";
 export {

@@ -8,6 +8,7 @@ import { imageCommand } from "./commands/image.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { nodeImageCommand } from "./commands/node-image.js";
 import { registryCommand } from "./commands/registry.js";
+import { nodeCommand } from "./commands/node.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { createProgress } from "./progress.js";
@@ -53,6 +54,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
       quiet = opts.quiet ?? false;
     });
   program.addCommand(clusterCommand(ctx));
+  program.addCommand(nodeCommand(ctx));
   program.addCommand(kubeconfigCommand(ctx));
   program.addCommand(nodeImageCommand(ctx));
   program.addCommand(configCommand(ctx));

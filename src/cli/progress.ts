@@ -28,6 +28,14 @@ const LABELS: Record<string, string> = {
   "disconnect-network": "Detached from the cluster network",
   "node-registries": "Node registry configs updated",
   "remove-registry": "Registries removed",
+  "wait-node": "Ready",
+  "stop-node": "Stopped",
+  "update-loadbalancer": "Load balancer config reloaded",
+  "remove-node-object": "Node objects removed from the API",
+  "remove-node": "Removed",
+  "create-loadbalancer": "New load balancer created",
+  "replace-loadbalancer": "Old load balancer set aside",
+  "remove-old-loadbalancer": "Old load balancer removed",
 };
 
 export interface Progress {

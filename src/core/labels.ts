@@ -20,6 +20,8 @@ export const LABEL = {
   registry: "dev.k3box.registry",
   /** On a registry created with a cluster: that cluster, which deletes it. Not `cluster`: a registry is no node. */
   registryOwner: "dev.k3box.registry.cluster",
+  /** On nodes that joined a cluster k3box did not create: the URL they joined. */
+  joinUrl: "dev.k3box.join.url",
 } as const;
 
 export type NodeKind = "server" | "agent" | "loadbalancer";

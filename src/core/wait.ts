@@ -9,6 +9,8 @@ import type { Milestone } from "./plan/create.js";
 /** The line each kind of node prints once it is up (k3s prints "containerd" in either case over time). */
 export const MILESTONES: Readonly<Record<Milestone, RegExp>> = {
   server: /k3s is up and running/i,
+  // Printed before a restarting etcd member waits for quorum (k3s and the double alike).
+  "server-started": /Running kube-apiserver/i,
   agent: /Successfully registered node/i,
   loadbalancer: /start worker processes/i,
 };
@@ -55,7 +57,8 @@ export async function waitForMilestone(
     if (!info.running && info.state !== "restarting") {
       throw new NodeFailedError(node, `node ${node} exited with code ${info.exitCode ?? "?"}`, [...tail]);
     }
-    since = new Date();
+    // The engine's own clock: everything its restarted run logged, even before we got here.
+    since = info.finishedAt ?? new Date();
     tail.length = 0;
     await sleep(250, signal);
   }
@@ -84,11 +87,21 @@ export function apiGet(
   path: string,
   signal?: AbortSignal,
 ): Promise<{ status: number; body: string }> {
+  return apiRequest(creds, "GET", path, signal);
+}
+
+/** One request with the admin certificate; resolves with status and body. */
+export function apiRequest(
+  creds: ClientCredentials,
+  method: "GET" | "DELETE",
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, creds.server);
     const req = request(
       url,
-      { method: "GET", ca: creds.ca, cert: creds.cert, key: creds.key, timeout: 5000, ...(signal ? { signal } : {}) },
+      { method, ca: creds.ca, cert: creds.cert, key: creds.key, timeout: 5000, ...(signal ? { signal } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -96,7 +109,7 @@ export function apiGet(
         res.on("error", reject);
       },
     );
-    req.on("timeout", () => req.destroy(new K3boxError(`GET ${url.href}: no answer within 5s`)));
+    req.on("timeout", () => req.destroy(new K3boxError(`${method} ${url.href}: no answer within 5s`)));
     req.on("error", reject);
     req.end();
   });

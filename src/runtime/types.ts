@@ -50,12 +50,16 @@ export interface ContainerInfo {
   readonly state: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
   readonly running: boolean;
   readonly startedAt?: Date;
+  /** When the previous run ended; kept while the container runs again. */
+  readonly finishedAt?: Date;
   readonly exitCode?: number;
   readonly ports: readonly PublishedPort[];
   readonly networks: Readonly<Record<string, { readonly ip: string }>>;
   readonly env: Readonly<Record<string, string>>;
   readonly cmd: readonly string[];
   readonly mounts: readonly Mount[];
+  /** The settings the container was created with, as far as the engine keeps them: enough to create a sibling. */
+  readonly spec: ContainerSpec;
 }
 
 export interface NetworkSpec {
@@ -162,6 +166,8 @@ export interface Runtime {
   stopContainer(name: string, timeoutSeconds?: number, signal?: AbortSignal): Promise<void>;
   /** Removes the container and its anonymous volumes; a missing container is not an error. */
   removeContainer(name: string, signal?: AbortSignal): Promise<void>;
+  /** Renames a container; its network aliases stay as they were created. */
+  renameContainer(name: string, newName: string, signal?: AbortSignal): Promise<void>;
   inspectContainer(name: string, signal?: AbortSignal): Promise<ContainerInfo | undefined>;
   listContainers(labels: Labels, signal?: AbortSignal): Promise<ContainerInfo[]>;
 
@@ -175,4 +181,6 @@ export interface Runtime {
   exec(name: string, argv: readonly string[], options?: { stdin?: Readable }, signal?: AbortSignal): Promise<ExecResult>;
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void>;
   readFile(name: string, path: string, signal?: AbortSignal): Promise<Buffer>;
+  /** A regular file with its permission bits, ready to be put into another container. */
+  readFileEntry(name: string, path: string, signal?: AbortSignal): Promise<FileEntry>;
 }

@@ -105,10 +105,39 @@ describe("command line", () => {
       ["registry", "delete"],
       ["registry", "connect"],
       ["registry", "disconnect"],
+      ["cluster", "start"],
+      ["cluster", "stop"],
+      ["cluster", "restart"],
+      ["cluster", "edit"],
+      ["node", "create"],
+      ["node", "delete"],
+      ["node", "start"],
+      ["node", "stop"],
+      ["node", "list"],
+      ["node", "get"],
+      ["image", "import"],
     ]) {
       const s = streams();
       expect(await run([...cmd, "--help"], s.streams, new AbortController().signal)).toBe(0);
       expect(s.text().stdout).toContain("Examples:");
+    }
+  });
+
+  it("node and edit commands refuse bad input with exit 2 before touching Docker", async () => {
+    const signal = new AbortController().signal;
+    const cases: Array<[string[], string]> = [
+      [["node", "create"], "required option '-c, --cluster <name|url>' not specified"],
+      [["node", "create", "--cluster", "dev", "--role", "master"], 'invalid role "master"'],
+      [["node", "create", "--cluster", "dev", "--k3s-arg", "--disable=traefik@server:0"], "node filters do not apply to node create"],
+      [["node", "create", "--cluster", "https://10.0.0.1:6443"], "needs the cluster's --token"],
+      [["node", "create", "--cluster", "dev", "--token", "x"], "--token is only for joining a cluster by its URL"],
+      [["cluster", "edit", "dev"], "nothing to edit"],
+      [["cluster", "stop", "--stop-timeout", "soon"], 'invalid stop timeout "soon"'],
+    ];
+    for (const [argv, message] of cases) {
+      const s = streams();
+      expect(await run(argv, s.streams, signal), argv.join(" ")).toBe(2);
+      expect(s.text().stderr).toContain(message);
     }
   });
 });

@@ -44,6 +44,10 @@ function flatten(a: Action): string[] {
       return [`connect:${a.container}>${a.network}`];
     case "wait-registry":
       return [`wait-registry:${a.container}@${a.address}`];
+    case "wait":
+      return [`wait:${a.container}@${a.milestone}`];
+    case "stop":
+      return [`stop:${a.container}`];
   }
 }
 

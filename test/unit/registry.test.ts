@@ -101,6 +101,7 @@ describe("registry containers", () => {
       env: c.env ?? {},
       cmd: [],
       mounts: [],
+      spec: c,
     };
     expect(endpointFromContainer(info)).toEqual({ ...endpointOf("hub", "127.0.0.1", 5051), proxyRemoteUrl: "https://registry-1.docker.io", owner: "demo" });
     const moved = { ...info, env: { REGISTRY_HTTP_ADDR: ":6000" }, ports: [{ containerPort: 6000, protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort: 7000 }] };

@@ -1,13 +1,16 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { createCluster, planClusterCreate } from "../../core/operations/create.js";
 import { describePlan } from "../../core/plan/describe.js";
 import { specView } from "../../core/spec/view.js";
 import { addSpecFlags, configFile, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import { deleteCluster } from "../../core/operations/delete.js";
+import { editClusterPorts } from "../../core/operations/edit.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS, restartCluster, startCluster, stopCluster } from "../../core/operations/lifecycle.js";
 import { getCluster, listClusters } from "../../core/operations/list.js";
 import type { ClusterStatus } from "../../core/operations/state.js";
 import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
 import { UsageError } from "../../core/errors.js";
+import { bool, collect, count } from "../options.js";
 import { nameLines } from "./registry.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
@@ -18,7 +21,7 @@ interface CreateFlags extends SpecFlags {
 }
 
 export function clusterCommand(ctx: CliContext): Command {
-  const cluster = new Command("cluster").description("Create, list, inspect and delete clusters").alias("clusters");
+  const cluster = new Command("cluster").description("Create, list, inspect, start, stop, edit and delete clusters").alias("clusters");
 
   const create = cluster
     .command("create")
@@ -83,6 +86,14 @@ Examples:
       }
     });
 
+  const lifecycleTargets = async (names: string[], all: boolean | undefined): Promise<string[]> => {
+    if (all) {
+      if (names.length > 0) throw new UsageError("give cluster names or --all, not both");
+      return (await listClusters()).map((c) => c.name);
+    }
+    return names.length > 0 ? names : [DEFAULT_CLUSTER_NAME];
+  };
+
   cluster
     .command("delete")
     .alias("rm")
@@ -96,19 +107,15 @@ Examples:
       "\nExamples:\n  k3box cluster delete dev\n  k3box cluster delete --all\n  k3box cluster delete --config k3box.yaml",
     )
     .action(async (names: string[], flags: { all?: boolean; ignoreMissing?: boolean; config?: string }) => {
-      let targets = names;
-      if ([names.length > 0, flags.all, flags.config !== undefined].filter(Boolean).length > 1) {
-        throw new UsageError("give cluster names, --all or --config, not several");
-      }
-      if (flags.all) {
-        targets = (await listClusters()).map((c) => c.name);
-      } else if (flags.config !== undefined) {
+      let targets: string[];
+      if (flags.config !== undefined) {
+        if (names.length > 0 || flags.all) throw new UsageError("give cluster names, --all or --config, not several");
         const file = await configFile(flags.config, process.env);
         // A file with problems may have lost its name; deleting the default cluster instead would be wrong.
         if (file && file.problems.length > 0) throw new UsageError(file.problems.join("\n"));
         targets = [file?.input.name ?? DEFAULT_CLUSTER_NAME];
-      } else if (targets.length === 0) {
-        targets = [DEFAULT_CLUSTER_NAME];
+      } else {
+        targets = await lifecycleTargets(names, flags.all);
       }
       for (const name of targets) {
         const r = await ctx.withProgress((onEvent, signal) =>
@@ -141,6 +148,101 @@ Examples:
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const c = await getCluster(name);
       ctx.out(format === "table" ? clusterTable([c], true) : formatData(format, c));
+    });
+
+  cluster
+    .command("start")
+    .argument("[names...]", "clusters to start")
+    .description("Start stopped clusters: servers in turn, agents in parallel, then the load balancer")
+    .option("-a, --all", "start every k3box cluster")
+    .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
+    .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
+    .addHelpText("after", "\nExamples:\n  k3box cluster start dev\n  k3box cluster start --all --timeout 3m")
+    .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string }) => {
+      for (const name of await lifecycleTargets(names, flags.all)) {
+        const r = await ctx.withProgress((onEvent, signal) =>
+          startCluster(name, { onEvent, signal, wait: flags.wait, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) }),
+        );
+        ctx.err(r.changed ? `Cluster "${name}" started` : `Cluster "${name}" is already running: nothing to do`);
+      }
+    });
+
+  cluster
+    .command("stop")
+    .argument("[names...]", "clusters to stop")
+    .description("Stop clusters: load balancer and agents first, the init server last")
+    .option("-a, --all", "stop every k3box cluster")
+    .option("--stop-timeout <seconds>", "seconds each node gets to shut down before it is killed", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .addHelpText("after", "\nExamples:\n  k3box cluster stop dev\n  k3box cluster stop --all")
+    .action(async (names: string[], flags: { all?: boolean; stopTimeout: number }) => {
+      for (const name of await lifecycleTargets(names, flags.all)) {
+        const r = await ctx.withProgress((onEvent, signal) =>
+          stopCluster(name, { onEvent, signal, stopTimeoutSeconds: flags.stopTimeout }),
+        );
+        ctx.err(r.changed ? `Cluster "${name}" stopped` : `Cluster "${name}" is already stopped: nothing to do`);
+      }
+    });
+
+  cluster
+    .command("restart")
+    .argument("[names...]", "clusters to restart")
+    .description("Stop, then start clusters (same order and readiness as start)")
+    .option("-a, --all", "restart every k3box cluster")
+    .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
+    .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
+    .option("--stop-timeout <seconds>", "seconds each node gets to shut down before it is killed", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .addHelpText("after", "\nExamples:\n  k3box cluster restart dev")
+    .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string; stopTimeout: number }) => {
+      for (const name of await lifecycleTargets(names, flags.all)) {
+        await ctx.withProgress((onEvent, signal) =>
+          restartCluster(name, {
+            onEvent,
+            signal,
+            wait: flags.wait,
+            stopTimeoutSeconds: flags.stopTimeout,
+            ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+          }),
+        );
+        ctx.err(`Cluster "${name}" restarted`);
+      }
+    });
+
+  cluster
+    .command("edit")
+    .argument("<name>", "cluster name")
+    .description("Add or remove load-balanced ports of a cluster (replaces its load balancer)")
+    .option("--port-add <spec>", "publish a port through the load balancer, as create's --port (repeatable)", collect, [])
+    .option("--port-delete <spec>", "remove a mapping, named by its spec or its host port (repeatable)", collect, [])
+    .option("--timeout <duration>", "deadline (default 2m)")
+    .option("-o, --output <format>", "print the resulting ports as json or yaml")
+    .addHelpText(
+      "after",
+      `
+The load balancer is replaced: a new one is created, takes over the name and ports, and must
+serve the API before the old one is removed; on any failure the old one is put back.
+Ports published on a node directly (:direct) cannot be added after create.
+
+Examples:
+  k3box cluster edit dev --port-add 8080:80@loadbalancer
+  k3box cluster edit dev --port-delete 8080 --port-add 9090:80`,
+    )
+    .action(async (name: string, flags: { portAdd: string[]; portDelete: string[]; timeout?: string; output?: string }) => {
+      const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
+      const r = await ctx.withProgress((onEvent, signal) =>
+        editClusterPorts(
+          name,
+          { add: flags.portAdd, delete: flags.portDelete, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) },
+          { onEvent, signal },
+        ),
+      );
+      if (format) {
+        ctx.out(formatData(format, r.ports));
+        return;
+      }
+      ctx.err(`Cluster "${name}" ports updated`);
+      for (const p of r.ports) ctx.err(`  ${p.hostIp}:${p.hostPort} <- ${p.spec}`);
     });
 
   return cluster;

@@ -24,6 +24,11 @@ export function renderNginxConfig(ports: readonly ProxiedPort[]): string {
     "stream {",
   ];
   for (const p of [...ports].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol))) {
+    // nginx refuses an empty upstream; a port with no node to go to is simply not listened on.
+    if (p.targets.length === 0) {
+      lines.push(`  # ${p.port}/${p.protocol}: no running node selected`);
+      continue;
+    }
     const upstream = `port_${p.port}_${p.protocol}`;
     lines.push(`  upstream ${upstream} {`);
     for (const t of p.targets) lines.push(`    server ${t}:${p.port} max_fails=1 fail_timeout=10s;`);

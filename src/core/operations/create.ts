@@ -6,7 +6,7 @@ import { step, type EventSink } from "../events.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { clusterSelector } from "../labels.js";
 import { ensureLoadBalancerImage, loadBalancerContext } from "../loadbalancer/image.js";
-import { planCreate, type Action, type CreatePlan } from "../plan/create.js";
+import { planCreate, type Action, type CreatePlan, type Milestone } from "../plan/create.js";
 import { networkName } from "../plan/names.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { buildClusterSpec, type BuildOptions, type ClusterInput } from "../spec/build.js";
@@ -110,7 +110,8 @@ function result(
   };
 }
 
-function normalise(err: unknown, signal: AbortSignal): Error {
+/** The error an operation reports: the deadline or the cancellation when that is what interrupted it. */
+export function normalise(err: unknown, signal: AbortSignal): Error {
   if (err instanceof TimeoutError || err instanceof CancelledError) return err;
   if (signal.aborted && (signal.reason instanceof TimeoutError || signal.reason instanceof CancelledError)) {
     // A call interrupted by the abort fails with its own error; the abort is the story.
@@ -201,14 +202,15 @@ async function prepare(
   return { plan, registries: registries.registries };
 }
 
-interface Exec {
+export interface Exec {
   readonly runtime: Runtime;
   readonly onEvent: EventSink;
   readonly signal: AbortSignal;
   readonly undo: UndoStack;
 }
 
-async function execute(action: Action, x: Exec): Promise<void> {
+/** Runs planned actions, recording an undo step for everything it creates. */
+export async function execute(action: Action, x: Exec): Promise<void> {
   const { runtime, onEvent, signal, undo } = x;
   if (signal.aborted) throw signal.reason;
   switch (action.type) {
@@ -278,12 +280,32 @@ async function execute(action: Action, x: Exec): Promise<void> {
         "start-node",
         async () => {
           await runtime.startContainer(action.container, signal);
-          if (action.milestone) {
-            await waitForMilestone(runtime, action.container, action.milestone, { onEvent }, signal);
-          }
+          if (action.milestone) await waitSinceStart(x, action.container, action.milestone);
         },
         action.container,
       );
       return;
+    case "wait":
+      await step(onEvent, "wait-node", () => waitSinceStart(x, action.container, action.milestone), action.container);
+      return;
+    case "stop":
+      await step(
+        onEvent,
+        "stop-node",
+        () => runtime.stopContainer(action.container, action.timeoutSeconds, signal),
+        action.container,
+      );
+      return;
   }
+}
+
+/**
+ * Follows the log from the end of the container's previous run on (the engine's clock), so that
+ * lines of an earlier run do not count. Not from this run's start time: the engine stamps that
+ * after the process is already running, and a fast process logs before it.
+ */
+async function waitSinceStart(x: Exec, container: string, milestone: Milestone): Promise<void> {
+  const info = await x.runtime.inspectContainer(container, x.signal);
+  const since = info?.finishedAt;
+  await waitForMilestone(x.runtime, container, milestone, { onEvent: x.onEvent, ...(since ? { since } : {}) }, x.signal);
 }

@@ -4,13 +4,14 @@
  */
 import { filterMatches } from "../spec/filters.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
-import type { ClusterSpec, NodeRole, PortMapping } from "../spec/types.js";
-import type { ContainerSpec, FileEntry, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
+import type { ClusterSpec, NodeRole, VolumeMount } from "../spec/types.js";
+import type { ContainerSpec, FileEntry, Mount, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
 import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
 import { registryContainerSpec } from "../registry/container.js";
 import { endpointOf, registryNames } from "../registry/names.js";
-import { NGINX_CONFIG_PATH, renderNginxConfig, type ProxiedPort } from "../loadbalancer/nginx.js";
+import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
+import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
 import {
   K3S_DATA_DIR,
   KUBECONFIG_OUTPUT,
@@ -38,7 +39,11 @@ export interface PlanContext {
   readonly connectRegistries?: readonly string[];
 }
 
-export type Milestone = "server" | "agent" | "loadbalancer";
+/**
+ * What a node prints once it is up. `server-started` is a server that has begun its start
+ * (apiserver launched) but may still be waiting for etcd quorum, which needs its peers.
+ */
+export type Milestone = "server" | "server-started" | "agent" | "loadbalancer";
 
 export type Action =
   | { readonly type: "ensure-image"; readonly image: string }
@@ -50,6 +55,9 @@ export type Action =
   | { readonly type: "connect-network"; readonly network: string; readonly container: string }
   /** Until the registry's `/v2/` answers at this host address. */
   | { readonly type: "wait-registry"; readonly container: string; readonly address: string }
+  /** Waits for a milestone of a container started earlier in the same operation. */
+  | { readonly type: "wait"; readonly container: string; readonly milestone: Milestone }
+  | { readonly type: "stop"; readonly container: string; readonly timeoutSeconds: number }
   | { readonly type: "sequence"; readonly actions: readonly Action[] }
   | { readonly type: "parallel"; readonly actions: readonly Action[] };
 
@@ -89,7 +97,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     [LABEL.apiPort]: String(ctx.apiHostPort),
   };
 
-  const k3sNodes: PlannedNode[] = [];
+  const k3sNodes: Array<PlannedNode & { readonly role: NodeRole }> = [];
   const roles: Array<[NodeRole, number]> = [
     ["server", spec.servers],
     ["agent", spec.agents],
@@ -151,16 +159,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         tmpfs: ["/run", "/var/run"],
         mounts: [
           { type: "volume", source: nodeVolumeName(name), target: K3S_DATA_DIR },
-          ...spec.volumes
-            .filter((v) => filterMatches(v.filters, ref))
-            .map((v) => ({
-              // An absolute source is a host path; a bare name, or none, is a Docker volume.
-              type: v.source?.startsWith("/") ? ("bind" as const) : ("volume" as const),
-              source: v.source ?? "",
-              target: v.destination,
-              readOnly: v.options?.split(",").includes("ro") ?? false,
-              options: v.options?.split(",") ?? [],
-            })),
+          ...spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount),
         ],
         ports: published,
         network: net,
@@ -293,27 +292,13 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   };
 }
 
-function isDirect(p: PortMapping): boolean {
-  return p.filters.some((f) => f.suffix === "direct");
-}
-
-/** The API goes to every server; each proxied port to the nodes its filter selects. */
-function proxiedPorts(ports: readonly PortMapping[], nodes: readonly PlannedNode[]): ProxiedPort[] {
-  const result = new Map<string, ProxiedPort>();
-  result.set(`${K3S_API_PORT}/tcp`, {
-    port: K3S_API_PORT,
-    protocol: "tcp",
-    targets: nodes.filter((n) => n.role === "server").map((n) => n.name),
-  });
-  for (const p of ports) {
-    if (isDirect(p)) continue;
-    const key = `${p.containerPort}/${p.protocol}`;
-    const targets = nodes
-      .filter((n) => n.role !== "loadbalancer" && filterMatches(p.filters, { role: n.role, index: n.index }))
-      .map((n) => n.name);
-    const prev = result.get(key);
-    const merged = [...new Set([...(prev?.targets ?? []), ...targets])];
-    result.set(key, { port: p.containerPort, protocol: p.protocol, targets: merged });
-  }
-  return [...result.values()];
+export function toMount(v: VolumeMount): Mount {
+  return {
+    // An absolute source is a host path; a bare name, or none, is a Docker volume.
+    type: v.source?.startsWith("/") ? "bind" : "volume",
+    source: v.source ?? "",
+    target: v.destination,
+    readOnly: v.options?.split(",").includes("ro") ?? false,
+    options: v.options?.split(",") ?? [],
+  };
 }

@@ -30,6 +30,10 @@ export function describeAction(action: Action): ActionView {
       return `connect ${action.container} to network ${action.network}`;
     case "wait-registry":
       return `wait until registry ${action.container} answers at ${action.address}`;
+    case "wait":
+      return `wait for the ${action.milestone} milestone of ${action.container}`;
+    case "stop":
+      return `stop ${action.container} (${action.timeoutSeconds}s grace)`;
   }
 }
 

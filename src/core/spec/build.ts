@@ -243,7 +243,7 @@ export async function parseApiPort(text: string | undefined): Promise<ApiEndpoin
 }
 
 /** Fills in the default route of a port and checks it can be honoured. */
-function placePort(p: PortMapping, counts: { servers: number; agents: number; loadBalancer: boolean }): PortMapping {
+export function placePort(p: PortMapping, counts: { servers: number; agents: number; loadBalancer: boolean }): PortMapping {
   if (p.filters.length === 0) {
     if (counts.loadBalancer) return { ...p, filters: PROXY_ALL };
     if (counts.servers + counts.agents === 1) {

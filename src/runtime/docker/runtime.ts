@@ -278,6 +278,12 @@ export class DockerRuntime implements Runtime {
     });
   }
 
+  renameContainer(name: string, newName: string, signal?: AbortSignal): Promise<void> {
+    return guard(`rename container ${name} to ${newName}`, signal, async () => {
+      await this.docker.getContainer(name).rename({ name: newName });
+    });
+  }
+
   inspectContainer(name: string, signal?: AbortSignal): Promise<ContainerInfo | undefined> {
     return guard(`inspect container ${name}`, signal, async () => {
       try {
@@ -317,7 +323,8 @@ export class DockerRuntime implements Runtime {
         follow: options.follow as true,
         stdout: true,
         stderr: true,
-        ...(options.since ? { since: Math.floor(options.since.getTime() / 1000) } : {}),
+        // Sub-second precision, so that a node restarted within the second of its last run is not read twice.
+        ...(options.since ? { since: (options.since.getTime() / 1000).toFixed(3) as unknown as number } : {}),
         ...(options.tail !== undefined ? { tail: options.tail } : {}),
         ...(signal ? { abortSignal: signal } : {}),
       }),
@@ -417,10 +424,15 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  readFile(name: string, path: string, signal?: AbortSignal): Promise<Buffer> {
+  async readFile(name: string, path: string, signal?: AbortSignal): Promise<Buffer> {
+    return (await this.readFileEntry(name, path, signal)).content as Buffer;
+  }
+
+  readFileEntry(name: string, path: string, signal?: AbortSignal): Promise<FileEntry> {
     return guard(`read ${path} from ${name}`, signal, async () => {
       const stream = (await this.docker.getContainer(name).getArchive({ path })) as unknown as Readable;
-      return firstFileOfTar(stream, `${name}:${path}`);
+      const { content, mode } = await firstFileOfTar(stream, `${name}:${path}`);
+      return { path, content, mode };
     });
   }
 }
@@ -440,16 +452,16 @@ function packTar(files: readonly FileEntry[]): Readable {
   return Readable.from(pack as AsyncIterable<Buffer>);
 }
 
-function firstFileOfTar(stream: Readable, what: string): Promise<Buffer> {
+function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buffer; mode: number }> {
   return new Promise((resolve, reject) => {
     const extract = tar.extract();
-    let found: Buffer | undefined;
+    let found: { content: Buffer; mode: number } | undefined;
     let linkTarget: string | undefined;
     extract.on("entry", (header, body, next) => {
       const chunks: Buffer[] = [];
       body.on("data", (c: unknown) => chunks.push(c as Buffer));
       body.on("end", () => {
-        if (found === undefined && header.type === "file") found = Buffer.concat(chunks);
+        if (found === undefined && header.type === "file") found = { content: Buffer.concat(chunks), mode: (header.mode ?? 0o644) & 0o7777 };
         if (header.type === "symlink") linkTarget = header.linkname ?? undefined;
         next();
       });

@@ -89,6 +89,7 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
   }
   const status = STATES.has(c.State.Status) ? (c.State.Status as ContainerInfo["state"]) : "dead";
   const started = c.State.StartedAt && !c.State.StartedAt.startsWith("0001") ? new Date(c.State.StartedAt) : undefined;
+  const finished = c.State.FinishedAt && !c.State.FinishedAt.startsWith("0001") ? new Date(c.State.FinishedAt) : undefined;
   return {
     id: c.Id,
     name: c.Name.replace(/^\//, ""),
@@ -97,6 +98,7 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     state: status,
     running: c.State.Running,
     ...(started ? { startedAt: started } : {}),
+    ...(finished ? { finishedAt: finished } : {}),
     exitCode: c.State.ExitCode,
     ports,
     networks,
@@ -108,6 +110,68 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
       target: m.Destination,
       readOnly: !m.RW,
     })),
+    spec: specFromInspect(c),
+  };
+}
+
+const RESTART_POLICIES = new Set(["no", "unless-stopped", "always"]);
+
+/**
+ * The inverse of toCreateOptions: what the container was created with. Mounts come from the
+ * configuration, not from the runtime list, so the image's anonymous volumes are not taken for the user's.
+ */
+export function specFromInspect(c: Docker.ContainerInspectInfo): ContainerSpec {
+  const name = c.Name.replace(/^\//, "");
+  const host = c.HostConfig as Docker.HostConfig & { Mounts?: Docker.MountSettings[]; Init?: boolean | null };
+  const ports: PublishedPort[] = [];
+  for (const [key, binds] of Object.entries(host.PortBindings ?? {}) as Array<
+    [string, Array<{ HostIp?: string; HostPort?: string }> | null]
+  >) {
+    const [port, proto] = key.split("/");
+    for (const b of binds ?? []) {
+      ports.push({
+        containerPort: Number(port),
+        protocol: proto === "udp" ? "udp" : "tcp",
+        hostIp: b.HostIp ?? "",
+        hostPort: Number(b.HostPort || 0),
+      });
+    }
+  }
+  const env: Record<string, string> = {};
+  for (const e of c.Config.Env ?? []) {
+    const i = e.indexOf("=");
+    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  const network = host.NetworkMode ?? "default";
+  const shortId = c.Id.slice(0, 12);
+  const aliases = ((c.NetworkSettings.Networks?.[network] as { Aliases?: string[] | null } | undefined)?.Aliases ?? []).filter((a: string) => a !== shortId && a !== c.Id);
+  const entrypoint = c.Config.Entrypoint;
+  const restart = host.RestartPolicy?.Name ?? "no";
+  return {
+    name,
+    image: c.Config.Image,
+    ...(c.Config.Hostname ? { hostname: c.Config.Hostname } : {}),
+    ...(entrypoint ? { entrypoint: typeof entrypoint === "string" ? [entrypoint] : [...entrypoint] } : {}),
+    ...(c.Config.Cmd ? { cmd: [...c.Config.Cmd] } : {}),
+    env,
+    labels: { ...(c.Config.Labels ?? {}) },
+    privileged: host.Privileged ?? false,
+    tmpfs: Object.keys(host.Tmpfs ?? {}),
+    mounts: (host.Mounts ?? []).map((m) => {
+      const propagation = m.BindOptions?.Propagation;
+      return {
+        type: m.Type === "bind" ? ("bind" as const) : ("volume" as const),
+        source: m.Source ?? "",
+        target: m.Target,
+        readOnly: m.ReadOnly ?? false,
+        ...(propagation ? { options: [propagation] } : {}),
+      };
+    }),
+    ports,
+    network,
+    networkAliases: aliases,
+    restartPolicy: RESTART_POLICIES.has(restart) ? (restart as "no") : "no",
+    init: host.Init ?? false,
   };
 }
 

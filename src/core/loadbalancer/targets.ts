@@ -1,0 +1,44 @@
+/**
+ * Which nodes each load-balanced port goes to. Create, node changes and port edits all
+ * compute targets here, from the port specs stored on the load balancer and the current nodes.
+ */
+import { filterMatches } from "../spec/filters.js";
+import { K3S_API_PORT } from "../spec/defaults.js";
+import { placePort } from "../spec/build.js";
+import { parsePortMapping } from "../spec/ports.js";
+import type { NodeRole, PortMapping } from "../spec/types.js";
+import type { ProxiedPort } from "./nginx.js";
+
+export interface TargetNode {
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly index: number;
+}
+
+export function isDirect(p: PortMapping): boolean {
+  return p.filters.some((f) => f.suffix === "direct");
+}
+
+/** The API goes to every server; each proxied port to the nodes its filter selects. */
+export function proxiedPorts(ports: readonly PortMapping[], nodes: readonly TargetNode[]): ProxiedPort[] {
+  const result = new Map<string, ProxiedPort>();
+  result.set(`${K3S_API_PORT}/tcp`, {
+    port: K3S_API_PORT,
+    protocol: "tcp",
+    targets: nodes.filter((n) => n.role === "server").map((n) => n.name),
+  });
+  for (const p of ports) {
+    if (isDirect(p)) continue;
+    const key = `${p.containerPort}/${p.protocol}`;
+    const targets = nodes.filter((n) => filterMatches(p.filters, { role: n.role, index: n.index })).map((n) => n.name);
+    const prev = result.get(key);
+    const merged = [...new Set([...(prev?.targets ?? []), ...targets])];
+    result.set(key, { port: p.containerPort, protocol: p.protocol, targets: merged });
+  }
+  return [...result.values()];
+}
+
+/** The load balancer's port specs as stored on it (raw, as the user wrote them), parsed and routed again. */
+export function storedPorts(raws: readonly string[], counts: { servers: number; agents: number }): PortMapping[] {
+  return raws.map((raw) => placePort(parsePortMapping(raw), { ...counts, loadBalancer: true }));
+}

@@ -1,0 +1,75 @@
+/** Pure ordering of starting and stopping a cluster's nodes. */
+import type { Action } from "./create.js";
+
+export interface NodeState {
+  readonly name: string;
+  readonly role: "server" | "agent" | "loadbalancer";
+  readonly index: number;
+  /** The server that created the cluster's etcd (`--cluster-init`). */
+  readonly init: boolean;
+  readonly running: boolean;
+}
+
+/** Init server first, the other servers by index. */
+export function serversInOrder(nodes: readonly NodeState[]): NodeState[] {
+  return nodes
+    .filter((n) => n.role === "server")
+    .sort((a, b) => Number(b.init) - Number(a.init) || a.index - b.index);
+}
+
+function byIndex(nodes: readonly NodeState[], role: NodeState["role"]): NodeState[] {
+  return nodes.filter((n) => n.role === role).sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Starts the servers and agents that are not running (the load balancer is the caller's, last).
+ *
+ * Servers start one at a time, init server first, each waited for until it has begun its start;
+ * a restarting etcd member then holds back readiness until a majority of members answer, so waiting
+ * for one member to be fully ready before starting the next would never end. Once all are started,
+ * all are waited for, then agents start in parallel.
+ */
+export function planStart(nodes: readonly NodeState[], wait: boolean): Action {
+  const servers = serversInOrder(nodes).filter((n) => !n.running);
+  const agents = byIndex(nodes, "agent").filter((n) => !n.running);
+  const ha = nodes.filter((n) => n.role === "server").length > 1;
+  const actions: Action[] = [];
+  if (!wait) {
+    actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name })));
+    actions.push({ type: "parallel", actions: agents.map((n) => ({ type: "start", container: n.name })) });
+    return { type: "sequence", actions };
+  }
+  if (ha) {
+    actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name, milestone: "server-started" })));
+    actions.push({
+      type: "parallel",
+      actions: servers.map((n) => ({ type: "wait", container: n.name, milestone: "server" })),
+    });
+  } else {
+    actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name, milestone: "server" })));
+  }
+  actions.push({
+    type: "parallel",
+    actions: agents.map((n) => ({ type: "start", container: n.name, milestone: "agent" })),
+  });
+  return { type: "sequence", actions };
+}
+
+/**
+ * Stops the running nodes: the load balancer first (no traffic to nodes going away), then agents,
+ * then the joined servers, and the init server last.
+ */
+export function planStop(nodes: readonly NodeState[], timeoutSeconds: number): Action {
+  const stop = (n: NodeState): Action => ({ type: "stop", container: n.name, timeoutSeconds });
+  const running = nodes.filter((n) => n.running);
+  const [init, ...joined] = serversInOrder(running);
+  return {
+    type: "sequence",
+    actions: [
+      { type: "parallel", actions: running.filter((n) => n.role === "loadbalancer").map(stop) },
+      { type: "parallel", actions: byIndex(running, "agent").map(stop) },
+      { type: "parallel", actions: joined.map(stop) },
+      ...(init ? [stop(init)] : []),
+    ],
+  };
+}
