@@ -7,7 +7,7 @@ import { containerIds, ingressNodes, lbConfig, reaches, upstreams } from "./lb.j
 interface Inspect {
   Name: string;
   Image: string;
-  Config: { Image: string; Env: string[]; Cmd: string[]; Labels: Record<string, string> };
+  Config: { Image: string; Env: string[]; Cmd: string[]; Entrypoint: string[]; Labels: Record<string, string> };
   HostConfig: { Privileged: boolean; RestartPolicy: { Name: string } };
   Mounts: Array<{ Type: string; Name?: string; Destination: string }>;
 }
@@ -46,6 +46,7 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     const r = await sb.k3box([
       "cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE, "-p", `${port}:80`,
       "--api-port", `${gateway}:${apiPort}`, "--k3s-arg", "--cluster-init@server:0", "--timeout", "3m",
+      "--host-alias", "10.98.0.9:alias.e2e.internal",
     ]);
     expect(r.code, r.stderr).toBe(0);
   });
@@ -65,6 +66,12 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     expect(added.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
     expect(added.Config.Labels["dev.k3box.node.index"]).toBe("1");
     expect(added.Mounts.find((m) => m.Destination === "/var/lib/rancher/k3s")?.Name).toBe(`${n("agent-1")}-data`);
+    // The in-node fixes and host entries come along: same entrypoint, same files, and they ran.
+    expect(added.Config.Entrypoint).toEqual(peer.Config.Entrypoint);
+    expect(added.Config.Labels["dev.k3box.files"]).toBe(peer.Config.Labels["dev.k3box.files"]);
+    const hosts = await docker(["exec", n("agent-1"), "cat", "/etc/hosts"]);
+    expect(hosts.stdout).toMatch(/^10\.98\.0\.9\s+alias\.e2e\.internal$/m);
+    expect(hosts.stdout).toMatch(/\shost\.k3box\.internal$/m);
     const up = upstreams(await lbConfig(name));
     expect(up["6443/tcp"]).toEqual([n("server-0")]);
     expect(up["80/tcp"]).toEqual([n("server-0"), n("agent-0"), n("agent-1")]);

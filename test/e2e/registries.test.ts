@@ -183,6 +183,19 @@ describe("cluster create --registry-create: push from the host, pull in every no
     ]);
   });
 
+  it("node create gives the new node the same registry config, and it pulls by every name", async () => {
+    const own = created.json.registries.find((r) => r.name === `${cluster}-registry`) as Names;
+    const add = await sb.k3box(["node", "create", "--cluster", cluster, "--role", "agent", "--timeout", "2m"]);
+    expect(add.stderr).not.toMatch(/error/i);
+    expect(add.code).toBe(0);
+    const node = `k3box-${cluster}-agent-1`;
+    const peer = await docker(["exec", `k3box-${cluster}-agent-0`, "cat", REGISTRIES_YAML]);
+    const copied = await docker(["exec", node, "cat", REGISTRIES_YAML]);
+    expect(copied.stdout).toBe(peer.stdout);
+    expect((await pullInNode(node, `${own.node}/busybox:latest`)).code).toBe(0);
+    expect((await pullInNode(node, "docker.io/library/busybox:latest")).code).toBe(0);
+  });
+
   it("cluster delete removes the registry it created and lets the shared one go", async () => {
     expect((await sb.k3box(["cluster", "delete", cluster])).code).toBe(0);
     expect((await docker(["inspect", `k3box-${cluster}-registry`])).code).not.toBe(0);
