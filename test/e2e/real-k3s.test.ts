@@ -27,4 +27,33 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? DEFAULT_K3S_IMAGE : `skipped: ${r
       await sb.dispose();
     }
   });
+
+  it("imports an image, runs a pod that resolves host.k3box.internal, and comes back after stop/start", async () => {
+    const sb = await Sandbox.create();
+    try {
+      const name = sb.name("real-life");
+      const ctx = ["--context", `k3box-${name}`];
+      const r = await sb.k3box(["cluster", "create", name, "-a", "1", "--timeout", "5m"]);
+      expect(r.code, r.stderr).toBe(0);
+      const imported = await sb.k3box(["image", "import", "busybox:latest", "-c", name]);
+      expect(imported.code, imported.stderr).toBe(0);
+      // Through coredns' NodeHosts, which the node entrypoint fills in.
+      const run = await sb.kubectl([
+        ...ctx, "run", "probe", "--image=busybox:latest", "--image-pull-policy=Never", "--restart=Never",
+        "--command", "--", "nslookup", "host.k3box.internal",
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const done = await sb.kubectl([...ctx, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s"]);
+      expect(done.code, done.stderr).toBe(0);
+      expect((await sb.k3box(["cluster", "stop", name])).code).toBe(0);
+      const started = await sb.k3box(["cluster", "start", name, "--timeout", "5m"]);
+      expect(started.code, started.stderr).toBe(0);
+      const ready = await sb.kubectl([...ctx, "get", "--raw", "/readyz"]);
+      expect(ready.stdout.trim()).toBe("ok");
+      expect((await sb.k3box(["cluster", "delete", name])).code).toBe(0);
+      expect(await leftovers(name)).toEqual([]);
+    } finally {
+      await sb.dispose();
+    }
+  });
 });
