@@ -51,35 +51,29 @@ function toDockerMount(m: Mount): Docker.MountSettings {
 
 const STATES = new Set(["created", "running", "paused", "restarting", "removing", "exited", "dead"]);
 
-export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
+type PortMap = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null | undefined>;
+
+/** Docker's `"80/tcp": [{HostIp, HostPort}]` map as a flat list. */
+function publishedPorts(map: PortMap | undefined): PublishedPort[] {
   const ports: PublishedPort[] = [];
-  for (const [key, binds] of Object.entries(c.NetworkSettings.Ports ?? {})) {
+  for (const [key, binds] of Object.entries(map ?? {})) {
     const [port, proto] = key.split("/");
     for (const b of binds ?? []) {
       ports.push({
         containerPort: Number(port),
         protocol: proto === "udp" ? "udp" : "tcp",
-        hostIp: b.HostIp,
-        hostPort: Number(b.HostPort),
+        hostIp: b.HostIp ?? "",
+        hostPort: Number(b.HostPort || 0),
       });
     }
   }
+  return ports;
+}
+
+export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
+  const running = publishedPorts(c.NetworkSettings.Ports as PortMap | undefined);
   // A stopped container has no runtime port map; its configured bindings still say what it publishes.
-  if (ports.length === 0) {
-    for (const [key, binds] of Object.entries(c.HostConfig.PortBindings ?? {}) as Array<
-      [string, Array<{ HostIp?: string; HostPort?: string }> | null]
-    >) {
-      const [port, proto] = key.split("/");
-      for (const b of binds ?? []) {
-        ports.push({
-          containerPort: Number(port),
-          protocol: proto === "udp" ? "udp" : "tcp",
-          hostIp: b.HostIp ?? "",
-          hostPort: Number(b.HostPort ?? 0),
-        });
-      }
-    }
-  }
+  const ports = running.length > 0 ? running : publishedPorts(c.HostConfig.PortBindings as PortMap | undefined);
   const networks: Record<string, { ip: string }> = {};
   for (const [name, n] of Object.entries(c.NetworkSettings.Networks ?? {})) networks[name] = { ip: n.IPAddress };
   const env: Record<string, string> = {};
@@ -123,20 +117,7 @@ const RESTART_POLICIES = new Set(["no", "unless-stopped", "always"]);
 export function specFromInspect(c: Docker.ContainerInspectInfo): ContainerSpec {
   const name = c.Name.replace(/^\//, "");
   const host = c.HostConfig as Docker.HostConfig & { Mounts?: Docker.MountSettings[]; Init?: boolean | null };
-  const ports: PublishedPort[] = [];
-  for (const [key, binds] of Object.entries(host.PortBindings ?? {}) as Array<
-    [string, Array<{ HostIp?: string; HostPort?: string }> | null]
-  >) {
-    const [port, proto] = key.split("/");
-    for (const b of binds ?? []) {
-      ports.push({
-        containerPort: Number(port),
-        protocol: proto === "udp" ? "udp" : "tcp",
-        hostIp: b.HostIp ?? "",
-        hostPort: Number(b.HostPort || 0),
-      });
-    }
-  }
+  const ports = publishedPorts(host.PortBindings as PortMap | undefined);
   const env: Record<string, string> = {};
   for (const e of c.Config.Env ?? []) {
     const i = e.indexOf("=");
