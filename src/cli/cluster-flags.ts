@@ -3,7 +3,7 @@
  * they layer over K3BOX_* variables and a config file.
  */
 import { Command, Option } from "commander";
-import { loadConfig, readConfigSource, type LoadedConfig } from "../core/config/load.js";
+import type { LoadedConfig } from "../core/config/load.js";
 import { CONFIG_ENV_VAR, resolveClusterInput, type ResolvedInput } from "../core/config/resolve.js";
 import { DEFAULT_K3S_IMAGE } from "../core/spec/defaults.js";
 import type { ClusterInput } from "../core/spec/build.js";
@@ -117,7 +117,10 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
 /** The config file named by --config or K3BOX_CONFIG, loaded and checked. */
 export async function configFile(path: string | undefined, env: NodeJS.ProcessEnv): Promise<LoadedConfig | undefined> {
   const file = path ?? (env[CONFIG_ENV_VAR] || undefined);
-  return file === undefined ? undefined : loadConfig(await readConfigSource(file), env);
+  if (file === undefined) return undefined;
+  // The schema library is loaded only when a config file is read: most runs have none.
+  const { loadConfig, readConfigSource } = await import("../core/config/load.js");
+  return loadConfig(await readConfigSource(file), env);
 }
 
 /** Flags over K3BOX_* over the config file. */

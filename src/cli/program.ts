@@ -29,7 +29,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
     out: (text) => streams.stdout.write(text),
     err: (line) => streams.stderr.write(line + "\n"),
     async withProgress(fn) {
-      const progress = createProgress(streams.stderr, quiet);
+      const progress = await createProgress(streams.stderr, quiet);
       try {
         return await fn(progress.onEvent, signal);
       } finally {

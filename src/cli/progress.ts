@@ -1,6 +1,6 @@
 /** Renders operation events on stderr: a spinner on a terminal, plain lines elsewhere. */
 import chalk from "chalk";
-import ora, { type Ora } from "ora";
+import type { Ora } from "ora";
 import type { ClusterEvent, EventSink } from "../core/events.js";
 import { createImportView, type ImportView } from "./import-progress.js";
 
@@ -43,9 +43,11 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Progress {
+export async function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Promise<Progress> {
   if (quiet) return { onEvent: () => {}, stop: () => {} };
   const tty = stream.isTTY === true;
+  // The spinner library is loaded only where a spinner is shown: CI logs and pipes get plain lines.
+  const ora = tty ? (await import("ora")).default : undefined;
   let spinner: Ora | undefined;
   let imports: ImportView | undefined;
   const running = new Map<string, string>();
@@ -59,7 +61,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
       spinner = undefined;
     } else if (spinner) {
       spinner.text = current;
-    } else {
+    } else if (ora) {
       spinner = ora({ text: current, stream }).start();
     }
   };

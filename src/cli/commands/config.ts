@@ -1,8 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
-import { loadConfig, readConfigSource } from "../../core/config/load.js";
 import { resolveClusterInput } from "../../core/config/resolve.js";
-import { k3boxJsonSchema } from "../../core/config/schema.js";
 import { starterConfig } from "../../core/config/starter.js";
 import { ConflictError, UsageError } from "../../core/errors.js";
 import { buildClusterSpec } from "../../core/spec/build.js";
@@ -46,6 +44,7 @@ export function configCommand(ctx: CliContext): Command {
       "\nEvery problem is printed as FILE:LINE:COLUMN: FIELD: message; the exit code is then 2.\n\nExamples:\n  k3box config validate k3box.yaml\n  k3box config validate k3d.yaml",
     )
     .action(async (file: string) => {
+      const { loadConfig, readConfigSource } = await import("../../core/config/load.js");
       const loaded = loadConfig(await readConfigSource(file), process.env);
       const { input, build } = resolveClusterInput({ flags: {}, file: loaded });
       const spec = await buildClusterSpec(input, build);
@@ -72,7 +71,10 @@ export function configCommand(ctx: CliContext): Command {
     .command("schema")
     .description("Print the JSON Schema of k3box config files (for editors)")
     .addHelpText("after", "\nExamples:\n  k3box config schema > k3box-config.schema.json")
-    .action(() => ctx.out(JSON.stringify(k3boxJsonSchema(), null, 2) + "\n"));
+    .action(async () => {
+      const { k3boxJsonSchema } = await import("../../core/config/schema.js");
+      ctx.out(JSON.stringify(k3boxJsonSchema(), null, 2) + "\n");
+    });
 
   return config;
 }

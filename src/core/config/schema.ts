@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 
-export const K3BOX_API_VERSION = "k3box.dev/v1alpha1";
-export const K3BOX_KIND = "Cluster";
-export const K3D_API_VERSIONS = ["k3d.io/v1alpha5", "k3d.io/v1alpha4"] as const;
+import { K3BOX_API_VERSION, K3BOX_KIND, K3D_API_VERSIONS } from "./kinds.js";
+
+export { K3BOX_API_VERSION, K3BOX_KIND, K3D_API_VERSIONS };
 export const K3D_KIND = "Simple";
 
 const nodeFilters = z
