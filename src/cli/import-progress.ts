@@ -2,6 +2,7 @@
 import chalk from "chalk";
 import { createLogUpdate } from "log-update";
 import type { ClusterEvent } from "../core/events.js";
+import { canAnimate } from "./terminal.js";
 
 type ImportEvent = Extract<ClusterEvent, { type: "import-start" | "import-progress" | "import-done" }>;
 
@@ -52,7 +53,7 @@ export interface ImportView {
 
 export function createImportView(stream: NodeJS.WriteStream): ImportView {
   const lines = new Map<string, Line>();
-  if (stream.isTTY !== true) {
+  if (!canAnimate(stream)) {
     return {
       onEvent(e) {
         if (e.type === "import-start") stream.write(`${e.node}: importing ${e.source}…\n`);

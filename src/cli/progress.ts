@@ -3,6 +3,7 @@ import chalk from "chalk";
 import type { Ora } from "ora";
 import type { ClusterEvent, EventSink } from "../core/events.js";
 import { createImportView, type ImportView } from "./import-progress.js";
+import { canAnimate } from "./terminal.js";
 
 const LABELS: Record<string, string> = {
   prepare: "Checking the engine and ports",
@@ -45,7 +46,7 @@ export interface Progress {
 
 export async function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Promise<Progress> {
   if (quiet) return { onEvent: () => {}, stop: () => {} };
-  const tty = stream.isTTY === true;
+  const tty = canAnimate(stream);
   // The spinner library is loaded only where a spinner is shown: CI logs and pipes get plain lines.
   const ora = tty ? (await import("ora")).default : undefined;
   let spinner: Ora | undefined;
