@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError, ConflictError } from "../../src/core/errors.js";
 import { LABEL } from "../../src/core/labels.js";
-import { choosePeer, nextIndices, planJoinNodes, planNewNodes } from "../../src/core/plan/node.js";
+import { choosePeer, hasEmbeddedEtcd, nextIndices, planJoinNodes, planNewNodes } from "../../src/core/plan/node.js";
 import type { ContainerInfo, ContainerSpec } from "../../src/runtime/types.js";
 
 function container(role: "server" | "agent" | "loadbalancer", index: number, extra: { init?: boolean; files?: string[]; running?: boolean } = {}): ContainerInfo {
@@ -21,7 +21,12 @@ function container(role: "server" | "agent" | "loadbalancer", index: number, ext
     hostname: name,
     entrypoint: ["/bin/k3box-entrypoint"],
     cmd: role === "server" ? ["server", "--tls-san", "127.0.0.1", ...(extra.init ? ["--cluster-init"] : [])] : ["agent"],
-    env: { K3S_TOKEN: "tok", K3S_URL: "https://k3box-c-server-0:6443", USER_VAR: "x" },
+    // As create plans it: server-0 starts the cluster, every other node joins it.
+    env: {
+      K3S_TOKEN: "tok",
+      ...(role === "server" && index === 0 ? {} : { K3S_URL: "https://k3box-c-server-0:6443" }),
+      USER_VAR: "x",
+    },
     labels,
     privileged: true,
     tmpfs: ["/run", "/var/run"],
@@ -51,6 +56,14 @@ function container(role: "server" | "agent" | "loadbalancer", index: number, ext
 }
 
 const none = { k3sArgs: [], env: {}, mounts: [] };
+
+describe("hasEmbeddedEtcd", () => {
+  it("holds for an init server, and for joined servers once the init server is gone", () => {
+    expect(hasEmbeddedEtcd([container("server", 0, { init: true }), container("server", 1)])).toBe(true);
+    expect(hasEmbeddedEtcd([container("server", 1), container("server", 2)])).toBe(true);
+    expect(hasEmbeddedEtcd([container("server", 0)])).toBe(false);
+  });
+});
 
 describe("nextIndices", () => {
   it("continues after the highest index of the role, so a deleted node's name is not reused", () => {

@@ -14,6 +14,22 @@ writeFileSync(join(dir, "img.tar"), Buffer.from([0, 1, 2, 255]));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("--file SRC:DEST[@FILTER]", () => {
+  it("goes to every node by default, also on a cluster without agents", async () => {
+    const spec = await buildClusterSpec({ files: [`${join(dir, "img.tar")}:/etc/e2e/img.tar`] });
+    expect(formatNodeFilters(spec.files[0]?.filters ?? [])).toBe("server:*;agent:*");
+  });
+
+  it("refuses the files k3box writes itself, saying what to use instead", async () => {
+    const err = (await buildClusterSpec({
+      files: [
+        `${join(dir, "img.tar")}:k3s-registry-config`,
+        `${join(dir, "img.tar")}:/bin/k3box-entrypoint.sh`,
+      ],
+    }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain("writes /etc/rancher/k3s/registries.yaml, which k3box writes itself: give the file as --registry-config");
+    expect(err.message).toContain("writes /bin/k3box-entrypoint.sh, which k3box writes itself");
+  });
+
   it.each([
     ["./a.yaml:/etc/a.yaml", { source: "./a.yaml", destination: "/etc/a.yaml" }],
     ["a.yaml:k3s-manifests/a.yaml@server:0", { source: "a.yaml", destination: "k3s-manifests/a.yaml", filters: "server:0" }],

@@ -22,6 +22,7 @@ import { clusterCredentials, loadCluster } from "./cluster-ref.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { execute, normalise } from "./create.js";
 import { assertPortFree, pickFreePort } from "./ports.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
 import { rollback } from "./rollback.js";
 
 export interface PortEdit {
@@ -109,7 +110,7 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
     const parked = `${lb.name}-old-${suffix}`;
     await step(onEvent, "replace-loadbalancer", async () => {
       if (lb.running) {
-        await runtime.stopContainer(oldId, 30, signal);
+        await runtime.stopContainer(oldId, DEFAULT_STOP_TIMEOUT_SECONDS, signal);
         undo.push(`start ${lb.name} again`, () => runtime.startContainer(oldId));
       }
       await runtime.renameContainer(oldId, parked, signal);
@@ -119,8 +120,9 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
     });
     if (lb.running) {
       const x = { runtime, onEvent, signal, undo: new UndoStack() };
-      await execute({ type: "start", container: lb.name, milestone: "loadbalancer" }, x);
+      // Before the start: a new load balancer that started but never became ready still holds the ports.
       undo.push(`stop the new load balancer`, () => runtime.stopContainer(id, 10));
+      await execute({ type: "start", container: lb.name, milestone: "loadbalancer" }, x);
       const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, ref, signal));
       await step(onEvent, "wait-api", () => waitForApi(creds, signal));
     }

@@ -17,7 +17,9 @@ import { parseVolumeMount } from "../spec/volumes.js";
 import { UndoStack } from "../undo.js";
 import { VERSION } from "../version.js";
 import { apiRequest, waitForApi } from "../wait.js";
-import { clusterCredentials, loadCluster, roleOf, type ClusterRef } from "./cluster-ref.js";
+import { planStart } from "../plan/lifecycle.js";
+import { clusterCredentials, loadCluster, roleOf, toNodeState, type ClusterRef } from "./cluster-ref.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { execute, normalise } from "./create.js";
 import { rollback } from "./rollback.js";
@@ -339,18 +341,19 @@ export async function startNodes(
     const nodes = await findNodes(runtime, names, signal);
     const wait = options.wait ?? true;
     const x = { runtime, onEvent, signal, undo: new UndoStack() };
-    for (const n of nodes) {
-      const role = roleOf(n);
-      if (role === "loadbalancer") {
-        const containers = await runtime.listContainers(clusterSelector(n.labels[LABEL.cluster] as string), signal);
-        await applyLoadBalancerConfig(runtime, n.name, loadBalancerConfig(n, containers), signal);
-      }
-      if (n.running) continue;
-      await execute({ type: "start", container: n.name, ...(wait ? { milestone: role === "server" ? "server" : role } : {}) }, x);
+    const k3s = nodes.filter((n) => roleOf(n) !== "loadbalancer");
+    const clusters = [...new Set(k3s.map((n) => n.labels[LABEL.cluster] as string))];
+    // The same order and waits as cluster start, so stopped etcd members come back together.
+    for (const cluster of clusters) {
+      const states = k3s.filter((n) => n.labels[LABEL.cluster] === cluster).map(toNodeState);
+      await execute(planStart(states, wait), x);
     }
-    for (const cluster of new Set(nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string))) {
-      await updateLoadBalancer(runtime, cluster, undefined, onEvent, signal);
+    for (const lb of nodes.filter((n) => roleOf(n) === "loadbalancer")) {
+      const containers = await runtime.listContainers(clusterSelector(lb.labels[LABEL.cluster] as string), signal);
+      await applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(lb, containers), signal);
+      if (!lb.running) await execute({ type: "start", container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }, x);
     }
+    for (const cluster of clusters) await updateLoadBalancer(runtime, cluster, undefined, onEvent, signal);
     return nodes.map((n) => n.name);
   } catch (err) {
     throw normalise(err, signal);
@@ -373,7 +376,7 @@ export async function stopNodes(
   }
   const x = { runtime, onEvent, signal: signal ?? new AbortController().signal, undo: new UndoStack() };
   for (const n of nodes) {
-    await execute({ type: "stop", container: n.name, timeoutSeconds: options.stopTimeoutSeconds ?? 30 }, x);
+    await execute({ type: "stop", container: n.name, timeoutSeconds: options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS }, x);
   }
   return nodes.map((n) => n.name);
 }

@@ -40,9 +40,15 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
 const roleOf = (c: ContainerInfo) => c.labels[LABEL.role];
 const indexOf = (c: ContainerInfo) => Number(c.labels[LABEL.index] ?? 0);
 
-/** A server started with embedded etcd can take more servers; a single sqlite server cannot. */
+/**
+ * A server started with embedded etcd can take more servers; a single sqlite server cannot. A
+ * server that joined another one (K3S_URL) is an etcd member too, so this holds after the
+ * init server is gone.
+ */
 export function hasEmbeddedEtcd(servers: readonly ContainerInfo[]): boolean {
-  return servers.some((s) => s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true);
+  return servers.some(
+    (s) => s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
+  );
 }
 
 /** The peer to clone: a joined (not init) node of the role, newest first; for a first agent, a server. */

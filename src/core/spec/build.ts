@@ -6,6 +6,8 @@ import { parseDuration } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
 import { loadManifests, loadNodeFile, parseFileFlag, type FileInput } from "./files.js";
 import { parseHostAlias } from "./hosts.js";
+import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
+import { REGISTRIES_YAML_PATH } from "../plan/names.js";
 import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.js";
 import { validateClusterName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
@@ -59,6 +61,14 @@ export interface ClusterInput {
   registryConfig?: string;
   /** registries.yaml content given inline (a config file's `registries.config`). */
   registryConfigYaml?: string;
+}
+
+const EVERY_NODE = "server:*;agent:*";
+const EVERY_SERVER = "server:*";
+
+/** An item without filters goes to the default nodes; applied after the given filters were range-checked. */
+function withFilters<T extends { readonly filters: readonly NodeFilter[] }>(item: T, defaults: string): T {
+  return item.filters.length > 0 ? item : { ...item, filters: parseNodeFilters(defaults, "") };
 }
 
 const PROXY_ALL: readonly NodeFilter[] = [
@@ -161,7 +171,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
   const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
   const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
-  const files = [...nodeFiles.map((f) => f.value), ...manifests.flatMap((m) => m.value)];
+  const files = [...nodeFiles.map((f) => withFilters(f.value, EVERY_NODE)), ...manifests.flatMap((m) => m.value)];
   const registries = await buildClusterRegistries(input, report);
 
   for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
@@ -183,11 +193,11 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     image,
     api,
     ports: ports.map((p) => p.value),
-    volumes: volumes.map(({ value: v }) => (v.filters.length ? v : { ...v, filters: parseNodeFilters("server:*;agent:*", "") })),
-    env: env.map(({ value: e }) => (e.filters.length ? e : { ...e, filters: parseNodeFilters("server:*;agent:*", "") })),
+    volumes: volumes.map(({ value }) => withFilters(value, EVERY_NODE)),
+    env: env.map(({ value }) => withFilters(value, EVERY_NODE)),
     k3sArgs: [
-      ...k3sArgs.map(({ value: a }) => (a.filters.length ? a : { ...a, filters: parseNodeFilters("server:*", "") })),
-      ...nodeLabels.map(({ value: l }) => (l.filters.length ? l : { ...l, filters: parseNodeFilters("server:*;agent:*", "") })),
+      ...k3sArgs.map(({ value }) => withFilters(value, EVERY_SERVER)),
+      ...nodeLabels.map(({ value }) => withFilters(value, EVERY_NODE)),
     ],
     hostAliases: hostAliases.map((h) => h.value),
     files,
@@ -315,6 +325,13 @@ function checkPortClashes(
 }
 
 /** Two files for one path on one node would leave it with whichever was copied last. */
+/** Files k3box puts into every node itself, and what to use instead of overwriting them. */
+const RESERVED_PATHS: ReadonlyMap<string, string> = new Map([
+  [REGISTRIES_YAML_PATH, "give the file as --registry-config (registries.config in a config file) and it is merged in"],
+  [NODE_ENTRYPOINT_PATH, "the node entrypoint; switch fixes off with K3BOX_FIX_* env vars instead"],
+  [HOST_ALIASES_PATH, "use --host-alias (hostAliases in a config file)"],
+]);
+
 function checkFileClashes(files: readonly NodeFile[], counts: { servers: number; agents: number }, report: Report): void {
   const nodes: NodeRef[] = [
     ...Array.from({ length: counts.servers }, (_, index) => ({ role: "server" as const, index })),
@@ -322,6 +339,11 @@ function checkFileClashes(files: readonly NodeFile[], counts: { servers: number;
   ];
   const seen = new Map<string, string>();
   for (const f of files) {
+    const owner = RESERVED_PATHS.get(f.destination);
+    if (owner !== undefined) {
+      report(`"${f.raw}" writes ${f.destination}, which k3box writes itself: ${owner}`, "files");
+      continue;
+    }
     for (const node of nodes.filter((n) => filterMatches(f.filters, n))) {
       const key = `${node.role}:${node.index}:${f.destination}`;
       const other = seen.get(key);

@@ -35,7 +35,6 @@ export interface FileInput {
   readonly mode?: number;
 }
 
-const EVERY_NODE = "server:*;agent:*";
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
 /** Parses `SRC:DEST[@FILTER]`; the last `:` before DEST separates them. */
@@ -69,7 +68,8 @@ export async function loadNodeFile(input: FileInput, cwd = process.cwd()): Promi
     throw new UsageError(`invalid ${context}: give either a source path or inline content`);
   }
   const destination = resolveDestination(input.destination, context);
-  const filters: NodeFilter[] = parseNodeFilters(input.filters ?? EVERY_NODE, context);
+  // No filter: every node, which the spec builder fills in once the filters given are checked.
+  const filters: NodeFilter[] = input.filters === undefined ? [] : parseNodeFilters(input.filters, context);
   const content = input.content ?? (await readSource(resolve(cwd, input.source as string), context));
   return { destination, content, mode: input.mode ?? 0o644, filters, raw };
 }
