@@ -1,5 +1,5 @@
 import type { Runtime } from "../../runtime/types.js";
-import { CancelledError, K3boxError } from "../errors.js";
+import { CancelledError, K3boxError, NotFoundError, RuntimeUnavailableError } from "../errors.js";
 import type { EventSink } from "../events.js";
 
 /** Pulls the image unless the engine has it already. */
@@ -8,7 +8,9 @@ export async function ensureImage(runtime: Runtime, image: string, onEvent: Even
   try {
     await runtime.pullImage(image, (p) => onEvent({ type: "pull", ...p }), signal);
   } catch (err) {
-    if (err instanceof CancelledError) throw err;
-    throw new K3boxError(`cannot pull image "${image}": ${(err as Error).message}`, { cause: err });
+    if (err instanceof CancelledError || err instanceof RuntimeUnavailableError) throw err;
+    // The kind of failure decides the exit code: a missing image is "not found", not a generic error.
+    const Kind = err instanceof NotFoundError ? NotFoundError : K3boxError;
+    throw new Kind(`cannot pull image "${image}": ${(err as Error).message}`, { cause: err });
   }
 }

@@ -1,3 +1,4 @@
+import { deadlineSignal } from "../deadline.js";
 import { NotFoundError } from "../errors.js";
 import {
   defaultKubeconfigPath,
@@ -10,6 +11,9 @@ import { resolveOptions, type OperationOptions } from "./context.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
 import { getCluster } from "./list.js";
 
+/** Reading the file from a running server takes a moment; a node that never answers must not hang the command. */
+const KUBECONFIG_READ_TIMEOUT_MS = 30_000;
+
 /** The cluster's kubeconfig (entries k3box-NAME), pointing at its published API. */
 export async function getKubeconfig(name: string, options: OperationOptions = {}): Promise<KubeConfig> {
   const { runtime } = resolveOptions(options);
@@ -20,7 +24,12 @@ export async function getKubeconfig(name: string, options: OperationOptions = {}
   const info = await runtime.inspectContainer(server.name, signal);
   const labels = info?.labels ?? {};
   const url = `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? ""}`;
-  return fetchClusterKubeconfig(runtime, { cluster: name, server: url, node: server.name }, AbortSignal.any([signal, AbortSignal.timeout(30_000)]));
+  const deadline = deadlineSignal(`reading the kubeconfig of "${name}"`, KUBECONFIG_READ_TIMEOUT_MS, signal);
+  try {
+    return await fetchClusterKubeconfig(runtime, { cluster: name, server: url, node: server.name }, deadline.signal);
+  } finally {
+    deadline.dispose();
+  }
 }
 
 export interface MergeKubeconfigOptions extends OperationOptions {

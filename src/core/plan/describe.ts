@@ -1,6 +1,6 @@
 /** A create plan as plain data for people to read (`cluster create --dry-run`), secrets hidden. */
 import type { ContainerSpec } from "../../runtime/types.js";
-import { REDACTED, SECRET_NAME } from "../spec/view.js";
+import { REDACTED, SECRET_NAME, redactArgs } from "../spec/view.js";
 import type { Action, CreatePlan } from "./create.js";
 
 /** Leaves are one-line descriptions; `sequence` and `parallel` keep their structure. */
@@ -61,10 +61,3 @@ function containerView(c: ContainerSpec): Record<string, unknown> {
   };
 }
 
-/** `--token=X`, `--token X`, `--agent-token…`: k3s arguments that carry secrets. */
-function redactArgs(args: readonly string[]): string[] {
-  return args.map((a, i) => {
-    if (/^--(agent-)?token=/.test(a)) return `${a.slice(0, a.indexOf("="))}=${REDACTED}`;
-    return i > 0 && /^--(agent-)?token$/.test(args[i - 1] as string) ? REDACTED : a;
-  });
-}

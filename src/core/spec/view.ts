@@ -5,6 +5,17 @@ import type { ClusterSpec } from "./types.js";
 export const REDACTED = "<redacted>";
 /** Environment variables whose values are not shown. */
 export const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL/i;
+/** k3s flags whose values carry secrets: tokens, keys, and datastore URLs with credentials in them. */
+const SECRET_FLAG = /^--?[a-z0-9-]*(token|secret|password|key|datastore-endpoint)[a-z0-9-]*$/i;
+
+/** `--token=X` and `--token X` (and the other secret flags) with the value hidden. */
+export function redactArgs(args: readonly string[]): string[] {
+  return args.map((a, i) => {
+    const eq = a.indexOf("=");
+    if (eq > 0 && SECRET_FLAG.test(a.slice(0, eq))) return `${a.slice(0, eq)}=${REDACTED}`;
+    return i > 0 && SECRET_FLAG.test(args[i - 1] as string) && !a.startsWith("-") ? REDACTED : a;
+  });
+}
 
 export function specView(spec: ClusterSpec): Record<string, unknown> {
   const filtered = <T extends { filters: ClusterSpec["ports"][number]["filters"] }>(item: T, rest: Record<string, unknown>) => ({
@@ -27,7 +38,7 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
       filtered(v, { ...(v.source !== undefined ? { source: v.source } : {}), destination: v.destination, ...(v.options ? { options: v.options } : {}) }),
     ),
     env: spec.env.map((e) => filtered(e, { name: e.key, value: SECRET_NAME.test(e.key) ? REDACTED : e.value })),
-    k3sArgs: spec.k3sArgs.map((a) => filtered(a, { arg: a.arg })),
+    k3sArgs: spec.k3sArgs.map((a) => filtered(a, { arg: redactArgs([a.arg])[0] })),
     hostAliases: spec.hostAliases.map((h) => ({ ip: h.ip, hostnames: [...h.names] })),
     files: spec.files.map((f) =>
       filtered(f, { destination: f.destination, from: f.raw, bytes: Buffer.byteLength(f.content), mode: (f.mode ?? 0o644).toString(8) }),
