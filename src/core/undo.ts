@@ -9,6 +9,11 @@ export class UndoStack {
     this.steps.push({ what, fn });
   }
 
+  /** Nothing was created yet, so there is nothing to roll back. */
+  get empty(): boolean {
+    return this.steps.length === 0;
+  }
+
   /** Success: forget every undo step. */
   clear(): void {
     this.steps.length = 0;

@@ -71,12 +71,10 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
   const signal = deadline.signal;
   const undo = new UndoStack();
   const wait = input.wait ?? true;
-  let planned = false;
   try {
     const { group, ref, nodes } = byUrl
       ? await planJoin(runtime, input, role, replicas, extras, signal)
       : await planJoinOwn(runtime, input.cluster, role, replicas, extras, signal);
-    planned = true;
     const x = { runtime, onEvent, signal, undo };
     if (ref) {
       // Unwound last: once the containers are gone, a node that got as far as registering leaves no Node object.
@@ -119,7 +117,7 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
     return { cluster: group, nodes: nodes.map((n) => n.name) };
   } catch (err) {
     const error = normalise(err, signal);
-    if (planned) await rollback(undo, onEvent, error);
+    await rollback(undo, onEvent, error);
     throw error;
   } finally {
     deadline.dispose();

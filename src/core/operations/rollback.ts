@@ -7,6 +7,8 @@ const ROLLBACK_GRACE_MS = 120_000;
 
 /** Unwinds the undo stack, reporting what could not be undone on the events and in the error. */
 export async function rollback(undo: UndoStack, onEvent: EventSink, error: Error): Promise<void> {
+  // A failure before anything was created (a name taken, a port in use) has nothing to report here.
+  if (undo.empty) return;
   onEvent({ type: "step-start", step: "rollback" });
   const started = Date.now();
   const timer = setTimeout(() => {
