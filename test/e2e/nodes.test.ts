@@ -182,6 +182,9 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     expect(r.code, r.stderr).toBe(0);
     const joined = await inspect(`k3box-${group}-agent-0`);
     expect(joined.Config.Env).toContain(`K3S_URL=https://${gateway}:${apiPort}`);
+    expect(joined.Config.Entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
+    const log = await docker(["logs", `k3box-${group}-agent-0`]);
+    expect(log.stdout + log.stderr).toContain("k3box-entrypoint:");
     expect(await apiNodes(sb, name)).toContain(`k3box-${group}-agent-0`);
     const del = await sb.k3box(["node", "delete", `k3box-${group}-agent-0`]);
     expect(del.code, del.stderr).toBe(0);

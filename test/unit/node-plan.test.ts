@@ -99,7 +99,7 @@ describe("planNewNodes", () => {
     const [n] = planNewNodes("c", ha, "agent", 1, none);
     expect(n?.name).toBe("k3box-c-agent-0");
     expect(n?.container.cmd).toEqual(["agent"]);
-    expect(n?.files.paths).toEqual(["/etc/a"]);
+    expect(n?.files).toEqual({ from: "k3box-c-server-1", paths: ["/etc/a"] });
     expect(JSON.parse(n?.container.labels[LABEL.files] ?? "[]")).toEqual(["/etc/a"]);
   });
 
@@ -116,10 +116,18 @@ describe("planNewNodes", () => {
 
 describe("planJoinNodes", () => {
   it("builds nodes for a foreign cluster from its URL and token; no aliases on Docker's default bridge", () => {
-    const [n] = planJoinNodes("ext", { url: "https://10.0.0.1:6443", token: "T", role: "agent", replicas: 1, image: "img", network: "bridge", version: "1", existing: [] }, none);
+    const [n] = planJoinNodes(
+      "ext",
+      { url: "https://10.0.0.1:6443", token: "T", role: "agent", replicas: 1, image: "img", network: "bridge", version: "1", existing: [], nodeEntrypoint: "#!/bin/sh\n" },
+      none,
+    );
     expect(n?.name).toBe("k3box-ext-agent-0");
     expect(n?.container.env).toMatchObject({ K3S_URL: "https://10.0.0.1:6443", K3S_TOKEN: "T" });
     expect(n?.container.networkAliases).toBeUndefined();
     expect(n?.container.labels[LABEL.joinUrl]).toBe("https://10.0.0.1:6443");
+    // The same in-node fixes as any other node.
+    expect(n?.container.entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
+    expect(n?.files).toEqual({ entries: [{ path: "/bin/k3box-entrypoint.sh", content: "#!/bin/sh\n", mode: 0o755 }] });
+    expect(JSON.parse(n?.container.labels[LABEL.files] ?? "[]")).toEqual(["/bin/k3box-entrypoint.sh"]);
   });
 });

@@ -17,6 +17,7 @@ import { parseVolumeMount } from "../spec/volumes.js";
 import { UndoStack } from "../undo.js";
 import { VERSION } from "../version.js";
 import { apiRequest, waitForApi } from "../wait.js";
+import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { planStart } from "../plan/lifecycle.js";
 import { clusterCredentials, loadCluster, roleOf, toNodeState, type ClusterRef } from "./cluster-ref.js";
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
@@ -210,6 +211,7 @@ async function planJoin(
       network,
       version: VERSION,
       existing: existing.map((c) => ({ role: roleOf(c), index: Number(c.labels[LABEL.index] ?? 0) })),
+      nodeEntrypoint: await loadNodeEntrypoint(),
     },
     extras,
   );
@@ -217,8 +219,10 @@ async function planJoin(
 }
 
 /** The files k3box put into the peer before its first start, read back from it. */
-async function copyFiles(runtime: Runtime, n: NewNode, signal: AbortSignal): Promise<FileEntry[]> {
-  return Promise.all(n.files.paths.map((p) => runtime.readFileEntry(n.files.from, p, signal)));
+async function copyFiles(runtime: Runtime, n: NewNode, signal: AbortSignal): Promise<readonly FileEntry[]> {
+  const files = n.files;
+  if ("entries" in files) return files.entries;
+  return Promise.all(files.paths.map((p) => runtime.readFileEntry(files.from, p, signal)));
 }
 
 /** Renders the config for the cluster's nodes as they are now and applies it in place; its undo goes on the stack. */

@@ -2,7 +2,8 @@
  * Pure planning of new nodes for a running cluster: names, and container settings cloned from a
  * peer of the same role, so that new nodes get whatever the cluster's nodes were created with.
  */
-import type { ContainerInfo, ContainerSpec, Mount, VolumeSpec } from "../../runtime/types.js";
+import type { ContainerInfo, ContainerSpec, FileEntry, Mount, VolumeSpec } from "../../runtime/types.js";
+import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
 import { ConflictError, UsageError } from "../errors.js";
 import { LABEL } from "../labels.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
@@ -23,8 +24,11 @@ export interface NewNode {
   readonly index: number;
   readonly volume: VolumeSpec;
   readonly container: ContainerSpec;
-  /** Files to copy from `from` (a peer) into the new container before it starts. */
-  readonly files: { readonly from: string; readonly paths: readonly string[] };
+  /**
+   * What goes into the new container before it starts: copies of a peer's files (`from`), or,
+   * for a node with no k3box peer, the files themselves.
+   */
+  readonly files: { readonly from: string; readonly paths: readonly string[] } | { readonly entries: readonly FileEntry[] };
 }
 
 /** Paths only a server has use for: an agent cloned from a server does not get them. */
@@ -134,12 +138,16 @@ export function planJoinNodes(
     readonly network: string;
     readonly version: string;
     readonly existing: ReadonlyArray<{ role: string; index: number }>;
+    /** The node entrypoint script: these nodes get the same in-node fixes as any other. */
+    readonly nodeEntrypoint: string;
   },
   extras: NodeExtras,
 ): NewNode[] {
+  const files = entrypointFiles(o.nodeEntrypoint, []);
   return nextIndices(o.existing, o.role, o.replicas).map((index) => {
     const name = nodeName(group, o.role, index);
     const labels = {
+      [LABEL.files]: JSON.stringify(files.map((f) => f.path)),
       [LABEL.managed]: "true",
       [LABEL.version]: o.version,
       [LABEL.cluster]: group,
@@ -160,6 +168,7 @@ export function planJoinNodes(
         name,
         image: o.image,
         hostname: name,
+        entrypoint: [NODE_ENTRYPOINT_PATH],
         cmd: [o.role, ...extras.k3sArgs],
         env: { K3S_URL: o.url, K3S_TOKEN: o.token, K3S_KUBECONFIG_OUTPUT: KUBECONFIG_OUTPUT, ...extras.env },
         labels,
@@ -171,7 +180,7 @@ export function planJoinNodes(
         ...(o.network === "bridge" ? {} : { networkAliases: [name] }),
         restartPolicy: "unless-stopped",
       },
-      files: { from: "", paths: [] },
+      files: { entries: files },
     };
   });
 }
