@@ -15,7 +15,6 @@ export const LABEL = {
   /** JSON list of the paths of files k3box put into the node before it first started. */
   files: "dev.k3box.files",
   ports: "dev.k3box.lb.ports",
-  lbImage: "dev.k3box.image.loadbalancer",
   /** On a registry: its name as the user gave it (the container is k3box-NAME). */
   registry: "dev.k3box.registry",
   /** On a registry created with a cluster: that cluster, which deletes it. Not `cluster`: a registry is no node. */
@@ -23,8 +22,6 @@ export const LABEL = {
   /** On nodes that joined a cluster k3box did not create: the URL they joined. */
   joinUrl: "dev.k3box.join.url",
 } as const;
-
-export type NodeKind = "server" | "agent" | "loadbalancer";
 
 /** The role label's value on registries. */
 export const REGISTRY_ROLE = "registry";

@@ -11,8 +11,6 @@ import type { HostAlias } from "../spec/types.js";
 export const NODE_ENTRYPOINT_PATH = "/bin/k3box-entrypoint.sh";
 /** Host entries beyond host.k3box.internal, one `IP NAME...` line each. */
 export const HOST_ALIASES_PATH = "/etc/k3box/hosts";
-/** Resolves to the Docker host from every node and pod. */
-export const HOST_INTERNAL_NAME = "host.k3box.internal";
 
 /** The script's place in the package (and in the repository): the same depth from src/ and dist/. */
 export const NODE_ENTRYPOINT_SOURCE = new URL("../../../images/node/k3box-entrypoint.sh", import.meta.url);

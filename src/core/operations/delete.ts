@@ -4,6 +4,7 @@ import { step } from "../events.js";
 import { defaultKubeconfigPath, removeCluster, updateKubeconfigFile } from "../kubeconfig/index.js";
 import { LABEL, REGISTRY_SELECTOR, clusterSelector } from "../labels.js";
 import { networkName } from "../plan/names.js";
+import { DEFAULT_NETWORK } from "../registry/types.js";
 import { detachFromNetwork } from "./registry.js";
 import { validateClusterName } from "../spec/names.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
@@ -42,7 +43,8 @@ export async function deleteCluster(name: string, options: DeleteOptions = {}): 
   await step(onEvent, "remove-registry", async () => {
     const network = containers[0]?.labels[LABEL.network] ?? networkName(name);
     for (const r of ownRegistries) {
-      const elsewhere = Object.keys(r.networks).filter((n) => n !== network);
+      // Docker's default bridge is where a disconnected registry waits, not another user of it.
+      const elsewhere = Object.keys(r.networks).filter((n) => n !== network && n !== DEFAULT_NETWORK);
       if (elsewhere.length === 0) {
         await runtime.removeContainer(r.name, signal);
       } else {
