@@ -55,6 +55,15 @@ describe("cluster edit: ports after create", () => {
     expect(await readyz()).toBe("ok");
   });
 
+  it("moves a host port to other targets in one edit: deleting it frees it for the add", async () => {
+    const r = await sb.k3box(["cluster", "edit", name, "--port-delete", String(second), "--port-add", `${second}:80@server:0`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await ingress(second)).toBe(`k3box-${name}-server-0`);
+    const back = await sb.k3box(["cluster", "edit", name, "--port-delete", String(second), "--port-add", `${second}:80@agent:0`]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await ingress(second)).toBe(`k3box-${name}-agent-0`);
+  });
+
   describe("bad input changes nothing", () => {
     let blocker: Server;
     let busy: number;
@@ -84,6 +93,12 @@ describe("cluster edit: ports after create", () => {
       const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${busy}:80`]);
       expect(r.code).toBe(5);
       expect(r.stderr).toContain(`port 127.0.0.1:${busy} is already in use`);
+    });
+
+    it("a filter naming a node the cluster does not have is a usage error", async () => {
+      const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${busy + 1}:80@agent:5`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("agent:5");
     });
 
     it("deleting a mapping that does not exist is not found", async () => {

@@ -14,6 +14,7 @@ import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/updat
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
 import { placePort } from "../spec/build.js";
 import { parseDuration } from "../spec/duration.js";
+import { checkFiltersInRange } from "../spec/filters.js";
 import { parsePortMapping } from "../spec/ports.js";
 import type { PortMapping } from "../spec/types.js";
 import { UndoStack } from "../undo.js";
@@ -57,7 +58,9 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const problems: string[] = [];
   const parsed = adds.flatMap((raw) => {
     try {
-      return [placePort(parsePortMapping(raw), counts)];
+      const mapping = placePort(parsePortMapping(raw), counts);
+      checkFiltersInRange(mapping.filters, counts, `--port-add "${raw}"`);
+      return [mapping];
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       problems.push(err.message);
@@ -77,8 +80,11 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const removed = new Set(matchDeletes(current, deletes));
   const kept = current.filter((m) => !removed.has(m));
   checkAdds(parsed, kept, api);
+  // A host port this edit deletes is free again by the time the new load balancer starts.
+  const freed = new Set([...removed].map((m) => `${m.binding.hostIp}:${m.binding.hostPort}/${m.binding.protocol}`));
   for (const p of parsed) {
-    if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `--port-add "${p.raw}"`);
+    if (p.hostPort === undefined || p.protocol !== "tcp" || freed.has(`${p.hostIp}:${p.hostPort}/tcp`)) continue;
+    await assertPortFree(p.hostIp, p.hostPort, `--port-add "${p.raw}"`);
   }
   const added: Array<{ raw: string; mapping: PortMapping; binding: PublishedPort }> = [];
   for (const p of parsed) {
