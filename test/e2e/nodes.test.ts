@@ -225,3 +225,23 @@ describe("node create on a cluster with one server and no embedded etcd", () => 
     }
   });
 });
+
+describe("node delete on a cluster without a load balancer", () => {
+  it("refuses to delete the server that publishes the API, changing nothing", async () => {
+    const sb = await Sandbox.create();
+    try {
+      const name = sb.name("nolb");
+      const c = await sb.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, "-s", "2", "--no-lb", "--timeout", "3m"]);
+      expect(c.code, c.stderr).toBe(0);
+      const before = await containerIds(name);
+      const r = await sb.k3box(["node", "delete", `k3box-${name}-server-0`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("it publishes the API of cluster");
+      expect(await containerIds(name)).toEqual(before);
+      const ready = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/readyz"]);
+      expect(ready.stdout.trim()).toBe("ok");
+    } finally {
+      await sb.dispose();
+    }
+  });
+});

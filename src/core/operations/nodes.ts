@@ -8,7 +8,7 @@ import { applyLoadBalancerConfig, loadBalancerConfig } from "../loadbalancer/upd
 import { toMount, type Action } from "../plan/create.js";
 import { nodeVolumeName } from "../plan/names.js";
 import { planJoinNodes, planNewNodes, type NewNode, type NodeExtras } from "../plan/node.js";
-import { DEFAULT_K3S_IMAGE } from "../spec/defaults.js";
+import { DEFAULT_K3S_IMAGE, K3S_API_PORT } from "../spec/defaults.js";
 import { parseDuration } from "../spec/duration.js";
 import { parseEnvVar, parseK3sArg } from "../spec/env.js";
 import { validateClusterName } from "../spec/names.js";
@@ -273,12 +273,19 @@ export async function deleteNodes(names: readonly string[], options: OperationOp
     if (roleOf(n) === "loadbalancer") {
       throw new UsageError(`"${n.name}" is the load balancer of cluster "${n.labels[LABEL.cluster]}", not a node to delete: use k3box cluster delete`);
     }
+    if (n.spec.ports?.some((p) => p.containerPort === K3S_API_PORT)) {
+      throw new UsageError(
+        `refusing to delete "${n.name}": it publishes the API of cluster "${n.labels[LABEL.cluster]}" (created without a load balancer), and the kubeconfig points at it. Delete the whole cluster with: k3box cluster delete ${n.labels[LABEL.cluster]}`,
+      );
+    }
   }
   const clusters = [...new Set(nodes.map((n) => n.labels[LABEL.cluster] as string))];
   const refs = await Promise.all(clusters.map((c) => loadCluster(runtime, c, signal)));
   for (const ref of refs) {
     const left = ref.servers.filter((s) => !gone.has(s.name));
-    if (ref.servers.length > 0 && left.length === 0) {
+    // Nodes joined by URL belong to a cluster elsewhere: their group may go away whole.
+    const joined = ref.servers.every((s) => s.labels[LABEL.joinUrl] !== undefined);
+    if (ref.servers.length > 0 && left.length === 0 && !joined) {
       throw new UsageError(
         `refusing to delete the last server of cluster "${ref.name}": a cluster needs one. Delete the whole cluster with: k3box cluster delete ${ref.name}`,
       );
