@@ -33,3 +33,12 @@ export function clusterSelector(cluster: string): Record<string, string> {
 export const MANAGED_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true" };
 
 export const REGISTRY_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true", [LABEL.role]: REGISTRY_ROLE };
+
+/** What a container is to its cluster, read from its labels. */
+export function roleOf(c: { readonly labels: Readonly<Record<string, string>> }): "server" | "agent" | "loadbalancer" {
+  return (c.labels[LABEL.role] ?? "agent") as "server" | "agent" | "loadbalancer";
+}
+
+export function indexOf(c: { readonly labels: Readonly<Record<string, string>> }): number {
+  return Number(c.labels[LABEL.index] ?? 0);
+}

@@ -4,7 +4,7 @@
  */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { K3boxError } from "../errors.js";
-import { LABEL } from "../labels.js";
+import { LABEL, indexOf, roleOf } from "../labels.js";
 import type { NodeRole } from "../spec/types.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "./nginx.js";
 import { proxiedPorts, storedPorts } from "./targets.js";
@@ -26,14 +26,14 @@ export function storedPortSpecs(lb: ContainerInfo): string[] {
 }
 
 export function renderLoadBalancerConfig(raws: readonly string[], nodes: readonly ContainerInfo[]): string {
-  const k3s = nodes.filter((n) => n.labels[LABEL.role] === "server" || n.labels[LABEL.role] === "agent");
+  const k3s = nodes.filter((n) => roleOf(n) !== "loadbalancer");
   const counts = {
-    servers: k3s.filter((n) => n.labels[LABEL.role] === "server").length,
-    agents: k3s.filter((n) => n.labels[LABEL.role] === "agent").length,
+    servers: k3s.filter((n) => roleOf(n) === "server").length,
+    agents: k3s.filter((n) => roleOf(n) === "agent").length,
   };
   const targets = k3s
     .filter((n) => n.running)
-    .map((n) => ({ name: n.name, role: n.labels[LABEL.role] as NodeRole, index: Number(n.labels[LABEL.index] ?? 0) }))
+    .map((n) => ({ name: n.name, role: roleOf(n) as NodeRole, index: indexOf(n) }))
     .sort((a, b) => Number(a.role !== "server") - Number(b.role !== "server") || a.index - b.index);
   return renderNginxConfig(proxiedPorts(storedPorts(raws, counts), targets));
 }

@@ -1,7 +1,7 @@
 /** A cluster as its containers describe it, for operations that change an existing cluster. */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { NotFoundError } from "../errors.js";
-import { LABEL, clusterSelector } from "../labels.js";
+import { LABEL, clusterSelector, indexOf, roleOf } from "../labels.js";
 import type { NodeState } from "../plan/lifecycle.js";
 import { validateClusterName } from "../spec/names.js";
 import type { ClientCredentials } from "../wait.js";
@@ -16,14 +16,6 @@ export interface ClusterRef {
   /** https://HOST:PORT of the API as published on the host. */
   readonly server: string;
   readonly network: string;
-}
-
-export function roleOf(c: ContainerInfo): NodeState["role"] {
-  return (c.labels[LABEL.role] ?? "agent") as NodeState["role"];
-}
-
-export function indexOf(c: ContainerInfo): number {
-  return Number(c.labels[LABEL.index] ?? 0);
 }
 
 export function isInitServer(c: ContainerInfo): boolean {

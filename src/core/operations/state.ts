@@ -1,6 +1,6 @@
 /** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { LABEL, MANAGED_SELECTOR, clusterSelector } from "../labels.js";
+import { LABEL, MANAGED_SELECTOR, clusterSelector, indexOf, roleOf } from "../labels.js";
 
 export interface NodeStatus {
   readonly name: string;
@@ -30,13 +30,13 @@ const ROLE_ORDER = { server: 0, agent: 1, loadbalancer: 2 } as const;
 export function clusterStatus(name: string, containers: readonly ContainerInfo[]): ClusterStatus {
   const nodes: NodeStatus[] = containers
     .map((c) => {
-      const role = (c.labels[LABEL.role] ?? "agent") as NodeStatus["role"];
+      const role = roleOf(c);
       const net = c.labels[LABEL.network] ?? "";
       const ip = c.networks[net]?.ip;
       return {
         name: c.name,
         role,
-        index: Number(c.labels[LABEL.index] ?? 0),
+        index: indexOf(c),
         state: c.state,
         running: c.running,
         image: c.image,

@@ -5,7 +5,7 @@
 import type { ContainerInfo, ContainerSpec, FileEntry, Mount, VolumeSpec } from "../../runtime/types.js";
 import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
 import { ConflictError, UsageError } from "../errors.js";
-import { LABEL } from "../labels.js";
+import { LABEL, indexOf, roleOf } from "../labels.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
 import type { NodeRole } from "../spec/types.js";
 import { K3S_DATA_DIR, KUBECONFIG_OUTPUT, nodeName, nodeVolumeName } from "./names.js";
@@ -41,8 +41,6 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
-const roleOf = (c: ContainerInfo) => c.labels[LABEL.role];
-const indexOf = (c: ContainerInfo) => Number(c.labels[LABEL.index] ?? 0);
 
 /**
  * A server started with embedded etcd can take more servers; a single sqlite server cannot. A
