@@ -19,6 +19,8 @@ export const LABEL = {
   registry: "dev.k3box.registry",
   /** On a registry created with a cluster: that cluster, which deletes it. Not `cluster`: a registry is no node. */
   registryOwner: "dev.k3box.registry.cluster",
+  /** On servers: JSON list of the k3s arguments every agent gets, for agents added when none is left to copy. */
+  agentArgs: "dev.k3box.agent.args",
   /** On nodes that joined a cluster k3box did not create: the URL they joined. */
   joinUrl: "dev.k3box.join.url",
 } as const;

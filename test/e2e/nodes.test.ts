@@ -208,11 +208,11 @@ describe("node create and delete on a cluster with embedded etcd", () => {
 });
 
 describe("node create on a cluster with one server and no embedded etcd", () => {
-  it("refuses to add a server, saying why and what to do", async () => {
+  it("refuses to add a server, saying why and what to do; an agent gets the labels meant for every node", async () => {
     const sb = await Sandbox.create();
     try {
       const name = sb.name("single");
-      const c = await sb.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, "--no-wait"]);
+      const c = await sb.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, "--k3s-node-label", "tier=edge", "--timeout", "3m"]);
       expect(c.code, c.stderr).toBe(0);
       const before = await containerIds(name);
       const r = await sb.k3box(["node", "create", "--cluster", name, "--role", "server"]);
@@ -220,6 +220,11 @@ describe("node create on a cluster with one server and no embedded etcd", () => 
       expect(r.stderr).toContain("single server without embedded etcd");
       expect(r.stderr).toContain("--servers 3");
       expect(await containerIds(name)).toEqual(before);
+      // A first agent is cloned from the server, yet gets what every agent was meant to: the node label.
+      const agent = await sb.k3box(["node", "create", "--cluster", name, "--role", "agent", "--timeout", "2m"]);
+      expect(agent.code, agent.stderr).toBe(0);
+      const node = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", `/api/v1/nodes/k3box-${name}-agent-0`]);
+      expect((JSON.parse(node.stdout) as { metadata: { labels: Record<string, string> } }).metadata.labels.tier).toBe("edge");
     } finally {
       await sb.dispose();
     }

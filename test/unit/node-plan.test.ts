@@ -99,6 +99,13 @@ describe("planNewNodes", () => {
     const [n] = planNewNodes("c", ha, "agent", 1, none);
     expect(n?.name).toBe("k3box-c-agent-0");
     expect(n?.container.cmd).toEqual(["agent"]);
+    const labelled = ha.map((c) => {
+      const labels = { ...c.labels, [LABEL.agentArgs]: JSON.stringify(["--node-label=tier=edge"]) };
+      return { ...c, labels, spec: { ...c.spec, labels } };
+    });
+    const [withArgs] = planNewNodes("c", labelled, "agent", 1, none);
+    expect(withArgs?.container.cmd).toEqual(["agent", "--node-label=tier=edge"]);
+    expect(withArgs?.container.labels[LABEL.agentArgs]).toBeUndefined();
     expect(n?.files).toEqual({ from: "k3box-c-server-1", paths: ["/etc/a"] });
     expect(JSON.parse(n?.container.labels[LABEL.files] ?? "[]")).toEqual(["/etc/a"]);
   });

@@ -140,6 +140,22 @@ describe("planCreate", () => {
   });
 });
 
+describe("arguments for agents added later", () => {
+  it("are kept on the servers: those for every agent, not those for one agent or for servers", async () => {
+    const p = await plan({
+      agents: 1,
+      nodeLabels: ["tier=edge"],
+      k3sArgs: ["--kubelet-arg=max-pods=50@agent:*", "--node-taint=x=y:NoSchedule@agent:0", "--disable=traefik@server:*"],
+    });
+    const server = p.nodes.find((n) => n.role === "server");
+    expect(JSON.parse(server?.container.labels["dev.k3box.agent.args"] ?? "null")).toEqual([
+      "--kubelet-arg=max-pods=50",
+      "--node-label=tier=edge",
+    ]);
+    expect(p.nodes.find((n) => n.role === "agent")?.container.labels["dev.k3box.agent.args"]).toBeUndefined();
+  });
+});
+
 describe("planned node files", () => {
   it("puts each file into the nodes its filter selects and records the paths on them", async () => {
     const spec = await buildClusterSpec({ name: "demo", servers: 1, agents: 2 });

@@ -154,6 +154,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           [LABEL.image]: spec.image,
           [LABEL.files]: JSON.stringify(files.map((f) => f.path)),
           ...(isInit ? { [LABEL.init]: "true" } : {}),
+          ...(role === "server" ? { [LABEL.agentArgs]: JSON.stringify(argsForEveryAgent(spec)) } : {}),
         },
         privileged: true,
         tmpfs: ["/run", "/var/run"],
@@ -301,4 +302,14 @@ export function toMount(v: VolumeMount): Mount {
     readOnly: v.options?.split(",").includes("ro") ?? false,
     options: v.options?.split(",") ?? [],
   };
+}
+
+/**
+ * The k3s arguments meant for every agent (`@agent:*`, `@all`, node labels by default): kept on
+ * the servers, so an agent added later to a cluster that has none gets them too.
+ */
+function argsForEveryAgent(spec: ClusterSpec): string[] {
+  return spec.k3sArgs
+    .filter((a) => a.filters.some((f) => (f.group === "agent" || f.group === "all") && f.select.kind === "all"))
+    .map((a) => a.arg);
 }

@@ -86,9 +86,12 @@ export function planNewNodes(
   return nextIndices(existing, role, replicas).map((index) => {
     const name = nodeName(cluster, role, index);
     const base = peer.spec;
-    const cmd = sameRole ? (base.cmd ?? [role]).filter((a) => a !== "--cluster-init") : [role];
+    const cmd = sameRole
+      ? (base.cmd ?? [role]).filter((a) => a !== "--cluster-init")
+      : [role, ...(JSON.parse(base.labels[LABEL.agentArgs] ?? "[]") as string[])];
     const labels: Record<string, string> = { ...base.labels, [LABEL.role]: role, [LABEL.index]: String(index) };
     delete labels[LABEL.init];
+    if (role === "agent") delete labels[LABEL.agentArgs];
     delete labels[LABEL.files];
     if (extras.image !== undefined) labels[LABEL.image] = extras.image;
     if (paths.length > 0) labels[LABEL.files] = JSON.stringify(paths);
