@@ -3,7 +3,7 @@ import { UsageError } from "../../src/core/errors.js";
 import { parseDuration } from "../../src/core/spec/duration.js";
 import { parseEnvVar, parseK3sArg } from "../../src/core/spec/env.js";
 import { parseHostAlias } from "../../src/core/spec/hosts.js";
-import { filterMatches, parseNodeFilters, splitFilterSuffix } from "../../src/core/spec/filters.js";
+import { checkFiltersSelect, filterMatches, parseNodeFilters, splitFilterSuffix } from "../../src/core/spec/filters.js";
 import { validateClusterName } from "../../src/core/spec/names.js";
 import { parsePortMapping } from "../../src/core/spec/ports.js";
 import { parseVolumeMount } from "../../src/core/spec/volumes.js";
@@ -150,5 +150,18 @@ describe("host aliases", () => {
   ])("rejects %s naming the bad part", (raw, message) => {
     expect(() => parseHostAlias(raw)).toThrow(UsageError);
     expect(() => parseHostAlias(raw)).toThrow(message);
+  });
+});
+
+describe("filters against the nodes a cluster has now", () => {
+  const nodes = { server: [0], agent: [0, 2], loadBalancer: true };
+  it("accepts indices that exist, also past a gap, and ranges that reach one", () => {
+    expect(() => checkFiltersSelect(parseNodeFilters("agent:2;agent:1-;server:*", ""), nodes, "--nodes")).not.toThrow();
+  });
+  it("names the indices there are when one is missing", () => {
+    expect(() => checkFiltersSelect(parseNodeFilters("agent:1", ""), nodes, "--nodes")).toThrow(
+      'node filter "agent:1" in --nodes selects nothing: the cluster\'s agents are agent:0, agent:2',
+    );
+    expect(() => checkFiltersSelect(parseNodeFilters("agent:3-", ""), nodes, "--nodes")).toThrow(/selects nothing/);
   });
 });

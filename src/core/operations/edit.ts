@@ -8,13 +8,13 @@ import type { ContainerSpec, PublishedPort } from "../../runtime/types.js";
 import { deadlineSignal } from "../deadline.js";
 import { UsageError } from "../errors.js";
 import { step } from "../events.js";
-import { LABEL, clusterSelector } from "../labels.js";
+import { LABEL, clusterSelector, indexOf } from "../labels.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/update.js";
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
 import { placePort } from "../spec/build.js";
 import { parseDuration } from "../spec/duration.js";
-import { checkFiltersInRange } from "../spec/filters.js";
+import { checkFiltersSelect } from "../spec/filters.js";
 import { parsePortMapping } from "../spec/ports.js";
 import type { PortMapping } from "../spec/types.js";
 import { UndoStack } from "../undo.js";
@@ -55,11 +55,12 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
     throw new UsageError(`cluster "${name}" has no load balancer: ports published on nodes cannot be changed after create`);
   }
   const counts = { servers: ref.servers.length, agents: ref.agents.length, loadBalancer: true };
+  const present = { server: ref.servers.map(indexOf), agent: ref.agents.map(indexOf), loadBalancer: true };
   const problems: string[] = [];
   const parsed = adds.flatMap((raw) => {
     try {
       const mapping = placePort(parsePortMapping(raw), counts);
-      checkFiltersInRange(mapping.filters, counts, `--port-add "${raw}"`);
+      checkFiltersSelect(mapping.filters, present, `--port-add "${raw}"`);
       return [mapping];
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;

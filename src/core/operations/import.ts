@@ -14,7 +14,7 @@ import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
 import { NodeImages } from "../images/node.js";
 import { parseImageReference } from "../images/reference.js";
-import { checkFiltersInRange, filterMatches, parseNodeFilters } from "../spec/filters.js";
+import { checkFiltersSelect, filterMatches, parseNodeFilters } from "../spec/filters.js";
 import { validateClusterName } from "../spec/names.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { observeCluster, type NodeStatus } from "./state.js";
@@ -150,7 +150,8 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
     if (filters.some((f) => f.group === "loadbalancer")) {
       throw new UsageError(`node filter "${filter}": the load balancer holds no images; select servers or agents`);
     }
-    checkFiltersInRange(filters, { servers: status.servers.total, agents: status.agents.total, loadBalancer: status.loadBalancer }, "--nodes");
+    const indices = (role: "server" | "agent") => nodes.filter((n) => n.role === role).map((n) => n.index);
+    checkFiltersSelect(filters, { server: indices("server"), agent: indices("agent"), loadBalancer: status.loadBalancer }, "--nodes");
     nodes = nodes.filter((n) => filterMatches(filters, n));
   }
   if (nodes.length === 0) throw new UsageError(`cluster "${cluster}" has no node to import into`);

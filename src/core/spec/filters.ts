@@ -82,22 +82,41 @@ export function checkFiltersInRange(
   counts: { servers: number; agents: number; loadBalancer: boolean },
   context: string,
 ): void {
+  const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+  checkFiltersSelect(filters, { server: upTo(counts.servers), agent: upTo(counts.agents), loadBalancer: counts.loadBalancer }, context);
+}
+
+/** The indices a cluster's nodes have now: after deletes and adds they need not be 0..n-1. */
+export interface NodeIndices {
+  readonly server: readonly number[];
+  readonly agent: readonly number[];
+  readonly loadBalancer: boolean;
+}
+
+/** Every filter must select at least one of the nodes there are; a named index must exist. */
+export function checkFiltersSelect(filters: readonly NodeFilter[], nodes: NodeIndices, context: string): void {
   for (const f of filters) {
-    if (f.group === "loadbalancer" && !counts.loadBalancer) {
+    if (f.group === "loadbalancer" && !nodes.loadBalancer) {
       throw new UsageError(`node filter "loadbalancer" in ${context} selects nothing: the load balancer is disabled`);
     }
     if (f.group !== "server" && f.group !== "agent") continue;
-    const count = f.group === "server" ? counts.servers : counts.agents;
-    const wanted =
-      f.select.kind === "list" ? f.select.indices : f.select.kind === "range" ? [f.select.from] : [];
-    for (const i of wanted) {
-      if (i >= count) {
-        throw new UsageError(
-          `node filter "${f.group}:${i}" in ${context} selects nothing: the cluster has ${count} ${f.group}${count === 1 ? "" : "s"}`,
-        );
+    const have = nodes[f.group];
+    const contiguous = have.every((index, i) => index === i);
+    const describe = () =>
+      contiguous
+        ? `the cluster has ${have.length} ${f.group}${have.length === 1 ? "" : "s"}`
+        : `the cluster's ${f.group}s are ${have.map((i) => `${f.group}:${i}`).join(", ")}`;
+    if (f.select.kind === "list") {
+      const missing = f.select.indices.find((i) => !have.includes(i));
+      if (missing !== undefined) {
+        throw new UsageError(`node filter "${f.group}:${missing}" in ${context} selects nothing: ${describe()}`);
       }
-    }
-    if (f.select.kind === "all" && count === 0) {
+    } else if (f.select.kind === "range") {
+      const { from, to } = f.select;
+      if (!have.some((i) => i >= from && (to === undefined || i <= to))) {
+        throw new UsageError(`node filter "${f.group}:${from}-${to ?? ""}" in ${context} selects nothing: ${describe()}`);
+      }
+    } else if (have.length === 0) {
       throw new UsageError(`node filter "${f.group}:*" in ${context} selects nothing: the cluster has no ${f.group}s`);
     }
   }
