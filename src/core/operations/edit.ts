@@ -13,7 +13,7 @@ import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/update.js";
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
 import { placePort } from "../spec/build.js";
-import { parseDuration } from "../spec/duration.js";
+import { toTimeoutMs } from "../spec/duration.js";
 import { checkFiltersSelect } from "../spec/filters.js";
 import { parsePortMapping } from "../spec/ports.js";
 import type { PortMapping } from "../spec/types.js";
@@ -48,7 +48,7 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const adds = edit.add ?? [];
   const deletes = edit.delete ?? [];
   if (adds.length === 0 && deletes.length === 0) throw new UsageError("nothing to edit: give --port-add or --port-delete");
-  const timeoutMs = typeof edit.timeout === "string" ? parseDuration(edit.timeout, "timeout") : edit.timeout;
+  const timeoutMs = edit.timeout === undefined ? DEFAULT_EDIT_TIMEOUT_MS : toTimeoutMs(edit.timeout);
   const ref = await loadCluster(runtime, name, options.signal);
   const lb = ref.loadBalancer;
   if (!lb) {
@@ -95,7 +95,7 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const next = [...kept, ...added];
   const raws = next.map((m) => m.raw);
 
-  const deadline = deadlineSignal(`editing the ports of cluster "${name}"`, timeoutMs ?? DEFAULT_EDIT_TIMEOUT_MS, options.signal);
+  const deadline = deadlineSignal(`editing the ports of cluster "${name}"`, timeoutMs, options.signal);
   const signal = deadline.signal;
   const undo = new UndoStack();
   try {

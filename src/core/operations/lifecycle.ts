@@ -6,7 +6,7 @@ import { clusterSelector } from "../labels.js";
 import { applyLoadBalancerConfig, loadBalancerConfig } from "../loadbalancer/update.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { planStart, planStop } from "../plan/lifecycle.js";
-import { parseDuration } from "../spec/duration.js";
+import { toTimeoutMs } from "../spec/duration.js";
 import { UndoStack } from "../undo.js";
 import { waitForApi } from "../wait.js";
 import { clusterCredentials, clusterRef, loadCluster, toNodeState, type ClusterRef } from "./cluster-ref.js";
@@ -42,10 +42,10 @@ export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 export async function startCluster(name: string, options: StartOptions = {}): Promise<LifecycleResult> {
   const { runtime, onEvent } = resolveOptions(options);
   const wait = options.wait ?? true;
-  const timeoutMs = typeof options.timeout === "string" ? parseDuration(options.timeout, "timeout") : options.timeout;
+  const timeoutMs = toTimeoutMs(options.timeout);
   const ref = await loadCluster(runtime, name, options.signal);
   if (ref.containers.every((c) => c.running)) return { name, changed: false };
-  const deadline = deadlineSignal(`starting cluster "${name}"`, timeoutMs || undefined, options.signal);
+  const deadline = deadlineSignal(`starting cluster "${name}"`, timeoutMs, options.signal);
   const signal = deadline.signal;
   try {
     // Nothing is created, so there is nothing to roll back: what started stays started.

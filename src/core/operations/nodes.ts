@@ -9,7 +9,7 @@ import { toMount, type Action } from "../plan/create.js";
 import { nodeVolumeName } from "../plan/names.js";
 import { planJoinNodes, planNewNodes, type NewNode, type NodeExtras } from "../plan/node.js";
 import { DEFAULT_K3S_IMAGE, K3S_API_PORT } from "../spec/defaults.js";
-import { parseDuration } from "../spec/duration.js";
+import { toTimeoutMs } from "../spec/duration.js";
 import { parseEnvVar, parseK3sArg } from "../spec/env.js";
 import { validateClusterName } from "../spec/names.js";
 import type { NodeRole } from "../spec/types.js";
@@ -67,8 +67,8 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
   const replicas = input.replicas ?? 1;
   const byUrl = input.cluster.startsWith("https://");
   const extras = parseExtras(input, role, replicas, byUrl);
-  const timeoutMs = typeof input.timeout === "string" ? parseDuration(input.timeout, "timeout") : input.timeout;
-  const deadline = deadlineSignal(`creating nodes in "${input.cluster}"`, timeoutMs || undefined, options.signal);
+  const timeoutMs = toTimeoutMs(input.timeout);
+  const deadline = deadlineSignal(`creating nodes in "${input.cluster}"`, timeoutMs, options.signal);
   const signal = deadline.signal;
   const undo = new UndoStack();
   const wait = input.wait ?? true;
@@ -343,8 +343,8 @@ export async function startNodes(
   options: OperationOptions & { wait?: boolean; timeout?: string | number } = {},
 ): Promise<string[]> {
   const { runtime, onEvent } = resolveOptions(options);
-  const timeoutMs = typeof options.timeout === "string" ? parseDuration(options.timeout, "timeout") : options.timeout;
-  const deadline = deadlineSignal("starting nodes", timeoutMs || undefined, options.signal);
+  const timeoutMs = toTimeoutMs(options.timeout);
+  const deadline = deadlineSignal("starting nodes", timeoutMs, options.signal);
   const signal = deadline.signal;
   try {
     const nodes = await findNodes(runtime, names, signal);

@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { UsageError } from "../errors.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "./defaults.js";
-import { parseDuration } from "./duration.js";
+import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
 import { loadManifests, loadNodeFile, parseFileFlag, type FileInput } from "./files.js";
 import { parseHostAlias } from "./hosts.js";
@@ -149,14 +149,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     report(`invalid network name "${input.network}"`, "network");
   }
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
-  const timeoutMs =
-    typeof input.timeout === "number"
-      ? input.timeout > 0
-        ? input.timeout
-        : undefined
-      : input.timeout === undefined
-        ? undefined
-        : attempt(() => parseDuration(input.timeout as string, "timeout"), "timeout");
+  const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
 
   const api = await attemptAsync(async () => {
     const endpoint = await parseApiPort(input.apiPort);

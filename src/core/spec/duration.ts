@@ -16,3 +16,9 @@ export function parseDuration(text: string, what = "duration"): number | undefin
   if (t === "" || pos !== t.length) throw new UsageError(`invalid ${what} "${text}": use e.g. 90s, 2m or 1h30m`);
   return total === 0 ? undefined : Math.round(total);
 }
+
+/** A deadline as callers give it: a duration (`90s`), milliseconds, or 0 / nothing for none. */
+export function toTimeoutMs(value: string | number | undefined): number | undefined {
+  if (typeof value === "string") return parseDuration(value, "timeout");
+  return value !== undefined && value > 0 ? value : undefined;
+}
