@@ -226,12 +226,13 @@ async function changeClusterRegistry(name: string, options: ConnectOptions, chan
         nodes.map(async (node, i) => {
           const before = configs[i] ?? EMPTY_REGISTRIES;
           const after = next(before);
-          await writeNodeRegistries(runtime, node, before, after, signal);
+          // Undo first: a write that fails half-way must still be put back.
           undo.push(`restore ${REGISTRIES_YAML_PATH} in ${node.name}`, () => writeNodeRegistries(runtime, node, after, before));
+          await writeNodeRegistries(runtime, node, before, after, signal);
           if (node.labels[LABEL.role] === "server") {
             const manifest = (content: string) => [{ path: REGISTRY_HOSTING_MANIFEST_PATH, content, mode: 0o600 }];
-            await runtime.putFiles(node.name, manifest(hostingAfter), signal);
             undo.push(`restore the KEP-1755 manifest in ${node.name}`, () => runtime.putFiles(node.name, manifest(hostingBefore)));
+            await runtime.putFiles(node.name, manifest(hostingAfter), signal);
           }
         }),
       ),
