@@ -127,6 +127,13 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     expect(await lbConfig(name)).toBe(before.config);
     expect(await containerIds(name)).toEqual(before.ids);
     expect(await volumes(name)).toEqual(before.volumes);
+    // The failed node had registered its password; the rollback removed it, so the name can join again.
+    const failedName = /Node "([^"]+)"|node "([^"]+)"|(k3box-\S+-agent-\d+)/.exec(r.stderr)?.slice(1).find(Boolean);
+    const again = await sb.k3box(["node", "create", "--cluster", name, "--timeout", "2m"]);
+    expect(again.code, again.stderr).toBe(0);
+    if (failedName) expect(again.stderr).toContain(`Node "${failedName}" created`);
+    const created = /Node "([^"]+)" created/.exec(again.stderr)?.[1] as string;
+    expect((await sb.k3box(["node", "delete", created])).code).toBe(0);
   });
 
   it("Ctrl-C during node create rolls back, down to the Node objects of nodes that registered", async () => {

@@ -326,9 +326,20 @@ async function removeNodeObjects(
   try {
     const creds = await clusterCredentials(runtime, ref, limit);
     for (const name of names) {
-      const res = await apiRequest(creds, "DELETE", `/api/v1/nodes/${encodeURIComponent(name)}`, limit);
-      if (res.status >= 300 && res.status !== 404) {
-        onEvent({ type: "warning", message: `the API refused to delete Node ${name}: HTTP ${res.status}` });
+      // The Node, and its password: a node that registered its password but not yet its Node
+      // (a create cut short) would otherwise keep the name from ever joining again.
+      const objects = [
+        { what: `Node ${name}`, path: `/api/v1/nodes/${encodeURIComponent(name)}` },
+        {
+          what: `the node password of ${name}`,
+          path: `/api/v1/namespaces/kube-system/secrets/${encodeURIComponent(`${name}.node-password.k3s`)}`,
+        },
+      ];
+      for (const o of objects) {
+        const res = await apiRequest(creds, "DELETE", o.path, limit);
+        if (res.status >= 300 && res.status !== 404) {
+          onEvent({ type: "warning", message: `the API refused to delete ${o.what}: HTTP ${res.status}` });
+        }
       }
     }
   } catch (err) {

@@ -28,6 +28,16 @@ export interface DockerRuntimeOptions {
 }
 
 /** Rejects as soon as the signal aborts, so a hung engine call never blocks cancellation. */
+/**
+ * Runs an engine call that creates something, or changes what a rollback must undo. It is not
+ * cut short by the signal: once sent, the engine carries it out anyway, and a caller that gave
+ * up early could not record its undo. It is not started after an abort.
+ */
+async function guardChange<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  if (signal?.aborted) throw abortError(signal, what);
+  return guard(what, undefined, fn);
+}
+
 async function guard<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   if (signal?.aborted) throw abortError(signal, what);
   let onAbort: (() => void) | undefined;
@@ -160,7 +170,7 @@ export class DockerRuntime implements Runtime {
   }
 
   createNetwork(spec: NetworkSpec, signal?: AbortSignal): Promise<NetworkInfo> {
-    return guard(`create network ${spec.name}`, signal, async () => {
+    return guardChange(`create network ${spec.name}`, signal, async () => {
       const net = await this.docker.createNetwork({
         Name: spec.name,
         Driver: "bridge",
@@ -212,13 +222,13 @@ export class DockerRuntime implements Runtime {
   }
 
   connectNetwork(network: string, container: string, aliases: readonly string[], signal?: AbortSignal): Promise<void> {
-    return guard(`connect ${container} to ${network}`, signal, async () => {
+    return guardChange(`connect ${container} to ${network}`, signal, async () => {
       await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
     });
   }
 
   createVolume(spec: VolumeSpec, signal?: AbortSignal): Promise<void> {
-    return guard(`create volume ${spec.name}`, signal, async () => {
+    return guardChange(`create volume ${spec.name}`, signal, async () => {
       await this.docker.createVolume({ Name: spec.name, Labels: { ...spec.labels } });
     });
   }
@@ -241,7 +251,7 @@ export class DockerRuntime implements Runtime {
   }
 
   createContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
-    return guard(`create container ${spec.name}`, signal, async () => {
+    return guardChange(`create container ${spec.name}`, signal, async () => {
       const c = await this.docker.createContainer(toCreateOptions(spec));
       return c.id;
     });
@@ -279,7 +289,7 @@ export class DockerRuntime implements Runtime {
   }
 
   renameContainer(name: string, newName: string, signal?: AbortSignal): Promise<void> {
-    return guard(`rename container ${name} to ${newName}`, signal, async () => {
+    return guardChange(`rename container ${name} to ${newName}`, signal, async () => {
       await this.docker.getContainer(name).rename({ name: newName });
     });
   }
