@@ -2,7 +2,7 @@ import { once } from "node:events";
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOUBLE_IMAGE, Sandbox, docker, dockerJson, leftovers } from "./helpers.js";
-import { containerIds, ingressNodes, lbConfig, reaches, upstreams } from "./lb.js";
+import { containerIds, ingress, ingressNodes, lbConfig, reaches, upstreams } from "./lb.js";
 
 interface Inspect {
   Name: string;
@@ -219,8 +219,13 @@ describe("node create on a cluster with one server and no embedded etcd", () => 
     const sb = await Sandbox.create();
     try {
       const name = sb.name("single");
-      const c = await sb.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, "--k3s-node-label", "tier=edge", "--timeout", "3m"]);
+      const port = await getPort();
+      const c = await sb.k3box([
+        "cluster", "create", name, "-i", DOUBLE_IMAGE, "--k3s-node-label", "tier=edge", "-p", `${port}:80`, "--timeout", "3m",
+      ]);
       expect(c.code, c.stderr).toBe(0);
+      // Without agents, a port through the load balancer reaches the server.
+      expect(await ingress(port)).toBe(`k3box-${name}-server-0`);
       const before = await containerIds(name);
       const r = await sb.k3box(["node", "create", "--cluster", name, "--role", "server"]);
       expect(r.code).toBe(2);

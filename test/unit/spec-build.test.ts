@@ -92,3 +92,13 @@ describe("the spec as people read it", () => {
     expect(text).toContain("--disable=traefik");
   });
 });
+
+describe("ports on a cluster without agents", () => {
+  it("go through the load balancer to the servers, with or without @loadbalancer", async () => {
+    for (const raw of ["8080:80", "8080:80@loadbalancer"]) {
+      const spec = await buildClusterSpec({ ports: [raw] });
+      expect(spec.ports[0]?.filters.map((f) => f.group)).toEqual(["server", "agent"]);
+    }
+    await expect(buildClusterSpec({ ports: ["8080:80@agent:*"] })).rejects.toThrow('node filter "agent:*"');
+  });
+});

@@ -59,9 +59,10 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const problems: string[] = [];
   const parsed = adds.flatMap((raw) => {
     try {
-      const mapping = placePort(parsePortMapping(raw), counts);
-      checkFiltersSelect(mapping.filters, present, `--port-add "${raw}"`);
-      return [mapping];
+      const given = parsePortMapping(raw);
+      const placed = placePort(given, counts);
+      checkFiltersSelect(given.filters, present, `--port-add "${raw}"`);
+      return [placed];
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       problems.push(err.message);

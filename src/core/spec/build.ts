@@ -156,7 +156,13 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
   }, input.apiHost !== undefined ? "apiHost" : "apiPort");
 
-  const ports = each("ports", input.ports, (raw) => placePort(parsePortMapping(raw), counts));
+  // The filters as given are checked; the default route placePort fills in (every server and agent) is not.
+  const ports = each("ports", input.ports, (raw) => {
+    const mapping = parsePortMapping(raw);
+    const placed = placePort(mapping, counts);
+    checkFiltersInRange(mapping.filters, counts, `port mapping "${raw}"`);
+    return placed;
+  });
   const volumes = each("volumes", input.volumes, (raw) => parseVolumeMount(raw));
   const env = each("env", input.env, (raw) => parseEnvVar(raw));
   const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
@@ -169,9 +175,6 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
 
   for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
-  }
-  for (const p of ports) {
-    attempt(() => checkFiltersInRange(p.value.filters, counts, `port mapping "${p.value.raw}"`), p.field, p.index);
   }
   checkPortClashes(ports, api, registries, report);
   checkFileClashes(files, counts, report);
