@@ -102,3 +102,15 @@ describe("ports on a cluster without agents", () => {
     await expect(buildClusterSpec({ ports: ["8080:80@agent:*"] })).rejects.toThrow('node filter "agent:*"');
   });
 });
+
+describe("load-balanced ports sharing a container port", () => {
+  it("must go to the same nodes: the load balancer has one listener per port", async () => {
+    await expect(buildClusterSpec({ agents: 2, ports: ["8091:80@agent:0", "8092:80@agent:1"] })).rejects.toThrow(
+      'port mappings "8091:80@agent:0" and "8092:80@agent:1" both go through the load balancer\'s 80/tcp listener, to different nodes',
+    );
+    const same = await buildClusterSpec({ agents: 2, ports: ["8091:80@agent:0", "8092:80@agent:0"] });
+    expect(same.ports).toHaveLength(2);
+    const apart = await buildClusterSpec({ agents: 2, ports: ["8091:80@agent:0", "8092:80/udp@agent:1", "8093:8080@agent:1"] });
+    expect(apart.ports).toHaveLength(3);
+  });
+});

@@ -2,7 +2,7 @@
  * Which nodes each load-balanced port goes to. Create, node changes and port edits all
  * compute targets here, from the port specs stored on the load balancer and the current nodes.
  */
-import { filterMatches } from "../spec/filters.js";
+import { filterMatches, formatNodeFilters } from "../spec/filters.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
 import { placePort } from "../spec/build.js";
 import { parsePortMapping } from "../spec/ports.js";
@@ -41,4 +41,24 @@ export function proxiedPorts(ports: readonly PortMapping[], nodes: readonly Targ
 /** The load balancer's port specs as stored on it (raw, as the user wrote them), parsed and routed again. */
 export function storedPorts(raws: readonly string[], counts: { servers: number; agents: number }): PortMapping[] {
   return raws.map((raw) => placePort(parsePortMapping(raw), { ...counts, loadBalancer: true }));
+}
+
+/**
+ * The load balancer has one listener per container port and protocol, so load-balanced mappings
+ * that share one must forward to the same nodes; otherwise traffic for one would reach the
+ * other's nodes. Returns the problem, naming both mappings, or undefined.
+ */
+export function sharedListenerProblem(ports: readonly PortMapping[]): string | undefined {
+  const seen = new Map<string, PortMapping>();
+  for (const p of ports) {
+    if (isDirect(p)) continue;
+    const key = `${p.containerPort}/${p.protocol}`;
+    const other = seen.get(key);
+    if (other === undefined) {
+      seen.set(key, p);
+    } else if (formatNodeFilters(other.filters) !== formatNodeFilters(p.filters)) {
+      return `port mappings "${other.raw}" and "${p.raw}" both go through the load balancer's ${key} listener, to different nodes: give them the same node filter, or different container ports`;
+    }
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ import { UsageError } from "../errors.js";
 import { step } from "../events.js";
 import { LABEL, clusterSelector, indexOf } from "../labels.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
+import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/update.js";
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
 import { placePort } from "../spec/build.js";
@@ -82,6 +83,8 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const removed = new Set(matchDeletes(current, deletes));
   const kept = current.filter((m) => !removed.has(m));
   checkAdds(parsed, kept, api);
+  const listener = sharedListenerProblem([...kept.map((m) => m.mapping), ...parsed]);
+  if (listener !== undefined) throw new UsageError(listener);
   // A host port this edit deletes is free again by the time the new load balancer starts.
   const freed = new Set([...removed].map((m) => `${m.binding.hostIp}:${m.binding.hostPort}/${m.binding.protocol}`));
   for (const p of parsed) {

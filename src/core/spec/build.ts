@@ -6,6 +6,7 @@ import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
 import { loadManifests, loadNodeFile, parseFileFlag, type FileInput } from "./files.js";
 import { parseHostAlias } from "./hosts.js";
+import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
 import { REGISTRIES_YAML_PATH } from "../plan/names.js";
 import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.js";
@@ -177,6 +178,8 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
   checkPortClashes(ports, api, registries, report);
+  const listener = sharedListenerProblem(ports.map((p) => p.value));
+  if (listener !== undefined) report(listener, "ports");
   checkFileClashes(files, counts, report);
 
   if (problems.length > 0 || name === undefined || api === undefined || registries === undefined) {
