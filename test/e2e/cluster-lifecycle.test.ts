@@ -55,6 +55,11 @@ describe("cluster stop and start: 1 server + 2 agents", () => {
     expect(c?.agents).toEqual({ running: 0, total: 2 });
     const again = await sb.k3box(["cluster", "stop", name]);
     expect(again.stderr).toContain("is already stopped: nothing to do");
+    // An agent alone would wait for a server forever: refused, and nothing is started.
+    const agent = await sb.k3box(["node", "start", `k3box-${name}-agent-0`]);
+    expect(agent.code).toBe(5);
+    expect(agent.stderr).toContain("has no running server for the nodes to join");
+    expect(Object.values(await states(name))).toEqual(["exited", "exited", "exited", "exited"]);
   });
 
   it("start brings every node back, the API answers through the load balancer and the ingress port reaches the nodes", async () => {

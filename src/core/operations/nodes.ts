@@ -1,7 +1,7 @@
 /** Adding, removing, starting, stopping and listing the nodes of clusters. */
 import type { ContainerInfo, FileEntry, Runtime } from "../../runtime/types.js";
 import { deadlineSignal } from "../deadline.js";
-import { NotFoundError, UsageError } from "../errors.js";
+import { ConflictError, NotFoundError, UsageError } from "../errors.js";
 import { step, type EventSink } from "../events.js";
 import { LABEL, MANAGED_SELECTOR, clusterSelector, roleOf } from "../labels.js";
 import { applyLoadBalancerConfig, loadBalancerConfig } from "../loadbalancer/update.js";
@@ -363,6 +363,14 @@ export async function startNodes(
     const x = { runtime, onEvent, signal, undo: new UndoStack() };
     const k3s = nodes.filter((n) => roleOf(n) !== "loadbalancer");
     const clusters = [...new Set(k3s.map((n) => n.labels[LABEL.cluster] as string))];
+    for (const cluster of clusters) {
+      // An agent waits for a server forever: with none running or starting, say so instead.
+      const starting = new Set(k3s.map((n) => n.name));
+      const servers = (await runtime.listContainers(clusterSelector(cluster), signal)).filter((c) => roleOf(c) === "server");
+      if (servers.length > 0 && !servers.some((s) => s.running || starting.has(s.name))) {
+        throw new ConflictError(`cluster "${cluster}" has no running server for the nodes to join: start it with k3box cluster start ${cluster}`);
+      }
+    }
     // The same order and waits as cluster start, so stopped etcd members come back together.
     for (const cluster of clusters) {
       const states = k3s.filter((n) => n.labels[LABEL.cluster] === cluster).map(toNodeState);
