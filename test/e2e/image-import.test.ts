@@ -162,6 +162,9 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(events.code, events.stderr).toBe(0);
     expect(events.stdout.trim()).toBe("");
     for (const node of nodes) expect(await listed(node)).not.toContain(`docker.io/library/${t}`);
+    const file = await sb.k3box(["image", "import", "./no-such-images.tar", "-c", name]);
+    expect(file.code).toBe(6);
+    expect(file.stderr).toContain('file "./no-such-images.tar" not found');
   });
 
   it("a node stopped mid-way fails the command and is named; the others complete and the stopped one holds no tag", async () => {

@@ -173,6 +173,7 @@ async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSi
 async function resolveSources(runtime: Runtime, sources: readonly ImageSource[], signal?: AbortSignal): Promise<Source[]> {
   const engine: KnownImage[] = [];
   const missing: string[] = [];
+  const missingFiles: string[] = [];
   const archives: Source[] = [];
   const closeAll = () => archives.forEach((a) => a.close());
   try {
@@ -190,6 +191,11 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
         archives.push(archiveSource(s, tar, plain ? await archivedImages(s) : undefined, plain ? size : undefined));
         continue;
       }
+      if (looksLikePath(s)) {
+        // Not a name an image could have: a file the user meant, and it is not there.
+        missingFiles.push(s);
+        continue;
+      }
       const images = await resolveEngineImage(runtime, s, signal);
       if (images === undefined) missing.push(s);
       else for (const i of images) if (!engine.some((e) => e.ref === i.ref)) engine.push(i);
@@ -197,6 +203,10 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
   } catch (err) {
     closeAll();
     throw err;
+  }
+  if (missingFiles.length > 0) {
+    closeAll();
+    throw new NotFoundError(`file${missingFiles.length === 1 ? "" : "s"} ${missingFiles.map((m) => `"${m}"`).join(", ")} not found`);
   }
   if (missing.length > 0) {
     closeAll();
@@ -225,6 +235,11 @@ function archiveSource(label: string, tar: Readable, images?: readonly KnownImag
     open: async () => ({ tar, ...(total !== undefined ? { total } : {}) }),
     close: () => tar.destroy(),
   };
+}
+
+/** A relative or absolute path, or an archive's file name: never an image reference. */
+function looksLikePath(text: string): boolean {
+  return /^(\.{1,2}\/|\/|~)/.test(text) || /\.(tar|tgz|tzst|tar\.(gz|zst|zstd))$/i.test(text);
 }
 
 function fileSize(path: string): number | undefined {
