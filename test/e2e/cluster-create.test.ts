@@ -129,7 +129,12 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
     );
     expect(mine).toMatchObject({ servers: { running: 1, total: 1 }, agents: { running: 2, total: 2 }, state: "running" });
     const get = await sb.k3box(["cluster", "get", name, "-o", "yaml"]);
-    expect((parse(get.stdout) as { image: string }).image).toBe(DOUBLE_IMAGE);
+    const got = parse(get.stdout) as { image: string; ports: Array<{ hostIp: string; hostPort: number; containerPort: number; node: string }> };
+    expect(got.image).toBe(DOUBLE_IMAGE);
+    // The published ports, so a chosen host port can be found without docker.
+    expect(got.ports).toEqual([
+      { hostIp: "127.0.0.1", hostPort: ingressPort, containerPort: 80, protocol: "tcp", node: `k3box-${name}-serverlb` },
+    ]);
   });
 
   it("prints and writes the kubeconfig on request", async () => {

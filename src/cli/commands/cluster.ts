@@ -69,11 +69,13 @@ Examples:
             nodes: result.nodes,
             kubeconfigPath: result.kubeconfigPath ?? null,
             registries: result.registries,
+            ports: result.ports,
           }),
         );
         return;
       }
       ctx.err(`Cluster "${result.name}" created: API at ${result.server}`);
+      for (const p of result.ports) ctx.err(`  port ${p.hostIp}:${p.hostPort} -> ${p.containerPort}/${p.protocol} on ${p.node}`);
       for (const r of result.registries) {
         ctx.err(`Registry "${r.name}":`);
         for (const line of nameLines({ names: r })) ctx.err(line);

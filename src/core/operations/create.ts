@@ -10,7 +10,9 @@ import { planCreate, type Action, type CreatePlan, type Milestone } from "../pla
 import { networkName } from "../plan/names.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { buildClusterSpec, type BuildOptions, type ClusterInput } from "../spec/build.js";
+import { K3S_API_PORT } from "../spec/defaults.js";
 import type { ClusterSpec } from "../spec/types.js";
+import type { PublishedPortStatus } from "./state.js";
 import { UndoStack, settleAll } from "../undo.js";
 import { rollback } from "./rollback.js";
 import { detachFromNetwork, prepareClusterRegistries } from "./registry.js";
@@ -37,6 +39,8 @@ export interface CreateResult {
   readonly kubeconfigPath?: string;
   /** The cluster's registries and the names to use them by. */
   readonly registries: readonly ({ readonly name: string } & RegistryNames)[];
+  /** Host ports published besides the API, with the ones k3box chose. */
+  readonly ports: readonly PublishedPortStatus[];
 }
 
 export interface CreateOptions extends OperationOptions {
@@ -107,6 +111,9 @@ function result(
     server,
     kubeconfig: serializeKubeconfig(kubeconfig),
     ...(kubeconfigPath !== undefined ? { kubeconfigPath } : {}),
+    ports: plan.nodes
+      .flatMap((n) => (n.container.ports ?? []).map((p) => ({ ...p, node: n.name })))
+      .filter((p) => !(p.containerPort === K3S_API_PORT && p.hostPort === plan.api.hostPort)),
   };
 }
 

@@ -1,6 +1,7 @@
 /** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { LABEL, MANAGED_SELECTOR, clusterSelector, indexOf, roleOf } from "../labels.js";
+import { K3S_API_PORT } from "../spec/defaults.js";
 
 export interface NodeStatus {
   readonly name: string;
@@ -23,6 +24,17 @@ export interface ClusterStatus {
   readonly network: string;
   readonly state: "running" | "stopped" | "degraded";
   readonly nodes: readonly NodeStatus[];
+  /** Host ports the cluster publishes besides the API: on the load balancer, or on a node (`:direct`). */
+  readonly ports: readonly PublishedPortStatus[];
+}
+
+export interface PublishedPortStatus {
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: "tcp" | "udp";
+  /** The container that publishes it. */
+  readonly node: string;
 }
 
 const ROLE_ORDER = { server: 0, agent: 1, loadbalancer: 2 } as const;
@@ -61,6 +73,10 @@ export function clusterStatus(name: string, containers: readonly ContainerInfo[]
     network: labels[LABEL.network] ?? "",
     state: running === 0 ? "stopped" : running === nodes.length ? "running" : "degraded",
     nodes,
+    ports: containers
+      .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
+      .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[LABEL.apiPort]))
+      .sort((a, b) => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol)),
   };
 }
 
