@@ -37,6 +37,24 @@ describe("cluster create: failure and interruption leave nothing behind", () => 
     }
   });
 
+  it("a deadline that passes while Docker is still creating things leaves nothing either", async () => {
+    const sb = await Sandbox.create();
+    try {
+      // Deadlines that fall among the network, volume and container creates, whichever each hits.
+      for (const ms of [60, 120, 250, 500]) {
+        const name = sb.name(`early${ms}`);
+        const r = await sb.k3box(["cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE, "--timeout", `${ms}ms`]);
+        expect(r.code, r.stderr).toBe(4);
+        expect(await leftovers(name), `--timeout ${ms}ms`).toEqual([]);
+        // And the name is free again at once.
+        const list = await sb.k3box(["cluster", "get", name]);
+        expect(list.code).toBe(6);
+      }
+    } finally {
+      await sb.dispose();
+    }
+  });
+
   it("SIGINT during create rolls back containers, network, volumes and kubeconfig", async () => {
     const sb = await Sandbox.create();
     try {
