@@ -90,9 +90,15 @@ describe("cluster edit: ports after create", () => {
     });
 
     it("a host port in use elsewhere is a conflict", async () => {
-      const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${busy}:80`]);
+      const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${busy}:443`]);
       expect(r.code).toBe(5);
       expect(r.stderr).toContain(`port 127.0.0.1:${busy} is already in use`);
+    });
+
+    it("a port sharing a container port with another, but to other nodes, is a usage error", async () => {
+      const r = await sb.k3box(["cluster", "edit", name, "--port-add", `${busy + 2}:80`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("both go through the load balancer's 80/tcp listener, to different nodes");
     });
 
     it("a filter naming a node the cluster does not have is a usage error", async () => {
