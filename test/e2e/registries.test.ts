@@ -318,12 +318,18 @@ describe("a pull-through cache", () => {
     expect((await sb.k3box(["registry", "create", up, "--network", `k3box-${cluster}`])).code).toBe(0);
     upstream = await registryJson(sb, up);
     pushed.push(await pushBusybox(upstream.names.host));
-    const r = await sb.k3box([
-      "registry", "create", hub, "--network", `k3box-${cluster}`,
-      "--proxy-remote-url", `http://${upstream.names.node}`, "--delete-enabled",
-    ]);
+    const r = await sb.k3box(
+      [
+        "registry", "create", hub, "--network", `k3box-${cluster}`,
+        "--proxy-remote-url", `http://${upstream.names.node}`, "--proxy-username", "cache", "--delete-enabled",
+      ],
+      // The password from the environment, out of the process list.
+      { K3BOX_REGISTRY_PROXY_PASSWORD: "from-env" },
+    );
     expect(r.stderr).toContain(`a cache of http://${upstream.names.node}`);
     expect(r.code).toBe(0);
+    const [c] = await dockerJson<Array<{ Config: { Env: string[] } }>>(["inspect", `k3box-${hub}`]);
+    expect(c?.Config.Env).toContain("REGISTRY_PROXY_PASSWORD=from-env");
   });
   afterAll(async () => {
     for (const r of [hub, upstream.name]) await sb.k3box(["registry", "delete", "--force", r]);

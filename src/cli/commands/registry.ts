@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { UsageError } from "../../core/errors.js";
 import {
   connectRegistry,
@@ -31,7 +31,10 @@ export function registryCommand(ctx: CliContext): Command {
     .option("-v, --volume <src[:dest]>", "named volume or absolute host path for its storage (default dest /var/lib/registry)")
     .option("--proxy-remote-url <url>", "make it a pull-through cache of this registry (e.g. https://registry-1.docker.io)")
     .option("--proxy-username <user>", "user name for the proxied registry")
-    .option("--proxy-password <password>", "password for the proxied registry")
+    .addOption(
+      // From the environment, the password stays out of the process list and the shell history.
+      new Option("--proxy-password <password>", "password for the proxied registry").env("K3BOX_REGISTRY_PROXY_PASSWORD"),
+    )
     .option("--delete-enabled", "allow deleting images through the registry API")
     .option("--network <name>", "Docker network to attach it to (default bridge)")
     .option("-o, --output <format>", "print the result as json or yaml")
