@@ -36,6 +36,11 @@ export const MANAGED_SELECTOR: Readonly<Record<string, string>> = { [LABEL.manag
 
 export const REGISTRY_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true", [LABEL.role]: REGISTRY_ROLE };
 
+/** https://HOST:PORT of the cluster's API as published on the host, from any of its nodes' labels. */
+export function apiServerUrl(labels: Readonly<Record<string, string>>, unknownPort = ""): string {
+  return `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? unknownPort}`;
+}
+
 /** What a container is to its cluster, read from its labels. */
 export function roleOf(c: { readonly labels: Readonly<Record<string, string>> }): "server" | "agent" | "loadbalancer" {
   return (c.labels[LABEL.role] ?? "agent") as "server" | "agent" | "loadbalancer";

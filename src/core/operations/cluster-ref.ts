@@ -1,7 +1,7 @@
 /** A cluster as its containers describe it, for operations that change an existing cluster. */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { NotFoundError } from "../errors.js";
-import { LABEL, clusterSelector, indexOf, roleOf } from "../labels.js";
+import { LABEL, apiServerUrl, clusterSelector, indexOf, roleOf } from "../labels.js";
 import type { NodeState } from "../plan/lifecycle.js";
 import { validateClusterName } from "../spec/names.js";
 import type { ClientCredentials } from "../wait.js";
@@ -37,7 +37,7 @@ export function clusterRef(name: string, containers: readonly ContainerInfo[]): 
     servers,
     agents: containers.filter((c) => roleOf(c) === "agent").sort(byIndex),
     ...(loadBalancer ? { loadBalancer } : {}),
-    server: `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? ""}`,
+    server: apiServerUrl(labels),
     network: labels[LABEL.network] ?? "",
   };
 }

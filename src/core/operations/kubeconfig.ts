@@ -6,10 +6,9 @@ import {
   writeKubeconfigFile,
   type KubeConfig,
 } from "../kubeconfig/index.js";
-import { LABEL } from "../labels.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
-import { getCluster } from "./list.js";
+import { loadCluster } from "./cluster-ref.js";
 
 /** Reading the file from a running server takes a moment; a node that never answers must not hang the command. */
 const KUBECONFIG_READ_TIMEOUT_MS = 30_000;
@@ -17,16 +16,13 @@ const KUBECONFIG_READ_TIMEOUT_MS = 30_000;
 /** The cluster's kubeconfig (entries k3box-NAME), pointing at its published API. */
 export async function getKubeconfig(name: string, options: OperationOptions = {}): Promise<KubeConfig> {
   const { runtime } = resolveOptions(options);
-  const status = await getCluster(name, { ...options, runtime });
-  const server = status.nodes.find((n) => n.role === "server" && n.running);
-  if (!server) throw new NotFoundError(`cluster "${name}" has no running server to read the kubeconfig from`);
   const signal = options.signal ?? new AbortController().signal;
-  const info = await runtime.inspectContainer(server.name, signal);
-  const labels = info?.labels ?? {};
-  const url = `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? ""}`;
+  const ref = await loadCluster(runtime, name, signal);
+  const server = ref.servers.find((s) => s.running);
+  if (!server) throw new NotFoundError(`cluster "${name}" has no running server to read the kubeconfig from`);
   const deadline = deadlineSignal(`reading the kubeconfig of "${name}"`, KUBECONFIG_READ_TIMEOUT_MS, signal);
   try {
-    return await fetchClusterKubeconfig(runtime, { cluster: name, server: url, node: server.name }, deadline.signal);
+    return await fetchClusterKubeconfig(runtime, { cluster: name, server: ref.server, node: server.name }, deadline.signal);
   } finally {
     deadline.dispose();
   }

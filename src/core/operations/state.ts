@@ -1,6 +1,6 @@
 /** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { LABEL, MANAGED_SELECTOR, clusterSelector, indexOf, roleOf } from "../labels.js";
+import { LABEL, MANAGED_SELECTOR, apiServerUrl, clusterSelector, indexOf, roleOf } from "../labels.js";
 import { K3S_API_PORT } from "../spec/defaults.js";
 
 export interface NodeStatus {
@@ -60,7 +60,7 @@ export function clusterStatus(name: string, containers: readonly ContainerInfo[]
     const of = nodes.filter((n) => n.role === role);
     return { running: of.filter((n) => n.running).length, total: of.length };
   };
-  const first = containers.find((c) => c.labels[LABEL.role] === "server") ?? containers[0];
+  const first = containers.find((c) => roleOf(c) === "server") ?? containers[0];
   const labels = first?.labels ?? {};
   const running = nodes.filter((n) => n.running).length;
   return {
@@ -68,7 +68,7 @@ export function clusterStatus(name: string, containers: readonly ContainerInfo[]
     servers: count("server"),
     agents: count("agent"),
     loadBalancer: nodes.some((n) => n.role === "loadbalancer"),
-    server: `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? "?"}`,
+    server: apiServerUrl(labels, "?"),
     image: labels[LABEL.image] ?? first?.image ?? "",
     network: labels[LABEL.network] ?? "",
     state: running === 0 ? "stopped" : running === nodes.length ? "running" : "degraded",
