@@ -11,7 +11,7 @@ import { planJoinNodes, planNewNodes, type NewNode, type NodeExtras } from "../p
 import { DEFAULT_K3S_IMAGE, K3S_API_PORT } from "../spec/defaults.js";
 import { toTimeoutMs } from "../spec/duration.js";
 import { parseEnvVar, parseK3sArg } from "../spec/env.js";
-import { validateClusterName } from "../spec/names.js";
+import { validateClusterName, validateImage, validateNetworkName } from "../spec/names.js";
 import type { NodeRole } from "../spec/types.js";
 import { parseVolumeMount } from "../spec/volumes.js";
 import { UndoStack } from "../undo.js";
@@ -145,17 +145,13 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
   const k3sArgs = (input.k3sArgs ?? []).map((r) => noFilter(attempt(() => parseK3sArg(r)), "k3s-arg")?.arg);
   const env = (input.env ?? []).map((r) => noFilter(attempt(() => parseEnvVar(r)), "env"));
   const volumes = (input.volumes ?? []).map((r) => noFilter(attempt(() => parseVolumeMount(r)), "volume"));
-  if (input.image !== undefined && (input.image.trim() === "" || /\s/.test(input.image))) {
-    problems.push(`invalid image "${input.image}"`);
-  }
+  if (input.image !== undefined) attempt(() => validateImage(input.image as string));
   if (byUrl) {
     if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(input.cluster)) problems.push(`invalid cluster URL "${input.cluster}": use https://HOST:PORT`);
     if (input.token === undefined || input.token === "") problems.push(`joining ${input.cluster} needs the cluster's --token`);
     if (input.name === undefined) problems.push(`joining ${input.cluster} needs a NAME for the new nodes`);
     else attempt(() => validateClusterName(input.name as string));
-    if (input.network !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(input.network)) {
-      problems.push(`invalid network name "${input.network}"`);
-    }
+    if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string));
   } else {
     attempt(() => validateClusterName(input.cluster));
     if (input.token !== undefined) problems.push("--token is only for joining a cluster by its URL; a k3box cluster's token is known");

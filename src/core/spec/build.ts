@@ -10,7 +10,7 @@ import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
 import { REGISTRIES_YAML_PATH } from "../plan/names.js";
 import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.js";
-import { validateClusterName } from "./names.js";
+import { validateClusterName, validateImage, validateNetworkName } from "./names.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
 import { parseSubnet } from "./subnet.js";
 import type { ApiEndpoint, ClusterSpec, ClusterRegistries, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
@@ -139,16 +139,13 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const loadBalancer = input.loadBalancer ?? true;
   const counts = { servers, agents, loadBalancer };
 
-  const image = (input.image ?? DEFAULT_K3S_IMAGE).trim();
-  if (image === "" || /\s/.test(image)) report(`invalid image "${input.image}"`, "image");
+  const image = attempt(() => validateImage(input.image ?? DEFAULT_K3S_IMAGE), "image") ?? "";
 
   const token = input.token;
   if (token !== undefined && (token === "" || /\s/.test(token))) {
     report("invalid token: it must be non-empty and contain no whitespace", "token");
   }
-  if (input.network !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(input.network)) {
-    report(`invalid network name "${input.network}"`, "network");
-  }
+  if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string), "network");
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
 

@@ -16,3 +16,18 @@ export function validateClusterName(name: string): string {
   }
   return name;
 }
+
+const NETWORK_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** A Docker network name as the engine accepts it. */
+export function validateNetworkName(name: string): string {
+  if (!NETWORK_RE.test(name)) throw new UsageError(`invalid network name "${name}"`);
+  return name;
+}
+
+/** An image reference must at least be one word; the engine judges the rest when it pulls. */
+export function validateImage(image: string): string {
+  const trimmed = image.trim();
+  if (trimmed === "" || /\s/.test(trimmed)) throw new UsageError(`invalid image "${image}"`);
+  return trimmed;
+}
