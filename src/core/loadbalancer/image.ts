@@ -9,7 +9,18 @@ import { LABEL } from "../labels.js";
 const CONTEXT_DIR = fileURLToPath(new URL("../../../images/loadbalancer/", import.meta.url));
 export const LOADBALANCER_REPOSITORY = "k3box/loadbalancer";
 
-export async function loadBalancerContext(): Promise<{ files: FileEntry[]; tag: string }> {
+let context: Promise<{ files: FileEntry[]; tag: string }> | undefined;
+
+/** The build context and its content tag; the files ship with k3box, so they are read and hashed once. */
+export function loadBalancerContext(): Promise<{ files: FileEntry[]; tag: string }> {
+  context ??= readContext().catch((err: unknown) => {
+    context = undefined;
+    throw err;
+  });
+  return context;
+}
+
+async function readContext(): Promise<{ files: FileEntry[]; tag: string }> {
   const names = (await readdir(CONTEXT_DIR)).sort();
   const files: FileEntry[] = [];
   const hash = createHash("sha256");
