@@ -6,7 +6,7 @@ import { step, type EventSink } from "../events.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { clusterSelector } from "../labels.js";
 import { ensureLoadBalancerImage, loadBalancerContext } from "../loadbalancer/image.js";
-import { planCreate, type Action, type CreatePlan, type Milestone } from "../plan/create.js";
+import { planCreate, type Action, type CreatePlan, type Milestone, type PlanContext } from "../plan/create.js";
 import { networkName } from "../plan/names.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { buildClusterSpec, type BuildOptions, type ClusterInput } from "../spec/build.js";
@@ -141,19 +141,11 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
   const { runtime } = resolveOptions(options);
   const spec = await buildClusterSpec(input, options.build);
   const signal = options.signal ?? new AbortController().signal;
-  const { networkExists } = await checkTarget(runtime, spec, signal);
-  const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
-  const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
+  const { plan } = await planOnEngine(runtime, spec, signal, async () => ({
     token: "<generated at create>",
     apiHostPort: spec.api.hostPort ?? 0,
     portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
-    loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
-    networkExists,
-    version: VERSION,
-    nodeEntrypoint: await loadNodeEntrypoint(),
-    ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
-    connectRegistries: registries.connect,
-  });
+  }));
   return { spec, plan };
 }
 
@@ -178,28 +170,43 @@ async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSig
 }
 
 /** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
-async function prepare(
+function prepare(
   runtime: Runtime,
   spec: ClusterSpec,
   signal: AbortSignal,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
+  return planOnEngine(runtime, spec, signal, async () => {
+    if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
+    for (const p of spec.ports) {
+      if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
+    }
+    const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
+    const portHostPorts = new Map<number, number>();
+    for (const [i, p] of spec.ports.entries()) {
+      if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
+    }
+    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts };
+  });
+}
+
+type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts">;
+
+/**
+ * The plan for a spec against the engine as it is: checks the target, then lets `choose` settle
+ * the token and host ports (for real, or as placeholders for a dry run), then the registries.
+ */
+async function planOnEngine(
+  runtime: Runtime,
+  spec: ClusterSpec,
+  signal: AbortSignal,
+  choose: () => Promise<Choices>,
+): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
   const { networkExists } = await checkTarget(runtime, spec, signal);
-  if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
-  for (const p of spec.ports) {
-    if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
-  }
-  const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
-  const portHostPorts = new Map<number, number>();
-  for (const [i, p] of spec.ports.entries()) {
-    if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
-  }
-  const lb = spec.loadBalancer ? (await loadBalancerContext()).tag : "";
+  const choices = await choose();
   const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
   const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
-    token: spec.token ?? randomBytes(20).toString("hex"),
-    apiHostPort,
-    portHostPorts,
-    loadBalancerImage: lb,
+    ...choices,
+    loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
     networkExists,
     version: VERSION,
     nodeEntrypoint: await loadNodeEntrypoint(),
