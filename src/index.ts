@@ -13,9 +13,8 @@ export {
   importImages,
   type ImageSource,
   type ImportOptions,
-  type ImportResult,
-  type NodeImportResult,
 } from "./core/operations/import.js";
+export { ImportFailedError, type ImportResult, type NodeImportResult } from "./core/images/import-result.js";
 export {
   restartCluster,
   startCluster,
@@ -53,20 +52,21 @@ export {
 export type { RegistryInput } from "./core/registry/spec.js";
 export type { RegistryNames } from "./core/registry/types.js";
 export type { OperationOptions } from "./core/operations/context.js";
-export { buildClusterSpec, type BuildOptions, type ClusterInput, type InputField } from "./core/spec/build.js";
-export type { FileInput } from "./core/spec/files.js";
+export { buildClusterSpec } from "./core/cluster-spec/build.js";
+export type { BuildOptions, ClusterInput, InputField } from "./core/cluster-spec/input.js";
+export type { FileInput } from "./core/cluster-spec/files.js";
 export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
 export { ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { k3boxConfigSchema, k3boxJsonSchema, type K3boxConfig } from "./core/config/schema.js";
 
-export { specView } from "./core/spec/view.js";
+export { specView } from "./core/cluster-spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
-export type * from "./core/spec/types.js";
-export { planCreate, type Action, type CreatePlan, type PlanContext } from "./core/plan/create.js";
+export type * from "./core/cluster-spec/types.js";
+export { planCreate, type Action, type CreatePlan, type PlanContext } from "./core/plan/cluster.js";
 export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";
-export * from "./core/errors.js";
+export * from "./base/errors.js";
 export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
 export type { Runtime } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
-export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME } from "./core/spec/defaults.js";
+export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME } from "./core/cluster-spec/defaults.js";
 export { VERSION } from "./core/version.js";

@@ -5,8 +5,8 @@
 import { Command, Option } from "commander";
 import type { LoadedConfig } from "../core/config/load.js";
 import { CONFIG_ENV_VAR, resolveClusterInput, type ResolvedInput } from "../core/config/resolve.js";
-import { DEFAULT_K3S_IMAGE } from "../core/spec/defaults.js";
-import type { ClusterInput } from "../core/spec/build.js";
+import { DEFAULT_K3S_IMAGE } from "../core/cluster-spec/defaults.js";
+import type { ClusterInput } from "../core/cluster-spec/input.js";
 import { bool, collect, count } from "./options.js";
 
 export interface SpecFlags {

@@ -1,14 +1,14 @@
 import {
   CancelledError,
   ConflictError,
-  ImportFailedError,
   KubeconfigError,
   NodeFailedError,
   NotFoundError,
   RuntimeUnavailableError,
   TimeoutError,
   UsageError,
-} from "../core/errors.js";
+} from "../base/errors.js";
+import { ImportFailedError } from "../core/images/import-result.js";
 
 /** The documented exit codes (README, "Exit codes"). */
 export const EXIT = {

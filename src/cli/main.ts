@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CancelledError } from "../core/errors.js";
+import { CancelledError } from "../base/errors.js";
 import { EXIT } from "./exit.js";
 import { run } from "./program.js";
 

@@ -1,10 +1,10 @@
 /** Readiness: k3s log milestones as progress and failure signals, the API's /readyz as the gate. */
 import { request } from "node:https";
 import type { Runtime } from "../runtime/types.js";
-import { abortError, sleep } from "./deadline.js";
-import { K3boxError, NodeFailedError, TimeoutError } from "./errors.js";
+import { abortError, sleep } from "../base/abort.js";
+import { K3boxError, NodeFailedError, TimeoutError } from "../base/errors.js";
 import type { EventSink } from "./events.js";
-import type { Milestone } from "./plan/create.js";
+import type { Milestone } from "./plan/cluster.js";
 
 /** The line each kind of node prints once it is up (k3s prints "containerd" in either case over time). */
 export const MILESTONES: Readonly<Record<Milestone, RegExp>> = {

@@ -3,7 +3,7 @@
  * image is present or can be pulled; elsewhere it is skipped, saying why.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_K3S_IMAGE } from "../../src/core/spec/defaults.js";
+import { DEFAULT_K3S_IMAGE } from "../../src/core/cluster-spec/defaults.js";
 import { Sandbox, docker, leftovers } from "./helpers.js";
 
 const present = (await docker(["image", "inspect", DEFAULT_K3S_IMAGE])).code === 0;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as errors from "../../src/core/errors.js";
+import * as errors from "../../src/base/errors.js";
 import { VERSION } from "../../src/core/version.js";
 import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
 import { run } from "../../src/cli/program.js";

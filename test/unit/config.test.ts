@@ -7,10 +7,11 @@ import { resolveClusterInput } from "../../src/core/config/resolve.js";
 import { k3boxJsonSchema } from "../../src/core/config/schema.js";
 import { ConfigSource } from "../../src/core/config/source.js";
 import { starterConfig } from "../../src/core/config/starter.js";
-import { buildClusterSpec, type ClusterInput } from "../../src/core/spec/build.js";
-import { formatNodeFilters } from "../../src/core/spec/filters.js";
-import type { ClusterSpec } from "../../src/core/spec/types.js";
-import { specView } from "../../src/core/spec/view.js";
+import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
+import { type ClusterInput } from "../../src/core/cluster-spec/input.js";
+import { formatNodeFilters } from "../../src/core/cluster-spec/filters.js";
+import type { ClusterSpec } from "../../src/core/cluster-spec/types.js";
+import { specView } from "../../src/core/cluster-spec/view.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/config/", import.meta.url));
 const HEADER = "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\n";

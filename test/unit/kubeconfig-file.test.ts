@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CancelledError, KubeconfigError } from "../../src/core/errors.js";
+import { CancelledError, KubeconfigError } from "../../src/base/errors.js";
 import {
   clusterKubeconfig,
   mergeKubeconfig,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KubeconfigError, UsageError } from "../../src/core/errors.js";
+import { KubeconfigError, UsageError } from "../../src/base/errors.js";
 import {
   clusterKubeconfig,
   defaultKubeconfigPath,

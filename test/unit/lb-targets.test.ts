@@ -3,8 +3,8 @@ import { LABEL } from "../../src/core/labels.js";
 import { proxiedPorts, storedPorts } from "../../src/core/loadbalancer/targets.js";
 import { renderLoadBalancerConfig } from "../../src/core/loadbalancer/update.js";
 import { checkAdds, matchDeletes, pairMappings } from "../../src/core/plan/port-edit.js";
-import { placePort } from "../../src/core/spec/build.js";
-import { parsePortMapping } from "../../src/core/spec/ports.js";
+import { placePort } from "../../src/core/cluster-spec/ports.js";
+import { parsePortMapping } from "../../src/core/cluster-spec/ports.js";
 import type { ContainerInfo } from "../../src/runtime/types.js";
 
 const nodes = [

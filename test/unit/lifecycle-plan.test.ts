@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Action } from "../../src/core/plan/create.js";
+import type { Action } from "../../src/core/plan/cluster.js";
 import { planStart, planStop, type NodeState } from "../../src/core/plan/lifecycle.js";
 
 function show(a: Action): string {

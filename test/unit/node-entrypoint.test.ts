@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { NODE_ENTRYPOINT_PATH, loadNodeEntrypoint } from "../../src/core/node/entrypoint.js";
 import { defaultNodeImageTag } from "../../src/core/operations/node-image.js";
-import { DEFAULT_K3S_IMAGE } from "../../src/core/spec/defaults.js";
-import { parseImageReference } from "../../src/core/spec/images.js";
+import { DEFAULT_K3S_IMAGE } from "../../src/core/cluster-spec/defaults.js";
+import { parseImageReference } from "../../src/core/cluster-spec/images.js";
 
 const script = await loadNodeEntrypoint();
 const dir = mkdtempSync(join(tmpdir(), "k3box-entrypoint-"));

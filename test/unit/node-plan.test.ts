@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { UsageError, ConflictError } from "../../src/core/errors.js";
+import { UsageError, ConflictError } from "../../src/base/errors.js";
 import { LABEL } from "../../src/core/labels.js";
-import { choosePeer, hasEmbeddedEtcd, nextIndices, planJoinNodes, planNewNodes } from "../../src/core/plan/node.js";
+import { choosePeer, hasEmbeddedEtcd, nextIndices, planJoinNodes, planNewNodes } from "../../src/core/plan/nodes.js";
 import type { ContainerInfo, ContainerSpec } from "../../src/runtime/types.js";
 
 function container(role: "server" | "agent" | "loadbalancer", index: number, extra: { init?: boolean; files?: string[]; running?: boolean } = {}): ContainerInfo {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { renderNginxConfig } from "../../src/core/loadbalancer/nginx.js";
-import { planCreate, type Action, type PlanContext } from "../../src/core/plan/create.js";
+import { planCreate, type Action, type PlanContext } from "../../src/core/plan/cluster.js";
 import { describePlan } from "../../src/core/plan/describe.js";
-import { buildClusterSpec, type ClusterInput } from "../../src/core/spec/build.js";
-import { parseNodeFilters } from "../../src/core/spec/filters.js";
+import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
+import { type ClusterInput } from "../../src/core/cluster-spec/input.js";
+import { parseNodeFilters } from "../../src/core/cluster-spec/filters.js";
 import { toCreateOptions } from "../../src/runtime/docker/translate.js";
 
 const ctx: PlanContext = {

@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ConflictError, UsageError } from "../../src/core/errors.js";
+import { ConflictError, UsageError } from "../../src/base/errors.js";
 import { assertPortFree, pickFreePort } from "../../src/core/operations/ports.js";
 
 describe("host port checks", () => {

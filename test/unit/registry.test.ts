@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planCreate, type PlanContext } from "../../src/core/plan/create.js";
+import { planCreate, type PlanContext } from "../../src/core/plan/cluster.js";
 import {
   mergeRegistries,
   parseRegistriesYaml,
@@ -26,9 +26,9 @@ import {
   registryNames,
   upstreamHost,
   validateRegistryName,
-} from "../../src/core/registry/names.js";
+} from "../../src/core/registry/addresses.js";
 import { buildRegistrySpec } from "../../src/core/registry/spec.js";
-import { buildClusterSpec } from "../../src/core/spec/build.js";
+import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
 import { parseRegistries, renderHostsFiles as doubleRender } from "../fixtures/k3s-double/src/registries.js";
 
 const reg = endpointOf("reg", "127.0.0.1", 5050);

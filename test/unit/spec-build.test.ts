@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildClusterSpec } from "../../src/core/spec/build.js";
-import { DEFAULT_K3S_IMAGE } from "../../src/core/spec/defaults.js";
+import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
+import { DEFAULT_K3S_IMAGE } from "../../src/core/cluster-spec/defaults.js";
 
 describe("buildClusterSpec", () => {
   it("applies defaults: one server, loopback API, the default image", async () => {
@@ -82,7 +82,7 @@ describe("buildClusterSpec", () => {
 
 describe("the spec as people read it", () => {
   it("hides secrets in k3s arguments, whichever form they take", async () => {
-    const { specView } = await import("../../src/core/spec/view.js");
+    const { specView } = await import("../../src/core/cluster-spec/view.js");
     const spec = await buildClusterSpec({
       k3sArgs: ["--token=s3cret", "--datastore-endpoint=postgres://u:pw\\@db:5432/k3s", "--etcd-s3-secret-key=k", "--disable=traefik"],
     });

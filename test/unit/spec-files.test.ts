@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildClusterSpec } from "../../src/core/spec/build.js";
-import { parseNodeLabel } from "../../src/core/spec/env.js";
-import { formatNodeFilters, parseNodeFilters } from "../../src/core/spec/filters.js";
-import { loadManifests, parseFileFlag, resolveDestination } from "../../src/core/spec/files.js";
-import { parseSubnet } from "../../src/core/spec/subnet.js";
+import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
+import { parseNodeLabel } from "../../src/core/cluster-spec/env.js";
+import { formatNodeFilters, parseNodeFilters } from "../../src/core/cluster-spec/filters.js";
+import { loadManifests, parseFileFlag, resolveDestination } from "../../src/core/cluster-spec/files.js";
+import { parseSubnet } from "../../src/core/cluster-spec/subnet.js";
 
 const dir = mkdtempSync(join(tmpdir(), "k3box-files-"));
 writeFileSync(join(dir, "a.yaml"), "kind: ConfigMap\n");

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/core/errors.js";
-import { parseDuration } from "../../src/core/spec/duration.js";
-import { parseEnvVar, parseK3sArg } from "../../src/core/spec/env.js";
-import { parseHostAlias } from "../../src/core/spec/hosts.js";
-import { checkFiltersSelect, filterMatches, parseNodeFilters, splitFilterSuffix } from "../../src/core/spec/filters.js";
-import { validateClusterName } from "../../src/core/spec/names.js";
-import { parsePortMapping } from "../../src/core/spec/ports.js";
-import { parseVolumeMount } from "../../src/core/spec/volumes.js";
+import { UsageError } from "../../src/base/errors.js";
+import { parseDuration } from "../../src/core/cluster-spec/duration.js";
+import { parseEnvVar, parseK3sArg } from "../../src/core/cluster-spec/env.js";
+import { parseHostAlias } from "../../src/core/cluster-spec/hosts.js";
+import { checkFiltersSelect, filterMatches, parseNodeFilters, splitFilterSuffix } from "../../src/core/cluster-spec/filters.js";
+import { validateClusterName } from "../../src/core/cluster-spec/validate.js";
+import { parsePortMapping } from "../../src/core/cluster-spec/ports.js";
+import { parseVolumeMount } from "../../src/core/cluster-spec/volumes.js";
 
 describe("node filters", () => {
   it.each([

@@ -1,15 +1,15 @@
 import { Command, Option } from "commander";
 import { createCluster, planClusterCreate } from "../../core/operations/create.js";
 import { describePlan } from "../../core/plan/describe.js";
-import { specView } from "../../core/spec/view.js";
+import { specView } from "../../core/cluster-spec/view.js";
 import { addSpecFlags, configFile, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import { deleteCluster } from "../../core/operations/delete.js";
 import { editClusterPorts } from "../../core/operations/edit.js";
 import { DEFAULT_STOP_TIMEOUT_SECONDS, restartCluster, startCluster, stopCluster } from "../../core/operations/lifecycle.js";
 import { getCluster, listClusters } from "../../core/operations/list.js";
 import type { ClusterStatus } from "../../core/operations/state.js";
-import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
-import { UsageError } from "../../core/errors.js";
+import { DEFAULT_CLUSTER_NAME } from "../../core/cluster-spec/defaults.js";
+import { UsageError } from "../../base/errors.js";
 import { bool, collect, count } from "../options.js";
 import { nameLines } from "./registry.js";
 import { formatData, parseOutputFormat, table } from "../render.js";

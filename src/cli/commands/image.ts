@@ -1,9 +1,10 @@
 import { Command, Option } from "commander";
 import type { Readable } from "node:stream";
-import { ImportFailedError, UsageError } from "../../core/errors.js";
+import { UsageError } from "../../base/errors.js";
+import { ImportFailedError, type ImportResult } from "../../core/images/import-result.js";
 import type { EventSink } from "../../core/events.js";
-import { importImages, type ImageSource, type ImportResult } from "../../core/operations/import.js";
-import { DEFAULT_CLUSTER_NAME } from "../../core/spec/defaults.js";
+import { importImages, type ImageSource } from "../../core/operations/import.js";
+import { DEFAULT_CLUSTER_NAME } from "../../core/cluster-spec/defaults.js";
 import type { CliContext } from "../context.js";
 import { collectStreamGarbage } from "../memory.js";
 import { collect } from "../options.js";

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { buildNodeImage } from "../../core/operations/node-image.js";
-import { DEFAULT_K3S_IMAGE } from "../../core/spec/defaults.js";
+import { DEFAULT_K3S_IMAGE } from "../../core/cluster-spec/defaults.js";
 import { formatData, parseOutputFormat } from "../render.js";
 import type { CliContext } from "../context.js";
 

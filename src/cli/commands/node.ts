@@ -9,7 +9,7 @@ import {
   stopNodes,
   type NodeInfo,
 } from "../../core/operations/nodes.js";
-import type { NodeRole } from "../../core/spec/types.js";
+import type { NodeRole } from "../../core/cluster-spec/types.js";
 import { bool, collect, count } from "../options.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";

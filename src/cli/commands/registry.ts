@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { UsageError } from "../../core/errors.js";
+import { UsageError } from "../../base/errors.js";
 import {
   connectRegistry,
   createRegistry,

@@ -3,8 +3,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { z } from "zod";
-import { UsageError } from "../errors.js";
-import type { ClusterInput, InputField } from "../spec/build.js";
+import { UsageError } from "../../base/errors.js";
+import type { ClusterInput, InputField } from "../cluster-spec/input.js";
 import { expandEnv } from "./expand.js";
 import {
   K3BOX_API_VERSION,

@@ -3,8 +3,8 @@
  * Single values are taken from the first layer that has them; lists (ports, volumes, env,
  * files...) are the file's items followed by the flags' items.
  */
-import { UsageError } from "../errors.js";
-import type { BuildOptions, ClusterInput, InputField } from "../spec/build.js";
+import { UsageError } from "../../base/errors.js";
+import type { BuildOptions, ClusterInput, InputField } from "../cluster-spec/input.js";
 import type { LoadedConfig } from "./load.js";
 
 type ScalarField = "servers" | "agents" | "image" | "apiPort" | "network" | "subnet" | "token" | "timeout" | "wait";

@@ -1,5 +1,5 @@
 /** The file `k3box config init` writes: every common field, commented, valid as it is. */
-import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "../spec/defaults.js";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "../cluster-spec/defaults.js";
 import { K3BOX_API_VERSION, K3BOX_KIND } from "./kinds.js";
 
 export function starterConfig(name = DEFAULT_CLUSTER_NAME): string {

@@ -4,10 +4,10 @@
  */
 import { isIPv6 } from "node:net";
 import { resolve } from "node:path";
-import { UsageError } from "../errors.js";
-import type { ClusterInput, InputField } from "../spec/build.js";
-import type { FileInput } from "../spec/files.js";
-import { formatVolumeMount, parseVolumeMount } from "../spec/volumes.js";
+import { UsageError } from "../../base/errors.js";
+import type { ClusterInput, InputField } from "../cluster-spec/input.js";
+import type { FileInput } from "../cluster-spec/files.js";
+import { formatVolumeMount, parseVolumeMount } from "../cluster-spec/volumes.js";
 import type { K3boxConfig, K3dSimpleConfig } from "./schema.js";
 import type { FieldPath, Problem } from "./source.js";
 

@@ -2,7 +2,7 @@
 import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { Decompress } from "fzstd";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 
 export type Compression = "none" | "gzip" | "zstd" | "bzip2" | "xz" | "lz4";
 

@@ -1,7 +1,7 @@
 /** A node's containerd as the import sees it: what it holds, streaming into it, removing leftovers. */
 import type { Readable } from "node:stream";
 import type { Runtime } from "../../runtime/types.js";
-import { K3boxError } from "../errors.js";
+import { K3boxError } from "../../base/errors.js";
 import {
   IMAGE_LABEL,
   configStep,

@@ -2,7 +2,7 @@
  * Image names as users type them (`app`, `app:dev`, `library/app`, `docker.io/library/app`)
  * turned into the one form containerd stores: `docker.io/library/app:latest`.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 
 const DEFAULT_DOMAIN = "docker.io";
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

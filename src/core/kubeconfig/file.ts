@@ -2,7 +2,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
-import { KubeconfigError } from "../errors.js";
+import { KubeconfigError } from "../../base/errors.js";
 import { resolveWriteTarget, writeFileAtomic } from "./atomic.js";
 import { cancelledError, lockKubeconfig, type HeldLock } from "./lock.js";
 import { emptyKubeconfig, type KubeConfig } from "./model.js";

@@ -7,7 +7,7 @@
  */
 import { stat } from "node:fs/promises";
 import lockfile from "proper-lockfile";
-import { CancelledError, K3boxError, KubeconfigError } from "../errors.js";
+import { CancelledError, K3boxError, KubeconfigError } from "../../base/errors.js";
 
 /** How long an update waits for the lock before giving up. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;

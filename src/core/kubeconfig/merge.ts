@@ -1,5 +1,5 @@
 /** Pure transformations of `KubeConfig` values: no I/O, inputs never mutated. */
-import { KubeconfigError, UsageError } from "../errors.js";
+import { KubeconfigError, UsageError } from "../../base/errors.js";
 import { kubeconfigEntryNames, type KubeConfig, type NamedCluster, type NamedContext, type NamedUser } from "./model.js";
 import { parseKubeconfig } from "./yaml.js";
 

@@ -5,7 +5,7 @@
  * never drops something another tool put there.
  */
 
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 
 export interface KubeExtension {
   name: string;

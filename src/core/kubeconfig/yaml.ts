@@ -5,7 +5,7 @@
  * string we write is never read back by kubectl as something else.
  */
 import { LineCounter, parseDocument, stringify, type Tags } from "yaml";
-import { KubeconfigError } from "../errors.js";
+import { KubeconfigError } from "../../base/errors.js";
 import {
   emptyKubeconfig,
   type KubeConfig,

@@ -2,11 +2,11 @@
  * Which nodes each load-balanced port goes to. Create, node changes and port edits all
  * compute targets here, from the port specs stored on the load balancer and the current nodes.
  */
-import { filterMatches, formatNodeFilters } from "../spec/filters.js";
-import { K3S_API_PORT } from "../spec/defaults.js";
-import { placePort } from "../spec/build.js";
-import { parsePortMapping } from "../spec/ports.js";
-import type { NodeRole, PortMapping } from "../spec/types.js";
+import { filterMatches, formatNodeFilters } from "../cluster-spec/filters.js";
+import { K3S_API_PORT } from "../cluster-spec/defaults.js";
+import { placePort } from "../cluster-spec/ports.js";
+import { parsePortMapping } from "../cluster-spec/ports.js";
+import type { NodeRole, PortMapping } from "../cluster-spec/types.js";
 import type { ProxiedPort } from "./nginx.js";
 
 export interface TargetNode {

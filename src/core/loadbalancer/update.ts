@@ -3,9 +3,9 @@
  * is reloaded; the reload is confirmed from nginx's own log. Any failure puts the old config back.
  */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { K3boxError } from "../errors.js";
+import { K3boxError } from "../../base/errors.js";
 import { LABEL, indexOf, roleOf } from "../labels.js";
-import type { NodeRole } from "../spec/types.js";
+import type { NodeRole } from "../cluster-spec/types.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "./nginx.js";
 import { proxiedPorts, storedPorts } from "./targets.js";
 

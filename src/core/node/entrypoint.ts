@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { FileEntry } from "../../runtime/types.js";
-import type { HostAlias } from "../spec/types.js";
+import type { HostAlias } from "../cluster-spec/types.js";
 
 /** Where the script lives in a node; the node image has it there too. */
 export const NODE_ENTRYPOINT_PATH = "/bin/k3box-entrypoint.sh";

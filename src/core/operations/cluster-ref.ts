@@ -1,9 +1,9 @@
 /** A cluster as its containers describe it, for operations that change an existing cluster. */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError } from "../../base/errors.js";
 import { LABEL, apiServerUrl, clusterSelector, indexOf, roleOf } from "../labels.js";
 import type { NodeState } from "../plan/lifecycle.js";
-import { validateClusterName } from "../spec/names.js";
+import { validateClusterName } from "../cluster-spec/validate.js";
 import type { ClientCredentials } from "../wait.js";
 import { credentialsOf, fetchClusterKubeconfig } from "./kubeconfig-entries.js";
 

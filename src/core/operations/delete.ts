@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError } from "../../base/errors.js";
 import { step } from "../events.js";
 import { defaultKubeconfigPath, removeCluster, updateKubeconfigFile } from "../kubeconfig/index.js";
 import { LABEL, REGISTRY_SELECTOR, clusterSelector } from "../labels.js";
-import { networkName } from "../plan/names.js";
+import { networkName } from "../naming.js";
 import { DEFAULT_NETWORK } from "../registry/types.js";
 import { detachFromNetwork } from "./registry.js";
-import { validateClusterName } from "../spec/names.js";
+import { validateClusterName } from "../cluster-spec/validate.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 
 export interface DeleteOptions extends OperationOptions {

@@ -5,19 +5,19 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ContainerSpec, PublishedPort } from "../../runtime/types.js";
-import { deadlineSignal } from "../deadline.js";
-import { UsageError } from "../errors.js";
+import { deadlineSignal } from "../../base/abort.js";
+import { UsageError } from "../../base/errors.js";
 import { step } from "../events.js";
 import { LABEL, clusterSelector, indexOf } from "../labels.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/update.js";
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
-import { placePort } from "../spec/build.js";
-import { toTimeoutMs } from "../spec/duration.js";
-import { checkFiltersSelect } from "../spec/filters.js";
-import { parsePortMapping } from "../spec/ports.js";
-import type { PortMapping } from "../spec/types.js";
+import { placePort } from "../cluster-spec/ports.js";
+import { toTimeoutMs } from "../cluster-spec/duration.js";
+import { checkFiltersSelect } from "../cluster-spec/filters.js";
+import { parsePortMapping } from "../cluster-spec/ports.js";
+import type { PortMapping } from "../cluster-spec/types.js";
 import { UndoStack } from "../undo.js";
 import { waitForApi } from "../wait.js";
 import { clusterCredentials, loadCluster } from "./cluster-ref.js";

@@ -1,5 +1,5 @@
 import type { Runtime } from "../../runtime/types.js";
-import { CancelledError, K3boxError, NotFoundError, RuntimeUnavailableError } from "../errors.js";
+import { CancelledError, K3boxError, NotFoundError, RuntimeUnavailableError } from "../../base/errors.js";
 import type { EventSink } from "../events.js";
 
 /** Pulls the image unless the engine has it already. */

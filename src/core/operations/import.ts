@@ -5,8 +5,9 @@
 import { createReadStream, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import type { Runtime } from "../../runtime/types.js";
-import { abortError, deadlineSignal } from "../deadline.js";
-import { ImportFailedError, K3boxError, NotFoundError, UsageError } from "../errors.js";
+import { abortError, deadlineSignal } from "../../base/abort.js";
+import { K3boxError, NotFoundError, UsageError } from "../../base/errors.js";
+import { ImportFailedError, type ImportResult, type NodeImportResult } from "../images/import-result.js";
 import type { EventSink, ImportStatus } from "../events.js";
 import { openArchive } from "../images/archive.js";
 import { archivedImages } from "../images/contents.js";
@@ -14,8 +15,8 @@ import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
 import { NodeImages } from "../images/node.js";
 import { parseImageReference } from "../images/reference.js";
-import { checkFiltersSelect, filterMatches, parseNodeFilters } from "../spec/filters.js";
-import { validateClusterName } from "../spec/names.js";
+import { checkFiltersSelect, filterMatches, parseNodeFilters } from "../cluster-spec/filters.js";
+import { validateClusterName } from "../cluster-spec/validate.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { observeCluster, type NodeStatus } from "./state.js";
 
@@ -27,21 +28,6 @@ export interface ImportOptions extends OperationOptions {
   readonly nodes?: string;
 }
 
-export interface NodeImportResult {
-  readonly cluster: string;
-  readonly node: string;
-  readonly status: ImportStatus;
-  /** Refs as the node's containerd names them. */
-  readonly images: readonly string[];
-  readonly bytes: number;
-  readonly durationMs: number;
-  readonly error?: string;
-}
-
-export interface ImportResult {
-  readonly clusters: readonly string[];
-  readonly nodes: readonly NodeImportResult[];
-}
 
 /** An image whose identity is known before anything is sent, so nodes holding it can be skipped. */
 interface KnownImage {

@@ -1,7 +1,7 @@
 /** Reading a cluster's admin kubeconfig out of its first server, and putting it into a user's file. */
 import type { Runtime } from "../../runtime/types.js";
-import { abortError, sleep } from "../deadline.js";
-import { K3boxError, NotFoundError } from "../errors.js";
+import { abortError, sleep } from "../../base/abort.js";
+import { K3boxError, NotFoundError } from "../../base/errors.js";
 import {
   clusterKubeconfig,
   kubeconfigEntryNames,
@@ -9,7 +9,7 @@ import {
   updateKubeconfigFile,
   type KubeConfig,
 } from "../kubeconfig/index.js";
-import { KUBECONFIG_OUTPUT } from "../plan/names.js";
+import { KUBECONFIG_OUTPUT } from "../node/paths.js";
 import type { ClientCredentials } from "../wait.js";
 
 /** k3s writes the file early in its start; until then, retry. */

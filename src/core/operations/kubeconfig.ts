@@ -1,5 +1,5 @@
-import { deadlineSignal } from "../deadline.js";
-import { NotFoundError } from "../errors.js";
+import { deadlineSignal } from "../../base/abort.js";
+import { NotFoundError } from "../../base/errors.js";
 import {
   defaultKubeconfigPath,
   serializeKubeconfig,

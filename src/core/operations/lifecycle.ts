@@ -1,12 +1,12 @@
 /** Starting, stopping and restarting whole clusters, in an order HA clusters survive. */
 import type { Runtime } from "../../runtime/types.js";
-import { deadlineSignal } from "../deadline.js";
+import { deadlineSignal } from "../../base/abort.js";
 import { step, type EventSink } from "../events.js";
 import { clusterSelector } from "../labels.js";
 import { applyLoadBalancerConfig, loadBalancerConfig } from "../loadbalancer/update.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { planStart, planStop } from "../plan/lifecycle.js";
-import { toTimeoutMs } from "../spec/duration.js";
+import { toTimeoutMs } from "../cluster-spec/duration.js";
 import { UndoStack } from "../undo.js";
 import { waitForApi } from "../wait.js";
 import { clusterCredentials, clusterRef, loadCluster, toNodeState, type ClusterRef } from "./cluster-ref.js";

@@ -1,5 +1,5 @@
-import { NotFoundError } from "../errors.js";
-import { validateClusterName } from "../spec/names.js";
+import { NotFoundError } from "../../base/errors.js";
+import { validateClusterName } from "../cluster-spec/validate.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { observeCluster, observeClusters, type ClusterStatus } from "./state.js";
 

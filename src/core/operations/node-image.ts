@@ -6,12 +6,12 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FileEntry } from "../../runtime/types.js";
-import { CancelledError, NotFoundError, UsageError } from "../errors.js";
+import { CancelledError, NotFoundError, UsageError } from "../../base/errors.js";
 import { step } from "../events.js";
 import { LABEL } from "../labels.js";
 import { NODE_ENTRYPOINT_SOURCE } from "../node/entrypoint.js";
-import { DEFAULT_K3S_IMAGE } from "../spec/defaults.js";
-import { parseImageReference } from "../spec/images.js";
+import { DEFAULT_K3S_IMAGE } from "../cluster-spec/defaults.js";
+import { parseImageReference } from "../cluster-spec/images.js";
 import { VERSION } from "../version.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 

@@ -4,27 +4,23 @@
  * k3box's; the clusters using it are those whose network it is attached to.
  */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { deadlineSignal } from "../deadline.js";
-import { ConflictError, K3boxError, NotFoundError, UsageError } from "../errors.js";
+import { deadlineSignal } from "../../base/abort.js";
+import { ConflictError, K3boxError, NotFoundError, UsageError } from "../../base/errors.js";
 import { step } from "../events.js";
 import { LABEL, REGISTRY_ROLE, REGISTRY_SELECTOR, clusterSelector } from "../labels.js";
-import {
-  CONTAINERD_CERTS_DIR,
-  REGISTRIES_YAML_PATH,
-  REGISTRY_HOSTING_MANIFEST_PATH,
-  registryContainerName,
-} from "../plan/names.js";
+import { registryContainerName } from "../naming.js";
+import { CONTAINERD_CERTS_DIR, REGISTRIES_YAML_PATH, REGISTRY_HOSTING_MANIFEST_PATH } from "../node/paths.js";
 import { EMPTY_REGISTRIES, parseRegistriesYaml, renderRegistriesYaml, usesRegistry, withRegistry, withoutRegistry, type RegistriesConfig } from "../registry/config.js";
 import { endpointFromContainer, registryContainerSpec } from "../registry/container.js";
 import { hostingOrder, renderHostingManifest } from "../registry/hosting.js";
 import { renderHostsFiles } from "../registry/hosts-toml.js";
-import { endpointOf, registryNames, validateRegistryName } from "../registry/names.js";
+import { endpointOf, registryNames, validateRegistryName } from "../registry/addresses.js";
 import { waitForRegistry } from "../registry/ready.js";
 import { buildRegistrySpec, type RegistryInput } from "../registry/spec.js";
 import { DEFAULT_NETWORK, type RegistryEndpoint, type RegistryNames } from "../registry/types.js";
 import { registryNodeFiles } from "../registry/files.js";
-import type { ClusterSpec, NodeFile } from "../spec/types.js";
-import { validateClusterName } from "../spec/names.js";
+import type { ClusterSpec, NodeFile } from "../cluster-spec/types.js";
+import { validateClusterName } from "../cluster-spec/validate.js";
 import { UndoStack, settleAll } from "../undo.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { rollback } from "./rollback.js";

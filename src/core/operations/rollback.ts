@@ -1,4 +1,4 @@
-import { formatMs } from "../deadline.js";
+import { formatMs } from "../../base/abort.js";
 import type { EventSink } from "../events.js";
 import type { UndoStack } from "../undo.js";
 

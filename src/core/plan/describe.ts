@@ -1,7 +1,7 @@
 /** A create plan as plain data for people to read (`cluster create --dry-run`), secrets hidden. */
 import type { ContainerSpec } from "../../runtime/types.js";
-import { REDACTED, SECRET_NAME, redactArgs } from "../spec/view.js";
-import type { Action, CreatePlan } from "./create.js";
+import { REDACTED, SECRET_NAME, redactArgs } from "../cluster-spec/view.js";
+import type { Action, CreatePlan } from "./cluster.js";
 
 /** Leaves are one-line descriptions; `sequence` and `parallel` keep their structure. */
 export type ActionView = string | { readonly sequence: readonly ActionView[] } | { readonly parallel: readonly ActionView[] };

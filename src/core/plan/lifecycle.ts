@@ -1,5 +1,5 @@
 /** Pure ordering of starting and stopping a cluster's nodes. */
-import type { Action } from "./create.js";
+import type { Action } from "./cluster.js";
 
 export interface NodeState {
   readonly name: string;

@@ -1,10 +1,10 @@
 /** Pure part of changing a cluster's load-balanced ports: which published port belongs to which spec. */
 import type { PublishedPort } from "../../runtime/types.js";
-import { ConflictError, NotFoundError, UsageError } from "../errors.js";
+import { ConflictError, NotFoundError, UsageError } from "../../base/errors.js";
 import { isDirect } from "../loadbalancer/targets.js";
-import { K3S_API_PORT } from "../spec/defaults.js";
-import { parsePortMapping } from "../spec/ports.js";
-import type { PortMapping } from "../spec/types.js";
+import { K3S_API_PORT } from "../cluster-spec/defaults.js";
+import { parsePortMapping } from "../cluster-spec/ports.js";
+import type { PortMapping } from "../cluster-spec/types.js";
 
 export interface LbMapping {
   readonly raw: string;

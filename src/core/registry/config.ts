@@ -4,8 +4,8 @@
  * one registry's entries. The file in each node is the record of its registry setup.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify, type Node as YamlNode } from "yaml";
-import { UsageError } from "../errors.js";
-import { endpointUrl, mirrorHosts, upstreamHost } from "./names.js";
+import { UsageError } from "../../base/errors.js";
+import { endpointUrl, mirrorHosts, upstreamHost } from "./addresses.js";
 import type { RegistryEndpoint } from "./types.js";
 
 export interface Mirror {

@@ -1,7 +1,7 @@
 /** A registry as a container: the spec to create one, and reading one back from inspect. */
 import type { ContainerInfo, ContainerSpec } from "../../runtime/types.js";
 import { LABEL, REGISTRY_ROLE } from "../labels.js";
-import { registryContainerName } from "../plan/names.js";
+import { registryContainerName } from "../naming.js";
 import { VERSION } from "../version.js";
 import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT, type RegistryCreateSpec, type RegistryEndpoint } from "./types.js";
 

@@ -1,7 +1,7 @@
 /** The registry files every node gets before k3s first starts. */
-import { parseNodeFilters } from "../spec/filters.js";
-import type { NodeFile } from "../spec/types.js";
-import { REGISTRIES_YAML_PATH, REGISTRY_HOSTING_MANIFEST_PATH } from "../plan/names.js";
+import { parseNodeFilters } from "../cluster-spec/filters.js";
+import type { NodeFile } from "../cluster-spec/types.js";
+import { REGISTRIES_YAML_PATH, REGISTRY_HOSTING_MANIFEST_PATH } from "../node/paths.js";
 import { mergeRegistries, registryMirrors, renderRegistriesYaml, type RegistriesConfig } from "./config.js";
 import { renderHostingManifest } from "./hosting.js";
 import type { RegistryEndpoint } from "./types.js";

@@ -4,7 +4,7 @@
  * manifests directory, so it exists as soon as the API does and follows every change.
  */
 import { stringify } from "yaml";
-import { registryNames } from "./names.js";
+import { registryNames } from "./addresses.js";
 import type { RegistryEndpoint } from "./types.js";
 
 /** Where users learn to set up and use a registry with k3box (the README's Registries section). */

@@ -1,8 +1,8 @@
 /** A registry is ready when its API root `/v2/` answers on the published port. */
 import { get } from "node:http";
 import type { Runtime } from "../../runtime/types.js";
-import { abortError, sleep } from "../deadline.js";
-import { NodeFailedError, TimeoutError } from "../errors.js";
+import { abortError, sleep } from "../../base/abort.js";
+import { NodeFailedError, TimeoutError } from "../../base/errors.js";
 
 /** registry:2 answers within a second or two; this bounds a registry that never does. */
 const READY_LIMIT_MS = 60_000;

@@ -1,9 +1,9 @@
 /** Registry input (flags, config files, library callers) → validated specs. */
 import { readFile } from "node:fs/promises";
-import { UsageError } from "../errors.js";
-import type { ClusterInput } from "../spec/build.js";
-import { DEFAULT_HOST_IP } from "../spec/ports.js";
-import type { ClusterRegistries } from "../spec/types.js";
+import { UsageError } from "../../base/errors.js";
+import type { ClusterInput } from "../cluster-spec/input.js";
+import { DEFAULT_HOST_IP } from "../cluster-spec/ports.js";
+import type { ClusterRegistries } from "../cluster-spec/types.js";
 import { mergeRegistries, parseRegistriesYaml, type RegistriesConfig } from "./config.js";
 import {
   parseRegistryCreateRef,
@@ -12,7 +12,7 @@ import {
   upstreamHost,
   validateRegistryName,
   type RegistryLocation,
-} from "./names.js";
+} from "./addresses.js";
 import { DEFAULT_REGISTRY_IMAGE, REGISTRY_STORAGE_PATH, type RegistryCreateSpec } from "./types.js";
 
 /** What `registry create` takes. */

@@ -1,10 +1,10 @@
-import { abortError } from "../../core/deadline.js";
+import { abortError } from "../../base/abort.js";
 import {
   ConflictError,
   K3boxError,
   NotFoundError,
   RuntimeUnavailableError,
-} from "../../core/errors.js";
+} from "../../base/errors.js";
 
 interface EngineError {
   statusCode?: number;

@@ -2,8 +2,8 @@ import Docker from "dockerode";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
 import tar from "tar-stream";
-import { abortError } from "../../core/deadline.js";
-import { K3boxError, NotFoundError } from "../../core/errors.js";
+import { abortError } from "../../base/abort.js";
+import { K3boxError, NotFoundError } from "../../base/errors.js";
 import type {
   ContainerInfo,
   ContainerSpec,

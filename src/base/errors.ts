@@ -1,5 +1,3 @@
-import type { ImportResult } from "./operations/import.js";
-
 /**
  * Typed errors of k3box. Each class maps to one documented exit code
  * (see `exitCodeFor` in the CLI and the README's "Exit codes" table).
@@ -64,16 +62,4 @@ export class NodeFailedError extends K3boxError {
 /** A kubeconfig file could not be read, parsed or written. */
 export class KubeconfigError extends K3boxError {
   override readonly name = "KubeconfigError";
-}
-
-/** Some nodes did not get the images; `failures` names each with its error, `result` has every node's outcome. */
-export class ImportFailedError extends K3boxError {
-  override readonly name = "ImportFailedError";
-  constructor(
-    message: string,
-    readonly failures: readonly { readonly node: string; readonly error: string }[],
-    readonly result?: ImportResult,
-  ) {
-    super(message);
-  }
 }

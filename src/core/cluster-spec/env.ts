@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import { parseNodeFilters, splitFilterSuffix } from "./filters.js";
 import type { EnvVar, K3sArg, NodeFilter } from "./types.js";
 

@@ -2,24 +2,18 @@
  * Pure planning of a cluster create: every name, argument and port is worked out
  * here, before anything exists, and the result is an ordered tree of actions.
  */
-import { filterMatches } from "../spec/filters.js";
-import { K3S_API_PORT } from "../spec/defaults.js";
-import type { ClusterSpec, NodeRole, VolumeMount } from "../spec/types.js";
+import { filterMatches } from "../cluster-spec/filters.js";
+import { K3S_API_PORT } from "../cluster-spec/defaults.js";
+import type { ClusterSpec, NodeRole, VolumeMount } from "../cluster-spec/types.js";
 import type { ContainerSpec, FileEntry, Mount, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
 import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
 import { registryContainerSpec } from "../registry/container.js";
-import { endpointOf, registryNames } from "../registry/names.js";
+import { endpointOf, registryNames } from "../registry/addresses.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
 import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
-import {
-  K3S_DATA_DIR,
-  KUBECONFIG_OUTPUT,
-  loadBalancerName,
-  networkName,
-  nodeName,
-  nodeVolumeName,
-} from "./names.js";
+import { loadBalancerName, networkName, nodeName, nodeVolumeName } from "../naming.js";
+import { K3S_DATA_DIR, KUBECONFIG_OUTPUT } from "../node/paths.js";
 
 /** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
 export interface PlanContext {

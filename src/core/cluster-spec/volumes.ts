@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import { parseNodeFilters, splitFilterSuffix } from "./filters.js";
 import type { NodeFilter, VolumeMount } from "./types.js";
 

@@ -4,11 +4,12 @@
  */
 import type { ContainerInfo, ContainerSpec, FileEntry, Mount, VolumeSpec } from "../../runtime/types.js";
 import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
-import { ConflictError, UsageError } from "../errors.js";
+import { ConflictError, UsageError } from "../../base/errors.js";
 import { LABEL, indexOf, roleOf } from "../labels.js";
-import { K3S_API_PORT } from "../spec/defaults.js";
-import type { NodeRole } from "../spec/types.js";
-import { K3S_DATA_DIR, KUBECONFIG_OUTPUT, nodeName, nodeVolumeName } from "./names.js";
+import { K3S_API_PORT } from "../cluster-spec/defaults.js";
+import type { NodeRole } from "../cluster-spec/types.js";
+import { nodeName, nodeVolumeName } from "../naming.js";
+import { K3S_DATA_DIR, KUBECONFIG_OUTPUT } from "../node/paths.js";
 
 /** What the user adds on top of what the peer has. */
 export interface NodeExtras {

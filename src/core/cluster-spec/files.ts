@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, isAbsolute, join, posix, resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import { parseNodeFilters, splitFilterSuffix } from "./filters.js";
 import type { NodeFile, NodeFilter } from "./types.js";
 

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import { parseNodeFilters, splitFilterSuffix } from "./filters.js";
 import type { NodeFilter, PortMapping, Protocol } from "./types.js";
 
@@ -64,4 +64,56 @@ export function parsePortMapping(raw: string): PortMapping {
   const hostPort =
     hostPortText === undefined || hostPortText === "" ? undefined : parsePortNumber(hostPortText, "host port", raw);
   return { hostIp, ...(hostPort !== undefined ? { hostPort } : {}), containerPort, protocol, filters, raw };
+}
+
+const PROXY_ALL: readonly NodeFilter[] = [
+  { group: "server", select: { kind: "all" }, suffix: "proxy" },
+  { group: "agent", select: { kind: "all" }, suffix: "proxy" },
+];
+
+/** Fills in the default route of a port and checks it can be honoured. */
+export function placePort(p: PortMapping, counts: { servers: number; agents: number; loadBalancer: boolean }): PortMapping {
+  if (p.filters.length === 0) {
+    if (counts.loadBalancer) return { ...p, filters: PROXY_ALL };
+    if (counts.servers + counts.agents === 1) {
+      return { ...p, filters: [{ group: "server", select: { kind: "list", indices: [0] }, suffix: "direct" }] };
+    }
+    throw new UsageError(
+      `port mapping "${p.raw}" needs a node filter (e.g. @server:0) when the load balancer is disabled`,
+    );
+  }
+  const direct = p.filters.some((f) => f.suffix === "direct");
+  const proxy = p.filters.some((f) => f.suffix === "proxy" || f.group === "loadbalancer");
+  if (direct && proxy) throw new UsageError(`port mapping "${p.raw}" mixes :direct and :proxy filters`);
+  if (p.filters.some((f) => f.group === "all")) {
+    throw new UsageError(`port mapping "${p.raw}": use @loadbalancer or @server:N/@agent:N, not @all`);
+  }
+  if (p.filters.some((f) => f.group === "loadbalancer")) {
+    if (!counts.loadBalancer) {
+      throw new UsageError(`port mapping "${p.raw}" goes through the load balancer, but it is disabled`);
+    }
+    return { ...p, filters: PROXY_ALL };
+  }
+  if (proxy && !counts.loadBalancer) {
+    throw new UsageError(`port mapping "${p.raw}" is of type proxy, but the load balancer is disabled`);
+  }
+  const viaNode = direct || !counts.loadBalancer;
+  if (!viaNode) return { ...p, filters: p.filters.map((f) => ({ ...f, suffix: "proxy" as const })) };
+  const selected = p.filters.reduce((n, f) => n + selectedCount(f, counts), 0);
+  if (selected !== 1) {
+    throw new UsageError(`port mapping "${p.raw}" is published on a node directly and must select exactly one node`);
+  }
+  return { ...p, filters: p.filters.map((f) => ({ ...f, suffix: "direct" as const })) };
+}
+
+function selectedCount(f: NodeFilter, counts: { servers: number; agents: number }): number {
+  const total = f.group === "server" ? counts.servers : f.group === "agent" ? counts.agents : 0;
+  switch (f.select.kind) {
+    case "all":
+      return total;
+    case "list":
+      return f.select.indices.filter((i) => i < total).length;
+    case "range":
+      return Math.max(0, Math.min(total - 1, f.select.to ?? total - 1) - f.select.from + 1);
+  }
 }

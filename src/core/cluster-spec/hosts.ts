@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import type { HostAlias } from "./types.js";
 
 const HOST_NAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;

@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import type { FilterGroup, IndexSelector, NodeFilter, NodeRef } from "./types.js";
 
 const FILTER_RE =

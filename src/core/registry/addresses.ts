@@ -1,7 +1,7 @@
 /** Registry names and the `NAME[:HOST][:PORT]` / `NAME[:PORT]` flag syntax. */
 import { isIP } from "node:net";
-import { UsageError } from "../errors.js";
-import { PREFIX, registryContainerName } from "../plan/names.js";
+import { UsageError } from "../../base/errors.js";
+import { PREFIX, registryContainerName } from "../naming.js";
 import { REGISTRY_INTERNAL_PORT, type RegistryEndpoint, type RegistryNames } from "./types.js";
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

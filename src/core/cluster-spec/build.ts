@@ -1,68 +1,22 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "./defaults.js";
 import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
-import { loadManifests, loadNodeFile, parseFileFlag, type FileInput } from "./files.js";
+import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
+import type { BuildOptions, ClusterInput, InputField } from "./input.js";
 import { parseHostAlias } from "./hosts.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
-import { REGISTRIES_YAML_PATH } from "../plan/names.js";
+import { REGISTRIES_YAML_PATH } from "../node/paths.js";
 import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.js";
-import { validateClusterName, validateImage, validateNetworkName } from "./names.js";
-import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber } from "./ports.js";
+import { validateClusterName, validateImage, validateNetworkName } from "./validate.js";
+import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber, placePort } from "./ports.js";
 import { parseSubnet } from "./subnet.js";
 import type { ApiEndpoint, ClusterSpec, ClusterRegistries, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
 import { buildClusterRegistries } from "../registry/spec.js";
-
-/** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
-export interface ClusterInput {
-  name?: string;
-  servers?: number;
-  agents?: number;
-  image?: string;
-  /** `[HOST:]PORT`. */
-  apiPort?: string;
-  /** The name the kubeconfig and the server certificate use for the API, when it differs from the bound address. */
-  apiHost?: string;
-  /** `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER]`. */
-  ports?: readonly string[];
-  /** `ARG@FILTER`; without a filter an argument goes to every server. */
-  k3sArgs?: readonly string[];
-  /** `KEY=VALUE@FILTER`; without a filter a variable goes to every node. */
-  env?: readonly string[];
-  /** `SRC:DEST[@FILTER]`; without a filter a volume goes to every node. */
-  volumes?: readonly string[];
-  /** `IP:NAME[,NAME]`: resolvable from every node and pod. */
-  hostAliases?: readonly string[];
-  /** `KEY=VALUE[@FILTER]`: Kubernetes node labels; without a filter a label goes to every node. */
-  nodeLabels?: readonly string[];
-  /** `SRC:DEST[@FILTER]` or an object; put into the nodes before k3s starts. */
-  files?: readonly (string | FileInput)[];
-  /** Manifest files or directories for the servers' auto-deploy directory. */
-  manifests?: readonly string[];
-  token?: string;
-  network?: string;
-  /** A CIDR for the cluster's own network; `auto` (or none): the engine picks one. */
-  subnet?: string;
-  loadBalancer?: boolean;
-  wait?: boolean;
-  /** A duration (`90s`, `2m`) or milliseconds; 0 means no deadline. */
-  timeout?: string | number;
-  updateDefaultKubeconfig?: boolean;
-  switchContext?: boolean;
-  rollback?: boolean;
-  /** `NAME[:HOST][:PORT]`: a registry created with the cluster and deleted with it. */
-  registryCreate?: string;
-  /** `NAME[:PORT]`: existing registries the cluster's nodes pull from. */
-  registryUse?: readonly string[];
-  /** Path of a k3s registries.yaml merged over what k3box generates. */
-  registryConfig?: string;
-  /** registries.yaml content given inline (a config file's `registries.config`). */
-  registryConfigYaml?: string;
-}
 
 const EVERY_NODE = "server:*;agent:*";
 const EVERY_SERVER = "server:*";
@@ -70,23 +24,6 @@ const EVERY_SERVER = "server:*";
 /** An item without filters goes to the default nodes; applied after the given filters were range-checked. */
 function withFilters<T extends { readonly filters: readonly NodeFilter[] }>(item: T, defaults: string): T {
   return item.filters.length > 0 ? item : { ...item, filters: parseNodeFilters(defaults, "") };
-}
-
-const PROXY_ALL: readonly NodeFilter[] = [
-  { group: "server", select: { kind: "all" }, suffix: "proxy" },
-  { group: "agent", select: { kind: "all" }, suffix: "proxy" },
-];
-
-export type InputField = keyof ClusterInput;
-
-export interface BuildOptions {
-  /**
-   * Where a value came from (`k3box.yaml:12:7: ports[0].port`, `K3BOX_SERVERS`), put in
-   * front of a problem with it; `index` is the position in a list field.
-   */
-  readonly origin?: (field: InputField, index?: number) => string | undefined;
-  /** Problems found before building (in a config file), reported first, together with the builder's. */
-  readonly problems?: readonly string[];
 }
 
 /** Turns input into a validated spec, reporting every problem at once. */
@@ -248,52 +185,6 @@ export async function parseApiPort(text: string | undefined): Promise<ApiEndpoin
   }
 }
 
-/** Fills in the default route of a port and checks it can be honoured. */
-export function placePort(p: PortMapping, counts: { servers: number; agents: number; loadBalancer: boolean }): PortMapping {
-  if (p.filters.length === 0) {
-    if (counts.loadBalancer) return { ...p, filters: PROXY_ALL };
-    if (counts.servers + counts.agents === 1) {
-      return { ...p, filters: [{ group: "server", select: { kind: "list", indices: [0] }, suffix: "direct" }] };
-    }
-    throw new UsageError(
-      `port mapping "${p.raw}" needs a node filter (e.g. @server:0) when the load balancer is disabled`,
-    );
-  }
-  const direct = p.filters.some((f) => f.suffix === "direct");
-  const proxy = p.filters.some((f) => f.suffix === "proxy" || f.group === "loadbalancer");
-  if (direct && proxy) throw new UsageError(`port mapping "${p.raw}" mixes :direct and :proxy filters`);
-  if (p.filters.some((f) => f.group === "all")) {
-    throw new UsageError(`port mapping "${p.raw}": use @loadbalancer or @server:N/@agent:N, not @all`);
-  }
-  if (p.filters.some((f) => f.group === "loadbalancer")) {
-    if (!counts.loadBalancer) {
-      throw new UsageError(`port mapping "${p.raw}" goes through the load balancer, but it is disabled`);
-    }
-    return { ...p, filters: PROXY_ALL };
-  }
-  if (proxy && !counts.loadBalancer) {
-    throw new UsageError(`port mapping "${p.raw}" is of type proxy, but the load balancer is disabled`);
-  }
-  const viaNode = direct || !counts.loadBalancer;
-  if (!viaNode) return { ...p, filters: p.filters.map((f) => ({ ...f, suffix: "proxy" as const })) };
-  const selected = p.filters.reduce((n, f) => n + selectedCount(f, counts), 0);
-  if (selected !== 1) {
-    throw new UsageError(`port mapping "${p.raw}" is published on a node directly and must select exactly one node`);
-  }
-  return { ...p, filters: p.filters.map((f) => ({ ...f, suffix: "direct" as const })) };
-}
-
-function selectedCount(f: NodeFilter, counts: { servers: number; agents: number }): number {
-  const total = f.group === "server" ? counts.servers : f.group === "agent" ? counts.agents : 0;
-  switch (f.select.kind) {
-    case "all":
-      return total;
-    case "list":
-      return f.select.indices.filter((i) => i < total).length;
-    case "range":
-      return Math.max(0, Math.min(total - 1, f.select.to ?? total - 1) - f.select.from + 1);
-  }
-}
 
 type Report = (message: string, field?: InputField, index?: number) => void;
 

@@ -1,5 +1,5 @@
 import { isIPv4 } from "node:net";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../base/errors.js";
 
 /** Parses an IPv4 CIDR such as `172.28.0.0/16`; `auto` means the engine picks, as with no subnet. */
 export function parseSubnet(text: string): string | undefined {

@@ -1,0 +1,62 @@
+/** The input a cluster is built from, as callers give it. */
+import type { FileInput } from "./files.js";
+
+/** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
+export interface ClusterInput {
+  name?: string;
+  servers?: number;
+  agents?: number;
+  image?: string;
+  /** `[HOST:]PORT`. */
+  apiPort?: string;
+  /** The name the kubeconfig and the server certificate use for the API, when it differs from the bound address. */
+  apiHost?: string;
+  /** `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER]`. */
+  ports?: readonly string[];
+  /** `ARG@FILTER`; without a filter an argument goes to every server. */
+  k3sArgs?: readonly string[];
+  /** `KEY=VALUE@FILTER`; without a filter a variable goes to every node. */
+  env?: readonly string[];
+  /** `SRC:DEST[@FILTER]`; without a filter a volume goes to every node. */
+  volumes?: readonly string[];
+  /** `IP:NAME[,NAME]`: resolvable from every node and pod. */
+  hostAliases?: readonly string[];
+  /** `KEY=VALUE[@FILTER]`: Kubernetes node labels; without a filter a label goes to every node. */
+  nodeLabels?: readonly string[];
+  /** `SRC:DEST[@FILTER]` or an object; put into the nodes before k3s starts. */
+  files?: readonly (string | FileInput)[];
+  /** Manifest files or directories for the servers' auto-deploy directory. */
+  manifests?: readonly string[];
+  token?: string;
+  network?: string;
+  /** A CIDR for the cluster's own network; `auto` (or none): the engine picks one. */
+  subnet?: string;
+  loadBalancer?: boolean;
+  wait?: boolean;
+  /** A duration (`90s`, `2m`) or milliseconds; 0 means no deadline. */
+  timeout?: string | number;
+  updateDefaultKubeconfig?: boolean;
+  switchContext?: boolean;
+  rollback?: boolean;
+  /** `NAME[:HOST][:PORT]`: a registry created with the cluster and deleted with it. */
+  registryCreate?: string;
+  /** `NAME[:PORT]`: existing registries the cluster's nodes pull from. */
+  registryUse?: readonly string[];
+  /** Path of a k3s registries.yaml merged over what k3box generates. */
+  registryConfig?: string;
+  /** registries.yaml content given inline (a config file's `registries.config`). */
+  registryConfigYaml?: string;
+}
+
+export type InputField = keyof ClusterInput;
+
+export interface BuildOptions {
+  /**
+   * Where a value came from (`k3box.yaml:12:7: ports[0].port`, `K3BOX_SERVERS`), put in
+   * front of a problem with it; `index` is the position in a list field.
+   */
+  readonly origin?: (field: InputField, index?: number) => string | undefined;
+  /** Problems found before building (in a config file), reported first, together with the builder's. */
+  readonly problems?: readonly string[];
+}
+
