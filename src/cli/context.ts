@@ -1,4 +1,4 @@
-import type { EventSink } from "../core/events.js";
+import type { EventSink } from "../index.js";
 
 /** What commands get from the entry point: streams, the cancellation signal, progress. */
 export interface CliContext {

@@ -7,8 +7,8 @@ import {
   RuntimeUnavailableError,
   TimeoutError,
   UsageError,
-} from "../base/errors.js";
-import { ImportFailedError } from "../core/images/import-result.js";
+  ImportFailedError,
+} from "../index.js";
 
 /** The documented exit codes (README, "Exit codes"). */
 export const EXIT = {

@@ -1,7 +1,7 @@
 /** Image import progress: one byte bar per node on a terminal, one line per start and end elsewhere. */
 import chalk from "chalk";
 import { createLogUpdate } from "log-update";
-import type { ClusterEvent } from "../core/events.js";
+import type { ClusterEvent } from "../index.js";
 import { canAnimate } from "./terminal.js";
 
 type ImportEvent = Extract<ClusterEvent, { type: "import-start" | "import-progress" | "import-done" }>;

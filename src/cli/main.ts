@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CancelledError } from "../base/errors.js";
+import { CancelledError } from "../index.js";
 import { EXIT } from "./exit.js";
 import { run } from "./program.js";
 

@@ -1,7 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { Readable } from "node:stream";
-import { VERSION } from "../core/version.js";
-import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../base/errors.js";
+import { VERSION, K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { configCommand } from "./commands/config.js";
 import { imageCommand } from "./commands/image.js";

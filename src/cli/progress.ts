@@ -1,7 +1,7 @@
 /** Renders operation events on stderr: a spinner on a terminal, plain lines elsewhere. */
 import chalk from "chalk";
 import type { Ora } from "ora";
-import type { ClusterEvent, EventSink } from "../core/events.js";
+import type { ClusterEvent, EventSink } from "../index.js";
 import { createImportView, type ImportView } from "./import-progress.js";
 import { canAnimate } from "./terminal.js";
 
@@ -86,7 +86,8 @@ export async function createProgress(stream: NodeJS.WriteStream = process.stderr
         print(`${chalk.yellow("!")} ${e.message}`);
         break;
       case "pull":
-        if (tty && spinner && e.total) spinner.text = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
+        if (tty && spinner && e.total)
+          spinner.text = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
         else if (!tty && /^(Pulling from|Status:)/.test(e.status)) print(`  ${e.image}: ${e.status}`);
         break;
       case "milestone":

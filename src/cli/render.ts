@@ -1,6 +1,6 @@
 /** Output renderers: data goes to stdout in the format asked for. */
 import { stringify } from "yaml";
-import { UsageError } from "../base/errors.js";
+import { UsageError } from "../index.js";
 
 export type OutputFormat = "table" | "json" | "yaml" | "name";
 

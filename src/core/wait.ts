@@ -4,7 +4,7 @@ import type { Runtime } from "../runtime/types.js";
 import { abortError, sleep } from "../base/abort.js";
 import { K3boxError, NodeFailedError, TimeoutError } from "../base/errors.js";
 import type { EventSink } from "./events.js";
-import type { Milestone } from "./plan/cluster.js";
+import type { Milestone } from "./plan/actions.js";
 
 /** The line each kind of node prints once it is up (k3s prints "containerd" in either case over time). */
 export const MILESTONES: Readonly<Record<Milestone, RegExp>> = {
@@ -82,11 +82,7 @@ export interface ClientCredentials {
 }
 
 /** One GET with the admin certificate; resolves with status and body. */
-export function apiGet(
-  creds: ClientCredentials,
-  path: string,
-  signal?: AbortSignal,
-): Promise<{ status: number; body: string }> {
+export function apiGet(creds: ClientCredentials, path: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
   return apiRequest(creds, "GET", path, signal);
 }
 

@@ -4,7 +4,11 @@ import { LABEL } from "../../src/core/labels.js";
 import { choosePeer, hasEmbeddedEtcd, nextIndices, planJoinNodes, planNewNodes } from "../../src/core/plan/nodes.js";
 import type { ContainerInfo, ContainerSpec } from "../../src/runtime/types.js";
 
-function container(role: "server" | "agent" | "loadbalancer", index: number, extra: { init?: boolean; files?: string[]; running?: boolean } = {}): ContainerInfo {
+function container(
+  role: "server" | "agent" | "loadbalancer",
+  index: number,
+  extra: { init?: boolean; files?: string[]; running?: boolean } = {},
+): ContainerInfo {
   const name = role === "loadbalancer" ? "k3box-c-serverlb" : `k3box-c-${role}-${index}`;
   const labels: Record<string, string> = {
     [LABEL.managed]: "true",
@@ -19,7 +23,7 @@ function container(role: "server" | "agent" | "loadbalancer", index: number, ext
     name,
     image: "img",
     hostname: name,
-    entrypoint: ["/bin/k3box-entrypoint"],
+    entrypoint: ["/bin/k3box-entrypoint.sh"],
     cmd: role === "server" ? ["server", "--tls-san", "127.0.0.1", ...(extra.init ? ["--cluster-init"] : [])] : ["agent"],
     // As create plans it: server-0 starts the cluster, every other node joins it.
     env: {
@@ -67,7 +71,11 @@ describe("hasEmbeddedEtcd", () => {
 
 describe("nextIndices", () => {
   it("continues after the highest index of the role, so a deleted node's name is not reused", () => {
-    const nodes = [{ role: "agent", index: 0 }, { role: "agent", index: 2 }, { role: "server", index: 5 }];
+    const nodes = [
+      { role: "agent", index: 0 },
+      { role: "agent", index: 2 },
+      { role: "server", index: 5 },
+    ];
     expect(nextIndices(nodes, "agent", 2)).toEqual([3, 4]);
     expect(nextIndices(nodes, "server", 1)).toEqual([6]);
     expect(nextIndices([], "agent", 1)).toEqual([0]);
@@ -75,14 +83,18 @@ describe("nextIndices", () => {
 });
 
 describe("planNewNodes", () => {
-  const ha = [container("server", 0, { init: true, files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }), container("server", 1, { files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }), container("loadbalancer", 0)];
+  const ha = [
+    container("server", 0, { init: true, files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }),
+    container("server", 1, { files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }),
+    container("loadbalancer", 0),
+  ];
 
   it("clones a joined server for a new server: no --cluster-init, its own volume, no node ports, same entrypoint and files", () => {
     const [n] = planNewNodes("c", ha, "server", 1, { ...none, k3sArgs: ["--disable=traefik"], env: { EXTRA: "1" } });
     expect(n?.name).toBe("k3box-c-server-2");
     expect(n?.files).toEqual({ from: "k3box-c-server-1", paths: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] });
     const c = n?.container as ContainerSpec;
-    expect(c.entrypoint).toEqual(["/bin/k3box-entrypoint"]);
+    expect(c.entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
     expect(c.cmd).toEqual(["server", "--tls-san", "127.0.0.1", "--disable=traefik"]);
     expect(c.env).toMatchObject({ K3S_TOKEN: "tok", K3S_URL: "https://k3box-c-server-0:6443", USER_VAR: "x", EXTRA: "1" });
     expect(c.mounts?.[0]).toEqual({ type: "volume", source: "k3box-c-server-2-data", target: "/var/lib/rancher/k3s" });
@@ -125,7 +137,17 @@ describe("planJoinNodes", () => {
   it("builds nodes for a foreign cluster from its URL and token; no aliases on Docker's default bridge", () => {
     const [n] = planJoinNodes(
       "ext",
-      { url: "https://10.0.0.1:6443", token: "T", role: "agent", replicas: 1, image: "img", network: "bridge", version: "1", existing: [], nodeEntrypoint: "#!/bin/sh\n" },
+      {
+        url: "https://10.0.0.1:6443",
+        token: "T",
+        role: "agent",
+        replicas: 1,
+        image: "img",
+        network: "bridge",
+        version: "1",
+        existing: [],
+        nodeEntrypoint: "#!/bin/sh\n",
+      },
       none,
     );
     expect(n?.name).toBe("k3box-ext-agent-0");

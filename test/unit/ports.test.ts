@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { ConflictError, UsageError } from "../../src/base/errors.js";
-import { assertPortFree, pickFreePort } from "../../src/core/operations/ports.js";
+import { assertPortFree, pickFreePort } from "../../src/core/host-ports.js";
 
 describe("host port checks", () => {
   it("a port someone holds is a conflict; an address this host lacks is a usage error", async () => {

@@ -1,10 +1,16 @@
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
-import { resolveClusterInput } from "../../core/config/resolve.js";
-import { starterConfig } from "../../core/config/starter.js";
-import { ConflictError, UsageError } from "../../base/errors.js";
-import { buildClusterSpec } from "../../core/cluster-spec/build.js";
-import { specView } from "../../core/cluster-spec/view.js";
+import {
+  ConflictError,
+  UsageError,
+  buildClusterSpec,
+  k3boxJsonSchema,
+  loadConfig,
+  readConfigSource,
+  resolveClusterInput,
+  specView,
+  starterConfig,
+} from "../../index.js";
 import { addSpecFlags, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import { formatData, parseOutputFormat } from "../render.js";
 import type { CliContext } from "../context.js";
@@ -17,7 +23,10 @@ export function configCommand(ctx: CliContext): Command {
     .description("Write a commented starter config file")
     .option("--output <file>", "where to write it; - for stdout", "k3box.yaml")
     .option("-f, --force", "overwrite an existing file")
-    .addHelpText("after", "\nExamples:\n  k3box config init\n  k3box config init --output dev.yaml --force\n  k3box config init --output -")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  k3box config init\n  k3box config init --output dev.yaml --force\n  k3box config init --output -",
+    )
     .action(async (flags: { output: string; force?: boolean }) => {
       const text = starterConfig();
       if (flags.output === "-") {
@@ -44,7 +53,6 @@ export function configCommand(ctx: CliContext): Command {
       "\nEvery problem is printed as FILE:LINE:COLUMN: FIELD: message; the exit code is then 2.\n\nExamples:\n  k3box config validate k3box.yaml\n  k3box config validate k3d.yaml",
     )
     .action(async (file: string) => {
-      const { loadConfig, readConfigSource } = await import("../../core/config/load.js");
       const loaded = loadConfig(await readConfigSource(file), process.env);
       const { input, build } = resolveClusterInput({ flags: {}, file: loaded });
       const spec = await buildClusterSpec(input, build);
@@ -72,7 +80,6 @@ export function configCommand(ctx: CliContext): Command {
     .description("Print the JSON Schema of k3box config files (for editors)")
     .addHelpText("after", "\nExamples:\n  k3box config schema > k3box-config.schema.json")
     .action(async () => {
-      const { k3boxJsonSchema } = await import("../../core/config/schema.js");
       ctx.out(JSON.stringify(k3boxJsonSchema(), null, 2) + "\n");
     });
 

@@ -1,6 +1,5 @@
 import { Command } from "commander";
-import { getKubeconfig, mergeClusterKubeconfig } from "../../core/operations/kubeconfig.js";
-import { serializeKubeconfig } from "../../core/kubeconfig/index.js";
+import { getKubeconfig, mergeClusterKubeconfig, serializeKubeconfig } from "../../index.js";
 import { bool } from "../options.js";
 import type { CliContext } from "../context.js";
 

@@ -1,6 +1,5 @@
 import { Command } from "commander";
-import { buildNodeImage } from "../../core/operations/node-image.js";
-import { DEFAULT_K3S_IMAGE } from "../../core/cluster-spec/defaults.js";
+import { buildNodeImage, DEFAULT_K3S_IMAGE } from "../../index.js";
 import { formatData, parseOutputFormat } from "../render.js";
 import type { CliContext } from "../context.js";
 
@@ -44,7 +43,9 @@ Examples:
       ctx.out(`${result.tag}\n`);
       ctx.err(
         `Node image ${result.tag} built from ${result.from}` +
-          (result.preloaded.length > 0 ? ` with ${result.preloaded.length} preloaded file(s): ${result.preloaded.join(", ")}` : ""),
+          (result.preloaded.length > 0
+            ? ` with ${result.preloaded.length} preloaded file(s): ${result.preloaded.join(", ")}`
+            : ""),
       );
     });
 

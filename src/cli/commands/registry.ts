@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
-import { UsageError } from "../../base/errors.js";
 import {
+  UsageError,
   connectRegistry,
   createRegistry,
   deleteRegistries,
@@ -8,8 +8,9 @@ import {
   getRegistry,
   listRegistries,
   type RegistryStatus,
-} from "../../core/operations/registry.js";
-import type { RegistryInput } from "../../core/registry/spec.js";
+  type RegistryInput,
+} from "../../index.js";
+import { nameLines } from "../registry-names.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
 
@@ -20,7 +21,10 @@ interface CreateFlags extends Omit<RegistryInput, "name" | "port"> {
 }
 
 export function registryCommand(ctx: CliContext): Command {
-  const registry = new Command("registry").description("Create and manage local image registries").alias("registries").alias("reg");
+  const registry = new Command("registry")
+    .description("Create and manage local image registries")
+    .alias("registries")
+    .alias("reg");
 
   registry
     .command("create")
@@ -57,7 +61,9 @@ Examples:
         ctx.out(formatData(format, r));
         return;
       }
-      ctx.err(`Registry "${r.name}" created: container ${r.container}, plain http${r.proxyRemoteUrl ? `, a cache of ${r.proxyRemoteUrl}` : ""}`);
+      ctx.err(
+        `Registry "${r.name}" created: container ${r.container}, plain http${r.proxyRemoteUrl ? `, a cache of ${r.proxyRemoteUrl}` : ""}`,
+      );
       for (const line of nameLines(r)) ctx.err(line);
       ctx.err(`Use it: k3box cluster create NAME --registry-use ${r.name}, or k3box registry connect ${r.name} --cluster NAME`);
     });
@@ -129,15 +135,6 @@ Examples:
 }
 
 /** The three names, each with what it is for. */
-export function nameLines(r: { readonly names: RegistryStatus["names"] }): string[] {
-  const loopback = /^127\.0\.0\.1:(\d+)$/.exec(r.names.host);
-  return [
-    `  from the host (docker push/pull):   ${r.names.host}${loopback ? `  (also localhost:${loopback[1]})` : ""}`,
-    `  in pod specs (nodes' containerd):   ${r.names.node}  (${r.names.host} works there too)`,
-    `  from inside pods (in-cluster push): ${r.names.pod}`,
-  ];
-}
-
 function registryTable(registries: readonly RegistryStatus[], headers: boolean): string {
   const rows = registries.map((r) => [
     r.name,

@@ -86,10 +86,13 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
 
-  const api = await attemptAsync(async () => {
-    const endpoint = await parseApiPort(input.apiPort);
-    return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
-  }, input.apiHost !== undefined ? "apiHost" : "apiPort");
+  const api = await attemptAsync(
+    async () => {
+      const endpoint = await parseApiPort(input.apiPort);
+      return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
+    },
+    input.apiHost !== undefined ? "apiHost" : "apiPort",
+  );
 
   // The filters as given are checked; the default route placePort fills in (every server and agent) is not.
   const ports = each("ports", input.ports, (raw) => {
@@ -185,7 +188,6 @@ export async function parseApiPort(text: string | undefined): Promise<ApiEndpoin
   }
 }
 
-
 type Report = (message: string, field?: InputField, index?: number) => void;
 
 function checkPortClashes(
@@ -199,7 +201,8 @@ function checkPortClashes(
   const reg = registries?.create;
   if (reg?.hostPort !== undefined) {
     const key = `${reg.hostIp}:${reg.hostPort}/tcp`;
-    if (seen.has(key)) report(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`, "registryCreate");
+    if (seen.has(key))
+      report(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`, "registryCreate");
     else seen.set(key, `--registry-create ${reg.name}`);
   }
   for (const { value: p, index } of ports) {

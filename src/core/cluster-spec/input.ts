@@ -59,4 +59,3 @@ export interface BuildOptions {
   /** Problems found before building (in a config file), reported first, together with the builder's. */
   readonly problems?: readonly string[];
 }
-

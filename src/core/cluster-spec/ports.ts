@@ -78,9 +78,7 @@ export function placePort(p: PortMapping, counts: { servers: number; agents: num
     if (counts.servers + counts.agents === 1) {
       return { ...p, filters: [{ group: "server", select: { kind: "list", indices: [0] }, suffix: "direct" }] };
     }
-    throw new UsageError(
-      `port mapping "${p.raw}" needs a node filter (e.g. @server:0) when the load balancer is disabled`,
-    );
+    throw new UsageError(`port mapping "${p.raw}" needs a node filter (e.g. @server:0) when the load balancer is disabled`);
   }
   const direct = p.filters.some((f) => f.suffix === "direct");
   const proxy = p.filters.some((f) => f.suffix === "proxy" || f.group === "loadbalancer");

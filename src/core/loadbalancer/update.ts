@@ -4,7 +4,9 @@
  */
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { K3boxError } from "../../base/errors.js";
-import { LABEL, indexOf, roleOf } from "../labels.js";
+import { step } from "../events.js";
+import { LABEL, clusterSelector, indexOf, roleOf } from "../labels.js";
+import type { Operation } from "../operation.js";
 import type { NodeRole } from "../cluster-spec/types.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "./nginx.js";
 import { proxiedPorts, storedPorts } from "./targets.js";
@@ -18,6 +20,29 @@ const RELOAD_CONFIRM_MS = 15_000;
  */
 export function loadBalancerConfig(lb: ContainerInfo, nodes: readonly ContainerInfo[]): string {
   return renderLoadBalancerConfig(storedPortSpecs(lb), nodes);
+}
+
+/**
+ * Renders the config for the cluster's nodes as they are now, leaving out `exclude` (nodes about
+ * to go), and applies it in place; its undo goes on the operation's stack.
+ */
+export async function updateClusterLoadBalancer(
+  runtime: Runtime,
+  cluster: string,
+  exclude: ReadonlySet<string>,
+  op: Pick<Operation, "onEvent" | "signal" | "undo">,
+): Promise<void> {
+  const containers = await runtime.listContainers(clusterSelector(cluster), op.signal);
+  const lb = containers.find((c) => roleOf(c) === "loadbalancer");
+  if (!lb) return;
+  const nodes = containers.map((c) => (exclude.has(c.name) ? { ...c, running: false } : c));
+  const restore = await step(
+    op.onEvent,
+    "update-loadbalancer",
+    () => applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(lb, nodes), op.signal),
+    lb.name,
+  );
+  op.undo.push(`restore the config of ${lb.name}`, restore);
 }
 
 /** The raw port specs stored on the load balancer. */

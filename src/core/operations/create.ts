@@ -1,31 +1,26 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
-import { deadlineSignal } from "../../base/abort.js";
-import { CancelledError, ConflictError, K3boxError, TimeoutError, UsageError } from "../../base/errors.js";
-import { step, type EventSink } from "../events.js";
+import { ConflictError, UsageError } from "../../base/errors.js";
+import { buildClusterSpec } from "../cluster-spec/build.js";
+import { K3S_API_PORT } from "../cluster-spec/defaults.js";
+import type { BuildOptions, ClusterInput } from "../cluster-spec/input.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import type { PublishedPortStatus } from "../cluster-status.js";
+import { step } from "../events.js";
+import { execute } from "../executor.js";
+import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
+import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
 import { clusterSelector } from "../labels.js";
-import { ensureLoadBalancerImage, loadBalancerContext } from "../loadbalancer/image.js";
-import { planCreate, type Action, type CreatePlan, type Milestone, type PlanContext } from "../plan/cluster.js";
+import { loadBalancerContext } from "../loadbalancer/image.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
-import { buildClusterSpec } from "../cluster-spec/build.js";
-import { type BuildOptions, type ClusterInput } from "../cluster-spec/input.js";
-import { K3S_API_PORT } from "../cluster-spec/defaults.js";
-import type { ClusterSpec } from "../cluster-spec/types.js";
-import type { PublishedPortStatus } from "./state.js";
-import { UndoStack, settleAll } from "../undo.js";
-import { rollback } from "./rollback.js";
-import { detachFromNetwork, prepareClusterRegistries } from "./registry.js";
-import { waitForRegistry } from "../registry/ready.js";
+import { runOperation, type OperationOptions } from "../operation.js";
+import { planCreate, type CreatePlan, type PlanContext } from "../plan/cluster.js";
 import { registryNames } from "../registry/addresses.js";
 import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
+import { prepareClusterRegistries } from "../registry/cluster.js";
 import { VERSION } from "../version.js";
-import { waitForApi, waitForMilestone } from "../wait.js";
-import { resolveOptions, type OperationOptions } from "./context.js";
-import { ensureImage } from "./image.js";
-import { credentialsOf, fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
-import { assertPortFree, pickFreePort } from "./ports.js";
 
 export interface CreateResult {
   readonly name: string;
@@ -51,50 +46,35 @@ export interface CreateOptions extends OperationOptions {
 
 /**
  * Creates a cluster and waits until it is ready. On failure or cancellation
- * everything it created is removed again (unless `rollback: false`).
+ * everything it created is removed again (unless the spec turns rollback off).
  */
 export async function createCluster(input: ClusterInput, options: CreateOptions = {}): Promise<CreateResult> {
-  const { runtime, onEvent } = resolveOptions(options);
   const spec = await buildClusterSpec(input, options.build);
-  const deadline = deadlineSignal(`creating cluster "${spec.name}"`, spec.timeoutMs, options.signal);
-  const signal = deadline.signal;
-  const undo = new UndoStack();
-  try {
+  const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
+  return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
+    const { runtime, onEvent, signal, undo } = op;
     const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
-    await execute(plan.actions, { runtime, onEvent, signal, undo });
+    await execute(plan.actions, op);
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
     const serverNode = plan.nodes.find((n) => n.role === "server")?.name as string;
     const kubeconfig = await step(onEvent, "kubeconfig", () =>
       fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode }, signal),
     );
-    if (spec.wait) {
-      await step(onEvent, "wait-api", () => waitForApi(credentialsOf(kubeconfig), signal));
-    }
     let kubeconfigPath: string | undefined;
     if (spec.kubeconfig.updateDefault) {
-      kubeconfigPath = options.kubeconfigPath ?? defaultKubeconfigPath();
+      kubeconfigPath = op.kubeconfigPath ?? defaultKubeconfigPath();
       const path = kubeconfigPath;
       const restore = await step(onEvent, "merge-kubeconfig", () =>
         mergeIntoFile(path, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal),
       );
       undo.push(`restore ${path}`, restore);
     }
-    // Cancellation that arrived during the last step still counts: nothing is half-done here.
-    if (signal.aborted) throw signal.reason;
-    undo.clear();
-    return { ...result(spec, plan, server, kubeconfig, kubeconfigPath), registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })) };
-  } catch (err) {
-    const error = normalise(err, signal);
-    if (!spec.rollback) {
-      onEvent({ type: "warning", message: "rollback is off: the cluster's containers, network and volumes are kept" });
-      throw error;
-    }
-    await rollback(undo, onEvent, error);
-    throw error;
-  } finally {
-    deadline.dispose();
-  }
+    return {
+      ...result(spec, plan, server, kubeconfig, kubeconfigPath),
+      registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })),
+    };
+  });
 }
 
 function result(
@@ -118,16 +98,6 @@ function result(
   };
 }
 
-/** The error an operation reports: the deadline or the cancellation when that is what interrupted it. */
-export function normalise(err: unknown, signal: AbortSignal): Error {
-  if (err instanceof TimeoutError || err instanceof CancelledError) return err;
-  if (signal.aborted && (signal.reason instanceof TimeoutError || signal.reason instanceof CancelledError)) {
-    // A call interrupted by the abort fails with its own error; the abort is the story.
-    return err instanceof K3boxError && !(err.name === "K3boxError") ? err : (signal.reason as Error);
-  }
-  return err instanceof Error ? err : new K3boxError(String(err));
-}
-
 export interface DryRun {
   readonly spec: ClusterSpec;
   /** Ports still to be chosen are 0; the token is a placeholder. */
@@ -139,15 +109,15 @@ export interface DryRun {
  * reads from the engine (conflicts, an existing network); it creates nothing and reserves no port.
  */
 export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
-  const { runtime } = resolveOptions(options);
   const spec = await buildClusterSpec(input, options.build);
-  const signal = options.signal ?? new AbortController().signal;
-  const { plan } = await planOnEngine(runtime, spec, signal, async () => ({
-    token: "<generated at create>",
-    apiHostPort: spec.api.hostPort ?? 0,
-    portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
-  }));
-  return { spec, plan };
+  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal }) => {
+    const { plan } = await planOnEngine(runtime, spec, signal, async () => ({
+      token: "<generated at create>",
+      apiHostPort: spec.api.hostPort ?? 0,
+      portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
+    }));
+    return { spec, plan };
+  });
 }
 
 /** What must hold on the engine before anything is created: no such cluster, a usable network. */
@@ -205,122 +175,17 @@ async function planOnEngine(
   const { networkExists } = await checkTarget(runtime, spec, signal);
   const choices = await choose();
   const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
-  const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
-    ...choices,
-    loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
-    networkExists,
-    version: VERSION,
-    nodeEntrypoint: await loadNodeEntrypoint(),
-    ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
-    connectRegistries: registries.connect,
-  });
+  const plan = planCreate(
+    { ...spec, files: [...spec.files, ...registries.files] },
+    {
+      ...choices,
+      loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
+      networkExists,
+      version: VERSION,
+      nodeEntrypoint: await loadNodeEntrypoint(),
+      ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
+      connectRegistries: registries.connect,
+    },
+  );
   return { plan, registries: registries.registries };
-}
-
-export interface Exec {
-  readonly runtime: Runtime;
-  readonly onEvent: EventSink;
-  readonly signal: AbortSignal;
-  readonly undo: UndoStack;
-}
-
-/** Runs planned actions, recording an undo step for everything it creates. */
-export async function execute(action: Action, x: Exec): Promise<void> {
-  const { runtime, onEvent, signal, undo } = x;
-  if (signal.aborted) throw signal.reason;
-  switch (action.type) {
-    case "sequence":
-      for (const a of action.actions) await execute(a, x);
-      return;
-    case "parallel":
-      await settleAll(action.actions.map((a) => execute(a, x)));
-      return;
-    case "ensure-image":
-      await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
-      return;
-    case "ensure-loadbalancer-image":
-      await step(onEvent, "loadbalancer-image", async () => {
-        const context = await loadBalancerContext();
-        await ensureLoadBalancerImage(runtime, context, () => {}, signal);
-      });
-      return;
-    case "create-network":
-      await step(onEvent, "network", async () => {
-        await runtime.createNetwork(action.network, signal);
-        undo.push(`remove network ${action.network.name}`, () => runtime.removeNetwork(action.network.name));
-      });
-      return;
-    case "create-volume":
-      await runtime.createVolume(action.volume, signal);
-      undo.push(`remove volume ${action.volume.name}`, () => runtime.removeVolume(action.volume.name));
-      return;
-    case "create-container":
-      await step(
-        onEvent,
-        "create-node",
-        async () => {
-          try {
-            await runtime.createContainer(action.container, signal);
-          } catch (err) {
-            if (err instanceof ConflictError) {
-              throw new ConflictError(`container name "${action.container.name}" is already in use`, { cause: err });
-            }
-            throw err;
-          }
-          undo.push(`remove container ${action.container.name}`, () => runtime.removeContainer(action.container.name));
-          if (action.files.length > 0) await runtime.putFiles(action.container.name, action.files, signal);
-        },
-        action.container.name,
-      );
-      return;
-    case "connect-network":
-      await step(
-        onEvent,
-        "connect-registry",
-        async () => {
-          await runtime.connectNetwork(action.network, action.container, [action.container], signal);
-          undo.push(`disconnect ${action.container} from ${action.network}`, () =>
-            detachFromNetwork(runtime, action.container, action.network),
-          );
-        },
-        action.container,
-      );
-      return;
-    case "wait-registry":
-      await step(onEvent, "wait-registry", () => waitForRegistry(runtime, action.container, action.address, signal), action.container);
-      return;
-    case "start":
-      await step(
-        onEvent,
-        "start-node",
-        async () => {
-          await runtime.startContainer(action.container, signal);
-          if (action.milestone) await waitSinceStart(x, action.container, action.milestone);
-        },
-        action.container,
-      );
-      return;
-    case "wait":
-      await step(onEvent, "wait-node", () => waitSinceStart(x, action.container, action.milestone), action.container);
-      return;
-    case "stop":
-      await step(
-        onEvent,
-        "stop-node",
-        () => runtime.stopContainer(action.container, action.timeoutSeconds, signal),
-        action.container,
-      );
-      return;
-  }
-}
-
-/**
- * Follows the log from the end of the container's previous run on (the engine's clock), so that
- * lines of an earlier run do not count. Not from this run's start time: the engine stamps that
- * after the process is already running, and a fast process logs before it.
- */
-async function waitSinceStart(x: Exec, container: string, milestone: Milestone): Promise<void> {
-  const info = await x.runtime.inspectContainer(container, x.signal);
-  const since = info?.finishedAt;
-  await waitForMilestone(x.runtime, container, milestone, { onEvent: x.onEvent, ...(since ? { since } : {}) }, x.signal);
 }

@@ -5,7 +5,7 @@
 import { createReadStream, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import type { Runtime } from "../../runtime/types.js";
-import { abortError, deadlineSignal } from "../../base/abort.js";
+import { abortError } from "../../base/abort.js";
 import { K3boxError, NotFoundError, UsageError } from "../../base/errors.js";
 import { ImportFailedError, type ImportResult, type NodeImportResult } from "../images/import-result.js";
 import type { EventSink, ImportStatus } from "../events.js";
@@ -17,8 +17,8 @@ import { NodeImages } from "../images/node.js";
 import { parseImageReference } from "../images/reference.js";
 import { checkFiltersSelect, filterMatches, parseNodeFilters } from "../cluster-spec/filters.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
-import { resolveOptions, type OperationOptions } from "./context.js";
-import { observeCluster, type NodeStatus } from "./state.js";
+import { runOperation, type OperationOptions } from "../operation.js";
+import { observeCluster, type NodeStatus } from "../cluster-status.js";
 
 /** An image name or archive path (an existing file wins, as in k3d), or a tar stream. */
 export type ImageSource = string | { readonly stream: Readable; readonly label?: string };
@@ -27,7 +27,6 @@ export interface ImportOptions extends OperationOptions {
   /** Node filter (`server:0`, `agent:*`, `all`…); default every server and agent. */
   readonly nodes?: string;
 }
-
 
 /** An image whose identity is known before anything is sent, so nodes holding it can be skipped. */
 interface KnownImage {
@@ -65,14 +64,11 @@ export async function importImages(
   sources: readonly ImageSource[],
   options: ImportOptions = {},
 ): Promise<ImportResult> {
-  const { runtime, onEvent } = resolveOptions(options);
-  // One signal for the operation: every node's calls listen to it.
-  const operation = deadlineSignal("image import", undefined, options.signal);
-  try {
-    return await importWith(runtime, onEvent, operation.signal, cluster, sources, options.nodes);
-  } finally {
-    operation.dispose();
-  }
+  // One signal for the operation: every node's calls listen to it. A failed node keeps what it
+  // had; nodes that succeeded keep their checked copy, so there is nothing to roll back.
+  return runOperation("image import", options, ({ runtime, onEvent, signal }) =>
+    importWith(runtime, onEvent, signal, cluster, sources, options.nodes),
+  );
 }
 
 async function importWith(
@@ -137,7 +133,11 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
       throw new UsageError(`node filter "${filter}": the load balancer holds no images; select servers or agents`);
     }
     const indices = (role: "server" | "agent") => nodes.filter((n) => n.role === role).map((n) => n.index);
-    checkFiltersSelect(filters, { server: indices("server"), agent: indices("agent"), loadBalancer: status.loadBalancer }, "--nodes");
+    checkFiltersSelect(
+      filters,
+      { server: indices("server"), agent: indices("agent"), loadBalancer: status.loadBalancer },
+      "--nodes",
+    );
     nodes = nodes.filter((n) => filterMatches(filters, n));
   }
   if (nodes.length === 0) throw new UsageError(`cluster "${cluster}" has no node to import into`);
@@ -151,7 +151,8 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
 async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSignal): Promise<Platform> {
   // The node's own image says which platform its containerd runs.
   const info = await runtime.inspectImage(node.image, signal);
-  if (!info) throw new NotFoundError(`the image of node ${node.name} (${node.image}) is gone from the engine: its platform is unknown`);
+  if (!info)
+    throw new NotFoundError(`the image of node ${node.name} (${node.image}) is gone from the engine: its platform is unknown`);
   return { os: info.os, architecture: info.architecture, ...(info.variant ? { variant: info.variant } : {}) };
 }
 
@@ -192,7 +193,9 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
   }
   if (missingFiles.length > 0) {
     closeAll();
-    throw new NotFoundError(`file${missingFiles.length === 1 ? "" : "s"} ${missingFiles.map((m) => `"${m}"`).join(", ")} not found`);
+    throw new NotFoundError(
+      `file${missingFiles.length === 1 ? "" : "s"} ${missingFiles.map((m) => `"${m}"`).join(", ")} not found`,
+    );
   }
   if (missing.length > 0) {
     closeAll();
@@ -206,7 +209,10 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
     images: engine,
     // Only what some node lacks is saved.
     open: async (needed) => ({
-      tar: await runtime.saveImages(needed.map((i) => i.familiar ?? i.ref), signal),
+      tar: await runtime.saveImages(
+        needed.map((i) => i.familiar ?? i.ref),
+        signal,
+      ),
       total: [...new Map(needed.map((i) => [i.id, i.size ?? 0])).values()].reduce((a, b) => a + b, 0),
     }),
     close: () => {},
@@ -243,9 +249,15 @@ async function resolveEngineImage(runtime: Runtime, input: string, signal?: Abor
   const ref = byId ? undefined : parseImageReference(input);
   const info = await runtime.inspectImage(input, signal);
   if (!info) return undefined;
-  const known = (r: { canonical: string; familiar: string }) => ({ ref: r.canonical, familiar: r.familiar, id: info.id, size: info.size });
+  const known = (r: { canonical: string; familiar: string }) => ({
+    ref: r.canonical,
+    familiar: r.familiar,
+    id: info.id,
+    size: info.size,
+  });
   if (ref) return [known(ref)];
-  if (info.tags.length === 0) throw new UsageError(`image ${input} has no name: tag it (docker tag ${input} NAME:TAG) and import the name`);
+  if (info.tags.length === 0)
+    throw new UsageError(`image ${input} has no name: tag it (docker tag ${input} NAME:TAG) and import the name`);
   return info.tags.map((t) => known(parseImageReference(t)));
 }
 
@@ -296,7 +308,18 @@ async function importSource(
         const held = await Promise.all(source.images.map((i) => target.holds(before.get(i.ref), i.id)));
         const missing = source.images.filter((_, k) => !held[k]);
         if (missing.length > 0) deliveries.push({ target, before, expect: missing });
-        else results.push(done(onEvent, source.label, target.node, "skipped", source.images.map((i) => i.ref), 0, started));
+        else
+          results.push(
+            done(
+              onEvent,
+              source.label,
+              target.node,
+              "skipped",
+              source.images.map((i) => i.ref),
+              0,
+              started,
+            ),
+          );
       } catch (err) {
         results.push(done(onEvent, source.label, target.node, "failed", [], 0, started, message(err)));
       }
@@ -311,7 +334,10 @@ async function importSource(
     opened = await source.open(needed);
   } catch (err) {
     const started = Date.now();
-    return [...results, ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err)))];
+    return [
+      ...results,
+      ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err))),
+    ];
   }
   return [...results, ...(await deliver(opened.tar, deliveries, source.label, opened.total, onEvent, signal, needed))];
 }
@@ -331,7 +357,8 @@ async function deliver(
   signal?.addEventListener("abort", stop, { once: true });
   const pipes = deliveries.map(() => new PassThrough());
   const meters = deliveries.map((d) => meter(onEvent, d.target.node, total));
-  for (const d of deliveries) onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
+  for (const d of deliveries)
+    onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
   const imports = deliveries.map(async (d, i) => {
     const pipe = pipes[i] as PassThrough;
     try {
@@ -358,7 +385,9 @@ async function deliver(
   signal?.removeEventListener("abort", stop);
   if (streamError instanceof Error) {
     // The source itself failed: every node that had not already failed lost its input.
-    return results.map((r) => (r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` }));
+    return results.map((r) =>
+      r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` },
+    );
   }
   return results;
 }
@@ -368,7 +397,10 @@ async function describeFailure(d: Delivery, err: unknown): Promise<string> {
   const text = message(err);
   let cleanup = "";
   try {
-    const removed = await d.target.removeChangedSince(d.before, d.expect?.map((e) => e.ref));
+    const removed = await d.target.removeChangedSince(
+      d.before,
+      d.expect?.map((e) => e.ref),
+    );
     if (removed.length > 0) cleanup = ` (removed partial ${removed.join(", ")})`;
   } catch (cleanupErr) {
     cleanup = `; could not check the node for partial images: ${message(cleanupErr)}`;

@@ -1,31 +1,24 @@
-import { deadlineSignal } from "../../base/abort.js";
 import { NotFoundError } from "../../base/errors.js";
-import {
-  defaultKubeconfigPath,
-  serializeKubeconfig,
-  writeKubeconfigFile,
-  type KubeConfig,
-} from "../kubeconfig/index.js";
-import { resolveOptions, type OperationOptions } from "./context.js";
-import { fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
-import { loadCluster } from "./cluster-ref.js";
+import { loadCluster } from "../cluster-ref.js";
+import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
+import { defaultKubeconfigPath, writeKubeconfigFile, type KubeConfig } from "../kubeconfig/index.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 
 /** Reading the file from a running server takes a moment; a node that never answers must not hang the command. */
 const KUBECONFIG_READ_TIMEOUT_MS = 30_000;
 
 /** The cluster's kubeconfig (entries k3box-NAME), pointing at its published API. */
-export async function getKubeconfig(name: string, options: OperationOptions = {}): Promise<KubeConfig> {
-  const { runtime } = resolveOptions(options);
-  const signal = options.signal ?? new AbortController().signal;
+export function getKubeconfig(name: string, options: OperationOptions = {}): Promise<KubeConfig> {
+  return runOperation(`reading the kubeconfig of "${name}"`, { ...options, timeoutMs: KUBECONFIG_READ_TIMEOUT_MS }, (op) =>
+    readKubeconfig(name, op),
+  );
+}
+
+async function readKubeconfig(name: string, { runtime, signal }: Operation): Promise<KubeConfig> {
   const ref = await loadCluster(runtime, name, signal);
   const server = ref.servers.find((s) => s.running);
   if (!server) throw new NotFoundError(`cluster "${name}" has no running server to read the kubeconfig from`);
-  const deadline = deadlineSignal(`reading the kubeconfig of "${name}"`, KUBECONFIG_READ_TIMEOUT_MS, signal);
-  try {
-    return await fetchClusterKubeconfig(runtime, { cluster: name, server: ref.server, node: server.name }, deadline.signal);
-  } finally {
-    deadline.dispose();
-  }
+  return fetchClusterKubeconfig(runtime, { cluster: name, server: ref.server, node: server.name }, signal);
 }
 
 export interface MergeKubeconfigOptions extends OperationOptions {
@@ -35,16 +28,19 @@ export interface MergeKubeconfigOptions extends OperationOptions {
 }
 
 /** Merges the cluster's entries into the default kubeconfig (or writes them to `output`); returns the path. */
-export async function mergeClusterKubeconfig(name: string, options: MergeKubeconfigOptions = {}): Promise<string> {
-  const config = await getKubeconfig(name, options);
-  const signal = options.signal ?? new AbortController().signal;
-  if (options.output !== undefined) {
-    await writeKubeconfigFile(options.output, config, { signal });
-    return options.output;
-  }
-  const path = options.kubeconfigPath ?? defaultKubeconfigPath();
-  await mergeIntoFile(path, name, config, options.switchContext ?? true, signal);
-  return path;
+export function mergeClusterKubeconfig(name: string, options: MergeKubeconfigOptions = {}): Promise<string> {
+  return runOperation(
+    `merging the kubeconfig of "${name}"`,
+    { ...options, timeoutMs: KUBECONFIG_READ_TIMEOUT_MS },
+    async (op) => {
+      const config = await readKubeconfig(name, op);
+      if (options.output !== undefined) {
+        await writeKubeconfigFile(options.output, config, { signal: op.signal });
+        return options.output;
+      }
+      const path = op.kubeconfigPath ?? defaultKubeconfigPath();
+      await mergeIntoFile(path, name, config, options.switchContext ?? true, op.signal);
+      return path;
+    },
+  );
 }
-
-export { serializeKubeconfig };

@@ -1,16 +1,17 @@
 import { NotFoundError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
-import { resolveOptions, type OperationOptions } from "./context.js";
-import { observeCluster, observeClusters, type ClusterStatus } from "./state.js";
+import { observeCluster, observeClusters, type ClusterStatus } from "../cluster-status.js";
+import { runOperation, type OperationOptions } from "../operation.js";
 
 export function listClusters(options: OperationOptions = {}): Promise<ClusterStatus[]> {
-  const { runtime } = resolveOptions(options);
-  return observeClusters(runtime, options.signal);
+  return runOperation("listing clusters", options, ({ runtime, signal }) => observeClusters(runtime, signal));
 }
 
-export async function getCluster(name: string, options: OperationOptions = {}): Promise<ClusterStatus> {
-  const { runtime } = resolveOptions(options);
-  const status = await observeCluster(runtime, validateClusterName(name), options.signal);
-  if (!status) throw new NotFoundError(`cluster "${name}" not found`);
-  return status;
+export function getCluster(name: string, options: OperationOptions = {}): Promise<ClusterStatus> {
+  validateClusterName(name);
+  return runOperation(`reading cluster "${name}"`, options, async ({ runtime, signal }) => {
+    const status = await observeCluster(runtime, name, signal);
+    if (!status) throw new NotFoundError(`cluster "${name}" not found`);
+    return status;
+  });
 }

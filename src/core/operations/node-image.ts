@@ -13,7 +13,7 @@ import { NODE_ENTRYPOINT_SOURCE } from "../node/entrypoint.js";
 import { DEFAULT_K3S_IMAGE } from "../cluster-spec/defaults.js";
 import { parseImageReference } from "../cluster-spec/images.js";
 import { VERSION } from "../version.js";
-import { resolveOptions, type OperationOptions } from "./context.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 
 export interface NodeImageInput {
   /** The k3s image to build on; defaults to k3box's default k3s image. */
@@ -44,9 +44,11 @@ export function defaultNodeImageTag(from: string): string {
   return `${NODE_IMAGE_REPOSITORY}:${parseImageReference(from)?.tag ?? "latest"}`;
 }
 
-export async function buildNodeImage(input: NodeImageInput, options: OperationOptions = {}): Promise<NodeImageResult> {
-  const { runtime, onEvent } = resolveOptions(options);
-  const signal = options.signal ?? new AbortController().signal;
+export function buildNodeImage(input: NodeImageInput, options: OperationOptions = {}): Promise<NodeImageResult> {
+  return runOperation("building a node image", options, (op) => build(input, op));
+}
+
+async function build(input: NodeImageInput, { runtime, onEvent, signal }: Operation): Promise<NodeImageResult> {
   const from = (input.from ?? DEFAULT_K3S_IMAGE).trim();
   const tag = (input.tag ?? defaultNodeImageTag(from)).trim();
   const problems: string[] = [];

@@ -1,30 +1,25 @@
 /** Adding, removing, starting, stopping and listing the nodes of clusters. */
 import type { ContainerInfo, FileEntry, Runtime } from "../../runtime/types.js";
-import { deadlineSignal } from "../../base/abort.js";
 import { ConflictError, NotFoundError, UsageError } from "../../base/errors.js";
-import { step, type EventSink } from "../events.js";
-import { LABEL, MANAGED_SELECTOR, clusterSelector, roleOf } from "../labels.js";
-import { applyLoadBalancerConfig, loadBalancerConfig } from "../loadbalancer/update.js";
-import { toMount, type Action } from "../plan/cluster.js";
-import { nodeVolumeName } from "../naming.js";
-import { planJoinNodes, planNewNodes, type NewNode, type NodeExtras } from "../plan/nodes.js";
 import { DEFAULT_K3S_IMAGE, K3S_API_PORT } from "../cluster-spec/defaults.js";
 import { toTimeoutMs } from "../cluster-spec/duration.js";
 import { parseEnvVar, parseK3sArg } from "../cluster-spec/env.js";
-import { validateClusterName, validateImage, validateNetworkName } from "../cluster-spec/validate.js";
 import type { NodeRole } from "../cluster-spec/types.js";
+import { validateClusterName, validateImage, validateNetworkName } from "../cluster-spec/validate.js";
 import { parseVolumeMount } from "../cluster-spec/volumes.js";
-import { UndoStack } from "../undo.js";
-import { VERSION } from "../version.js";
-import { apiRequest, waitForApi } from "../wait.js";
+import { loadCluster, toNodeState } from "../cluster-ref.js";
+import { clusterStatus, type NodeStatus } from "../cluster-status.js";
+import { execute } from "../executor.js";
+import { LABEL, MANAGED_SELECTOR, clusterSelector, roleOf } from "../labels.js";
+import { nodeVolumeName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
+import { runOperation, type OperationOptions } from "../operation.js";
+import { sequence, type Action } from "../plan/actions.js";
 import { planStart } from "../plan/lifecycle.js";
-import { clusterCredentials, loadCluster, toNodeState, type ClusterRef } from "./cluster-ref.js";
+import { toMount } from "../plan/node-container.js";
+import { planJoinNodes, planNewNodes, planNodeCreate, type NewNode, type NodeExtras, type ReadyNode } from "../plan/nodes.js";
+import { VERSION } from "../version.js";
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
-import { resolveOptions, type OperationOptions } from "./context.js";
-import { execute, normalise } from "./create.js";
-import { rollback } from "./rollback.js";
-import { clusterStatus, type NodeStatus } from "./state.js";
 
 export interface NodeCreateInput {
   /** A k3box cluster's name, or the `https://HOST:PORT` of a cluster k3box did not create (then `token` is needed). */
@@ -61,68 +56,34 @@ export interface NodeInfo extends NodeStatus {
  * balancer is updated in place for them. A failure or cancellation removes what was added and
  * puts the load balancer's previous config back.
  */
-export async function createNodes(input: NodeCreateInput, options: OperationOptions = {}): Promise<NodeCreateResult> {
-  const { runtime, onEvent } = resolveOptions(options);
+export function createNodes(input: NodeCreateInput, options: OperationOptions = {}): Promise<NodeCreateResult> {
   const role = input.role ?? "agent";
   const replicas = input.replicas ?? 1;
   const byUrl = input.cluster.startsWith("https://");
   const extras = parseExtras(input, role, replicas, byUrl);
   const timeoutMs = toTimeoutMs(input.timeout);
-  const deadline = deadlineSignal(`creating nodes in "${input.cluster}"`, timeoutMs, options.signal);
-  const signal = deadline.signal;
-  const undo = new UndoStack();
-  const wait = input.wait ?? true;
-  try {
-    const { group, ref, nodes } = byUrl
+  const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  return runOperation(`creating nodes in "${input.cluster}"`, frame, async (op) => {
+    const { runtime, signal } = op;
+    const { group, own, nodes } = byUrl
       ? await planJoin(runtime, input, role, replicas, extras, signal)
-      : await planJoinOwn(runtime, input.cluster, role, replicas, extras, signal);
-    const x = { runtime, onEvent, signal, undo };
-    if (ref) {
-      // Unwound last: once the containers are gone, a node that got as far as registering leaves no Node object.
-      const names = nodes.map((n) => n.name);
-      undo.push("remove the new Node objects", () => removeNodeObjects(runtime, ref, names, onEvent));
-    }
-    if (extras.image !== undefined || byUrl) {
-      await execute({ type: "ensure-image", image: nodes[0]?.container.image as string }, x);
-    }
-    for (const n of nodes) {
-      await execute({ type: "create-volume", volume: n.volume }, x);
-      const files = await copyFiles(runtime, n, signal);
-      await execute({ type: "create-container", container: n.container, files }, x);
-    }
-    const start = (n: NewNode): Action => ({
-      type: "start",
-      container: n.name,
-      ...(wait ? { milestone: n.role === "server" ? ("server" as const) : ("agent" as const) } : {}),
-    });
+      : {
+          group: input.cluster,
+          own: input.cluster,
+          nodes: await planJoinOwn(runtime, input.cluster, role, replicas, extras, signal),
+        };
+    const ready = await readFiles(runtime, nodes, signal);
+    const image = extras.image !== undefined || byUrl ? nodes[0]?.container.image : undefined;
     await execute(
-      {
-        type: "sequence",
-        actions: [
-          // etcd admits one new member at a time.
-          ...nodes.filter((n) => n.role === "server").map(start),
-          { type: "parallel", actions: nodes.filter((n) => n.role === "agent").map(start) },
-        ],
-      },
-      x,
+      planNodeCreate(ready, {
+        ...(own !== undefined ? { cluster: own } : {}),
+        ...(image !== undefined ? { image } : {}),
+        wait: input.wait ?? true,
+      }),
+      op,
     );
-    if (ref) {
-      await updateLoadBalancer(runtime, ref.name, undo, onEvent, signal);
-      if (wait) {
-        const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, ref, signal));
-        await step(onEvent, "wait-api", () => waitForApi(creds, signal));
-      }
-    }
-    if (signal.aborted) throw signal.reason;
-    undo.clear();
     return { cluster: group, nodes: nodes.map((n) => n.name) };
-  } catch (err) {
-    const error = normalise(err, signal);
-    await rollback(undo, onEvent, error);
-    throw error;
-  } finally {
-    deadline.dispose();
-  }
+  });
 }
 
 function parseExtras(input: NodeCreateInput, role: string, replicas: number, byUrl: boolean): NodeExtras {
@@ -142,20 +103,39 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
     if (v && v.filters.length > 0) problems.push(`${what} "${v.raw}": node filters do not apply to node create`);
     return v;
   };
-  const k3sArgs = (input.k3sArgs ?? []).map((r) => noFilter(attempt(() => parseK3sArg(r)), "k3s-arg")?.arg);
-  const env = (input.env ?? []).map((r) => noFilter(attempt(() => parseEnvVar(r)), "env"));
-  const volumes = (input.volumes ?? []).map((r) => noFilter(attempt(() => parseVolumeMount(r)), "volume"));
+  const k3sArgs = (input.k3sArgs ?? []).map(
+    (r) =>
+      noFilter(
+        attempt(() => parseK3sArg(r)),
+        "k3s-arg",
+      )?.arg,
+  );
+  const env = (input.env ?? []).map((r) =>
+    noFilter(
+      attempt(() => parseEnvVar(r)),
+      "env",
+    ),
+  );
+  const volumes = (input.volumes ?? []).map((r) =>
+    noFilter(
+      attempt(() => parseVolumeMount(r)),
+      "volume",
+    ),
+  );
   if (input.image !== undefined) attempt(() => validateImage(input.image as string));
   if (byUrl) {
-    if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(input.cluster)) problems.push(`invalid cluster URL "${input.cluster}": use https://HOST:PORT`);
+    if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(input.cluster))
+      problems.push(`invalid cluster URL "${input.cluster}": use https://HOST:PORT`);
     if (input.token === undefined || input.token === "") problems.push(`joining ${input.cluster} needs the cluster's --token`);
     if (input.name === undefined) problems.push(`joining ${input.cluster} needs a NAME for the new nodes`);
     else attempt(() => validateClusterName(input.name as string));
     if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string));
   } else {
     attempt(() => validateClusterName(input.cluster));
-    if (input.token !== undefined) problems.push("--token is only for joining a cluster by its URL; a k3box cluster's token is known");
-    if (input.network !== undefined) problems.push("--network is only for joining a cluster by its URL; new nodes join the cluster's network");
+    if (input.token !== undefined)
+      problems.push("--token is only for joining a cluster by its URL; a k3box cluster's token is known");
+    if (input.network !== undefined)
+      problems.push("--network is only for joining a cluster by its URL; new nodes join the cluster's network");
   }
   if (problems.length > 0) throw new UsageError(problems.join("\n"));
   return {
@@ -173,12 +153,14 @@ async function planJoinOwn(
   replicas: number,
   extras: NodeExtras,
   signal: AbortSignal,
-): Promise<{ group: string; ref: ClusterRef; nodes: NewNode[] }> {
+): Promise<NewNode[]> {
   const ref = await loadCluster(runtime, cluster, signal);
   if (ref.servers.length === 0 && ref.containers.some((c) => c.labels[LABEL.joinUrl] !== undefined)) {
-    throw new UsageError(`"${cluster}" is a group of nodes that joined another cluster by URL: join that cluster by its URL again`);
+    throw new UsageError(
+      `"${cluster}" is a group of nodes that joined another cluster by URL: join that cluster by its URL again`,
+    );
   }
-  return { group: cluster, ref, nodes: planNewNodes(cluster, ref.containers, role, replicas, extras) };
+  return planNewNodes(cluster, ref.containers, role, replicas, extras);
 }
 
 async function planJoin(
@@ -188,7 +170,7 @@ async function planJoin(
   replicas: number,
   extras: NodeExtras,
   signal: AbortSignal,
-): Promise<{ group: string; ref?: undefined; nodes: NewNode[] }> {
+): Promise<{ group: string; own?: undefined; nodes: NewNode[] }> {
   const group = input.name as string;
   const existing = await runtime.listContainers(clusterSelector(group), signal);
   if (existing.some((c) => c.labels[LABEL.joinUrl] === undefined)) {
@@ -214,33 +196,18 @@ async function planJoin(
   return { group, nodes };
 }
 
-/** The files k3box put into the peer before its first start, read back from it. */
-async function copyFiles(runtime: Runtime, n: NewNode, signal: AbortSignal): Promise<readonly FileEntry[]> {
-  const files = n.files;
-  if ("entries" in files) return files.entries;
-  return Promise.all(files.paths.map((p) => runtime.readFileEntry(files.from, p, signal)));
-}
-
-/** Renders the config for the cluster's nodes as they are now and applies it in place; its undo goes on the stack. */
-async function updateLoadBalancer(
-  runtime: Runtime,
-  cluster: string,
-  undo: UndoStack | undefined,
-  onEvent: EventSink,
-  signal?: AbortSignal,
-  exclude: ReadonlySet<string> = new Set(),
-): Promise<void> {
-  const containers = await runtime.listContainers(clusterSelector(cluster), signal);
-  const lb = containers.find((c) => roleOf(c) === "loadbalancer");
-  if (!lb) return;
-  const nodes = containers.map((c) => (exclude.has(c.name) ? { ...c, running: false } : c));
-  const restore = await step(
-    onEvent,
-    "update-loadbalancer",
-    () => applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(lb, nodes), signal),
-    lb.name,
+/** The files k3box put into each new node's peer before its first start, read back from it once. */
+async function readFiles(runtime: Runtime, nodes: readonly NewNode[], signal: AbortSignal): Promise<ReadyNode[]> {
+  const read = new Map<string, Promise<FileEntry[]>>();
+  return Promise.all(
+    nodes.map(async (n) => {
+      const files = n.files;
+      if ("entries" in files) return { ...n, files: files.entries };
+      const key = `${files.from}\0${files.paths.join("\0")}`;
+      if (!read.has(key)) read.set(key, Promise.all(files.paths.map((p) => runtime.readFileEntry(files.from, p, signal))));
+      return { ...n, files: await (read.get(key) as Promise<FileEntry[]>) };
+    }),
   );
-  undo?.push(`restore the config of ${lb.name}`, restore);
 }
 
 /** Finds k3box nodes by container name; every name must exist before anything is done. */
@@ -249,7 +216,7 @@ async function findNodes(runtime: Runtime, names: readonly string[], signal?: Ab
   const found = await Promise.all(names.map((n) => runtime.inspectContainer(n, signal)));
   return names.map((n, i) => {
     const c = found[i];
-    if (!c || c.labels[LABEL.managed] !== "true" || c.labels[LABEL.cluster] === undefined) {
+    if (c?.labels[LABEL.managed] !== "true" || c.labels[LABEL.cluster] === undefined) {
       throw new NotFoundError(`node "${n}" not found (k3box node list shows the nodes)`);
     }
     return c;
@@ -260,103 +227,63 @@ async function findNodes(runtime: Runtime, names: readonly string[], signal?: Ab
  * Deletes nodes: out of the load balancer first, then (best effort) the Node object from the API,
  * then the container and its data volume. The last server of a cluster is never deleted.
  */
-export async function deleteNodes(names: readonly string[], options: OperationOptions = {}): Promise<string[]> {
-  const { runtime, onEvent } = resolveOptions(options);
-  const signal = options.signal;
-  const nodes = await findNodes(runtime, names, signal);
-  const gone = new Set(nodes.map((n) => n.name));
-  for (const n of nodes) {
-    if (roleOf(n) === "loadbalancer") {
-      throw new UsageError(`"${n.name}" is the load balancer of cluster "${n.labels[LABEL.cluster]}", not a node to delete: use k3box cluster delete`);
-    }
-    if (n.spec.ports?.some((p) => p.containerPort === K3S_API_PORT)) {
-      throw new UsageError(
-        `refusing to delete "${n.name}": it publishes the API of cluster "${n.labels[LABEL.cluster]}" (created without a load balancer), and the kubeconfig points at it. Delete the whole cluster with: k3box cluster delete ${n.labels[LABEL.cluster]}`,
-      );
-    }
-  }
-  const clusters = [...new Set(nodes.map((n) => n.labels[LABEL.cluster] as string))];
-  const refs = await Promise.all(clusters.map((c) => loadCluster(runtime, c, signal)));
-  for (const ref of refs) {
-    const left = ref.servers.filter((s) => !gone.has(s.name));
-    // Nodes joined by URL belong to a cluster elsewhere: their group may go away whole.
-    const joined = ref.servers.every((s) => s.labels[LABEL.joinUrl] !== undefined);
-    if (ref.servers.length > 0 && left.length === 0 && !joined) {
-      throw new UsageError(
-        `refusing to delete the last server of cluster "${ref.name}": a cluster needs one. Delete the whole cluster with: k3box cluster delete ${ref.name}`,
-      );
-    }
-  }
-  for (const ref of refs) {
-    const mine = nodes.filter((n) => n.labels[LABEL.cluster] === ref.name);
-    await updateLoadBalancer(runtime, ref.name, undefined, onEvent, signal, gone);
-    await step(onEvent, "remove-node-object", () =>
-      removeNodeObjects(runtime, ref, mine.map((n) => n.name), onEvent, signal),
-    );
-    for (const n of mine) {
-      await step(
-        onEvent,
-        "remove-node",
-        async () => {
-          await runtime.removeContainer(n.name, signal);
-          await runtime.removeVolume(nodeVolumeName(n.name), signal);
-        },
-        n.name,
-      );
-    }
-  }
-  return nodes.map((n) => n.name);
-}
-
-/** `kubectl delete node`, as far as the API can be reached in a few seconds; k3s then drops an etcd member too. */
-async function removeNodeObjects(
-  runtime: Runtime,
-  ref: ClusterRef,
-  names: readonly string[],
-  onEvent: EventSink,
-  signal?: AbortSignal,
-): Promise<void> {
-  const reachable = ref.servers.some((s) => s.running) && ref.server.split(":").at(-1) !== "";
-  if (!reachable) return;
-  const limit = AbortSignal.any([AbortSignal.timeout(15_000), ...(signal ? [signal] : [])]);
-  try {
-    const creds = await clusterCredentials(runtime, ref, limit);
-    for (const name of names) {
-      // The Node, and its password: a node that registered its password but not yet its Node
-      // (a create cut short) would otherwise keep the name from ever joining again.
-      const objects = [
-        { what: `Node ${name}`, path: `/api/v1/nodes/${encodeURIComponent(name)}` },
-        {
-          what: `the node password of ${name}`,
-          path: `/api/v1/namespaces/kube-system/secrets/${encodeURIComponent(`${name}.node-password.k3s`)}`,
-        },
-      ];
-      for (const o of objects) {
-        const res = await apiRequest(creds, "DELETE", o.path, limit);
-        if (res.status >= 300 && res.status !== 404) {
-          onEvent({ type: "warning", message: `the API refused to delete ${o.what}: HTTP ${res.status}` });
-        }
+export function deleteNodes(names: readonly string[], options: OperationOptions = {}): Promise<string[]> {
+  // What is removed cannot come back; a failed delete is run again, not undone.
+  return runOperation("deleting nodes", { ...options, rollback: false }, async (op) => {
+    const { runtime, signal } = op;
+    const nodes = await findNodes(runtime, names, signal);
+    const gone = new Set(nodes.map((n) => n.name));
+    for (const n of nodes) {
+      if (roleOf(n) === "loadbalancer") {
+        throw new UsageError(
+          `"${n.name}" is the load balancer of cluster "${n.labels[LABEL.cluster]}", not a node to delete: use k3box cluster delete`,
+        );
+      }
+      if (n.spec.ports?.some((p) => p.containerPort === K3S_API_PORT)) {
+        throw new UsageError(
+          `refusing to delete "${n.name}": it publishes the API of cluster "${n.labels[LABEL.cluster]}" (created without a load balancer), and the kubeconfig points at it. Delete the whole cluster with: k3box cluster delete ${n.labels[LABEL.cluster]}`,
+        );
       }
     }
-  } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    onEvent({ type: "warning", message: `could not remove the Node objects from the API: ${(err as Error).message}` });
-  }
+    const clusters = [...new Set(nodes.map((n) => n.labels[LABEL.cluster] as string))];
+    const refs = await Promise.all(clusters.map((c) => loadCluster(runtime, c, signal)));
+    for (const ref of refs) {
+      const left = ref.servers.filter((s) => !gone.has(s.name));
+      // Nodes joined by URL belong to a cluster elsewhere: their group may go away whole.
+      const joined = ref.servers.every((s) => s.labels[LABEL.joinUrl] !== undefined);
+      if (ref.servers.length > 0 && left.length === 0 && !joined) {
+        throw new UsageError(
+          `refusing to delete the last server of cluster "${ref.name}": a cluster needs one. Delete the whole cluster with: k3box cluster delete ${ref.name}`,
+        );
+      }
+    }
+    const plan = refs.map((ref) => {
+      const mine = nodes.filter((n) => n.labels[LABEL.cluster] === ref.name).map((n) => n.name);
+      return sequence([
+        { type: "update-loadbalancer", cluster: ref.name, exclude: mine },
+        { type: "remove-node-objects", cluster: ref.name, nodes: mine },
+        ...mine.flatMap<Action>((n) => [
+          { type: "remove-container", container: n },
+          { type: "remove-volume", volume: nodeVolumeName(n) },
+        ]),
+      ]);
+    });
+    await execute(sequence(plan), op);
+    return nodes.map((n) => n.name);
+  });
 }
 
 /** Starts stopped nodes and waits for them; the load balancer then takes them back (and re-resolves every node). */
-export async function startNodes(
+export function startNodes(
   names: readonly string[],
   options: OperationOptions & { wait?: boolean; timeout?: string | number } = {},
 ): Promise<string[]> {
-  const { runtime, onEvent } = resolveOptions(options);
   const timeoutMs = toTimeoutMs(options.timeout);
-  const deadline = deadlineSignal("starting nodes", timeoutMs, options.signal);
-  const signal = deadline.signal;
-  try {
+  const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  return runOperation("starting nodes", frame, async (op) => {
+    const { runtime, signal } = op;
     const nodes = await findNodes(runtime, names, signal);
     const wait = options.wait ?? true;
-    const x = { runtime, onEvent, signal, undo: new UndoStack() };
     const k3s = nodes.filter((n) => roleOf(n) !== "loadbalancer");
     const clusters = [...new Set(k3s.map((n) => n.labels[LABEL.cluster] as string))];
     for (const cluster of clusters) {
@@ -364,68 +291,78 @@ export async function startNodes(
       const starting = new Set(k3s.map((n) => n.name));
       const servers = (await runtime.listContainers(clusterSelector(cluster), signal)).filter((c) => roleOf(c) === "server");
       if (servers.length > 0 && !servers.some((s) => s.running || starting.has(s.name))) {
-        throw new ConflictError(`cluster "${cluster}" has no running server for the nodes to join: start it with k3box cluster start ${cluster}`);
+        throw new ConflictError(
+          `cluster "${cluster}" has no running server for the nodes to join: start it with k3box cluster start ${cluster}`,
+        );
       }
     }
-    // The same order and waits as cluster start, so stopped etcd members come back together.
-    for (const cluster of clusters) {
-      const states = k3s.filter((n) => n.labels[LABEL.cluster] === cluster).map(toNodeState);
-      await execute(planStart(states, wait), x);
-    }
-    for (const lb of nodes.filter((n) => roleOf(n) === "loadbalancer")) {
-      const containers = await runtime.listContainers(clusterSelector(lb.labels[LABEL.cluster] as string), signal);
-      await applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(lb, containers), signal);
-      if (!lb.running) await execute({ type: "start", container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }, x);
-    }
-    for (const cluster of clusters) await updateLoadBalancer(runtime, cluster, undefined, onEvent, signal);
+    const lbs = nodes.filter((n) => roleOf(n) === "loadbalancer");
+    await execute(
+      sequence([
+        // The same order and waits as cluster start, so stopped etcd members come back together.
+        ...clusters.map((cluster) => planStart(k3s.filter((n) => n.labels[LABEL.cluster] === cluster).map(toNodeState), wait)),
+        ...lbs.map((lb) =>
+          sequence([
+            { type: "update-loadbalancer", cluster: lb.labels[LABEL.cluster] as string },
+            ...(lb.running
+              ? []
+              : [{ type: "start" as const, container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }]),
+          ]),
+        ),
+        ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster })),
+      ]),
+      op,
+    );
     return nodes.map((n) => n.name);
-  } catch (err) {
-    throw normalise(err, signal);
-  } finally {
-    deadline.dispose();
-  }
+  });
 }
 
 /** Takes nodes out of the load balancer, then stops them. */
-export async function stopNodes(
+export function stopNodes(
   names: readonly string[],
   options: OperationOptions & { stopTimeoutSeconds?: number } = {},
 ): Promise<string[]> {
-  const { runtime, onEvent } = resolveOptions(options);
-  const signal = options.signal;
-  const nodes = await findNodes(runtime, names, signal);
-  const stopping = new Set(nodes.map((n) => n.name));
-  for (const cluster of new Set(nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string))) {
-    await updateLoadBalancer(runtime, cluster, undefined, onEvent, signal, stopping);
-  }
-  const x = { runtime, onEvent, signal: signal ?? new AbortController().signal, undo: new UndoStack() };
-  for (const n of nodes) {
-    await execute({ type: "stop", container: n.name, timeoutSeconds: options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS }, x);
-  }
-  return nodes.map((n) => n.name);
+  return runOperation("stopping nodes", options, async (op) => {
+    const nodes = await findNodes(op.runtime, names, op.signal);
+    const stopping = nodes.map((n) => n.name);
+    const clusters = [
+      ...new Set(nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string)),
+    ];
+    const timeoutSeconds = options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+    await execute(
+      sequence([
+        ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),
+        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds })),
+      ]),
+      op,
+    );
+    return stopping;
+  });
 }
 
-export async function listNodes(options: OperationOptions & { cluster?: string } = {}): Promise<NodeInfo[]> {
-  const { runtime } = resolveOptions(options);
+export function listNodes(options: OperationOptions & { cluster?: string } = {}): Promise<NodeInfo[]> {
   const selector = options.cluster === undefined ? MANAGED_SELECTOR : clusterSelector(validateClusterName(options.cluster));
-  const containers = await runtime.listContainers(selector, options.signal);
-  if (options.cluster !== undefined && containers.length === 0) {
-    throw new NotFoundError(`cluster "${options.cluster}" not found`);
-  }
-  const byCluster = new Map<string, ContainerInfo[]>();
-  for (const c of containers) {
-    const name = c.labels[LABEL.cluster];
-    if (name !== undefined) byCluster.set(name, [...(byCluster.get(name) ?? []), c]);
-  }
-  return [...byCluster.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .flatMap(([cluster, cs]) => clusterStatus(cluster, cs).nodes.map((n) => ({ cluster, ...n })));
+  return runOperation("listing nodes", options, async ({ runtime, signal }) => {
+    const containers = await runtime.listContainers(selector, signal);
+    if (options.cluster !== undefined && containers.length === 0) {
+      throw new NotFoundError(`cluster "${options.cluster}" not found`);
+    }
+    const byCluster = new Map<string, ContainerInfo[]>();
+    for (const c of containers) {
+      const name = c.labels[LABEL.cluster];
+      if (name !== undefined) byCluster.set(name, [...(byCluster.get(name) ?? []), c]);
+    }
+    return [...byCluster.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .flatMap(([cluster, cs]) => clusterStatus(cluster, cs).nodes.map((n) => ({ cluster, ...n })));
+  });
 }
 
-export async function getNode(name: string, options: OperationOptions = {}): Promise<NodeInfo> {
-  const { runtime } = resolveOptions(options);
-  const [node] = await findNodes(runtime, [name], options.signal);
-  const cluster = (node as ContainerInfo).labels[LABEL.cluster] as string;
-  const status = clusterStatus(cluster, [node as ContainerInfo]).nodes[0] as NodeStatus;
-  return { cluster, ...status };
+export function getNode(name: string, options: OperationOptions = {}): Promise<NodeInfo> {
+  return runOperation(`reading node "${name}"`, options, async ({ runtime, signal }) => {
+    const [node] = await findNodes(runtime, [name], signal);
+    const cluster = (node as ContainerInfo).labels[LABEL.cluster] as string;
+    const status = clusterStatus(cluster, [node as ContainerInfo]).nodes[0] as NodeStatus;
+    return { cluster, ...status };
+  });
 }

@@ -4,16 +4,18 @@
  */
 import { filterMatches } from "../cluster-spec/filters.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
-import type { ClusterSpec, NodeRole, VolumeMount } from "../cluster-spec/types.js";
-import type { ContainerSpec, FileEntry, Mount, NetworkSpec, PublishedPort, VolumeSpec } from "../../runtime/types.js";
+import type { ClusterSpec, NodeRole } from "../cluster-spec/types.js";
+import type { ContainerSpec, FileEntry, PublishedPort } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
-import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
+import { entrypointFiles } from "../node/entrypoint.js";
 import { registryContainerSpec } from "../registry/container.js";
 import { endpointOf, registryNames } from "../registry/addresses.js";
+import { DEFAULT_NETWORK } from "../registry/types.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
 import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
 import { loadBalancerName, networkName, nodeName, nodeVolumeName } from "../naming.js";
-import { K3S_DATA_DIR, KUBECONFIG_OUTPUT } from "../node/paths.js";
+import { parallel, sequence, type Action, type Milestone } from "./actions.js";
+import { nodeContainer, toMount } from "./node-container.js";
 
 /** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
 export interface PlanContext {
@@ -32,28 +34,6 @@ export interface PlanContext {
   /** Existing registries (container names) to attach to the cluster's network. */
   readonly connectRegistries?: readonly string[];
 }
-
-/**
- * What a node prints once it is up. `server-started` is a server that has begun its start
- * (apiserver launched) but may still be waiting for etcd quorum, which needs its peers.
- */
-export type Milestone = "server" | "server-started" | "agent" | "loadbalancer";
-
-export type Action =
-  | { readonly type: "ensure-image"; readonly image: string }
-  | { readonly type: "ensure-loadbalancer-image"; readonly image: string }
-  | { readonly type: "create-network"; readonly network: NetworkSpec }
-  | { readonly type: "create-volume"; readonly volume: VolumeSpec }
-  | { readonly type: "create-container"; readonly container: ContainerSpec; readonly files: readonly FileEntry[] }
-  | { readonly type: "start"; readonly container: string; readonly milestone?: Milestone }
-  | { readonly type: "connect-network"; readonly network: string; readonly container: string }
-  /** Until the registry's `/v2/` answers at this host address. */
-  | { readonly type: "wait-registry"; readonly container: string; readonly address: string }
-  /** Waits for a milestone of a container started earlier in the same operation. */
-  | { readonly type: "wait"; readonly container: string; readonly milestone: Milestone }
-  | { readonly type: "stop"; readonly container: string; readonly timeoutSeconds: number }
-  | { readonly type: "sequence"; readonly actions: readonly Action[] }
-  | { readonly type: "parallel"; readonly actions: readonly Action[] };
 
 export interface PlannedNode {
   readonly name: string;
@@ -101,7 +81,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       const name = nodeName(spec.name, role, index);
       const ref = { role, index };
       const isInit = role === "server" && index === 0 && spec.servers > 1;
-      const args: string[] = [role];
+      const args: string[] = [];
       if (role === "server") {
         args.push("--tls-san", spec.api.host);
         if (spec.api.hostIp !== spec.api.host && spec.api.hostIp !== "0.0.0.0") args.push("--tls-san", spec.api.hostIp);
@@ -110,11 +90,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       }
       for (const a of spec.k3sArgs) if (filterMatches(a.filters, ref)) args.push(a.arg);
 
-      const env: Record<string, string> = {
-        K3S_TOKEN: ctx.token,
-        K3S_KUBECONFIG_OUTPUT: KUBECONFIG_OUTPUT,
-      };
-      if (role === "agent" || index > 0) env.K3S_URL = initUrl;
+      const env: Record<string, string> = {};
       for (const e of spec.env) if (filterMatches(e.filters, ref)) env[e.key] = e.value;
 
       const published: PublishedPort[] = [];
@@ -127,19 +103,23 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         }
       }
 
-      // Every node starts through the entrypoint, whatever its image, so the fixes k3s needs in Docker always apply.
       const files = [
         ...entrypointFiles(ctx.nodeEntrypoint, spec.hostAliases),
         ...spec.files
           .filter((f) => filterMatches(f.filters, ref))
-          .map<FileEntry>((f) => ({ path: f.destination, content: f.content, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
+          .map<FileEntry>((f) => ({
+            path: f.destination,
+            content: f.content,
+            ...(f.mode !== undefined ? { mode: f.mode } : {}),
+          })),
       ];
-      const container: ContainerSpec = {
+      const container = nodeContainer({
         name,
+        role,
         image: spec.image,
-        hostname: name,
-        entrypoint: [NODE_ENTRYPOINT_PATH],
-        cmd: args,
+        args,
+        token: ctx.token,
+        ...(role === "agent" || index > 0 ? { joinUrl: initUrl } : {}),
         env,
         labels: {
           ...common,
@@ -150,17 +130,10 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           ...(isInit ? { [LABEL.init]: "true" } : {}),
           ...(role === "server" ? { [LABEL.agentArgs]: JSON.stringify(argsForEveryAgent(spec)) } : {}),
         },
-        privileged: true,
-        tmpfs: ["/run", "/var/run"],
-        mounts: [
-          { type: "volume", source: nodeVolumeName(name), target: K3S_DATA_DIR },
-          ...spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount),
-        ],
+        mounts: spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount),
         ports: published,
         network: net,
-        networkAliases: [name],
-        restartPolicy: "unless-stopped",
-      };
+      });
       k3sNodes.push({ name, role, index, container, files });
     }
   }
@@ -237,7 +210,12 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     regSpec && ctx.registryHostPort !== undefined
       ? registryContainerSpec(regSpec, { hostPort: ctx.registryHostPort, network: net, owner: spec.name })
       : undefined;
-  const connects = (ctx.connectRegistries ?? []).map<Action>((container) => ({ type: "connect-network", network: net, container }));
+  const connects = (ctx.connectRegistries ?? []).map<Action>((container) => ({
+    type: "connect-network",
+    network: net,
+    container,
+    fallback: DEFAULT_NETWORK,
+  }));
   if (registry && regSpec) {
     if (regSpec.image !== spec.image) images.push({ type: "ensure-image", image: regSpec.image });
     creates.push({ type: "create-container", container: registry, files: [] });
@@ -253,24 +231,22 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     startAll = [{ type: "parallel", actions: [{ type: "sequence", actions: startNodes }, startRegistry] }];
   }
 
-  const actions: Action = {
-    type: "sequence",
-    actions: [
-      { type: "parallel", actions: images },
-      ...(ctx.networkExists
-        ? []
-        : [
-            {
-              type: "create-network" as const,
-              network: { name: net, labels: common, ...(spec.subnet !== undefined ? { subnet: spec.subnet } : {}) },
-            },
-          ]),
-      { type: "parallel", actions: volumes },
-      { type: "parallel", actions: creates },
-      ...(connects.length > 0 ? [{ type: "parallel" as const, actions: connects }] : []),
-      ...startAll,
-    ],
-  };
+  const actions = sequence([
+    parallel(images),
+    ...(ctx.networkExists
+      ? []
+      : [
+          {
+            type: "create-network" as const,
+            network: { name: net, labels: common, ...(spec.subnet !== undefined ? { subnet: spec.subnet } : {}) },
+          },
+        ]),
+    parallel(volumes),
+    parallel(creates),
+    ...(connects.length > 0 ? [parallel(connects)] : []),
+    ...startAll,
+    ...(spec.wait && servers.length > 0 ? [{ type: "wait-ready" as const, cluster: spec.name }] : []),
+  ]);
 
   return {
     cluster: spec.name,
@@ -284,17 +260,6 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       via: lb ? lb.name : (servers[0]?.name ?? ""),
     },
     actions,
-  };
-}
-
-export function toMount(v: VolumeMount): Mount {
-  return {
-    // An absolute source is a host path; a bare name, or none, is a Docker volume.
-    type: v.source?.startsWith("/") ? "bind" : "volume",
-    source: v.source ?? "",
-    target: v.destination,
-    readOnly: v.options?.split(",").includes("ro") ?? false,
-    options: v.options?.split(",") ?? [],
   };
 }
 

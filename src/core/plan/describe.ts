@@ -1,7 +1,8 @@
 /** A create plan as plain data for people to read (`cluster create --dry-run`), secrets hidden. */
 import type { ContainerSpec } from "../../runtime/types.js";
 import { REDACTED, SECRET_NAME, redactArgs } from "../cluster-spec/view.js";
-import type { Action, CreatePlan } from "./cluster.js";
+import type { Action } from "./actions.js";
+import type { CreatePlan } from "./cluster.js";
 
 /** Leaves are one-line descriptions; `sequence` and `parallel` keep their structure. */
 export type ActionView = string | { readonly sequence: readonly ActionView[] } | { readonly parallel: readonly ActionView[] };
@@ -34,6 +35,26 @@ export function describeAction(action: Action): ActionView {
       return `wait for the ${action.milestone} milestone of ${action.container}`;
     case "stop":
       return `stop ${action.container} (${action.timeoutSeconds}s grace)`;
+    case "rename":
+      return `rename ${action.container} to ${action.to}`;
+    case "remove-container":
+      return `remove container ${action.container}`;
+    case "remove-volume":
+      return `remove volume ${action.volume}`;
+    case "remove-network":
+      return `remove network ${action.network}`;
+    case "change-files": {
+      const paths = [...action.change.files.map((f) => f.path), ...(action.change.remove ?? []).map((p) => `-${p}`)];
+      return `change files in ${action.container}: ${paths.join(", ")}`;
+    }
+    case "disconnect-network":
+      return `disconnect ${action.container} from network ${action.network}`;
+    case "wait-ready":
+      return `wait until the API of cluster ${action.cluster} answers /readyz through its published address`;
+    case "update-loadbalancer":
+      return `update the load balancer of cluster ${action.cluster} for its running nodes${action.exclude?.length ? ` except ${action.exclude.join(", ")}` : ""}`;
+    case "remove-node-objects":
+      return `delete the Node objects of ${action.nodes.join(", ")} from the API`;
   }
 }
 
@@ -41,7 +62,12 @@ export function describePlan(plan: CreatePlan): Record<string, unknown> {
   return {
     network: plan.network,
     api: { ...plan.api, hostPort: plan.api.hostPort === 0 ? "auto" : plan.api.hostPort },
-    nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, ...containerView(n.container), files: n.files.map((f) => f.path) })),
+    nodes: plan.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      ...containerView(n.container),
+      files: n.files.map((f) => f.path),
+    })),
     ...(plan.registry ? { registry: { name: plan.registry.name, image: plan.registry.image } } : {}),
     actions: flatten(describeAction(plan.actions)),
   };
@@ -60,4 +86,3 @@ function containerView(c: ContainerSpec): Record<string, unknown> {
     mounts: (c.mounts ?? []).map((m) => `${m.source || "(anonymous)"}:${m.target}${m.readOnly ? ":ro" : ""}`),
   };
 }
-

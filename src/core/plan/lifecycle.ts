@@ -1,5 +1,5 @@
 /** Pure ordering of starting and stopping a cluster's nodes. */
-import type { Action } from "./cluster.js";
+import { sequence, type Action } from "./actions.js";
 
 export interface NodeState {
   readonly name: string;
@@ -12,9 +12,7 @@ export interface NodeState {
 
 /** Init server first, the other servers by index. */
 export function serversInOrder(nodes: readonly NodeState[]): NodeState[] {
-  return nodes
-    .filter((n) => n.role === "server")
-    .sort((a, b) => Number(b.init) - Number(a.init) || a.index - b.index);
+  return nodes.filter((n) => n.role === "server").sort((a, b) => Number(b.init) - Number(a.init) || a.index - b.index);
 }
 
 function byIndex(nodes: readonly NodeState[], role: NodeState["role"]): NodeState[] {
@@ -72,4 +70,24 @@ export function planStop(nodes: readonly NodeState[], timeoutSeconds: number): A
       ...(init ? [stop(init)] : []),
     ],
   };
+}
+
+/**
+ * A whole cluster's start: its nodes as `planStart` orders them, then the load balancer last with
+ * a config for the nodes then running (nginx resolves node names when it loads its config, and
+ * Docker gives restarted nodes new addresses; a running one is reloaded, so it picks those up too),
+ * then readiness through the published API. Nodes that joined another cluster by URL have no API
+ * of their own to ask.
+ */
+export function planClusterStart(cluster: string, nodes: readonly NodeState[], wait: boolean): Action {
+  const lb = nodes.find((n) => n.role === "loadbalancer");
+  const hasServers = nodes.some((n) => n.role === "server");
+  return sequence([
+    planStart(nodes, wait),
+    ...(lb ? [{ type: "update-loadbalancer" as const, cluster }] : []),
+    ...(lb && !lb.running
+      ? [{ type: "start" as const, container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }]
+      : []),
+    ...(wait && hasServers ? [{ type: "wait-ready" as const, cluster }] : []),
+  ]);
 }

@@ -3,13 +3,15 @@
  * peer of the same role, so that new nodes get whatever the cluster's nodes were created with.
  */
 import type { ContainerInfo, ContainerSpec, FileEntry, Mount, VolumeSpec } from "../../runtime/types.js";
-import { NODE_ENTRYPOINT_PATH, entrypointFiles } from "../node/entrypoint.js";
 import { ConflictError, UsageError } from "../../base/errors.js";
-import { LABEL, indexOf, roleOf } from "../labels.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { NodeRole } from "../cluster-spec/types.js";
+import { LABEL, indexOf, roleOf } from "../labels.js";
 import { nodeName, nodeVolumeName } from "../naming.js";
-import { K3S_DATA_DIR, KUBECONFIG_OUTPUT } from "../node/paths.js";
+import { entrypointFiles } from "../node/entrypoint.js";
+import { K3S_DATA_DIR } from "../node/paths.js";
+import { parallel, sequence, type Action } from "./actions.js";
+import { nodeContainer } from "./node-container.js";
 
 /** What the user adds on top of what the peer has. */
 export interface NodeExtras {
@@ -32,6 +34,11 @@ export interface NewNode {
   readonly files: { readonly from: string; readonly paths: readonly string[] } | { readonly entries: readonly FileEntry[] };
 }
 
+/** A new node whose files have been read (from its peer, if it has one). */
+export interface ReadyNode extends Omit<NewNode, "files"> {
+  readonly files: readonly FileEntry[];
+}
+
 /** Paths only a server has use for: an agent cloned from a server does not get them. */
 const SERVER_ONLY = `${K3S_DATA_DIR}/server/`;
 
@@ -42,7 +49,6 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
-
 /**
  * A server started with embedded etcd can take more servers; a single sqlite server cannot. A
  * server that joined another one (K3S_URL) is an etcd member too, so this holds after the
@@ -50,7 +56,8 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
  */
 export function hasEmbeddedEtcd(servers: readonly ContainerInfo[]): boolean {
   return servers.some(
-    (s) => s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
+    (s) =>
+      s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
   );
 }
 
@@ -78,7 +85,9 @@ export function planNewNodes(
   const peer = choosePeer(nodes, role);
   const join = servers.find((s) => s.running && s.labels[LABEL.init] === "true") ?? servers.find((s) => s.running);
   if (!peer || !join) {
-    throw new ConflictError(`cluster "${cluster}" has no running server to join: start it first (k3box cluster start ${cluster})`);
+    throw new ConflictError(
+      `cluster "${cluster}" has no running server to join: start it first (k3box cluster start ${cluster})`,
+    );
   }
   const sameRole = roleOf(peer) === role;
   const peerFiles = JSON.parse(peer.labels[LABEL.files] ?? "[]") as string[];
@@ -98,22 +107,20 @@ export function planNewNodes(
     if (paths.length > 0) labels[LABEL.files] = JSON.stringify(paths);
     const ownVolume = nodeVolumeName(peer.name);
     const volume = nodeVolumeName(name);
-    const container: ContainerSpec = {
-      ...base,
+    const { K3S_TOKEN: token = "", K3S_URL: _url, K3S_KUBECONFIG_OUTPUT: _output, ...env } = base.env ?? {};
+    const container = nodeContainer({
       name,
-      hostname: name,
+      role,
       image: extras.image ?? base.image,
-      cmd: [...cmd, ...extras.k3sArgs],
-      env: { ...base.env, K3S_URL: `https://${join.name}:${K3S_API_PORT}`, ...extras.env },
+      args: [...cmd.slice(1), ...extras.k3sArgs],
+      token,
+      joinUrl: `https://${join.name}:${K3S_API_PORT}`,
+      // The peer's own environment (its image's PATH among it), then what the user adds.
+      env: { ...env, ...extras.env },
       labels,
-      mounts: [
-        ...(base.mounts ?? []).map((m) => (m.source === ownVolume ? { ...m, source: volume } : m)),
-        ...extras.mounts,
-      ],
-      // Ports published on a node directly belong to that one node.
-      ports: [],
-      networkAliases: [name],
-    };
+      mounts: [...(base.mounts ?? []).filter((m) => m.source !== ownVolume), ...extras.mounts],
+      network: base.network,
+    });
     const volumeLabels = Object.fromEntries(
       [LABEL.managed, LABEL.version, LABEL.cluster].flatMap((k) => (labels[k] !== undefined ? [[k, labels[k]]] : [])),
     );
@@ -166,23 +173,44 @@ export function planJoinNodes(
       role: o.role,
       index,
       volume: { name: volume, labels: { [LABEL.managed]: "true", [LABEL.cluster]: group, [LABEL.role]: o.role } },
-      container: {
+      container: nodeContainer({
         name,
+        role: o.role,
         image: o.image,
-        hostname: name,
-        entrypoint: [NODE_ENTRYPOINT_PATH],
-        cmd: [o.role, ...extras.k3sArgs],
-        env: { K3S_URL: o.url, K3S_TOKEN: o.token, K3S_KUBECONFIG_OUTPUT: KUBECONFIG_OUTPUT, ...extras.env },
+        args: extras.k3sArgs,
+        token: o.token,
+        joinUrl: o.url,
+        env: extras.env,
         labels,
-        privileged: true,
-        tmpfs: ["/run", "/var/run"],
-        mounts: [{ type: "volume", source: volume, target: K3S_DATA_DIR }, ...extras.mounts],
+        mounts: extras.mounts,
         network: o.network,
-        // Docker's default bridge knows no aliases.
-        ...(o.network === "bridge" ? {} : { networkAliases: [name] }),
-        restartPolicy: "unless-stopped",
-      },
+      }),
       files: { entries: files },
     };
   });
+}
+
+/**
+ * Adding nodes: every volume and container first, then new servers one at a time (etcd admits one
+ * new member at a time) and new agents in parallel; for a k3box cluster, the load balancer takes
+ * them in, and readiness is checked through it.
+ */
+export function planNodeCreate(nodes: readonly ReadyNode[], o: { cluster?: string; image?: string; wait: boolean }): Action {
+  const start = (n: ReadyNode): Action => ({
+    type: "start",
+    container: n.name,
+    ...(o.wait ? { milestone: n.role === "server" ? ("server" as const) : ("agent" as const) } : {}),
+  });
+  const own = o.cluster;
+  return sequence([
+    ...(o.image !== undefined ? [{ type: "ensure-image" as const, image: o.image }] : []),
+    ...nodes.flatMap<Action>((n) => [
+      { type: "create-volume", volume: n.volume },
+      { type: "create-container", container: n.container, files: n.files, ...(own !== undefined ? { joins: own } : {}) },
+    ]),
+    ...nodes.filter((n) => n.role === "server").map(start),
+    parallel(nodes.filter((n) => n.role === "agent").map(start)),
+    ...(own !== undefined ? [{ type: "update-loadbalancer" as const, cluster: own }] : []),
+    ...(own !== undefined && o.wait ? [{ type: "wait-ready" as const, cluster: own }] : []),
+  ]);
 }

@@ -33,7 +33,12 @@ function httpStatus(url: string, signal: AbortSignal): Promise<number> {
   });
 }
 
-export async function waitForRegistry(runtime: Runtime, container: string, hostAddress: string, signal: AbortSignal): Promise<void> {
+export async function waitForRegistry(
+  runtime: Runtime,
+  container: string,
+  hostAddress: string,
+  signal: AbortSignal,
+): Promise<void> {
   const url = `http://${hostAddress}/v2/`;
   const started = Date.now();
   let last = "no answer yet";
@@ -49,7 +54,7 @@ export async function waitForRegistry(runtime: Runtime, container: string, hostA
     }
     const info = await runtime.inspectContainer(container, signal);
     // A registry that is restarting has crashed already (a cache that cannot reach its upstream does).
-    if (!info || info.state !== "running") {
+    if (info?.state !== "running") {
       throw new NodeFailedError(
         container,
         `registry ${container} ${info ? `exited with code ${info.exitCode ?? "?"}` : "disappeared"}`,

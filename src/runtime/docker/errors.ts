@@ -1,10 +1,5 @@
 import { abortError } from "../../base/abort.js";
-import {
-  ConflictError,
-  K3boxError,
-  NotFoundError,
-  RuntimeUnavailableError,
-} from "../../base/errors.js";
+import { ConflictError, K3boxError, NotFoundError, RuntimeUnavailableError } from "../../base/errors.js";
 
 interface EngineError {
   statusCode?: number;

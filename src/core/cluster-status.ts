@@ -1,7 +1,7 @@
 /** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
-import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { LABEL, MANAGED_SELECTOR, apiServerUrl, clusterSelector, indexOf, roleOf } from "../labels.js";
-import { K3S_API_PORT } from "../cluster-spec/defaults.js";
+import type { ContainerInfo, Runtime } from "../runtime/types.js";
+import { LABEL, MANAGED_SELECTOR, apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
+import { K3S_API_PORT } from "./cluster-spec/defaults.js";
 
 export interface NodeStatus {
   readonly name: string;

@@ -1,7 +1,7 @@
 /** Host ports: picking free ones and checking that the ones asked for are free, before anything exists. */
 import getPort from "get-port";
 import { createServer } from "node:net";
-import { ConflictError, UsageError } from "../../base/errors.js";
+import { ConflictError, UsageError } from "../base/errors.js";
 
 export async function pickFreePort(host: string): Promise<number> {
   return getPort({ host: host === "0.0.0.0" ? undefined : host } as Parameters<typeof getPort>[0]);

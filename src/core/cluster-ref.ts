@@ -1,11 +1,11 @@
 /** A cluster as its containers describe it, for operations that change an existing cluster. */
-import type { ContainerInfo, Runtime } from "../../runtime/types.js";
-import { NotFoundError } from "../../base/errors.js";
-import { LABEL, apiServerUrl, clusterSelector, indexOf, roleOf } from "../labels.js";
-import type { NodeState } from "../plan/lifecycle.js";
-import { validateClusterName } from "../cluster-spec/validate.js";
-import type { ClientCredentials } from "../wait.js";
-import { credentialsOf, fetchClusterKubeconfig } from "./kubeconfig-entries.js";
+import type { ContainerInfo, Runtime } from "../runtime/types.js";
+import { NotFoundError } from "../base/errors.js";
+import { LABEL, apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
+import type { NodeState } from "./plan/lifecycle.js";
+import { validateClusterName } from "./cluster-spec/validate.js";
+import type { ClientCredentials } from "./wait.js";
+import { credentialsOf, fetchClusterKubeconfig } from "./kubeconfig/entries.js";
 
 export interface ClusterRef {
   readonly name: string;
@@ -50,14 +50,10 @@ export async function loadCluster(runtime: Runtime, name: string, signal?: Abort
 }
 
 /** The admin credentials, read from a running server, pointing at the API as published on the host. */
-export async function clusterCredentials(
-  runtime: Runtime,
-  ref: ClusterRef,
-  signal: AbortSignal,
-): Promise<ClientCredentials> {
-  const fresh = clusterRef(ref.name, await runtime.listContainers(clusterSelector(ref.name), signal));
-  const node = fresh.servers.find((s) => s.running) ?? fresh.servers[0];
-  if (!node) throw new NotFoundError(`cluster "${ref.name}" has no server`);
-  const config = await fetchClusterKubeconfig(runtime, { cluster: ref.name, server: ref.server, node: node.name }, signal);
+export async function clusterCredentials(runtime: Runtime, cluster: string, signal: AbortSignal): Promise<ClientCredentials> {
+  const ref = clusterRef(cluster, await runtime.listContainers(clusterSelector(cluster), signal));
+  const node = ref.servers.find((s) => s.running) ?? ref.servers[0];
+  if (!node) throw new NotFoundError(`cluster "${cluster}" has no server`);
+  const config = await fetchClusterKubeconfig(runtime, { cluster, server: ref.server, node: node.name }, signal);
   return credentialsOf(config);
 }

@@ -2,13 +2,7 @@
 import type { Runtime } from "../../runtime/types.js";
 import { abortError, sleep } from "../../base/abort.js";
 import { K3boxError, NotFoundError } from "../../base/errors.js";
-import {
-  clusterKubeconfig,
-  kubeconfigEntryNames,
-  mergeKubeconfig,
-  updateKubeconfigFile,
-  type KubeConfig,
-} from "../kubeconfig/index.js";
+import { clusterKubeconfig, kubeconfigEntryNames, mergeKubeconfig, updateKubeconfigFile, type KubeConfig } from "./index.js";
 import { KUBECONFIG_OUTPUT } from "../node/paths.js";
 import type { ClientCredentials } from "../wait.js";
 
@@ -88,8 +82,7 @@ function restoreEntries(
     const kept = now.filter((e) => e.name !== name);
     return old ? [...kept, old] : kept;
   };
-  const current_context =
-    current["current-context"] === names.context ? before["current-context"] : current["current-context"];
+  const current_context = current["current-context"] === names.context ? before["current-context"] : current["current-context"];
   return {
     ...current,
     clusters: swap(current.clusters, before.clusters, names.cluster),

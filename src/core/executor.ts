@@ -1,0 +1,213 @@
+/**
+ * Carries out planned actions. Each kind reports itself as a step and records its own undo
+ * as soon as the change it stands for exists, so a rollback is complete whenever it runs.
+ */
+import { ConflictError, K3boxError } from "../base/errors.js";
+import type { Runtime } from "../runtime/types.js";
+import { clusterCredentials } from "./cluster-ref.js";
+import { step } from "./events.js";
+import { ensureImage } from "./images/ensure.js";
+import { ensureLoadBalancerImage, loadBalancerContext } from "./loadbalancer/image.js";
+import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
+import { removeNodeObjects } from "./node/objects.js";
+import type { Operation } from "./operation.js";
+import type { Action, FileChange, Milestone } from "./plan/actions.js";
+import { waitForRegistry } from "./registry/ready.js";
+import { settleAll } from "./undo.js";
+import { waitForApi, waitForMilestone } from "./wait.js";
+
+export async function execute(action: Action, op: Operation): Promise<void> {
+  const { runtime, onEvent, signal, undo } = op;
+  if (signal.aborted) throw signal.reason;
+  switch (action.type) {
+    case "sequence":
+      for (const a of action.actions) await execute(a, op);
+      return;
+    case "parallel":
+      await settleAll(action.actions.map((a) => execute(a, op)));
+      return;
+    case "ensure-image":
+      await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
+      return;
+    case "ensure-loadbalancer-image":
+      await step(onEvent, "loadbalancer-image", async () => {
+        await ensureLoadBalancerImage(runtime, await loadBalancerContext(), () => {}, signal);
+      });
+      return;
+    case "create-network":
+      await step(onEvent, "network", async () => {
+        await runtime.createNetwork(action.network, signal);
+        undo.push(`remove network ${action.network.name}`, () => runtime.removeNetwork(action.network.name));
+      });
+      return;
+    case "create-volume":
+      await runtime.createVolume(action.volume, signal);
+      undo.push(`remove volume ${action.volume.name}`, () => runtime.removeVolume(action.volume.name));
+      return;
+    case "create-container": {
+      const { container, files, joins } = action;
+      await step(
+        onEvent,
+        "create-node",
+        async () => {
+          if (joins !== undefined) {
+            // Unwound after the container is gone, so the node cannot register again meanwhile.
+            undo.push(`remove the Node object of ${container.name}`, () =>
+              removeNodeObjects(runtime, joins, [container.name], onEvent),
+            );
+          }
+          try {
+            await runtime.createContainer(container, signal);
+          } catch (err) {
+            if (err instanceof ConflictError) {
+              throw new ConflictError(`container name "${container.name}" is already in use`, { cause: err });
+            }
+            throw err;
+          }
+          undo.push(`remove container ${container.name}`, () => runtime.removeContainer(container.name));
+          if (files.length > 0) await runtime.putFiles(container.name, files, signal);
+        },
+        container.name,
+      );
+      return;
+    }
+    case "start":
+      await step(
+        onEvent,
+        "start-node",
+        async () => {
+          if (action.reversible) {
+            // Before the start: one that started but never became ready still holds its ports.
+            undo.push(`stop ${action.container}`, () => runtime.stopContainer(action.container, 10));
+          }
+          await runtime.startContainer(action.container, signal);
+          if (action.milestone) await waitSinceStart(op, action.container, action.milestone);
+        },
+        action.container,
+      );
+      return;
+    case "stop":
+      await step(
+        onEvent,
+        "stop-node",
+        async () => {
+          await runtime.stopContainer(action.container, action.timeoutSeconds, signal);
+          if (action.reversible) undo.push(`start ${action.container} again`, () => runtime.startContainer(action.container));
+        },
+        action.container,
+      );
+      return;
+    case "rename":
+      await runtime.renameContainer(action.container, action.to, signal);
+      undo.push(`rename ${action.to} back to ${action.container}`, () => runtime.renameContainer(action.to, action.container));
+      return;
+    case "remove-container":
+      await step(onEvent, "remove-node", () => runtime.removeContainer(action.container, signal), action.container);
+      return;
+    case "remove-volume":
+      await runtime.removeVolume(action.volume, signal);
+      return;
+    case "remove-network":
+      await step(onEvent, "remove-network", async () => {
+        // Whatever else joined the network (a shared registry, a user's container) is let go, not removed.
+        const info = await runtime.inspectNetwork(action.network, signal);
+        for (const other of info?.containers ?? []) await detach(runtime, action.network, other, undefined, signal);
+        await runtime.removeNetwork(action.network, signal);
+      });
+      return;
+    case "change-files": {
+      const { container, change, restore } = action;
+      // Undo first: a change that fails half-way must still be put back.
+      await step(
+        onEvent,
+        "change-files",
+        async () => {
+          if (restore) undo.push(`restore the files of ${container}`, () => changeFiles(runtime, container, restore));
+          await changeFiles(runtime, container, change, signal);
+        },
+        container,
+      );
+      return;
+    }
+    case "connect-network":
+      await step(
+        onEvent,
+        "connect-network",
+        async () => {
+          await runtime.connectNetwork(action.network, action.container, [action.container], signal);
+          undo.push(`disconnect ${action.container} from ${action.network}`, () =>
+            detach(runtime, action.network, action.container, action.fallback),
+          );
+        },
+        action.container,
+      );
+      return;
+    case "disconnect-network":
+      await step(
+        onEvent,
+        "disconnect-network",
+        async () => {
+          await detach(runtime, action.network, action.container, action.fallback, signal);
+          undo.push(`attach ${action.container} to ${action.network} again`, () =>
+            runtime.connectNetwork(action.network, action.container, [action.container]),
+          );
+        },
+        action.container,
+      );
+      return;
+    case "wait-registry":
+      await step(
+        onEvent,
+        "wait-registry",
+        () => waitForRegistry(runtime, action.container, action.address, signal),
+        action.container,
+      );
+      return;
+    case "wait":
+      await step(onEvent, "wait-node", () => waitSinceStart(op, action.container, action.milestone), action.container);
+      return;
+    case "wait-ready": {
+      const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, action.cluster, signal));
+      await step(onEvent, "wait-api", () => waitForApi(creds, signal));
+      return;
+    }
+    case "update-loadbalancer":
+      await updateClusterLoadBalancer(runtime, action.cluster, new Set(action.exclude ?? []), op);
+      return;
+    case "remove-node-objects":
+      await step(onEvent, "remove-node-object", () => removeNodeObjects(runtime, action.cluster, action.nodes, onEvent, signal));
+      return;
+  }
+}
+
+async function changeFiles(runtime: Runtime, container: string, change: FileChange, signal?: AbortSignal): Promise<void> {
+  if (change.files.length > 0) await runtime.putFiles(container, change.files, signal);
+  if (change.remove === undefined || change.remove.length === 0) return;
+  const r = await runtime.exec(container, ["rm", "-rf", "--", ...change.remove], {}, signal);
+  if (r.exitCode !== 0) throw new K3boxError(`cannot remove ${change.remove.join(", ")} in ${container}: ${r.stderr.trim()}`);
+}
+
+/** Disconnects a container; one left on no network goes back to `fallback`, so its published ports keep working. */
+async function detach(
+  runtime: Runtime,
+  network: string,
+  container: string,
+  fallback: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  await runtime.disconnectNetwork(network, container, signal);
+  if (fallback === undefined) return;
+  const info = await runtime.inspectContainer(container, signal);
+  if (info && Object.keys(info.networks).length === 0) await runtime.connectNetwork(fallback, container, [], signal);
+}
+
+/**
+ * Follows the log from the end of the container's previous run on (the engine's clock), so that
+ * lines of an earlier run do not count. Not from this run's start time: the engine stamps that
+ * after the process is already running, and a fast process logs before it.
+ */
+async function waitSinceStart(op: Operation, container: string, milestone: Milestone): Promise<void> {
+  const info = await op.runtime.inspectContainer(container, op.signal);
+  const since = info?.finishedAt;
+  await waitForMilestone(op.runtime, container, milestone, { onEvent: op.onEvent, ...(since ? { since } : {}) }, op.signal);
+}

@@ -1,0 +1,112 @@
+/**
+ * The one frame every operation runs in: it resolves the runtime and event sink, owns the
+ * operation's signal (the caller's cancellation plus its deadline) and its undo stack, and
+ * applies one rollback policy when the body fails.
+ */
+import { deadlineSignal, formatMs } from "../base/abort.js";
+import { CancelledError, K3boxError, TimeoutError } from "../base/errors.js";
+import type { Runtime } from "../runtime/types.js";
+import { ignoreEvents, type EventSink } from "./events.js";
+import { UndoStack } from "./undo.js";
+
+/** What every operation may be given. */
+export interface OperationOptions {
+  /** The container engine. The library's entry point supplies its default; core never picks one. */
+  readonly runtime?: Runtime;
+  readonly onEvent?: EventSink;
+  readonly signal?: AbortSignal;
+  /** The kubeconfig file to update; defaults to the first of $KUBECONFIG, else ~/.kube/config. */
+  readonly kubeconfigPath?: string;
+}
+
+/** What the body of an operation works with. */
+export interface Operation {
+  readonly runtime: Runtime;
+  readonly onEvent: EventSink;
+  /** Aborts on the caller's cancellation (CancelledError) or the deadline (TimeoutError). */
+  readonly signal: AbortSignal;
+  /** Everything the body creates pushes its inverse here; it unwinds if the body fails. */
+  readonly undo: UndoStack;
+  readonly kubeconfigPath?: string;
+}
+
+export interface FrameSettings {
+  /** One deadline for the whole operation, rollback excluded; undefined means none. */
+  readonly timeoutMs?: number;
+  /** False keeps what was created when the operation fails (for inspection). */
+  readonly rollback?: boolean;
+}
+
+/** How long a rollback may take once the operation's own deadline or cancellation has passed. */
+const ROLLBACK_GRACE_MS = 120_000;
+
+export async function runOperation<T>(
+  what: string,
+  options: OperationOptions & FrameSettings,
+  body: (op: Operation) => Promise<T>,
+): Promise<T> {
+  if (options.runtime === undefined) throw new K3boxError(`${what}: no container engine given (options.runtime)`);
+  const onEvent = options.onEvent ?? ignoreEvents;
+  const deadline = deadlineSignal(what, options.timeoutMs, options.signal);
+  const signal = deadline.signal;
+  const undo = new UndoStack();
+  const op: Operation = {
+    runtime: options.runtime,
+    onEvent,
+    signal,
+    undo,
+    ...(options.kubeconfigPath !== undefined ? { kubeconfigPath: options.kubeconfigPath } : {}),
+  };
+  try {
+    const result = await body(op);
+    // Cancellation that arrived during the last step still counts: nothing is half-done here.
+    if (signal.aborted) throw signal.reason;
+    undo.clear();
+    return result;
+  } catch (err) {
+    const error = normalise(err, signal);
+    if (options.rollback === false) {
+      if (!undo.empty) onEvent({ type: "warning", message: "rollback is off: the changes made so far are kept" });
+      throw error;
+    }
+    await rollback(undo, onEvent, error);
+    throw error;
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** The error an operation reports: the deadline or the cancellation when that is what interrupted it. */
+function normalise(err: unknown, signal: AbortSignal): Error {
+  if (err instanceof TimeoutError || err instanceof CancelledError) return err;
+  if (signal.aborted && (signal.reason instanceof TimeoutError || signal.reason instanceof CancelledError)) {
+    // A call interrupted by the abort fails with its own error; the abort is the story.
+    return err instanceof K3boxError && !(err.name === "K3boxError") ? err : (signal.reason as Error);
+  }
+  return err instanceof Error ? err : new K3boxError(String(err));
+}
+
+/** Unwinds the undo stack, reporting what could not be undone on the events and in the error. */
+async function rollback(undo: UndoStack, onEvent: EventSink, error: Error): Promise<void> {
+  // A failure before anything was created (a name taken, a port in use) has nothing to report here.
+  if (undo.empty) return;
+  onEvent({ type: "step-start", step: "rollback" });
+  const started = Date.now();
+  const timer = setTimeout(() => {
+    onEvent({ type: "warning", message: `rollback is taking longer than ${formatMs(ROLLBACK_GRACE_MS)}` });
+  }, ROLLBACK_GRACE_MS);
+  try {
+    const failures = await undo.unwind();
+    for (const f of failures) {
+      onEvent({ type: "warning", message: `rollback: could not ${f.what}: ${(f.error as Error).message}` });
+    }
+    if (failures.length > 0) {
+      error.message += ` (rollback left ${failures.length} thing${failures.length === 1 ? "" : "s"} behind: ${failures
+        .map((f) => f.what)
+        .join(", ")})`;
+    }
+  } finally {
+    clearTimeout(timer);
+    onEvent({ type: "step-done", step: "rollback", ms: Date.now() - started });
+  }
+}

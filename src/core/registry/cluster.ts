@@ -1,0 +1,108 @@
+/** A cluster's registries on the engine: finding them, checking them before a create, and each node's registry config. */
+import type { ContainerInfo, Runtime } from "../../runtime/types.js";
+import { ConflictError, NotFoundError, UsageError } from "../../base/errors.js";
+import type { ClusterSpec, NodeFile } from "../cluster-spec/types.js";
+import { assertPortFree, pickFreePort } from "../host-ports.js";
+import { LABEL, REGISTRY_ROLE } from "../labels.js";
+import { registryContainerName } from "../naming.js";
+import { CONTAINERD_CERTS_DIR, REGISTRIES_YAML_PATH } from "../node/paths.js";
+import type { FileChange } from "../plan/actions.js";
+import { endpointOf, validateRegistryName } from "./addresses.js";
+import { EMPTY_REGISTRIES, parseRegistriesYaml, renderRegistriesYaml, type RegistriesConfig } from "./config.js";
+import { endpointFromContainer } from "./container.js";
+import { registryNodeFiles } from "./files.js";
+import { hostingOrder } from "./hosting.js";
+import { renderHostsFiles } from "./hosts-toml.js";
+import type { RegistryEndpoint } from "./types.js";
+
+/** The registry's container; a missing one, or a container that is not a k3box registry, is NotFound. */
+export async function findRegistry(runtime: Runtime, name: string, signal?: AbortSignal): Promise<ContainerInfo> {
+  const registry = validateRegistryName(name);
+  const c = await runtime.inspectContainer(registryContainerName(registry), signal);
+  if (c?.labels[LABEL.managed] !== "true" || c.labels[LABEL.role] !== REGISTRY_ROLE) {
+    throw new NotFoundError(`registry "${registry}" not found${c ? ` (container ${c.name} is not a k3box registry)` : ""}`);
+  }
+  return c;
+}
+
+export interface ClusterRegistryPlan {
+  /** The host port for the registry created with the cluster. */
+  readonly hostPort?: number;
+  /** Existing registries (container names) to attach to the cluster's network. */
+  readonly connect: readonly string[];
+  /** registries.yaml and the KEP-1755 manifest for the nodes. */
+  readonly files: readonly NodeFile[];
+  /** Every registry of the cluster, its own first. */
+  readonly registries: readonly RegistryEndpoint[];
+}
+
+/**
+ * Checks a cluster's registries against the engine before anything exists: the one to
+ * create must be new and its port free, the ones to use must exist (with the port named).
+ */
+export async function prepareClusterRegistries(
+  runtime: Runtime,
+  spec: ClusterSpec,
+  network: string,
+  signal: AbortSignal,
+): Promise<ClusterRegistryPlan> {
+  const { create, use, config } = spec.registries;
+  const entries: RegistryEndpoint[] = [];
+  let hostPort: number | undefined;
+  if (create) {
+    const container = registryContainerName(create.name);
+    if (await runtime.inspectContainer(container, signal)) {
+      throw new ConflictError(
+        `registry "${create.name}" of --registry-create already exists (use --registry-use ${create.name})`,
+      );
+    }
+    if (create.hostPort !== undefined) await assertPortFree(create.hostIp, create.hostPort, `--registry-create ${create.name}`);
+    hostPort = create.hostPort ?? (await pickFreePort(create.hostIp));
+    entries.push({ ...endpointOf(create.name, create.hostIp, hostPort), owner: spec.name });
+  }
+  const connect: string[] = [];
+  for (const u of use) {
+    const c = await findRegistry(runtime, u.name, signal);
+    const endpoint = endpointFromContainer(c);
+    if (u.port !== undefined && u.port !== endpoint.hostPort && u.port !== endpoint.port) {
+      throw new UsageError(
+        `--registry-use ${u.name}:${u.port}: registry "${u.name}" is published on host port ${endpoint.hostPort} and serves port ${endpoint.port} in the cluster network`,
+      );
+    }
+    entries.push(endpoint);
+    if (!(network in c.networks)) connect.push(c.name);
+  }
+  const registries = hostingOrder(entries, spec.name);
+  return { ...(hostPort !== undefined ? { hostPort } : {}), connect, files: registryNodeFiles(registries, config), registries };
+}
+
+/** A node's registries.yaml; a node without one uses no registry. */
+export async function readNodeRegistries(runtime: Runtime, node: ContainerInfo, signal: AbortSignal): Promise<RegistriesConfig> {
+  let text: string;
+  try {
+    text = (await runtime.readFile(node.name, REGISTRIES_YAML_PATH, signal)).toString("utf8");
+  } catch (err) {
+    if (err instanceof NotFoundError) return EMPTY_REGISTRIES;
+    throw err;
+  }
+  return parseRegistriesYaml(text, `${node.name}:${REGISTRIES_YAML_PATH}`);
+}
+
+/**
+ * The file change that takes a node from one registry config to another: registries.yaml and, in
+ * a running node, the containerd host configs k3s would render from it, removing those it no longer
+ * has. A stopped node renders them itself when k3s starts.
+ */
+export function registriesChange(running: boolean, before: RegistriesConfig, after: RegistriesConfig): FileChange {
+  const files = [{ path: REGISTRIES_YAML_PATH, content: renderRegistriesYaml(after), mode: 0o600 }];
+  const remove: string[] = [];
+  if (running) {
+    const old = renderHostsFiles(before);
+    const now = renderHostsFiles(after);
+    for (const [dir, text] of now) {
+      if (old.get(dir) !== text) files.push({ path: `${CONTAINERD_CERTS_DIR}/${dir}/hosts.toml`, content: text, mode: 0o600 });
+    }
+    for (const dir of old.keys()) if (!now.has(dir)) remove.push(`${CONTAINERD_CERTS_DIR}/${dir}`);
+  }
+  return { files, ...(remove.length > 0 ? { remove } : {}) };
+}
