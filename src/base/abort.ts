@@ -1,15 +1,16 @@
 import { setMaxListeners } from "node:events";
-import { CancelledError, TimeoutError } from "./errors.js";
+import { CancelledError, K3boxError, TimeoutError } from "./errors.js";
 
 /**
- * One signal for a whole operation: it aborts when the caller cancels (reason: CancelledError)
- * or when the deadline passes (reason: TimeoutError).
+ * One signal for a whole operation: it aborts when the caller cancels (reason: CancelledError),
+ * when the deadline passes (reason: TimeoutError), or when the operation learns it cannot succeed
+ * (`fail`, with that error as the reason: a node that crashed while others are waited for).
  */
 export function deadlineSignal(
   what: string,
   timeoutMs: number | undefined,
   parent?: AbortSignal,
-): { signal: AbortSignal; dispose(): void } {
+): { signal: AbortSignal; fail(reason: K3boxError): void; dispose(): void } {
   const ctl = new AbortController();
   // Every engine call and wait listens on this one signal.
   setMaxListeners(0, ctl.signal);
@@ -22,6 +23,9 @@ export function deadlineSignal(
       : setTimeout(() => ctl.abort(new TimeoutError(`${what}: timed out after ${formatMs(timeoutMs)}`)), timeoutMs);
   return {
     signal: ctl.signal,
+    fail(reason) {
+      if (!ctl.signal.aborted) ctl.abort(reason);
+    },
     dispose() {
       if (timer) clearTimeout(timer);
       parent?.removeEventListener("abort", onParent);
@@ -32,7 +36,7 @@ export function deadlineSignal(
 /** The error an aborted signal stands for. */
 export function abortError(signal: AbortSignal, what: string): Error {
   const r: unknown = signal.reason;
-  if (r instanceof TimeoutError || r instanceof CancelledError) return r;
+  if (r instanceof K3boxError) return r;
   return new CancelledError(`${what}: cancelled`);
 }
 

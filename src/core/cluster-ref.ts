@@ -4,7 +4,7 @@ import { NotFoundError } from "../base/errors.js";
 import { LABEL, apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
 import type { NodeState } from "./plan/lifecycle.js";
 import { validateClusterName } from "./cluster-spec/validate.js";
-import type { ClientCredentials } from "./wait.js";
+import type { ClientCredentials } from "./readiness/api.js";
 import { credentialsOf, fetchClusterKubeconfig } from "./kubeconfig/entries.js";
 
 export interface ClusterRef {

@@ -11,6 +11,8 @@ export type ClusterEvent =
       readonly total?: number;
     }
   | { readonly type: "warning"; readonly message: string }
+  /** Something k3box decided for the user that they may want to know (and can switch off). */
+  | { readonly type: "note"; readonly message: string }
   /** An image import into one node began; `total` is the expected byte count when known. */
   | { readonly type: "import-start"; readonly node: string; readonly source: string; readonly total?: number }
   | { readonly type: "import-progress"; readonly node: string; readonly bytes: number; readonly total?: number }

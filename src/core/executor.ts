@@ -4,7 +4,8 @@
  */
 import { ConflictError, K3boxError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
-import { clusterCredentials } from "./cluster-ref.js";
+import { clusterCredentials, clusterRef } from "./cluster-ref.js";
+import { clusterSelector } from "./labels.js";
 import { step } from "./events.js";
 import { ensureImage } from "./images/ensure.js";
 import { ensureLoadBalancerImage, loadBalancerContext } from "./loadbalancer/image.js";
@@ -14,7 +15,8 @@ import type { Operation } from "./operation.js";
 import type { Action, FileChange, Milestone } from "./plan/actions.js";
 import { waitForRegistry } from "./registry/ready.js";
 import { settleAll } from "./undo.js";
-import { waitForApi, waitForMilestone } from "./wait.js";
+import { enabledAddons, waitForCluster } from "./readiness/cluster.js";
+import { waitForMilestone } from "./readiness/milestones.js";
 
 export async function execute(action: Action, op: Operation): Promise<void> {
   const { runtime, onEvent, signal, undo } = op;
@@ -167,8 +169,13 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       await step(onEvent, "wait-node", () => waitSinceStart(op, action.container, action.milestone), action.container);
       return;
     case "wait-ready": {
+      const ref = clusterRef(action.cluster, await runtime.listContainers(clusterSelector(action.cluster), signal));
       const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, action.cluster, signal));
-      await step(onEvent, "wait-api", () => waitForApi(creds, signal));
+      const nodes = [...ref.servers, ...ref.agents].filter((c) => c.running).map((c) => c.name);
+      const addons = enabledAddons(ref.servers[0]?.spec.cmd ?? []);
+      await waitForCluster(creds, { level: action.level, nodes, addons }, op);
+      // A node that went down while the API looked fine is caught here at the latest.
+      await op.watchdog.check(signal);
       return;
     }
     case "update-loadbalancer":
@@ -209,5 +216,8 @@ async function detach(
 async function waitSinceStart(op: Operation, container: string, milestone: Milestone): Promise<void> {
   const info = await op.runtime.inspectContainer(container, op.signal);
   const since = info?.finishedAt;
-  await waitForMilestone(op.runtime, container, milestone, { onEvent: op.onEvent, ...(since ? { since } : {}) }, op.signal);
+  const { restarts } = await waitForMilestone(op.runtime, container, milestone, { onEvent: op.onEvent, ...(since ? { since } : {}) }, op.signal);
+  // Up for good only at its full milestone: an etcd member that has begun its start may still wait for quorum.
+  if (milestone === "server" || milestone === "agent") op.watchdog.watch(container, restarts);
+  else op.watchdog.allow(container, restarts);
 }

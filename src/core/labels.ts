@@ -23,6 +23,8 @@ export const LABEL = {
   agentArgs: "dev.k3box.agent.args",
   /** On nodes that joined a cluster k3box did not create: the URL they joined. */
   joinUrl: "dev.k3box.join.url",
+  /** On k3s nodes: JSON list of the adaptations to the engine k3box made in them. */
+  adaptations: "dev.k3box.adaptations",
 } as const;
 
 /** The role label's value on registries. */

@@ -7,6 +7,7 @@ import { deadlineSignal, formatMs } from "../base/abort.js";
 import { CancelledError, K3boxError, TimeoutError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
 import { ignoreEvents, type EventSink } from "./events.js";
+import { NodeWatchdog } from "./readiness/watchdog.js";
 import { UndoStack } from "./undo.js";
 
 /** What every operation may be given. */
@@ -27,6 +28,8 @@ export interface Operation {
   readonly signal: AbortSignal;
   /** Everything the body creates pushes its inverse here; it unwinds if the body fails. */
   readonly undo: UndoStack;
+  /** Nodes that came up in this operation and must stay up until it ends. */
+  readonly watchdog: NodeWatchdog;
   readonly kubeconfigPath?: string;
 }
 
@@ -50,11 +53,13 @@ export async function runOperation<T>(
   const deadline = deadlineSignal(what, options.timeoutMs, options.signal);
   const signal = deadline.signal;
   const undo = new UndoStack();
+  const watchdog = new NodeWatchdog(options.runtime, (err) => deadline.fail(err));
   const op: Operation = {
     runtime: options.runtime,
     onEvent,
     signal,
     undo,
+    watchdog,
     ...(options.kubeconfigPath !== undefined ? { kubeconfigPath: options.kubeconfigPath } : {}),
   };
   try {
@@ -72,14 +77,18 @@ export async function runOperation<T>(
     await rollback(undo, onEvent, error);
     throw error;
   } finally {
+    watchdog.dispose();
     deadline.dispose();
   }
 }
 
-/** The error an operation reports: the deadline or the cancellation when that is what interrupted it. */
+/**
+ * The error an operation reports: what interrupted it (the deadline, the cancellation, a node
+ * that went down while another was waited for) when that is what happened.
+ */
 function normalise(err: unknown, signal: AbortSignal): Error {
   if (err instanceof TimeoutError || err instanceof CancelledError) return err;
-  if (signal.aborted && (signal.reason instanceof TimeoutError || signal.reason instanceof CancelledError)) {
+  if (signal.aborted && signal.reason instanceof K3boxError) {
     // A call interrupted by the abort fails with its own error; the abort is the story.
     return err instanceof K3boxError && !(err.name === "K3boxError") ? err : (signal.reason as Error);
   }

@@ -53,6 +53,8 @@ export interface ContainerInfo {
   /** When the previous run ended; kept while the container runs again. */
   readonly finishedAt?: Date;
   readonly exitCode?: number;
+  /** How often the engine restarted it by its restart policy (not counting starts asked for). */
+  readonly restartCount: number;
   readonly ports: readonly PublishedPort[];
   readonly networks: Readonly<Record<string, { readonly ip: string }>>;
   readonly env: Readonly<Record<string, string>>;
@@ -126,6 +128,8 @@ export interface PullProgress {
 }
 
 export interface RuntimeInfo {
+  /** The engine's own ID: stable for one engine, different for another. */
+  readonly id: string;
   readonly name: string;
   readonly version: string;
   readonly apiVersion: string;

@@ -46,6 +46,7 @@ function container(
   return {
     id: name,
     name,
+    restartCount: 0,
     image: "img",
     labels,
     state: "running",

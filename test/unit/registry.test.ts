@@ -91,6 +91,7 @@ describe("registry containers", () => {
     expect(registryContainerSpec(spec, { hostPort: 5051, network: "bridge" }).networkAliases).toEqual([]);
     const info: ContainerInfo = {
       id: "x",
+      restartCount: 0,
       name: c.name,
       image: c.image,
       labels: c.labels,

@@ -7,6 +7,7 @@ import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
 import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
 import type { BuildOptions, ClusterInput, InputField } from "./input.js";
 import { parseHostAlias } from "./hosts.js";
+import { DEFAULT_READY_LEVEL, parseReadyLevel } from "../readiness/cluster.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
 import { REGISTRIES_YAML_PATH } from "../node/paths.js";
@@ -85,6 +86,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string), "network");
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
+  const waitFor = input.waitFor === undefined ? DEFAULT_READY_LEVEL : attempt(() => parseReadyLevel(input.waitFor as string), "waitFor");
 
   const api = await attemptAsync(
     async () => {
@@ -143,6 +145,16 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ...(subnet !== undefined ? { subnet } : {}),
     loadBalancer,
     wait: input.wait ?? true,
+    waitFor: waitFor ?? DEFAULT_READY_LEVEL,
+    adaptationsOff: (
+      [
+        ["cgroupv1", input.adaptCgroupV1],
+        ["oom-score-adj", input.adaptOomScoreAdj],
+        ["conntrack", input.adaptConntrack],
+      ] as const
+    )
+      .filter(([, on]) => on === false)
+      .map(([name]) => name),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     kubeconfig: {
       updateDefault: input.updateDefaultKubeconfig ?? true,

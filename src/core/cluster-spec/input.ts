@@ -33,6 +33,12 @@ export interface ClusterInput {
   subnet?: string;
   loadBalancer?: boolean;
   wait?: boolean;
+  /** How ready the cluster must be before create returns: `api`, `workloads` (default) or `addons`. */
+  waitFor?: string;
+  /** Adaptations to the engine k3box finds (each on unless set false); see `cluster get`. */
+  adaptCgroupV1?: boolean;
+  adaptOomScoreAdj?: boolean;
+  adaptConntrack?: boolean;
   /** A duration (`90s`, `2m`) or milliseconds; 0 means no deadline. */
   timeout?: string | number;
   updateDefaultKubeconfig?: boolean;

@@ -1,4 +1,6 @@
 /** The user-facing description of a cluster, after parsing and validation. */
+import type { AdaptationName } from "../host/adaptations.js";
+import type { ReadyLevel } from "../readiness/cluster.js";
 import type { RegistriesConfig } from "../registry/config.js";
 import type { RegistryCreateSpec } from "../registry/types.js";
 
@@ -118,6 +120,10 @@ export interface ClusterSpec {
   readonly subnet?: string;
   readonly loadBalancer: boolean;
   readonly wait: boolean;
+  /** What "ready" means when waiting (see readiness/cluster.ts). */
+  readonly waitFor: ReadyLevel;
+  /** Adaptations switched off; the others apply where the engine and image call for them. */
+  readonly adaptationsOff: readonly AdaptationName[];
   /** Undefined: no deadline. */
   readonly timeoutMs?: number;
   readonly kubeconfig: KubeconfigOptions;

@@ -74,6 +74,8 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
     },
     loadBalancer: spec.loadBalancer,
     wait: spec.wait,
+    waitFor: spec.waitFor,
+    ...(spec.adaptationsOff.length > 0 ? { adaptationsOff: spec.adaptationsOff } : {}),
     timeout: spec.timeoutMs === undefined ? "none" : `${spec.timeoutMs / 1000}s`,
     kubeconfig: { updateDefault: spec.kubeconfig.updateDefault, switchContext: spec.kubeconfig.switchContext },
     rollback: spec.rollback,

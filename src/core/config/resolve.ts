@@ -7,7 +7,20 @@ import { UsageError } from "../../base/errors.js";
 import type { BuildOptions, ClusterInput, InputField } from "../cluster-spec/input.js";
 import type { LoadedConfig } from "./load.js";
 
-type ScalarField = "servers" | "agents" | "image" | "apiPort" | "network" | "subnet" | "token" | "timeout" | "wait";
+type ScalarField =
+  | "servers"
+  | "agents"
+  | "image"
+  | "apiPort"
+  | "network"
+  | "subnet"
+  | "token"
+  | "timeout"
+  | "wait"
+  | "waitFor"
+  | "adaptCgroupV1"
+  | "adaptOomScoreAdj"
+  | "adaptConntrack";
 
 interface EnvVarSpec {
   readonly name: string;
@@ -38,6 +51,10 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: "K3BOX_TOKEN", field: "token", help: "join token (--token)", parse: text },
   { name: "K3BOX_TIMEOUT", field: "timeout", help: "deadline of the create (--timeout)", parse: text },
   { name: "K3BOX_WAIT", field: "wait", help: "wait until ready, true or false (--wait)", parse: boolean },
+  { name: "K3BOX_WAIT_FOR", field: "waitFor", help: "what ready means: api, workloads or addons (--wait-for)", parse: text },
+  { name: "K3BOX_ADAPT_CGROUPV1", field: "adaptCgroupV1", help: "false: no fail-cgroupv1=false for the kubelet on cgroup v1", parse: boolean },
+  { name: "K3BOX_ADAPT_OOM_SCORE_ADJ", field: "adaptOomScoreAdj", help: "false: no containerd restrict_oom_score_adj drop-in", parse: boolean },
+  { name: "K3BOX_ADAPT_CONNTRACK", field: "adaptConntrack", help: "false: no conntrack-max-per-core=0 for kube-proxy", parse: boolean },
 ];
 
 /** The config file named by K3BOX_CONFIG when --config is not given. */

@@ -110,9 +110,21 @@ export const k3boxConfigSchema = z
         k3box: z
           .strictObject({
             wait: z.boolean().optional().meta({ description: "Wait until the cluster is ready (default true)" }),
+            waitFor: z
+              .enum(["api", "workloads", "addons"])
+              .optional()
+              .meta({ description: "What ready means: api, workloads (default: pods can be created) or addons (DNS answers)" }),
             timeout: duration.optional(),
             disableLoadbalancer: z.boolean().optional(),
             disableRollback: z.boolean().optional(),
+            adapt: z
+              .strictObject({
+                cgroupV1: z.boolean().optional(),
+                oomScoreAdj: z.boolean().optional(),
+                conntrack: z.boolean().optional(),
+              })
+              .optional()
+              .meta({ description: "Switch off adaptations to the engine (each on by default; applied only where needed)" }),
           })
           .optional(),
       })

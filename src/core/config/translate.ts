@@ -152,14 +152,20 @@ function translateCommon(c: Common, out: Collector): void {
 
 interface RunOptions {
   readonly wait?: boolean;
+  readonly waitFor?: string;
   readonly timeout?: string;
   readonly disableLoadbalancer?: boolean;
   readonly disableRollback?: boolean;
+  readonly adapt?: { readonly cgroupV1?: boolean; readonly oomScoreAdj?: boolean; readonly conntrack?: boolean };
 }
 
 function runOptions(o: RunOptions | undefined, base: FieldPath, out: Collector): void {
   if (!o) return;
   out.set("wait", o.wait, [...base, "wait"]);
+  out.set("waitFor", o.waitFor, [...base, "waitFor"]);
+  out.set("adaptCgroupV1", o.adapt?.cgroupV1, [...base, "adapt", "cgroupV1"]);
+  out.set("adaptOomScoreAdj", o.adapt?.oomScoreAdj, [...base, "adapt", "oomScoreAdj"]);
+  out.set("adaptConntrack", o.adapt?.conntrack, [...base, "adapt", "conntrack"]);
   out.set("timeout", o.timeout, [...base, "timeout"]);
   if (o.disableLoadbalancer !== undefined) out.set("loadBalancer", !o.disableLoadbalancer, [...base, "disableLoadbalancer"]);
   if (o.disableRollback !== undefined) out.set("rollback", !o.disableRollback, [...base, "disableRollback"]);

@@ -4,7 +4,7 @@ import { abortError, sleep } from "../../base/abort.js";
 import { K3boxError, NotFoundError } from "../../base/errors.js";
 import { clusterKubeconfig, kubeconfigEntryNames, mergeKubeconfig, updateKubeconfigFile, type KubeConfig } from "./index.js";
 import { KUBECONFIG_OUTPUT } from "../node/paths.js";
-import type { ClientCredentials } from "../wait.js";
+import type { ClientCredentials } from "../readiness/api.js";
 
 /** k3s writes the file early in its start; until then, retry. */
 export async function fetchClusterKubeconfig(

@@ -2,7 +2,7 @@
 import type { Runtime } from "../../runtime/types.js";
 import { clusterCredentials, loadCluster } from "../cluster-ref.js";
 import type { EventSink } from "../events.js";
-import { apiRequest } from "../wait.js";
+import { apiRequest } from "../readiness/api.js";
 
 /** How long the API gets to answer: removing Node objects is a courtesy that must not hang a delete. */
 const API_LIMIT_MS = 15_000;

@@ -6,9 +6,11 @@ import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { BuildOptions, ClusterInput } from "../cluster-spec/input.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { PublishedPortStatus } from "../cluster-status.js";
-import { step } from "../events.js";
+import { type EventSink, step } from "../events.js";
 import { execute } from "../executor.js";
+import { adaptationsFor } from "../host/facts.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
+import { ensureImage } from "../images/ensure.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
 import { clusterSelector } from "../labels.js";
@@ -53,7 +55,7 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
   const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo } = op;
-    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
+    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, onEvent, signal));
     await execute(plan.actions, op);
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
@@ -140,10 +142,14 @@ async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSig
   return { networkExists: network !== undefined };
 }
 
-/** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
+/**
+ * Everything that needs the engine or the host before planning: conflicts, ports, the network,
+ * and what the nodes need to run on this engine (which the node image, pulled here, tells).
+ */
 function prepare(
   runtime: Runtime,
   spec: ClusterSpec,
+  onEvent: EventSink,
   signal: AbortSignal,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
   return planOnEngine(runtime, spec, signal, async () => {
@@ -156,11 +162,18 @@ function prepare(
     for (const [i, p] of spec.ports.entries()) {
       if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
     }
-    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts };
+    await ensureImage(runtime, spec.image, onEvent, signal);
+    const adaptations = await adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal);
+    for (const a of adaptations) onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
+    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts, adaptations };
   });
 }
 
-type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts">;
+function envName(name: string): string {
+  return name.toUpperCase().replace(/-/g, "_");
+}
+
+type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "adaptations">;
 
 /**
  * The plan for a spec against the engine as it is: checks the target, then lets `choose` settle

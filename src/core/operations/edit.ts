@@ -122,7 +122,8 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
         ...(lb.running
           ? [
               { type: "start" as const, container: lb.name, milestone: "loadbalancer" as const, reversible: true },
-              { type: "wait-ready" as const, cluster: name },
+              // The API is what a new load balancer has to serve; the nodes behind it did not change.
+              { type: "wait-ready" as const, cluster: name, level: "api" as const },
             ]
           : []),
         { type: "remove-container", container: parked },

@@ -4,12 +4,15 @@ import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { execute } from "../executor.js";
 import { runOperation, type OperationOptions } from "../operation.js";
 import { planClusterStart, planStop } from "../plan/lifecycle.js";
+import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/cluster.js";
 
 export interface StartOptions extends OperationOptions {
   /** Wait for the node milestones and the API through the load balancer (default true). */
   readonly wait?: boolean;
   /** One deadline for the whole start: a duration (`90s`, `2m`) or milliseconds; 0 or unset means none. */
   readonly timeout?: string | number;
+  /** What ready means when waiting: `api`, `workloads` (default) or `addons`. */
+  readonly waitFor?: ReadyLevel;
 }
 
 export interface StopOptions extends OperationOptions {
@@ -37,7 +40,8 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
     const ref = await loadCluster(op.runtime, name, op.signal);
     if (ref.containers.every((c) => c.running)) return { name, changed: false };
     // Nothing is created, so there is nothing to roll back: what started stays started.
-    await execute(planClusterStart(name, ref.containers.map(toNodeState), options.wait ?? true), op);
+    const level = options.waitFor ?? DEFAULT_READY_LEVEL;
+    await execute(planClusterStart(name, ref.containers.map(toNodeState), options.wait ?? true, level), op);
     return { name, changed: true };
   });
 }

@@ -18,6 +18,7 @@ import { sequence, type Action } from "../plan/actions.js";
 import { planStart } from "../plan/lifecycle.js";
 import { toMount } from "../plan/node-container.js";
 import { planJoinNodes, planNewNodes, planNodeCreate, type NewNode, type NodeExtras, type ReadyNode } from "../plan/nodes.js";
+import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/cluster.js";
 import { VERSION } from "../version.js";
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
 
@@ -39,6 +40,8 @@ export interface NodeCreateInput {
   /** Joining by URL: the Docker network for the new nodes (default `bridge`). */
   readonly network?: string;
   readonly wait?: boolean;
+  /** What ready means when waiting: `api`, `workloads` (default) or `addons`. */
+  readonly waitFor?: ReadyLevel;
   readonly timeout?: string | number;
 }
 
@@ -79,6 +82,7 @@ export function createNodes(input: NodeCreateInput, options: OperationOptions = 
         ...(own !== undefined ? { cluster: own } : {}),
         ...(image !== undefined ? { image } : {}),
         wait: input.wait ?? true,
+        level: input.waitFor ?? DEFAULT_READY_LEVEL,
       }),
       op,
     );

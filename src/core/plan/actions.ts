@@ -4,6 +4,7 @@
  * its own undo as it runs.
  */
 import type { ContainerSpec, FileEntry, NetworkSpec, VolumeSpec } from "../../runtime/types.js";
+import type { ReadyLevel } from "../readiness/cluster.js";
 
 /**
  * What a node prints once it is up. `server-started` is a server that has begun its start
@@ -67,8 +68,8 @@ export type Action =
   | { readonly type: "wait-registry"; readonly container: string; readonly address: string }
   /** Waits for a milestone of a container started earlier in the same operation. */
   | { readonly type: "wait"; readonly container: string; readonly milestone: Milestone }
-  /** Until the cluster's API answers through its published address (the load balancer, if any). */
-  | { readonly type: "wait-ready"; readonly cluster: string }
+  /** Until the cluster is ready at that level, through its published address (the load balancer, if any). */
+  | { readonly type: "wait-ready"; readonly cluster: string; readonly level: ReadyLevel }
   /**
    * Renders the load balancer's config for the cluster's nodes as they are when it runs (leaving
    * out `exclude`) and applies it in place; undo puts the previous config back.

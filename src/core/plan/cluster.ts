@@ -16,6 +16,7 @@ import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
 import { loadBalancerName, networkName, nodeName, nodeVolumeName } from "../naming.js";
 import { parallel, sequence, type Action, type Milestone } from "./actions.js";
 import { nodeContainer, toMount } from "./node-container.js";
+import type { Adaptation } from "../host/adaptations.js";
 
 /** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
 export interface PlanContext {
@@ -33,6 +34,8 @@ export interface PlanContext {
   readonly registryHostPort?: number;
   /** Existing registries (container names) to attach to the cluster's network. */
   readonly connectRegistries?: readonly string[];
+  /** What the nodes need to run on this engine (see host/adaptations.ts). */
+  readonly adaptations?: readonly Adaptation[];
 }
 
 export interface PlannedNode {
@@ -59,6 +62,8 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   const lbName = loadBalancerName(spec.name);
   const initUrl = `https://${nodeName(spec.name, "server", 0)}:${K3S_API_PORT}`;
   const ports = spec.ports.map((p, i) => ({ ...p, hostPort: p.hostPort ?? (ctx.portHostPorts.get(i) as number) }));
+  const adaptations = ctx.adaptations ?? [];
+  const agentArgs = [...argsForEveryAgent(spec), ...adaptations.flatMap((a) => a.k3sArgs)];
 
   const common = {
     [LABEL.managed]: "true",
@@ -89,6 +94,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         if (isInit) args.push("--cluster-init");
       }
       for (const a of spec.k3sArgs) if (filterMatches(a.filters, ref)) args.push(a.arg);
+      args.push(...adaptations.flatMap((a) => a.k3sArgs));
 
       const env: Record<string, string> = {};
       for (const e of spec.env) if (filterMatches(e.filters, ref)) env[e.key] = e.value;
@@ -105,6 +111,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
 
       const files = [
         ...entrypointFiles(ctx.nodeEntrypoint, spec.hostAliases),
+        ...adaptations.flatMap((a) => a.files),
         ...spec.files
           .filter((f) => filterMatches(f.filters, ref))
           .map<FileEntry>((f) => ({
@@ -128,7 +135,8 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           [LABEL.image]: spec.image,
           [LABEL.files]: JSON.stringify(files.map((f) => f.path)),
           ...(isInit ? { [LABEL.init]: "true" } : {}),
-          ...(role === "server" ? { [LABEL.agentArgs]: JSON.stringify(argsForEveryAgent(spec)) } : {}),
+          ...(role === "server" ? { [LABEL.agentArgs]: JSON.stringify(agentArgs) } : {}),
+          [LABEL.adaptations]: JSON.stringify(adaptations.map((a) => a.name)),
         },
         mounts: spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount),
         ports: published,
@@ -245,7 +253,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     parallel(creates),
     ...(connects.length > 0 ? [parallel(connects)] : []),
     ...startAll,
-    ...(spec.wait && servers.length > 0 ? [{ type: "wait-ready" as const, cluster: spec.name }] : []),
+    ...(spec.wait && servers.length > 0 ? [{ type: "wait-ready" as const, cluster: spec.name, level: spec.waitFor }] : []),
   ]);
 
   return {

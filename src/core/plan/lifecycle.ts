@@ -1,4 +1,5 @@
 /** Pure ordering of starting and stopping a cluster's nodes. */
+import type { ReadyLevel } from "../readiness/cluster.js";
 import { sequence, type Action } from "./actions.js";
 
 export interface NodeState {
@@ -79,7 +80,7 @@ export function planStop(nodes: readonly NodeState[], timeoutSeconds: number): A
  * then readiness through the published API. Nodes that joined another cluster by URL have no API
  * of their own to ask.
  */
-export function planClusterStart(cluster: string, nodes: readonly NodeState[], wait: boolean): Action {
+export function planClusterStart(cluster: string, nodes: readonly NodeState[], wait: boolean, level: ReadyLevel): Action {
   const lb = nodes.find((n) => n.role === "loadbalancer");
   const hasServers = nodes.some((n) => n.role === "server");
   return sequence([
@@ -88,6 +89,6 @@ export function planClusterStart(cluster: string, nodes: readonly NodeState[], w
     ...(lb && !lb.running
       ? [{ type: "start" as const, container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }]
       : []),
-    ...(wait && hasServers ? [{ type: "wait-ready" as const, cluster }] : []),
+    ...(wait && hasServers ? [{ type: "wait-ready" as const, cluster, level }] : []),
   ]);
 }

@@ -10,6 +10,7 @@ import { LABEL, indexOf, roleOf } from "../labels.js";
 import { nodeName, nodeVolumeName } from "../naming.js";
 import { entrypointFiles } from "../node/entrypoint.js";
 import { K3S_DATA_DIR } from "../node/paths.js";
+import type { ReadyLevel } from "../readiness/cluster.js";
 import { parallel, sequence, type Action } from "./actions.js";
 import { nodeContainer } from "./node-container.js";
 
@@ -195,7 +196,10 @@ export function planJoinNodes(
  * new member at a time) and new agents in parallel; for a k3box cluster, the load balancer takes
  * them in, and readiness is checked through it.
  */
-export function planNodeCreate(nodes: readonly ReadyNode[], o: { cluster?: string; image?: string; wait: boolean }): Action {
+export function planNodeCreate(
+  nodes: readonly ReadyNode[],
+  o: { cluster?: string; image?: string; wait: boolean; level: ReadyLevel },
+): Action {
   const start = (n: ReadyNode): Action => ({
     type: "start",
     container: n.name,
@@ -211,6 +215,6 @@ export function planNodeCreate(nodes: readonly ReadyNode[], o: { cluster?: strin
     ...nodes.filter((n) => n.role === "server").map(start),
     parallel(nodes.filter((n) => n.role === "agent").map(start)),
     ...(own !== undefined ? [{ type: "update-loadbalancer" as const, cluster: own }] : []),
-    ...(own !== undefined && o.wait ? [{ type: "wait-ready" as const, cluster: own }] : []),
+    ...(own !== undefined && o.wait ? [{ type: "wait-ready" as const, cluster: own, level: o.level }] : []),
   ]);
 }

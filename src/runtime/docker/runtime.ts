@@ -68,8 +68,9 @@ export class DockerRuntime implements Runtime {
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
     return guard("docker info", signal, async () => {
       const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
-      const i = info as { OperatingSystem?: string; OSType?: string; Architecture?: string; CgroupVersion?: string };
+      const i = info as { ID?: string; OperatingSystem?: string; OSType?: string; Architecture?: string; CgroupVersion?: string };
       return {
+        id: i.ID ?? "",
         name: "docker",
         version: version.Version,
         apiVersion: version.ApiVersion,

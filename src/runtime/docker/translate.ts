@@ -94,6 +94,7 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     ...(started ? { startedAt: started } : {}),
     ...(finished ? { finishedAt: finished } : {}),
     exitCode: c.State.ExitCode,
+    restartCount: c.RestartCount ?? 0,
     ports,
     networks,
     env,

@@ -1,0 +1,115 @@
+/**
+ * When a cluster counts as ready, level by level. Every level waits through the cluster's published
+ * address (the load balancer, if any), with the admin certificate:
+ * - `api`: /readyz answers ok several times in a row, and every k3box node is registered and Ready;
+ * - `workloads` (the default): also the default ServiceAccount exists, so a pod can be created at once;
+ * - `addons`: also every bundled add-on that is not disabled is Available (CoreDNS, so DNS answers;
+ *   local-path-provisioner, metrics-server, Traefik).
+ */
+import { UsageError } from "../../base/errors.js";
+import { step, type EventSink } from "../events.js";
+import { type ClientCredentials, apiGetJson, pollUntil, waitForApi } from "./api.js";
+
+export const READY_LEVELS = ["api", "workloads", "addons"] as const;
+export type ReadyLevel = (typeof READY_LEVELS)[number];
+export const DEFAULT_READY_LEVEL: ReadyLevel = "workloads";
+
+export function parseReadyLevel(text: string, what = "--wait-for"): ReadyLevel {
+  const level = READY_LEVELS.find((l) => l === text.trim().toLowerCase());
+  if (level === undefined) throw new UsageError(`invalid ${what} "${text}": use ${READY_LEVELS.join(", ")}`);
+  return level;
+}
+
+/** A k3s add-on as `--disable` names it, and the Deployment in kube-system that serves it. */
+export const ADDONS: ReadonlyArray<{ readonly name: string; readonly deployment: string }> = [
+  { name: "coredns", deployment: "coredns" },
+  { name: "local-storage", deployment: "local-path-provisioner" },
+  { name: "metrics-server", deployment: "metrics-server" },
+  { name: "traefik", deployment: "traefik" },
+];
+
+/** The add-ons a server started with these k3s arguments runs: all but those it disables. */
+export function enabledAddons(serverArgs: readonly string[]): string[] {
+  const disabled = new Set<string>();
+  serverArgs.forEach((arg, i) => {
+    const value = arg === "--disable" ? serverArgs[i + 1] : /^--disable=(.*)$/.exec(arg)?.[1];
+    for (const d of value?.split(",") ?? []) disabled.add(d.trim());
+  });
+  return ADDONS.filter((a) => !disabled.has(a.name)).map((a) => a.deployment);
+}
+
+export interface ClusterReadiness {
+  readonly level: ReadyLevel;
+  /** The k3s nodes that must be registered and Ready (container names are node names). */
+  readonly nodes: readonly string[];
+  /** The add-on Deployments in kube-system that must be Available (for `addons`). */
+  readonly addons: readonly string[];
+}
+
+interface Condition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+interface WithConditions {
+  readonly metadata?: { readonly name?: string };
+  readonly status?: { readonly conditions?: readonly Condition[] };
+}
+
+const conditionOf = (o: WithConditions | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+
+export async function waitForCluster(
+  creds: ClientCredentials,
+  r: ClusterReadiness,
+  o: { readonly onEvent: EventSink; readonly signal: AbortSignal },
+): Promise<void> {
+  const { onEvent, signal } = o;
+  await step(onEvent, "wait-api", () => waitForApi(creds, signal));
+  await step(onEvent, "wait-nodes", () =>
+    pollUntil(
+      "every node to be registered and Ready",
+      async () => {
+        const list = await apiGetJson<{ items?: WithConditions[] }>(creds, "/api/v1/nodes", signal);
+        const byName = new Map((list?.items ?? []).map((n) => [n.metadata?.name ?? "", n]));
+        const waiting = r.nodes.flatMap((name) => {
+          const node = byName.get(name);
+          if (!node) return [`${name} not registered`];
+          const ready = conditionOf(node, "Ready");
+          return ready?.status === "True" ? [] : [`${name} not Ready${ready?.reason ? ` (${ready.reason})` : ""}`];
+        });
+        return waiting.length === 0 ? undefined : waiting.join(", ");
+      },
+      signal,
+    ),
+  );
+  if (r.level === "api") return;
+  await step(onEvent, "wait-workloads", () =>
+    pollUntil(
+      "the default ServiceAccount (pods can be created)",
+      async () =>
+        (await apiGetJson(creds, "/api/v1/namespaces/default/serviceaccounts/default", signal)) === undefined
+          ? "serviceaccount default/default not found"
+          : undefined,
+      signal,
+    ),
+  );
+  if (r.level === "workloads" || r.addons.length === 0) return;
+  await step(onEvent, "wait-addons", () =>
+    pollUntil(
+      `the add-ons ${r.addons.join(", ")} to be Available`,
+      async () => {
+        const waiting: string[] = [];
+        for (const name of r.addons) {
+          const d = await apiGetJson<WithConditions>(creds, `/apis/apps/v1/namespaces/kube-system/deployments/${name}`, signal);
+          const available = conditionOf(d, "Available");
+          if (!d) waiting.push(`${name} not deployed yet`);
+          else if (available?.status !== "True") waiting.push(`${name} not Available${available?.message ? ` (${available.message})` : ""}`);
+        }
+        return waiting.length === 0 ? undefined : waiting.join(", ");
+      },
+      signal,
+      500,
+    ),
+  );
+}
