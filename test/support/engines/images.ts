@@ -1,10 +1,22 @@
 /** Copying images between engines: nothing can be pulled here, so test engines are seeded from the local one. */
-import type Docker from "dockerode";
+import Docker from "dockerode";
 import type { Readable } from "node:stream";
+import { ensureLoadBalancerImage, loadBalancerContext } from "../../../src/core/loadbalancer/image.js";
+import { DockerRuntime } from "../../../src/runtime/docker/runtime.js";
 
 /** Images most engine tests need: the k3s double, a tiny workload, the registry. */
 export function defaultSeedImages(): string[] {
   return [process.env.K3S_DOUBLE_IMAGE ?? "k3box-test/k3s-double:dev", "busybox:latest", "registry:2"];
+}
+
+/**
+ * k3box's load balancer image, built on the local engine if it is not there yet. A test engine
+ * cannot build it itself: its `apt-get` has no way out of the namespace.
+ */
+export async function loadBalancerImage(): Promise<string> {
+  const context = await loadBalancerContext();
+  await ensureLoadBalancerImage(new DockerRuntime({ docker: new Docker() }), context, () => {}, AbortSignal.timeout(600_000));
+  return context.tag;
 }
 
 function follow(docker: Docker, stream: Readable, what: string): Promise<void> {
