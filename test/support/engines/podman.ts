@@ -165,12 +165,12 @@ export class PodmanEngine {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       const api = this.docker();
-      try {
-        for (const c of await api.listContainers({ all: true })) await api.getContainer(c.Id).remove({ force: true, v: true });
-        for (const n of await api.listNetworks()) if (n.Name !== "podman") await api.getNetwork(n.Id).remove();
-      } catch {
-        // the service is gone or broken; the teardown below removes what it left
-      }
+      // Each step may fail (the service gone or broken); the teardown below removes what is left.
+      const containers = await api.listContainers({ all: true }).catch(() => []);
+      await Promise.all(containers.map((c) => api.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+      // The compat API lists Podman's default network ("podman") as "bridge"; it cannot be removed.
+      const networks = (await api.listNetworks().catch(() => [])).filter((n) => n.Name !== "bridge" && n.Name !== "podman");
+      for (const n of networks) await api.getNetwork(n.Id).remove().catch(() => undefined);
       await teardownPodman(this.record);
     })();
     return this.stopped;
