@@ -2,7 +2,7 @@
  * Where the test engines keep their files, and the record each one leaves so that a later run can
  * remove an engine whose test process died before its teardown.
  */
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /** Short on purpose: containerd, conmon and sshd put unix sockets below it (108-byte path limit). */
@@ -46,4 +46,10 @@ export async function engineDirs(): Promise<Array<{ dir: string; record: EngineR
       }
     }),
   );
+}
+
+/** Removes an engine's folder, and the state root with it when no other engine is left. */
+export async function removeEngineDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await rmdir(STATE_ROOT).catch(() => undefined);
 }

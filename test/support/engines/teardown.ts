@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { removeCgroup, removeNetavarkChains, unmountBelow } from "./host.js";
 import { namespacePids, namespaces, removeNamespace } from "./netns.js";
 import { alive, pidsWithArg, processTree, signal, stopProcesses } from "./processes.js";
-import { engineDirs, type EngineRecord, type NetnsDockerRecord, type PodmanRecord } from "./state.js";
+import { engineDirs, removeEngineDir, type EngineRecord, type NetnsDockerRecord, type PodmanRecord } from "./state.js";
 
 async function pidFromFile(path: string): Promise<number> {
   return Number((await readFile(path, "utf8").catch(() => "")).trim()) || 0;
@@ -41,7 +41,7 @@ export async function teardownNetnsDocker(r: NetnsDockerRecord): Promise<void> {
   await removeCgroup(r.cgroupParent);
   await unmountBelow(r.dir);
   await removeNamespace(r.netns);
-  await rm(r.dir, { recursive: true, force: true });
+  await removeEngineDir(r.dir);
 }
 
 /** True when a Podman process that is not the one at `dir` runs on this machine. */
@@ -65,7 +65,7 @@ export async function teardownPodman(r: PodmanRecord): Promise<void> {
   }
   await stopProcesses(await pidsWithArg(r.dir), 3_000);
   await unmountBelow(r.dir);
-  await rm(r.dir, { recursive: true, force: true });
+  await removeEngineDir(r.dir);
   if (await otherPodman(r.dir)) return;
   // What rootful Podman shares host-wide: its DNS server, iptables chains, run and cache folders.
   await stopProcesses(await pidsWithArg("/run/containers/networks/aardvark-dns"), 3_000);
@@ -97,7 +97,7 @@ export async function sweepStaleEngines(): Promise<void> {
     if (record) await teardown(record);
     else if (await olderThanGrace(dir)) {
       await unmountBelow(dir);
-      await rm(dir, { recursive: true, force: true });
+      await removeEngineDir(dir);
     }
   }
   for (const ns of await namespaces()) {
