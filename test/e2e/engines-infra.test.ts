@@ -97,7 +97,11 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a second Docker engine in a networ
   });
 
   afterAll(async () => {
-    for (const c of localContainers) await local.getContainer(c).remove({ force: true }).catch(() => undefined);
+    for (const c of localContainers)
+      await local
+        .getContainer(c)
+        .remove({ force: true })
+        .catch(() => undefined);
     await engine?.stop();
   });
 
@@ -113,7 +117,12 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a second Docker engine in a networ
 
   it("refuses a TLS client without a certificate signed by its CA", async () => {
     const e = engine!;
-    const anonymous = new Docker({ protocol: "https", host: e.address, port: 2376, ca: await readFile(`${e.tls.clientDir}/ca.pem`) });
+    const anonymous = new Docker({
+      protocol: "https",
+      host: e.address,
+      port: 2376,
+      ca: await readFile(`${e.tls.clientDir}/ca.pem`),
+    });
     await expect(anonymous.ping()).rejects.toThrow();
   });
 

@@ -48,7 +48,7 @@ function overlaps(a: string, b: string): boolean {
   const [ipB = "", lenB = "32"] = b.split("/");
   const len = Math.min(Number(lenA), Number(lenB));
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((toInt(ipA) & mask) >>> 0) === ((toInt(ipB) & mask) >>> 0);
+  return (toInt(ipA) & mask) >>> 0 === (toInt(ipB) & mask) >>> 0;
 }
 
 async function hostRoutes(): Promise<string[]> {

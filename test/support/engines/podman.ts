@@ -88,7 +88,13 @@ function containersConf(dir: string, limits: readonly string[]): string {
 }
 
 function storageConf(dir: string): string {
-  return ["[storage]", 'driver = "overlay"', `graphroot = ${JSON.stringify(join(dir, "root"))}`, `runroot = ${JSON.stringify(join(dir, "runroot"))}`, ""].join("\n");
+  return [
+    "[storage]",
+    'driver = "overlay"',
+    `graphroot = ${JSON.stringify(join(dir, "root"))}`,
+    `runroot = ${JSON.stringify(join(dir, "runroot"))}`,
+    "",
+  ].join("\n");
 }
 
 export class PodmanEngine {
@@ -154,7 +160,15 @@ export class PodmanEngine {
     });
     await writeFile(join(dir, "service.pid"), String(pid), { mode: 0o600 });
     const api = new Docker({ socketPath });
-    await waitFor(`podman service (log: ${join(dir, "service.log")})`, () => api.ping().then(() => true, () => false), 30_000);
+    await waitFor(
+      `podman service (log: ${join(dir, "service.log")})`,
+      () =>
+        api.ping().then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
     return new PodmanEngine(record, socketPath);
   }
 
@@ -167,10 +181,21 @@ export class PodmanEngine {
       const api = this.docker();
       // Each step may fail (the service gone or broken); the teardown below removes what is left.
       const containers = await api.listContainers({ all: true }).catch(() => []);
-      await Promise.all(containers.map((c) => api.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+      await Promise.all(
+        containers.map((c) =>
+          api
+            .getContainer(c.Id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined),
+        ),
+      );
       // The compat API lists Podman's default network ("podman") as "bridge"; it cannot be removed.
       const networks = (await api.listNetworks().catch(() => [])).filter((n) => n.Name !== "bridge" && n.Name !== "podman");
-      for (const n of networks) await api.getNetwork(n.Id).remove().catch(() => undefined);
+      for (const n of networks)
+        await api
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
       await teardownPodman(this.record);
     })();
     return this.stopped;

@@ -17,7 +17,12 @@ export async function commandOk(cmd: string, args: readonly string[], env: NodeJ
  * Detached so that a test runner interrupted by a signal does not kill it half-way: the
  * owner's teardown, or the stale sweep of a later run, stops it in order.
  */
-export async function startDaemon(cmd: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+export async function startDaemon(
+  cmd: string,
+  args: readonly string[],
+  log: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<number> {
   const out = await open(log, "a", 0o600);
   try {
     const child = spawn(cmd, [...args], { env: { ...process.env, ...env }, stdio: ["ignore", out.fd, out.fd], detached: true });
@@ -59,7 +64,12 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return;

@@ -156,26 +156,65 @@ export class RemoteDockerEngine {
     await startDaemon(
       "nsenter",
       [
-        netns, "--", "dockerd",
-        "--config-file", config,
-        "--data-root", join(dir, "data"),
-        "--exec-root", join(dir, "exec"),
-        "--pidfile", join(dir, "docker.pid"),
-        "--cgroup-parent", record.cgroupParent,
-        "--bip", slot.bridgeCidr,
-        "--default-address-pool", `base=${slot.poolBase},size=26`,
-        "--shutdown-timeout", "2",
-        "-H", `unix://${socketPath}`,
-        "-H", `tcp://${slot.address}:${TLS_PORT}`,
-        "--tlsverify", "--tlscacert", tls.ca, "--tlscert", tls.serverCert, "--tlskey", tls.serverKey,
+        netns,
+        "--",
+        "dockerd",
+        "--config-file",
+        config,
+        "--data-root",
+        join(dir, "data"),
+        "--exec-root",
+        join(dir, "exec"),
+        "--pidfile",
+        join(dir, "docker.pid"),
+        "--cgroup-parent",
+        record.cgroupParent,
+        "--bip",
+        slot.bridgeCidr,
+        "--default-address-pool",
+        `base=${slot.poolBase},size=26`,
+        "--shutdown-timeout",
+        "2",
+        "-H",
+        `unix://${socketPath}`,
+        "-H",
+        `tcp://${slot.address}:${TLS_PORT}`,
+        "--tlsverify",
+        "--tlscacert",
+        tls.ca,
+        "--tlscert",
+        tls.serverCert,
+        "--tlskey",
+        tls.serverKey,
       ],
       join(dir, "dockerd.log"),
     );
     const local = new Docker({ socketPath });
-    await waitFor(`dockerd in ${slot.netns} (log: ${join(dir, "dockerd.log")})`, () => local.ping().then(() => true, () => false), 60_000, 200);
-    await startDaemon("nsenter", [netns, "--", process.execPath, FORWARDER, slot.address, String(PLAIN_PORT), socketPath], join(dir, "tcp-forward.log"));
+    await waitFor(
+      `dockerd in ${slot.netns} (log: ${join(dir, "dockerd.log")})`,
+      () =>
+        local.ping().then(
+          () => true,
+          () => false,
+        ),
+      60_000,
+      200,
+    );
+    await startDaemon(
+      "nsenter",
+      [netns, "--", process.execPath, FORWARDER, slot.address, String(PLAIN_PORT), socketPath],
+      join(dir, "tcp-forward.log"),
+    );
     const plain = new Docker({ protocol: "http", host: slot.address, port: PLAIN_PORT });
-    await waitFor(`tcp://${slot.address}:${PLAIN_PORT}`, () => plain.ping().then(() => true, () => false), 10_000);
+    await waitFor(
+      `tcp://${slot.address}:${PLAIN_PORT}`,
+      () =>
+        plain.ping().then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+    );
     let ssh: SshAccess | undefined;
     if (options.ssh) {
       const sshDir = join(dir, "ssh");

@@ -31,5 +31,10 @@ export async function createEngineTls(dir: string, address: string): Promise<Eng
     [join(clientDir, "key.pem"), client.keyPem, 0o600],
   ];
   for (const [path, text, mode] of files) await writeFile(path, text, { mode });
-  return { clientDir, ca: join(serverDir, "ca.pem"), serverCert: join(serverDir, "cert.pem"), serverKey: join(serverDir, "key.pem") };
+  return {
+    clientDir,
+    ca: join(serverDir, "ca.pem"),
+    serverCert: join(serverDir, "cert.pem"),
+    serverKey: join(serverDir, "key.pem"),
+  };
 }
