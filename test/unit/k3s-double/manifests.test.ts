@@ -129,7 +129,11 @@ describe("ObjectStore", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const logged = (): string => vi.mocked(process.stderr.write).mock.calls.map((c) => String(c[0])).join("");
+  const logged = (): string =>
+    vi
+      .mocked(process.stderr.write)
+      .mock.calls.map((c) => String(c[0]))
+      .join("");
   const get = (s: ObjectStore, path: string): Obj => {
     const r = s.lookup(path);
     expect(r?.status).toBe(200);
@@ -225,7 +229,8 @@ data:
     const s = new ObjectStore(dir);
     mkdirSync(manifests, { recursive: true });
     const f = join(manifests, "app.yaml");
-    const cm = (name: string, v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "${v}"}\n---\n`;
+    const cm = (name: string, v: string): string =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "${v}"}\n---\n`;
     writeFileSync(f, cm("one", "1") + cm("two", "2"));
     s.scan();
     const one = get(s, "/api/v1/namespaces/default/configmaps/one");
