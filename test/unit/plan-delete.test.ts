@@ -12,6 +12,7 @@ function container(name: string, labels: Record<string, string>, networks: strin
     labels,
     state: "exited",
     running: false,
+    restartCount: 0,
     ports: [],
     networks: Object.fromEntries(networks.map((n) => [n, { ip: "" }])),
     env: {},

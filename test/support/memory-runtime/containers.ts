@@ -251,6 +251,8 @@ export function inspectContainer(c: ContainerRecord): ContainerInfo {
   return {
     id: c.id,
     name: c.name,
+    // Restart policies are not modelled: the engine never restarts a container on its own.
+    restartCount: 0,
     image: spec.image,
     labels: { ...config.labels },
     state: c.state,

@@ -107,6 +107,7 @@ export class MemoryRuntime implements Runtime {
 
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
     return this.call("info", [], [], "engine info", signal, "guard", () => ({
+      id: "memory",
       name: "memory",
       version: "1.0.0",
       apiVersion: "1.41",
