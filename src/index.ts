@@ -4,6 +4,7 @@
  */
 import * as create from "./core/operations/create.js";
 import * as remove from "./core/operations/delete.js";
+import * as diagnosis from "./core/operations/doctor.js";
 import * as edit from "./core/operations/edit.js";
 import * as images from "./core/operations/import.js";
 import * as kubeconfig from "./core/operations/kubeconfig.js";
@@ -41,6 +42,14 @@ export const mergeClusterKubeconfig: typeof kubeconfig.mergeClusterKubeconfig = 
 export const buildNodeImage: typeof nodeImage.buildNodeImage = (input, o = {}) => nodeImage.buildNodeImage(input, engine(o));
 export const importImages: typeof images.importImages = (cluster, sources, o = {}) =>
   images.importImages(cluster, sources, engine(o));
+export const doctor: typeof diagnosis.doctor = (o = {}) => diagnosis.doctor(engine(o));
+export {
+  blockerError,
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+} from "./core/operations/doctor.js";
 export const createRegistry: typeof registry.createRegistry = (input, o = {}) => registry.createRegistry(input, engine(o));
 export const listRegistries: typeof registry.listRegistries = (o = {}) => registry.listRegistries(engine(o));
 export const getRegistry: typeof registry.getRegistry = (name, o = {}) => registry.getRegistry(name, engine(o));
@@ -88,3 +97,5 @@ export type { Runtime } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
 export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME } from "./core/cluster-spec/defaults.js";
 export { VERSION } from "./core/version.js";
+export { DEFAULT_READY_LEVEL, parseReadyLevel, READY_LEVELS, type ReadyLevel } from "./core/readiness/cluster.js";
+export { ADAPTATIONS, type AdaptationName } from "./core/host/adaptations.js";

@@ -63,3 +63,8 @@ export class NodeFailedError extends K3boxError {
 export class KubeconfigError extends K3boxError {
   override readonly name = "KubeconfigError";
 }
+
+/** The engine or its host cannot run k3s nodes, whatever k3box adapts (`k3box doctor` says why). */
+export class UnsuitableHostError extends K3boxError {
+  override readonly name = "UnsuitableHostError";
+}

@@ -37,6 +37,7 @@ export interface SpecFlags {
   subnet?: string;
   lb: boolean;
   wait: boolean;
+  waitFor?: string;
   timeout?: string;
   kubeconfigUpdateDefault: boolean;
   kubeconfigSwitchContext: boolean;
@@ -82,6 +83,10 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--no-lb", "no load balancer: the API is published on the first server")
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .option(
+      "--wait-for <level>",
+      "what ready means: api (nodes Ready, /readyz), workloads (also pods can be created; default), addons (also CoreDNS and the other add-ons Available)",
+    )
     .option("--timeout <duration>", "deadline for the whole create, rollback aside (e.g. 90s, 5m)")
     .addOption(
       new Option("--kubeconfig-update-default [bool]", "merge the kubeconfig into the default file")
@@ -123,6 +128,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     subnet: flags.subnet,
     loadBalancer: pick("lb", flags.lb),
     wait: pick("wait", flags.wait),
+    waitFor: flags.waitFor,
     timeout: flags.timeout,
     updateDefaultKubeconfig: pick("kubeconfigUpdateDefault", flags.kubeconfigUpdateDefault),
     switchContext: pick("kubeconfigSwitchContext", flags.kubeconfigSwitchContext),

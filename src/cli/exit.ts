@@ -8,6 +8,7 @@ import {
   TimeoutError,
   UsageError,
   ImportFailedError,
+  UnsuitableHostError,
 } from "../index.js";
 
 /** The documented exit codes (README, "Exit codes"). */
@@ -21,6 +22,7 @@ export const EXIT = {
   notFound: 6,
   nodeFailed: 7,
   kubeconfig: 8,
+  unsuitableHost: 9,
   cancelled: 130,
 } as const;
 
@@ -32,6 +34,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof NodeFailedError || err instanceof ImportFailedError) return EXIT.nodeFailed;
   if (err instanceof KubeconfigError) return EXIT.kubeconfig;
+  if (err instanceof UnsuitableHostError) return EXIT.unsuitableHost;
   if (err instanceof CancelledError) return EXIT.cancelled;
   return EXIT.error;
 }

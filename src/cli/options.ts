@@ -1,5 +1,6 @@
 /** Option parsers shared by commands. */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { UsageError, parseReadyLevel } from "../index.js";
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -17,4 +18,19 @@ export function bool(value: string | undefined): boolean {
   if (value === undefined || value === "true" || value === "1") return true;
   if (value === "false" || value === "0") return false;
   throw new InvalidArgumentError(`invalid boolean "${value}": use true or false`);
+}
+
+/** `--wait-for LEVEL`, checked as the library checks it. */
+export function waitForOption(): Option {
+  return new Option(
+    "--wait-for <level>",
+    "what ready means: api (nodes Ready, /readyz), workloads (also pods can be created; default), addons (also CoreDNS and the other add-ons Available)",
+  ).argParser((value: string) => {
+    try {
+      return parseReadyLevel(value);
+    } catch (err) {
+      if (err instanceof UsageError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  });
 }

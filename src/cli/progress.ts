@@ -14,6 +14,12 @@ const LABELS: Record<string, string> = {
   "start-node": "Started",
   kubeconfig: "Kubeconfig retrieved",
   "wait-api": "API ready through the load balancer",
+  "wait-nodes": "Nodes registered and Ready",
+  engine: "Engine answered",
+  probe: "Node image probed",
+  "wait-workloads": "Workloads can be created (default ServiceAccount)",
+  "wait-addons": "Add-ons Available",
+  "change-files": "Files updated in",
   "merge-kubeconfig": "Kubeconfig merged",
   "build-node-image": "Node image built",
   rollback: "Rolled back",
@@ -84,6 +90,9 @@ export async function createProgress(stream: NodeJS.WriteStream = process.stderr
         break;
       case "warning":
         print(`${chalk.yellow("!")} ${e.message}`);
+        break;
+      case "note":
+        print(`${chalk.cyan("i")} ${e.message}`);
         break;
       case "pull":
         if (tty && spinner && e.total)

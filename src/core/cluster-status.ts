@@ -26,6 +26,8 @@ export interface ClusterStatus {
   readonly nodes: readonly NodeStatus[];
   /** Host ports the cluster publishes besides the API: on the load balancer, or on a node (`:direct`). */
   readonly ports: readonly PublishedPortStatus[];
+  /** What k3box changed in the nodes for this engine (see `chooseAdaptations`). */
+  readonly adaptations: readonly string[];
 }
 
 export interface PublishedPortStatus {
@@ -73,6 +75,7 @@ export function clusterStatus(name: string, containers: readonly ContainerInfo[]
     network: labels[LABEL.network] ?? "",
     state: running === 0 ? "stopped" : running === nodes.length ? "running" : "degraded",
     nodes,
+    adaptations: JSON.parse(labels[LABEL.adaptations] ?? "[]") as string[],
     ports: containers
       .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
       .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[LABEL.apiPort]))

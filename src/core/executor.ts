@@ -16,7 +16,7 @@ import type { Action, FileChange, Milestone } from "./plan/actions.js";
 import { waitForRegistry } from "./registry/ready.js";
 import { settleAll } from "./undo.js";
 import { enabledAddons, waitForCluster } from "./readiness/cluster.js";
-import { waitForMilestone } from "./readiness/milestones.js";
+import { afterRun, waitForMilestone } from "./readiness/milestones.js";
 
 export async function execute(action: Action, op: Operation): Promise<void> {
   const { runtime, onEvent, signal, undo } = op;
@@ -224,8 +224,14 @@ async function detach(
  */
 async function waitSinceStart(op: Operation, container: string, milestone: Milestone): Promise<void> {
   const info = await op.runtime.inspectContainer(container, op.signal);
-  const since = info?.finishedAt;
-  const { restarts } = await waitForMilestone(op.runtime, container, milestone, { onEvent: op.onEvent, ...(since ? { since } : {}) }, op.signal);
+  const since = afterRun(info?.finishedAt);
+  const { restarts } = await waitForMilestone(
+    op.runtime,
+    container,
+    milestone,
+    { onEvent: op.onEvent, ...(since ? { since } : {}) },
+    op.signal,
+  );
   // Up for good only at its full milestone: an etcd member that has begun its start may still wait for quorum.
   if (milestone === "server" || milestone === "agent") op.watchdog.watch(container, restarts);
   else op.watchdog.allow(container, restarts);

@@ -136,6 +136,8 @@ export interface RuntimeInfo {
   readonly os: string;
   readonly arch: string;
   readonly cgroupVersion?: string;
+  /** `cgroupfs` or `systemd`. */
+  readonly cgroupDriver?: string;
 }
 
 /** Each call takes a signal; an aborted call rejects promptly with CancelledError. */

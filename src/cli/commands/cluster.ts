@@ -15,9 +15,10 @@ import {
   type ClusterStatus,
   DEFAULT_CLUSTER_NAME,
   UsageError,
+  type ReadyLevel,
 } from "../../index.js";
 import { addSpecFlags, configFile, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
-import { bool, collect, count } from "../options.js";
+import { bool, collect, count, waitForOption } from "../options.js";
 import { nameLines } from "../registry-names.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
@@ -160,7 +161,12 @@ Examples:
     .action(async (name: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const c = await getCluster(name);
-      ctx.out(format === "table" ? clusterTable([c], true) : formatData(format, c));
+      if (format !== "table") {
+        ctx.out(formatData(format, c));
+        return;
+      }
+      ctx.out(clusterTable([c], true));
+      ctx.out(`adaptations: ${c.adaptations.length > 0 ? c.adaptations.join(", ") : "none"}\n`);
     });
 
   cluster
@@ -170,15 +176,17 @@ Examples:
     .option("-a, --all", "start every k3box cluster")
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .addOption(waitForOption())
     .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
     .addHelpText("after", "\nExamples:\n  k3box cluster start dev\n  k3box cluster start --all --timeout 3m")
-    .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string }) => {
+    .action(async (names: string[], flags: { all?: boolean; wait: boolean; waitFor?: ReadyLevel; timeout?: string }) => {
       for (const name of await lifecycleTargets(names, flags.all)) {
         const r = await ctx.withProgress((onEvent, signal) =>
           startCluster(name, {
             onEvent,
             signal,
             wait: flags.wait,
+            ...(flags.waitFor !== undefined ? { waitFor: flags.waitFor } : {}),
             ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
           }),
         );
@@ -214,6 +222,7 @@ Examples:
     .option("-a, --all", "restart every k3box cluster")
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .addOption(waitForOption())
     .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
     .option(
       "--stop-timeout <seconds>",
@@ -222,20 +231,26 @@ Examples:
       DEFAULT_STOP_TIMEOUT_SECONDS,
     )
     .addHelpText("after", "\nExamples:\n  k3box cluster restart dev")
-    .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string; stopTimeout: number }) => {
-      for (const name of await lifecycleTargets(names, flags.all)) {
-        await ctx.withProgress((onEvent, signal) =>
-          restartCluster(name, {
-            onEvent,
-            signal,
-            wait: flags.wait,
-            stopTimeoutSeconds: flags.stopTimeout,
-            ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
-          }),
-        );
-        ctx.err(`Cluster "${name}" restarted`);
-      }
-    });
+    .action(
+      async (
+        names: string[],
+        flags: { all?: boolean; wait: boolean; waitFor?: ReadyLevel; timeout?: string; stopTimeout: number },
+      ) => {
+        for (const name of await lifecycleTargets(names, flags.all)) {
+          await ctx.withProgress((onEvent, signal) =>
+            restartCluster(name, {
+              onEvent,
+              signal,
+              wait: flags.wait,
+              ...(flags.waitFor !== undefined ? { waitFor: flags.waitFor } : {}),
+              stopTimeoutSeconds: flags.stopTimeout,
+              ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+            }),
+          );
+          ctx.err(`Cluster "${name}" restarted`);
+        }
+      },
+    );
 
   cluster
     .command("edit")

@@ -9,8 +9,9 @@ import {
   stopNodes,
   type NodeInfo,
   type NodeRole,
+  type ReadyLevel,
 } from "../../index.js";
-import { bool, collect, count } from "../options.js";
+import { bool, collect, count, waitForOption } from "../options.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 import type { CliContext } from "../context.js";
 
@@ -25,6 +26,7 @@ interface CreateFlags {
   token?: string;
   network?: string;
   wait: boolean;
+  waitFor?: ReadyLevel;
   timeout?: string;
 }
 
@@ -49,6 +51,7 @@ export function nodeCommand(ctx: CliContext): Command {
     .option("-n, --network <name>", "joining by URL: the Docker network for the new nodes (default bridge)")
     .addOption(new Option("--wait [bool]", "wait until the new nodes are ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
+    .addOption(waitForOption())
     .option("--timeout <duration>", "deadline for the whole operation (e.g. 90s, 5m)")
     .addHelpText(
       "after",
@@ -79,6 +82,7 @@ Examples:
             ...(flags.network !== undefined ? { network: flags.network } : {}),
             ...(name !== undefined ? { name } : {}),
             wait: flags.wait,
+            ...(flags.waitFor !== undefined ? { waitFor: flags.waitFor } : {}),
             ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
           },
           { onEvent, signal },

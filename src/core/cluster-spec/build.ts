@@ -86,7 +86,8 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string), "network");
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
-  const waitFor = input.waitFor === undefined ? DEFAULT_READY_LEVEL : attempt(() => parseReadyLevel(input.waitFor as string), "waitFor");
+  const waitFor =
+    input.waitFor === undefined ? DEFAULT_READY_LEVEL : attempt(() => parseReadyLevel(input.waitFor as string), "waitFor");
 
   const api = await attemptAsync(
     async () => {

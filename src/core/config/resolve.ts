@@ -52,9 +52,24 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: "K3BOX_TIMEOUT", field: "timeout", help: "deadline of the create (--timeout)", parse: text },
   { name: "K3BOX_WAIT", field: "wait", help: "wait until ready, true or false (--wait)", parse: boolean },
   { name: "K3BOX_WAIT_FOR", field: "waitFor", help: "what ready means: api, workloads or addons (--wait-for)", parse: text },
-  { name: "K3BOX_ADAPT_CGROUPV1", field: "adaptCgroupV1", help: "false: no fail-cgroupv1=false for the kubelet on cgroup v1", parse: boolean },
-  { name: "K3BOX_ADAPT_OOM_SCORE_ADJ", field: "adaptOomScoreAdj", help: "false: no containerd restrict_oom_score_adj drop-in", parse: boolean },
-  { name: "K3BOX_ADAPT_CONNTRACK", field: "adaptConntrack", help: "false: no conntrack-max-per-core=0 for kube-proxy", parse: boolean },
+  {
+    name: "K3BOX_ADAPT_CGROUPV1",
+    field: "adaptCgroupV1",
+    help: "false: no fail-cgroupv1=false for the kubelet on cgroup v1",
+    parse: boolean,
+  },
+  {
+    name: "K3BOX_ADAPT_OOM_SCORE_ADJ",
+    field: "adaptOomScoreAdj",
+    help: "false: no containerd restrict_oom_score_adj drop-in",
+    parse: boolean,
+  },
+  {
+    name: "K3BOX_ADAPT_CONNTRACK",
+    field: "adaptConntrack",
+    help: "false: no conntrack-max-per-core=0 for kube-proxy",
+    parse: boolean,
+  },
 ];
 
 /** The config file named by K3BOX_CONFIG when --config is not given. */

@@ -29,7 +29,10 @@ export interface HostFacts {
 /** containerd 2 reads every file here after its generated config (k3s' `config-v3.toml.d`). */
 export const CONTAINERD_DROPIN_DIR = `${K3S_DATA_DIR}/agent/etc/containerd/config-v3.toml.d`;
 
+// containerd reads an imported file without `version` as a version 1 config, where this key lives elsewhere.
 const OOM_DROPIN = `# Written by k3box: this engine does not let containers lower oom_score_adj, so containerd must not try.
+version = 3
+
 [plugins.'io.containerd.cri.v1.runtime']
   restrict_oom_score_adj = true
 `;

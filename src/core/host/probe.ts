@@ -24,15 +24,52 @@ export interface NodeImageFacts {
   readonly kernel?: string;
   /** Free bytes where the engine keeps containers (the probe's root filesystem). */
   readonly diskFreeBytes?: number;
+  /** cgroup controllers a node can use (v1 hierarchies split on commas: `cpu,cpuacct` gives both). */
+  readonly cgroupControllers?: readonly string[];
 }
 
 /** Linux capability numbers up to 40 (CAP_CHECKPOINT_RESTORE), as /proc/PID/status encodes them. */
 const CAPABILITIES = [
-  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-  "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-  "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-  "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-  "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "DAC_READ_SEARCH",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "SETGID",
+  "SETUID",
+  "SETPCAP",
+  "LINUX_IMMUTABLE",
+  "NET_BIND_SERVICE",
+  "NET_BROADCAST",
+  "NET_ADMIN",
+  "NET_RAW",
+  "IPC_LOCK",
+  "IPC_OWNER",
+  "SYS_MODULE",
+  "SYS_RAWIO",
+  "SYS_CHROOT",
+  "SYS_PTRACE",
+  "SYS_PACCT",
+  "SYS_ADMIN",
+  "SYS_BOOT",
+  "SYS_NICE",
+  "SYS_RESOURCE",
+  "SYS_TIME",
+  "SYS_TTY_CONFIG",
+  "MKNOD",
+  "LEASE",
+  "AUDIT_WRITE",
+  "AUDIT_CONTROL",
+  "SETFCAP",
+  "MAC_OVERRIDE",
+  "MAC_ADMIN",
+  "SYSLOG",
+  "WAKE_ALARM",
+  "BLOCK_SUSPEND",
+  "AUDIT_READ",
+  "PERFMON",
+  "BPF",
   "CHECKPOINT_RESTORE",
 ];
 
@@ -41,12 +78,14 @@ const SCRIPT = [
   'echo "k3s=$(k3s --version 2>/dev/null | head -n 1)"',
   'echo "capeff=$(grep ^CapEff: /proc/self/status | tr -d "[:space:]" | cut -d: -f2)"',
   'echo "caplast=$(cat /proc/sys/kernel/cap_last_cap 2>/dev/null)"',
-  'if (echo -999 > /proc/self/oom_score_adj) 2>/dev/null; then echo oom=ok; else echo oom=denied; fi',
+  "if (echo -999 > /proc/self/oom_score_adj) 2>/dev/null; then echo oom=ok; else echo oom=denied; fi",
   'echo "iptables=$(iptables --version 2>/dev/null)"',
   'echo "inotify_instances=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null)"',
   'echo "inotify_watches=$(cat /proc/sys/fs/inotify/max_user_watches 2>/dev/null)"',
   'echo "nofile=$(ulimit -n)"',
   'echo "kernel=$(uname -r)"',
+  // cgroup v2 lists its controllers in one file; v1 mounts one hierarchy per controller.
+  'echo "controllers=$(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || ls /sys/fs/cgroup 2>/dev/null | tr "\n" " ")"',
   'echo "df=$(df -Pk / 2>/dev/null | tail -n 1)"',
 ].join("\n");
 
@@ -103,6 +142,8 @@ export function parseProbe(lines: readonly string[]): NodeImageFacts {
   put("inotifyMaxUserWatches", int("inotify_watches"));
   put("openFiles", int("nofile"));
   put("kernel", v.get("kernel") || undefined);
+  const controllers = (v.get("controllers") ?? "").split(/[\s,]+/).filter(Boolean);
+  put("cgroupControllers", controllers.length > 0 ? [...new Set(controllers)] : undefined);
   // POSIX df -Pk: filesystem, 1K-blocks, used, available, capacity, mount point.
   const available = Number.parseInt((v.get("df") ?? "").split(/\s+/)[3] ?? "", 10);
   put("diskFreeBytes", Number.isFinite(available) ? available * 1024 : undefined);

@@ -171,7 +171,8 @@ function prepare(
     }
     await ensureImage(runtime, spec.image, onEvent, signal);
     const adaptations = await adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal);
-    for (const a of adaptations) onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
+    for (const a of adaptations)
+      onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
     return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts, adaptations };
   });
 }

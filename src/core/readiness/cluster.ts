@@ -104,7 +104,8 @@ export async function waitForCluster(
           const d = await apiGetJson<WithConditions>(creds, `/apis/apps/v1/namespaces/kube-system/deployments/${name}`, signal);
           const available = conditionOf(d, "Available");
           if (!d) waiting.push(`${name} not deployed yet`);
-          else if (available?.status !== "True") waiting.push(`${name} not Available${available?.message ? ` (${available.message})` : ""}`);
+          else if (available?.status !== "True")
+            waiting.push(`${name} not Available${available?.message ? ` (${available.message})` : ""}`);
         }
         return waiting.length === 0 ? undefined : waiting.join(", ");
       },

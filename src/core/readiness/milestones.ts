@@ -61,7 +61,11 @@ export async function waitForMilestone(
     const info = await runtime.inspectContainer(node, signal);
     if (!info) throw new NodeFailedError(node, `node ${node} disappeared`, [...tail]);
     if (!info.running && info.state !== "restarting") {
-      throw new NodeFailedError(node, `node ${node} exited with code ${info.exitCode ?? "?"}`, await explainLog(runtime, node, signal));
+      throw new NodeFailedError(
+        node,
+        `node ${node} exited with code ${info.exitCode ?? "?"}`,
+        await explainLog(runtime, node, signal),
+      );
     }
     restarts++;
     if (restarts >= RESTARTS_BEFORE_MILESTONE) {
@@ -72,7 +76,7 @@ export async function waitForMilestone(
       );
     }
     // The engine's own clock: everything its restarted run logged, even before we got here.
-    since = info.finishedAt ?? new Date();
+    since = afterRun(info.finishedAt) ?? new Date();
     tail.length = 0;
     await sleep(250, signal);
   }
@@ -88,3 +92,14 @@ function withTail(err: Error, node: string, tail: readonly string[]): Error {
   return new TimeoutError(`${err.message} waiting for node ${node}`, { cause: err, node, logTail: [...tail] });
 }
 
+/**
+ * The engine stamps a line when it reads it, which can be a little after the run that printed it
+ * ended: a run's last lines (a fatal one, say) must not count for the next run. The engine waits at least
+ * that long before it restarts a container by its policy, and k3s prints nothing
+ * that matters in its first fraction of a second.
+ */
+const RUN_BOUNDARY_MS = 100;
+
+export function afterRun(finishedAt: Date | undefined): Date | undefined {
+  return finishedAt === undefined ? undefined : new Date(finishedAt.getTime() + RUN_BOUNDARY_MS);
+}

@@ -68,7 +68,14 @@ export class DockerRuntime implements Runtime {
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
     return guard("docker info", signal, async () => {
       const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
-      const i = info as { ID?: string; OperatingSystem?: string; OSType?: string; Architecture?: string; CgroupVersion?: string };
+      const i = info as {
+        ID?: string;
+        OperatingSystem?: string;
+        OSType?: string;
+        Architecture?: string;
+        CgroupVersion?: string;
+        CgroupDriver?: string;
+      };
       return {
         id: i.ID ?? "",
         name: "docker",
@@ -77,6 +84,7 @@ export class DockerRuntime implements Runtime {
         os: i.OSType ?? "linux",
         arch: i.Architecture ?? "",
         ...(i.CgroupVersion ? { cgroupVersion: i.CgroupVersion } : {}),
+        ...(i.CgroupDriver ? { cgroupDriver: i.CgroupDriver } : {}),
       };
     });
   }
