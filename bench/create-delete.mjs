@@ -113,7 +113,9 @@ async function baselineOnce(lbImage, entrypoint) {
   await Promise.all(
     [s, a0, a1].map((c) => c.putArchive(archive(NODE_ENTRYPOINT_PATH.slice(1), entrypoint, 0o755), { path: "/" })),
   );
-  await l.putArchive(archive("etc/nginx/nginx.conf", renderNginxConfig([{ port: 6443, protocol: "tcp", targets: [server] }])), { path: "/" });
+  await l.putArchive(archive("etc/nginx/nginx.conf", renderNginxConfig([{ port: 6443, protocol: "tcp", targets: [server] }])), {
+    path: "/",
+  });
   await s.start();
   await waitForLine(s, /k3s is up and running/i);
   await Promise.all([
@@ -170,6 +172,10 @@ rmSync(kubeconfigDir, { recursive: true, force: true });
 const mk = median(k3box);
 const mb = median(baseline);
 console.log(`create+delete, 1 server + 2 agents, k3s double, ${RUNS} runs each`);
-console.log(`  baseline (raw Docker calls): median ${(mb / 1000).toFixed(2)} s  [${baseline.map((x) => (x / 1000).toFixed(2)).join(", ")}]`);
-console.log(`  k3box:                       median ${(mk / 1000).toFixed(2)} s  [${k3box.map((x) => (x / 1000).toFixed(2)).join(", ")}]`);
+console.log(
+  `  baseline (raw Docker calls): median ${(mb / 1000).toFixed(2)} s  [${baseline.map((x) => (x / 1000).toFixed(2)).join(", ")}]`,
+);
+console.log(
+  `  k3box:                       median ${(mk / 1000).toFixed(2)} s  [${k3box.map((x) => (x / 1000).toFixed(2)).join(", ")}]`,
+);
 console.log(`  ratio k3box / baseline: ${(mk / mb).toFixed(3)} (target <= 1.15)`);

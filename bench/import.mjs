@@ -35,7 +35,10 @@ function run(cmd, args, { input, stdin } = {}) {
 function k3box(args, env) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let err = "";
     child.stderr.on("data", (b) => (err += b));
     let peak = 0;
@@ -61,19 +64,24 @@ function k3box(args, env) {
 function rawPipeline(node) {
   return new Promise((resolve, reject) => {
     const save = spawn("docker", ["save", IMAGE], { stdio: ["ignore", "pipe", "inherit"] });
-    const exec = spawn("docker", ["exec", "-i", node, "ctr", "images", "import", "-"], { stdio: [save.stdout, "ignore", "inherit"] });
+    const exec = spawn("docker", ["exec", "-i", node, "ctr", "images", "import", "-"], {
+      stdio: [save.stdout, "ignore", "inherit"],
+    });
     exec.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`raw import into ${node}: exit ${code}`))));
   });
 }
 
-const removeFrom = (nodes) => Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", REF]).catch(() => {})));
+const removeFrom = (nodes) =>
+  Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", REF]).catch(() => {})));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const list = (xs) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
 
 console.log(`building ${IMAGE} (busybox + 200 MB of random bytes)…`);
-await run("docker", ["build", "-q", "-t", IMAGE, "-"], { input: "FROM busybox:latest\nRUN head -c 200000000 /dev/urandom > /blob\n" });
+await run("docker", ["build", "-q", "-t", IMAGE, "-"], {
+  input: "FROM busybox:latest\nRUN head -c 200000000 /dev/urandom > /blob\n",
+});
 const size = JSON.parse(await run("docker", ["image", "inspect", IMAGE]))[0].Size;
 
 const dir = mkdtempSync(join(tmpdir(), "k3box-bench-import-"));
@@ -119,7 +127,9 @@ try {
   const b1 = median(raw1);
   const b3 = median(raw3);
   const ok = (pass) => (pass ? "ok" : "MISSED");
-  console.log(`image import, ${(size / 1e6).toFixed(0)} MB image, 1 server + 2 agents on the k3s double, ${RUNS} runs each (medians)`);
+  console.log(
+    `image import, ${(size / 1e6).toFixed(0)} MB image, 1 server + 2 agents on the k3s double, ${RUNS} runs each (medians)`,
+  );
   console.log(`  k3box into 1 node:            ${s(m1)}  ${list(one)}`);
   console.log(`  k3box into 3 nodes:           ${s(m3)}  ${list(three)}`);
   console.log(`  k3box re-import (3 skipped):  ${s(mr)}  ${list(again)}`);

@@ -48,9 +48,13 @@ describe("examples", () => {
         throw new Error(`${path} never became readable`);
       };
       expect(await get("/api/v1/namespaces/default/configmaps/app-config")).toMatchObject({ data: { LOG_LEVEL: "info" } });
-      expect(await get("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis")).toMatchObject({ spec: { chart: "redis" } });
+      expect(await get("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis")).toMatchObject({
+        spec: { chart: "redis" },
+      });
       expect(await get("/api/v1/namespaces/example")).toMatchObject({ metadata: { name: "example" } });
-      expect(await get(`/api/v1/nodes/k3box-${name}-agent-0`)).toMatchObject({ metadata: { labels: { "example.dev/pool": "apps" } } });
+      expect(await get(`/api/v1/nodes/k3box-${name}-agent-0`)).toMatchObject({
+        metadata: { labels: { "example.dev/pool": "apps" } },
+      });
       const [lb] = await dockerJson<Array<{ HostConfig: { PortBindings: Record<string, Array<{ HostPort: string }>> } }>>([
         "inspect",
         `k3box-${name}-serverlb`,

@@ -2,7 +2,7 @@
  * The flags that describe a cluster, shared by `cluster create` and `config view`, and how
  * they layer over K3BOX_* variables and a config file.
  */
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { LoadedConfig } from "../core/config/load.js";
 import { CONFIG_ENV_VAR, resolveClusterInput, type ResolvedInput } from "../core/config/resolve.js";
 import { DEFAULT_K3S_IMAGE } from "../core/spec/defaults.js";
@@ -39,14 +39,22 @@ export interface SpecFlags {
 
 export function addSpecFlags(cmd: Command): Command {
   return cmd
-    .option("-c, --config <file>", `config file (k3box.dev/v1alpha1 or k3d.io/v1alpha5|4), - for stdin; default $${CONFIG_ENV_VAR}`)
+    .option(
+      "-c, --config <file>",
+      `config file (k3box.dev/v1alpha1 or k3d.io/v1alpha5|4), - for stdin; default $${CONFIG_ENV_VAR}`,
+    )
     .option("-s, --servers <count>", "number of servers", count("server count"), 1)
     .option("-a, --agents <count>", "number of agents", count("agent count"), 0)
     .option("-i, --image <image>", "k3s image for the nodes", DEFAULT_K3S_IMAGE)
     .option("--api-port <[host:]port>", "where the API is published on the host (default 127.0.0.1 and a free port)")
     .option("-p, --port <spec>", "publish a port: [HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)", collect, [])
     .option("--k3s-arg <arg@filter>", "extra k3s argument for the selected nodes (repeatable)", collect, [])
-    .option("--k3s-node-label <KEY=VALUE@filter>", "Kubernetes label for the selected nodes, default all (repeatable)", collect, [])
+    .option(
+      "--k3s-node-label <KEY=VALUE@filter>",
+      "Kubernetes label for the selected nodes, default all (repeatable)",
+      collect,
+      [],
+    )
     .option("-e, --env <KEY=VALUE@filter>", "environment variable for the selected nodes (repeatable)", collect, [])
     .option("-v, --volume <src:dest@filter>", "mount a host path or volume into the selected nodes (repeatable)", collect, [])
     .option(
@@ -70,7 +78,9 @@ export function addSpecFlags(cmd: Command): Command {
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .option("--timeout <duration>", "deadline for the whole create, rollback aside (e.g. 90s, 5m)")
     .addOption(
-      new Option("--kubeconfig-update-default [bool]", "merge the kubeconfig into the default file").argParser(bool).default(true),
+      new Option("--kubeconfig-update-default [bool]", "merge the kubeconfig into the default file")
+        .argParser(bool)
+        .default(true),
     )
     .addOption(
       new Option("--kubeconfig-switch-context [bool]", "make the new cluster the current context").argParser(bool).default(true),

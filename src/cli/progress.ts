@@ -86,7 +86,8 @@ export async function createProgress(stream: NodeJS.WriteStream = process.stderr
         print(`${chalk.yellow("!")} ${e.message}`);
         break;
       case "pull":
-        if (tty && spinner && e.total) spinner.text = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
+        if (tty && spinner && e.total)
+          spinner.text = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
         else if (!tty && /^(Pulling from|Status:)/.test(e.status)) print(`  ${e.image}: ${e.status}`);
         break;
       case "milestone":

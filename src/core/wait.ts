@@ -82,11 +82,7 @@ export interface ClientCredentials {
 }
 
 /** One GET with the admin certificate; resolves with status and body. */
-export function apiGet(
-  creds: ClientCredentials,
-  path: string,
-  signal?: AbortSignal,
-): Promise<{ status: number; body: string }> {
+export function apiGet(creds: ClientCredentials, path: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
   return apiRequest(creds, "GET", path, signal);
 }
 

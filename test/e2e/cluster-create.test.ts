@@ -48,8 +48,17 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
       ].join("\n"),
     );
     create = await sb.k3box([
-      "cluster", "create", name, "-a", "2", "-i", DOUBLE_IMAGE,
-      "-p", `${ingressPort}:80@loadbalancer`, "--timeout", "3m",
+      "cluster",
+      "create",
+      name,
+      "-a",
+      "2",
+      "-i",
+      DOUBLE_IMAGE,
+      "-p",
+      `${ingressPort}:80@loadbalancer`,
+      "--timeout",
+      "3m",
     ]);
   });
   afterAll(async () => {
@@ -62,7 +71,11 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
   });
 
   it("creates the network and four containers with the right settings", async () => {
-    const net = await dockerJson<Array<{ Name: string; Labels: Record<string, string> }>>(["network", "inspect", `k3box-${name}`]);
+    const net = await dockerJson<Array<{ Name: string; Labels: Record<string, string> }>>([
+      "network",
+      "inspect",
+      `k3box-${name}`,
+    ]);
     expect(net[0]?.Labels["dev.k3box.cluster"]).toBe(name);
     const names = [`server-0`, `agent-0`, `agent-1`].map((n) => `k3box-${name}-${n}`);
     const nodes = await dockerJson<Inspect[]>(["inspect", ...names]);
@@ -72,7 +85,11 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
       expect(n.HostConfig.Privileged).toBe(true);
       expect(Object.keys(n.HostConfig.Tmpfs).sort()).toEqual(["/run", "/var/run"]);
       expect(n.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
-      expect(n.Mounts.some((m) => m.Type === "volume" && m.Destination === "/var/lib/rancher/k3s" && m.Name === `${n.Name.slice(1)}-data`)).toBe(true);
+      expect(
+        n.Mounts.some(
+          (m) => m.Type === "volume" && m.Destination === "/var/lib/rancher/k3s" && m.Name === `${n.Name.slice(1)}-data`,
+        ),
+      ).toBe(true);
       expect(Object.keys(n.NetworkSettings.Networks)).toEqual([`k3box-${name}`]);
       expect(n.Config.Env).toContain(`K3S_TOKEN=${token}`);
       expect(n.Config.Env).toContain("K3S_KUBECONFIG_OUTPUT=/output/kubeconfig.yaml");
@@ -98,9 +115,11 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
     expect(ready.stdout.trim()).toBe("ok");
     const nodes = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/api/v1/nodes"]);
     const list = JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string } }> };
-    expect(list.items.map((i) => i.metadata.name).sort()).toEqual(
-      [`k3box-${name}-agent-0`, `k3box-${name}-agent-1`, `k3box-${name}-server-0`],
-    );
+    expect(list.items.map((i) => i.metadata.name).sort()).toEqual([
+      `k3box-${name}-agent-0`,
+      `k3box-${name}-agent-1`,
+      `k3box-${name}-server-0`,
+    ]);
   });
 
   it("writes the kubeconfig: names, server, mode 0600, other entries kept, context switched", async () => {
@@ -129,7 +148,10 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
     );
     expect(mine).toMatchObject({ servers: { running: 1, total: 1 }, agents: { running: 2, total: 2 }, state: "running" });
     const get = await sb.k3box(["cluster", "get", name, "-o", "yaml"]);
-    const got = parse(get.stdout) as { image: string; ports: Array<{ hostIp: string; hostPort: number; containerPort: number; node: string }> };
+    const got = parse(get.stdout) as {
+      image: string;
+      ports: Array<{ hostIp: string; hostPort: number; containerPort: number; node: string }>;
+    };
     expect(got.image).toBe(DOUBLE_IMAGE);
     // The published ports, so a chosen host port can be found without docker.
     expect(got.ports).toEqual([

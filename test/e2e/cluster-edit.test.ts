@@ -6,10 +6,9 @@ import { DOUBLE_IMAGE, Sandbox, dockerJson } from "./helpers.js";
 import { containerIds, ingress, lbConfig } from "./lb.js";
 
 async function lbPorts(cluster: string): Promise<Record<string, Array<{ HostIp: string; HostPort: string }>>> {
-  const [lb] = await dockerJson<Array<{ HostConfig: { PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> } }>>([
-    "inspect",
-    `k3box-${cluster}-serverlb`,
-  ]);
+  const [lb] = await dockerJson<
+    Array<{ HostConfig: { PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> } }>
+  >(["inspect", `k3box-${cluster}-serverlb`]);
   return lb?.HostConfig.PortBindings ?? {};
 }
 

@@ -8,8 +8,17 @@ describe("cluster create: failure and interruption leave nothing behind", () => 
     try {
       const name = sb.name("fail");
       const r = await sb.k3box([
-        "cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE,
-        "-e", "K3S_DOUBLE_FAIL_AT=kubelet@agent:0", "--timeout", "2m",
+        "cluster",
+        "create",
+        name,
+        "-a",
+        "1",
+        "-i",
+        DOUBLE_IMAGE,
+        "-e",
+        "K3S_DOUBLE_FAIL_AT=kubelet@agent:0",
+        "--timeout",
+        "2m",
       ]);
       expect(r.code).toBe(7);
       expect(r.stderr).toContain(`k3box-${name}-agent-0`);
@@ -26,7 +35,15 @@ describe("cluster create: failure and interruption leave nothing behind", () => 
     try {
       const name = sb.name("slow");
       const r = await sb.k3box([
-        "cluster", "create", name, "-i", DOUBLE_IMAGE, "-e", "K3S_DOUBLE_START_DELAY_MS=60000", "--timeout", "4s",
+        "cluster",
+        "create",
+        name,
+        "-i",
+        DOUBLE_IMAGE,
+        "-e",
+        "K3S_DOUBLE_START_DELAY_MS=60000",
+        "--timeout",
+        "4s",
       ]);
       expect(r.code).toBe(4);
       expect(r.stderr).toContain("timed out after 4s");
@@ -60,7 +77,15 @@ describe("cluster create: failure and interruption leave nothing behind", () => 
     try {
       const name = sb.name("sigint");
       const child = sb.spawnK3box([
-        "cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE, "-e", "K3S_DOUBLE_START_DELAY_MS=60000@agent:0",
+        "cluster",
+        "create",
+        name,
+        "-a",
+        "1",
+        "-i",
+        DOUBLE_IMAGE,
+        "-e",
+        "K3S_DOUBLE_START_DELAY_MS=60000@agent:0",
       ]);
       let stderr = "";
       child.stderr?.on("data", (b: Buffer) => {

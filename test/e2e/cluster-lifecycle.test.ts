@@ -126,13 +126,18 @@ describe("cluster stop and start: 3 servers", () => {
       for (let cycle = 1; cycle <= 10; cycle++) {
         const stop = await sb.k3box(["cluster", "stop", name]);
         expect(stop.code, `stop ${cycle}: ${stop.stderr}`).toBe(0);
-        expect(Object.values(await states(name)).every((s) => s === "exited"), `cycle ${cycle}`).toBe(true);
+        expect(
+          Object.values(await states(name)).every((s) => s === "exited"),
+          `cycle ${cycle}`,
+        ).toBe(true);
         const start = await sb.k3box(["cluster", "start", name, "--timeout", "2m"]);
         expect(start.code, `start ${cycle}: ${start.stderr}`).toBe(0);
         expect(await readyz(sb, name), `cycle ${cycle}`).toBe("ok");
       }
       const nodes = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/api/v1/nodes"]);
-      const names = (JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string } }> }).items.map((i) => i.metadata.name);
+      const names = (JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string } }> }).items.map(
+        (i) => i.metadata.name,
+      );
       expect(names.sort()).toEqual([0, 1, 2].map((i) => `k3box-${name}-server-${i}`));
 
       // A server added later is a member like the others: it goes through the same stop and start.

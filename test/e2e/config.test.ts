@@ -95,14 +95,18 @@ function describeCluster(label: string, setup: (sb: Sandbox) => Promise<{ expect
       const agent = await sb.kubectl([...ctx(), "get", "--raw", `/api/v1/nodes/${node("agent-0")}`]);
       expect((JSON.parse(agent.stdout) as { metadata: { labels: Record<string, string> } }).metadata.labels.tier).toBe("edge");
       const server = await sb.kubectl([...ctx(), "get", "--raw", `/api/v1/nodes/${node("server-0")}`]);
-      expect((JSON.parse(server.stdout) as { metadata: { labels: Record<string, string> } }).metadata.labels.tier).toBeUndefined();
+      expect(
+        (JSON.parse(server.stdout) as { metadata: { labels: Record<string, string> } }).metadata.labels.tier,
+      ).toBeUndefined();
     });
 
     it("sets env on the selected node only and mounts the volume there", async () => {
       const [server, agent] = await dockerJson<Inspect[]>(["inspect", node("server-0"), node("agent-0")]);
       expect(agent?.Config.Env).toContain("GREETING=hello-agent");
       expect(server?.Config.Env.some((e) => e.startsWith("GREETING="))).toBe(false);
-      expect(server?.Mounts.some((m) => m.Type === "bind" && m.Source === expected.dataDir && m.Destination === "/mnt/data")).toBe(true);
+      expect(
+        server?.Mounts.some((m) => m.Type === "bind" && m.Source === expected.dataDir && m.Destination === "/mnt/data"),
+      ).toBe(true);
       expect(agent?.Mounts.some((m) => m.Destination === "/mnt/data")).toBe(false);
       const seen = await docker(["exec", node("server-0"), "cat", "/mnt/data/seed.txt"]);
       expect(seen.stdout).toBe("seed\n");
@@ -131,7 +135,12 @@ function describeCluster(label: string, setup: (sb: Sandbox) => Promise<{ expect
       }, "the ConfigMap from the manifest");
       expect(data.greeting).toBe("hello from a manifest");
       const chart = await poll(async () => {
-        const r = await sb.kubectl([...ctx(), "get", "--raw", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/e2e-chart"]);
+        const r = await sb.kubectl([
+          ...ctx(),
+          "get",
+          "--raw",
+          "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/e2e-chart",
+        ]);
         return r.code === 0 ? (JSON.parse(r.stdout) as { spec: { chart: string } }) : undefined;
       }, "the HelmChart from the manifest");
       expect(chart.spec.chart).toBe("e2e-chart");
@@ -273,7 +282,9 @@ files:
     nodeFilters:
       - server:*
   - source: |
-${HELMCHART.split("\n").map((l) => `      ${l}`).join("\n")}
+${HELMCHART.split("\n")
+  .map((l) => `      ${l}`)
+  .join("\n")}
     destination: k3s-manifests-custom/chart.yaml
     nodeFilters:
       - server:*
@@ -333,10 +344,16 @@ describe("cluster create --dry-run", () => {
         expect.stringMatching(/^\/var\/lib\/rancher\/k3s\/server\/manifests\/k3box-[0-9a-f]{8}-cm\.yaml$/),
         expect.stringMatching(/^\/var\/lib\/rancher\/k3s\/server\/manifests\/k3box-[0-9a-f]{8}-extra\.yaml$/),
       ]);
-      expect(out.plan.nodes.map((n) => n.name)).toEqual([`k3box-${name}-server-0`, `k3box-${name}-agent-0`, `k3box-${name}-serverlb`]);
+      expect(out.plan.nodes.map((n) => n.name)).toEqual([
+        `k3box-${name}-server-0`,
+        `k3box-${name}-agent-0`,
+        `k3box-${name}-serverlb`,
+      ]);
       expect(out.plan.nodes[0]?.env.K3S_TOKEN).toBe("<redacted>");
       expect(out.plan.actions[1]).toMatch(new RegExp(`^create network k3box-${name} with subnet `));
-      expect(JSON.stringify(out.plan.actions)).toContain(`create container k3box-${name}-server-0, then copy in /bin/k3box-entrypoint.sh, /var/lib/rancher/k3s/server/manifests/k3box-`);
+      expect(JSON.stringify(out.plan.actions)).toContain(
+        `create container k3box-${name}-server-0, then copy in /bin/k3box-entrypoint.sh, /var/lib/rancher/k3s/server/manifests/k3box-`,
+      );
       expect(await leftovers(name)).toEqual([]);
       const volumes = await docker(["volume", "ls", "-q", "--filter", `name=k3box-${name}`]);
       expect(volumes.stdout.trim()).toBe("");
@@ -351,7 +368,10 @@ describe("cluster create --dry-run", () => {
     try {
       const name = sb.name("badcfg");
       const file = join(sb.dir, "bad.yaml");
-      await writeFile(file, `apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nagents: 1\nports:\n  - port: 8080:80\n    nodeFilters: [agent:4]\nmanifests: [missing.yaml]\n`);
+      await writeFile(
+        file,
+        `apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nagents: 1\nports:\n  - port: 8080:80\n    nodeFilters: [agent:4]\nmanifests: [missing.yaml]\n`,
+      );
       const r = await sb.k3box(["cluster", "create", "--config", file, "-i", DOUBLE_IMAGE]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`${file}:6:5: ports[0]: node filter "agent:4"`);

@@ -56,7 +56,19 @@ describe.skipIf(!ENABLED)("Docker engine restart (K3BOX_TEST_ENGINE_RESTART=1)",
     try {
       const name = sb.name("engine");
       const port = await getPort();
-      const create = await sb.k3box(["cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE, "-p", `${port}:80`, "--timeout", "3m"]);
+      const create = await sb.k3box([
+        "cluster",
+        "create",
+        name,
+        "-a",
+        "1",
+        "-i",
+        DOUBLE_IMAGE,
+        "-p",
+        `${port}:80`,
+        "--timeout",
+        "3m",
+      ]);
       expect(create.code, create.stderr).toBe(0);
 
       try {
@@ -75,12 +87,16 @@ describe.skipIf(!ENABLED)("Docker engine restart (K3BOX_TEST_ENGINE_RESTART=1)",
       });
       expect(ready).toBe("ok");
       const nodes = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/api/v1/nodes"]);
-      const names = (JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string } }> }).items.map((i) => i.metadata.name);
+      const names = (JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string } }> }).items.map(
+        (i) => i.metadata.name,
+      );
       expect(names.sort()).toEqual([`k3box-${name}-agent-0`, `k3box-${name}-server-0`]);
       const answered = await eventually("the ingress port answering", () => ingress(port));
       expect(answered).toMatch(new RegExp(`^k3box-${name}-(server|agent)-0$`));
       const list = await sb.k3box(["cluster", "list", "-o", "json"]);
-      expect((JSON.parse(list.stdout) as Array<{ name: string; state: string }>).find((c) => c.name === name)?.state).toBe("running");
+      expect((JSON.parse(list.stdout) as Array<{ name: string; state: string }>).find((c) => c.name === name)?.state).toBe(
+        "running",
+      );
     } finally {
       await sb.dispose();
     }

@@ -8,7 +8,15 @@ import { CLI, DOUBLE_IMAGE, Sandbox, docker, leftovers, uniqueName } from "./hel
 
 interface ImportJson {
   clusters: string[];
-  nodes: Array<{ cluster: string; node: string; status: string; images: string[]; bytes: number; durationMs: number; error?: string }>;
+  nodes: Array<{
+    cluster: string;
+    node: string;
+    status: string;
+    images: string[];
+    bytes: number;
+    durationMs: number;
+    error?: string;
+  }>;
 }
 
 /** `docker save` output, whole: the tests cut and feed it themselves. */
@@ -123,7 +131,9 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     const again = await sb.k3box(["image", "import", plain, "-c", name, "-o", "json"]);
     expect(again.code, again.stderr).toBe(0);
     const result = JSON.parse(again.stdout) as ImportJson;
-    expect(result.nodes.map((n) => [n.status, n.bytes, n.images])).toEqual(nodes.map(() => ["skipped", 0, [`docker.io/library/${t}`]]));
+    expect(result.nodes.map((n) => [n.status, n.bytes, n.images])).toEqual(
+      nodes.map(() => ["skipped", 0, [`docker.io/library/${t}`]]),
+    );
   });
 
   it("imports from stdin piped to the CLI", async () => {
@@ -139,7 +149,9 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     const t = await tag("filter");
     const r = await sb.k3box(["image", "import", t, "-c", name, "--nodes", "agent:0", "-o", "json"]);
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as ImportJson).nodes.map((n) => [n.node, n.status])).toEqual([[`k3box-${name}-agent-0`, "imported"]]);
+    expect((JSON.parse(r.stdout) as ImportJson).nodes.map((n) => [n.node, n.status])).toEqual([
+      [`k3box-${name}-agent-0`, "imported"],
+    ]);
     expect(await listed(`k3box-${name}-agent-0`)).toContain(`docker.io/library/${t}`);
     expect(await listed(`k3box-${name}-server-0`)).not.toContain(`docker.io/library/${t}`);
     expect(await listed(`k3box-${name}-agent-1`)).not.toContain(`docker.io/library/${t}`);
@@ -156,8 +168,17 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(r.stderr).toContain(`image "${missing}" not found in the Docker engine`);
     // Not even a look into the nodes: no exec was created in any of them.
     const events = await docker([
-      "events", "--since", since, "--until", String(until),
-      "--filter", "event=exec_create", "--filter", `label=dev.k3box.cluster=${name}`, "--format", "{{.Actor.Attributes.name}}",
+      "events",
+      "--since",
+      since,
+      "--until",
+      String(until),
+      "--filter",
+      "event=exec_create",
+      "--filter",
+      `label=dev.k3box.cluster=${name}`,
+      "--format",
+      "{{.Actor.Attributes.name}}",
     ]);
     expect(events.code, events.stderr).toBe(0);
     expect(events.stdout.trim()).toBe("");

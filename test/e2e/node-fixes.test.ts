@@ -49,7 +49,13 @@ describe("node fixes and host entries on a 1+1 cluster", () => {
   let create: { code: number; stderr: string };
 
   const coreDnsNodeHosts = async (): Promise<string> => {
-    const r = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/api/v1/namespaces/kube-system/configmaps/coredns"]);
+    const r = await sb.kubectl([
+      "--context",
+      `k3box-${name}`,
+      "get",
+      "--raw",
+      "/api/v1/namespaces/kube-system/configmaps/coredns",
+    ]);
     if (r.code !== 0) throw new Error(`kubectl get --raw: ${r.stderr}`);
     return (JSON.parse(r.stdout) as { data: { NodeHosts?: string } }).data.NodeHosts ?? "";
   };
@@ -66,11 +72,21 @@ describe("node fixes and host entries on a 1+1 cluster", () => {
     agent0 = `k3box-${name}-agent-0`;
     host = await listen();
     create = await sb.k3box([
-      "cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE,
-      "--host-alias", "10.7.7.7:alias.k3box.test,alias2",
-      "--host-alias", "10.7.7.8:other.k3box.test",
-      "-e", "K3BOX_FIX_DNS=false@agent:0",
-      "--timeout", "3m",
+      "cluster",
+      "create",
+      name,
+      "-a",
+      "1",
+      "-i",
+      DOUBLE_IMAGE,
+      "--host-alias",
+      "10.7.7.7:alias.k3box.test,alias2",
+      "--host-alias",
+      "10.7.7.8:other.k3box.test",
+      "-e",
+      "K3BOX_FIX_DNS=false@agent:0",
+      "--timeout",
+      "3m",
     ]);
     const net = await dockerJson<NetworkInspect[]>(["network", "inspect", `k3box-${name}`]);
     gateway = net[0]?.IPAM.Config[0]?.Gateway ?? "";
@@ -95,7 +111,9 @@ describe("node fixes and host entries on a 1+1 cluster", () => {
       expect(files.slice(0, 2)).toEqual(["/bin/k3box-entrypoint.sh", "/etc/k3box/hosts"]);
     }
     expect(s?.Config.Cmd[0]).toBe("server");
-    expect(await nodeExec(server0, ["cat", "/etc/k3box/hosts"])).toBe("10.7.7.7 alias.k3box.test alias2\n10.7.7.8 other.k3box.test\n");
+    expect(await nodeExec(server0, ["cat", "/etc/k3box/hosts"])).toBe(
+      "10.7.7.7 alias.k3box.test alias2\n10.7.7.8 other.k3box.test\n",
+    );
   });
 
   it("logs one line per fix in the container log", async () => {
@@ -236,9 +254,19 @@ describe("host entries when coredns is disabled", () => {
   it("keeps /etc/hosts but leaves coredns alone", async () => {
     name = sb.name("nodns");
     const r = await sb.k3box([
-      "cluster", "create", name, "-i", DOUBLE_IMAGE, "--no-lb",
-      "--k3s-arg", "--disable=traefik,coredns@server:*", "--host-alias", "10.7.7.9:quiet.k3box.test",
-      "--kubeconfig-update-default=false", "--timeout", "3m",
+      "cluster",
+      "create",
+      name,
+      "-i",
+      DOUBLE_IMAGE,
+      "--no-lb",
+      "--k3s-arg",
+      "--disable=traefik,coredns@server:*",
+      "--host-alias",
+      "10.7.7.9:quiet.k3box.test",
+      "--kubeconfig-update-default=false",
+      "--timeout",
+      "3m",
     ]);
     expect(r.code).toBe(0);
     const node = `k3box-${name}-server-0`;

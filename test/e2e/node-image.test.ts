@@ -52,7 +52,16 @@ describe("k3box node-image build on top of the double, used by cluster create", 
     expect(img?.Config.Entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
     expect(img?.Config.Cmd).toEqual(["agent"]);
     expect(img?.Config.Labels?.["dev.k3box.managed"]).toBe("true");
-    const ls = await docker(["run", "--rm", "--entrypoint", "ls", tag, "-l", "/bin/k3box-entrypoint.sh", "/var/lib/rancher/k3s/agent/images/"]);
+    const ls = await docker([
+      "run",
+      "--rm",
+      "--entrypoint",
+      "ls",
+      tag,
+      "-l",
+      "/bin/k3box-entrypoint.sh",
+      "/var/lib/rancher/k3s/agent/images/",
+    ]);
     expect(ls.code).toBe(0);
     expect(ls.stdout).toMatch(/^-rwxr-xr-x .* \/bin\/k3box-entrypoint\.sh$/m);
     expect(ls.stdout).toContain("busybox.tar");
@@ -73,7 +82,10 @@ describe("k3box node-image build on top of the double, used by cluster create", 
       const hosts = await docker(["exec", node, "getent", "hosts", "host.k3box.internal"]);
       expect(hosts.code).toBe(0);
     }
-    const [node] = await dockerJson<Array<{ Config: { Entrypoint: string[]; Image: string } }>>(["inspect", `k3box-${name}-server-0`]);
+    const [node] = await dockerJson<Array<{ Config: { Entrypoint: string[]; Image: string } }>>([
+      "inspect",
+      `k3box-${name}-server-0`,
+    ]);
     expect(node?.Config.Image).toBe(tag);
     expect(node?.Config.Entrypoint).toEqual(["/bin/k3box-entrypoint.sh"]);
   });

@@ -44,9 +44,23 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     gateway = bridge[0]?.IPAM.Config[0]?.Gateway as string;
     apiPort = await getPort({ host: gateway });
     const r = await sb.k3box([
-      "cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE, "-p", `${port}:80`,
-      "--api-port", `${gateway}:${apiPort}`, "--k3s-arg", "--cluster-init@server:0", "--timeout", "3m",
-      "--host-alias", "10.98.0.9:alias.e2e.internal",
+      "cluster",
+      "create",
+      name,
+      "-a",
+      "1",
+      "-i",
+      DOUBLE_IMAGE,
+      "-p",
+      `${port}:80`,
+      "--api-port",
+      `${gateway}:${apiPort}`,
+      "--k3s-arg",
+      "--cluster-init@server:0",
+      "--timeout",
+      "3m",
+      "--host-alias",
+      "10.98.0.9:alias.e2e.internal",
     ]);
     expect(r.code, r.stderr).toBe(0);
   });
@@ -119,9 +133,7 @@ describe("node create and delete on a cluster with embedded etcd", () => {
 
   it("a node that fails to start is rolled back: no container, no volume, the load balancer config unchanged", async () => {
     const before = { config: await lbConfig(name), ids: await containerIds(name), volumes: await volumes(name) };
-    const r = await sb.k3box([
-      "node", "create", "--cluster", name, "-e", "K3S_DOUBLE_FAIL_AT=kubelet", "--timeout", "2m",
-    ]);
+    const r = await sb.k3box(["node", "create", "--cluster", name, "-e", "K3S_DOUBLE_FAIL_AT=kubelet", "--timeout", "2m"]);
     expect(r.code).toBe(7);
     expect(r.stderr).toContain("injected failure at kubelet");
     expect(await lbConfig(name)).toBe(before.config);
@@ -143,7 +155,16 @@ describe("node create and delete on a cluster with embedded etcd", () => {
       volumes: await volumes(name),
       nodes: await apiNodes(sb, name),
     };
-    const child = sb.spawnK3box(["node", "create", "--cluster", name, "--replicas", "2", "-e", "K3S_DOUBLE_START_DELAY_MS=15000"]);
+    const child = sb.spawnK3box([
+      "node",
+      "create",
+      "--cluster",
+      name,
+      "--replicas",
+      "2",
+      "-e",
+      "K3S_DOUBLE_START_DELAY_MS=15000",
+    ]);
     let stderr = "";
     child.stderr?.on("data", (b: Buffer) => {
       stderr += b.toString();
@@ -183,8 +204,17 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     const group = sb.name("ext");
     const token = (await inspect(n("server-0"))).Config.Env.find((e) => e.startsWith("K3S_TOKEN="))?.slice(10) as string;
     const r = await sb.k3box([
-      "node", "create", group, "--cluster", `https://${gateway}:${apiPort}`, "--token", token, "-i", DOUBLE_IMAGE,
-      "--timeout", "2m",
+      "node",
+      "create",
+      group,
+      "--cluster",
+      `https://${gateway}:${apiPort}`,
+      "--token",
+      token,
+      "-i",
+      DOUBLE_IMAGE,
+      "--timeout",
+      "2m",
     ]);
     expect(r.code, r.stderr).toBe(0);
     const joined = await inspect(`k3box-${group}-agent-0`);
@@ -221,7 +251,17 @@ describe("node create on a cluster with one server and no embedded etcd", () => 
       const name = sb.name("single");
       const port = await getPort();
       const c = await sb.k3box([
-        "cluster", "create", name, "-i", DOUBLE_IMAGE, "--k3s-node-label", "tier=edge", "-p", `${port}:80`, "--timeout", "3m",
+        "cluster",
+        "create",
+        name,
+        "-i",
+        DOUBLE_IMAGE,
+        "--k3s-node-label",
+        "tier=edge",
+        "-p",
+        `${port}:80`,
+        "--timeout",
+        "3m",
       ]);
       expect(c.code, c.stderr).toBe(0);
       // Without agents, a port through the load balancer reaches the server.

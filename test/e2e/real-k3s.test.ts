@@ -39,8 +39,16 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? DEFAULT_K3S_IMAGE : `skipped: ${r
       expect(imported.code, imported.stderr).toBe(0);
       // Through coredns' NodeHosts, which the node entrypoint fills in.
       const run = await sb.kubectl([
-        ...ctx, "run", "probe", "--image=busybox:latest", "--image-pull-policy=Never", "--restart=Never",
-        "--command", "--", "nslookup", "host.k3box.internal",
+        ...ctx,
+        "run",
+        "probe",
+        "--image=busybox:latest",
+        "--image-pull-policy=Never",
+        "--restart=Never",
+        "--command",
+        "--",
+        "nslookup",
+        "host.k3box.internal",
       ]);
       expect(run.code, run.stderr).toBe(0);
       const done = await sb.kubectl([...ctx, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s"]);

@@ -44,9 +44,16 @@ async function registryJson(sb: Sandbox, name: string): Promise<RegistryJson> {
   return JSON.parse(r.stdout) as RegistryJson;
 }
 
-async function hostingConfigMap(sb: Sandbox, cluster: string): Promise<{ v1: Record<string, string>; all: Array<Record<string, string>> }> {
+async function hostingConfigMap(
+  sb: Sandbox,
+  cluster: string,
+): Promise<{ v1: Record<string, string>; all: Array<Record<string, string>> }> {
   const r = await sb.kubectl([
-    "--context", `k3box-${cluster}`, "get", "--raw", "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting",
+    "--context",
+    `k3box-${cluster}`,
+    "get",
+    "--raw",
+    "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting",
   ]);
   expect(r.stderr).toBe("");
   const cm = JSON.parse(r.stdout) as { data: Record<string, string> };
@@ -88,8 +95,23 @@ describe("cluster create --registry-create: push from the host, pull in every no
     await writeFile(config, `mirrors:\n  docker.io:\n    endpoint: ["http://${hub.names.node}"]\n`);
 
     const r = await sb.k3box([
-      "cluster", "create", cluster, "-a", "1", "-i", DOUBLE_IMAGE, "--timeout", "3m", "-o", "json",
-      "--registry-create", `${cluster}-registry`, "--registry-use", `${cluster}-hub`, "--registry-config", config,
+      "cluster",
+      "create",
+      cluster,
+      "-a",
+      "1",
+      "-i",
+      DOUBLE_IMAGE,
+      "--timeout",
+      "3m",
+      "-o",
+      "json",
+      "--registry-create",
+      `${cluster}-registry`,
+      "--registry-use",
+      `${cluster}-hub`,
+      "--registry-config",
+      config,
     ]);
     created = { code: r.code, stderr: r.stderr, json: r.code === 0 ? JSON.parse(r.stdout) : { registries: [], nodes: [] } };
   });
@@ -119,9 +141,17 @@ describe("cluster create --registry-create: push from the host, pull in every no
 
   it("runs the registry as k3box's, on loopback, restarting unless stopped, and counts it as no node", async () => {
     const [c] = await dockerJson<
-      Array<{ Config: { Labels: Record<string, string> }; HostConfig: { RestartPolicy: { Name: string }; PortBindings: Record<string, Array<{ HostIp: string }>> }; NetworkSettings: { Networks: Record<string, unknown> } }>
+      Array<{
+        Config: { Labels: Record<string, string> };
+        HostConfig: { RestartPolicy: { Name: string }; PortBindings: Record<string, Array<{ HostIp: string }>> };
+        NetworkSettings: { Networks: Record<string, unknown> };
+      }>
     >(["inspect", `k3box-${cluster}-registry`]);
-    expect(c?.Config.Labels).toMatchObject({ "dev.k3box.managed": "true", "dev.k3box.role": "registry", "dev.k3box.registry.cluster": cluster });
+    expect(c?.Config.Labels).toMatchObject({
+      "dev.k3box.managed": "true",
+      "dev.k3box.role": "registry",
+      "dev.k3box.registry.cluster": cluster,
+    });
     expect(c?.Config.Labels["dev.k3box.cluster"]).toBeUndefined();
     expect(c?.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
     expect(c?.HostConfig.PortBindings["5000/tcp"]?.[0]?.HostIp).toBe("127.0.0.1");
@@ -260,7 +290,10 @@ describe("registry connect and disconnect on running clusters; two clusters shar
     expect(pull.code).toBe(0);
     expect((await docker(["inspect", "-f", "{{.State.StartedAt}}", node])).stdout).toBe(before);
     expect((await docker(["exec", node, "cat", REGISTRIES_YAML])).stdout).toContain(`http://k3box-${reg}:5000`);
-    const cm = await eventually(() => hostingConfigMap(sb, b), (c) => c.v1.host === shared.names.host);
+    const cm = await eventually(
+      () => hostingConfigMap(sb, b),
+      (c) => c.v1.host === shared.names.host,
+    );
     expect(cm.v1.hostFromContainerRuntime).toBe(shared.names.node);
     expect((await registryJson(sb, reg)).clusters.sort()).toEqual([a, b].sort());
   });
@@ -289,7 +322,10 @@ describe("registry connect and disconnect on running clusters; two clusters shar
     expect((await docker(["exec", node, "cat", REGISTRIES_YAML])).stdout).not.toContain(`k3box-${reg}`);
     const pull = await pullInNode(node, `${shared.names.node}/busybox:latest`);
     expect(pull.code).not.toBe(0);
-    const cm = await eventually(() => hostingConfigMap(sb, b), (c) => c.v1.host === undefined);
+    const cm = await eventually(
+      () => hostingConfigMap(sb, b),
+      (c) => c.v1.host === undefined,
+    );
     expect(cm.v1).toEqual({ help: expect.stringMatching(/^https:\/\//) });
     expect(cm.all).toEqual([]);
     expect(await registryJson(sb, reg)).toMatchObject({ clusters: [], state: "running" });
@@ -320,8 +356,16 @@ describe("a pull-through cache", () => {
     pushed.push(await pushBusybox(upstream.names.host));
     const r = await sb.k3box(
       [
-        "registry", "create", hub, "--network", `k3box-${cluster}`,
-        "--proxy-remote-url", `http://${upstream.names.node}`, "--proxy-username", "cache", "--delete-enabled",
+        "registry",
+        "create",
+        hub,
+        "--network",
+        `k3box-${cluster}`,
+        "--proxy-remote-url",
+        `http://${upstream.names.node}`,
+        "--proxy-username",
+        "cache",
+        "--delete-enabled",
       ],
       // The password from the environment, out of the process list.
       { K3BOX_REGISTRY_PROXY_PASSWORD: "from-env" },
@@ -335,7 +379,9 @@ describe("a pull-through cache", () => {
     for (const r of [hub, upstream.name]) await sb.k3box(["registry", "delete", "--force", r]);
     await sb.dispose();
     for (const ref of pushed) await docker(["rmi", ref]);
-    expect((await docker(["ps", "-aq", "--filter", `name=k3box-${hub}`, "--filter", `name=k3box-${upstream.name}`])).stdout).toBe("");
+    expect((await docker(["ps", "-aq", "--filter", `name=k3box-${hub}`, "--filter", `name=k3box-${upstream.name}`])).stdout).toBe(
+      "",
+    );
     expect(await leftovers(cluster)).toEqual([]);
   });
 
@@ -354,7 +400,9 @@ describe("a pull-through cache", () => {
     expect(c?.Config.Env).toContain("REGISTRY_STORAGE_DELETE_ENABLED=true");
     expect((await sb.k3box(["registry", "connect", hub, "--cluster", cluster])).code).toBe(0);
     const node = `k3box-${cluster}-server-0`;
-    const yaml = parse((await docker(["exec", node, "cat", REGISTRIES_YAML])).stdout) as { mirrors: Record<string, { endpoint: string[] }> };
+    const yaml = parse((await docker(["exec", node, "cat", REGISTRIES_YAML])).stdout) as {
+      mirrors: Record<string, { endpoint: string[] }>;
+    };
     expect(yaml.mirrors[upstream.names.node]?.endpoint).toEqual([`http://k3box-${hub}:5000`]);
     const pull = await pullInNode(node, `${upstream.names.node}/busybox:latest`);
     expect(pull.stderr).toBe("");
@@ -403,7 +451,13 @@ describe("registries: bad input is refused with nothing changed", () => {
     expect((await docker(["inspect", `k3box-${name}`])).code).not.toBe(0);
 
     const c = await sb.k3box([
-      "cluster", "create", name, "-i", DOUBLE_IMAGE, "--registry-create", `${name}-registry:${busyPort}`,
+      "cluster",
+      "create",
+      name,
+      "-i",
+      DOUBLE_IMAGE,
+      "--registry-create",
+      `${name}-registry:${busyPort}`,
     ]);
     expect(c.code).toBe(5);
     expect(c.stderr).toContain(`--registry-create ${name}-registry: port 127.0.0.1:${busyPort} is already in use`);
@@ -437,8 +491,19 @@ describe("registries: bad input is refused with nothing changed", () => {
     expect((await sb.k3box(["registry", "create", used])).code).toBe(0);
     try {
       const c = await sb.k3box([
-        "cluster", "create", name, "-i", DOUBLE_IMAGE, "--registry-create", `${name}-registry`, "--registry-use", used,
-        "-e", "K3S_DOUBLE_FAIL_AT=kubelet@server:0", "--timeout", "2m",
+        "cluster",
+        "create",
+        name,
+        "-i",
+        DOUBLE_IMAGE,
+        "--registry-create",
+        `${name}-registry`,
+        "--registry-use",
+        used,
+        "-e",
+        "K3S_DOUBLE_FAIL_AT=kubelet@server:0",
+        "--timeout",
+        "2m",
       ]);
       expect(c.code).toBe(7);
       expect(c.stderr).toContain("injected failure at kubelet");

@@ -128,7 +128,10 @@ describe("command line", () => {
     const cases: Array<[string[], string]> = [
       [["node", "create"], "required option '-c, --cluster <name|url>' not specified"],
       [["node", "create", "--cluster", "dev", "--role", "master"], 'invalid role "master"'],
-      [["node", "create", "--cluster", "dev", "--k3s-arg", "--disable=traefik@server:0"], "node filters do not apply to node create"],
+      [
+        ["node", "create", "--cluster", "dev", "--k3s-arg", "--disable=traefik@server:0"],
+        "node filters do not apply to node create",
+      ],
       [["node", "create", "--cluster", "https://10.0.0.1:6443"], "needs the cluster's --token"],
       [["node", "create", "--cluster", "dev", "--token", "x"], "--token is only for joining a cluster by its URL"],
       [["cluster", "edit", "dev"], "nothing to edit"],
@@ -185,7 +188,10 @@ describe("config commands", () => {
     const dir = mkdtempSync(join(tmpdir(), "k3box-cli-"));
     try {
       const file = join(dir, "c.yaml");
-      writeFileSync(file, "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nmetadata: {name: viewed}\nagents: 1\ntoken: s3cret-value\n");
+      writeFileSync(
+        file,
+        "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nmetadata: {name: viewed}\nagents: 1\ntoken: s3cret-value\n",
+      );
       const s = streams();
       expect(await run(["config", "view", "--config", file, "--agents", "2", "-o", "json"], s.streams, signal)).toBe(0);
       const view = JSON.parse(s.text().stdout) as { name: string; agents: number; servers: number; token: string };

@@ -16,10 +16,7 @@ const FIXTURES = fileURLToPath(new URL("./fixtures/config/", import.meta.url));
 const HEADER = "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\n";
 
 /** A config file's text through the whole pipeline: load, layer, build. */
-async function build(
-  text: string,
-  layers: { env?: NodeJS.ProcessEnv; flags?: ClusterInput } = {},
-): Promise<ClusterSpec> {
+async function build(text: string, layers: { env?: NodeJS.ProcessEnv; flags?: ClusterInput } = {}): Promise<ClusterSpec> {
   const env = layers.env ?? {};
   const file = loadConfig(new ConfigSource("test.yaml", text, FIXTURES), env);
   const { input, build: options } = resolveClusterInput({ flags: layers.flags ?? {}, env, file });
@@ -111,7 +108,11 @@ describe("k3box.dev/v1alpha1: one valid fixture per field", () => {
     [
       "options.k3s.extraArgs",
       "options:\n  k3s:\n    extraArgs:\n      - arg: --disable=traefik\n      - arg: --tls-san=x.dev\n        nodeFilters: [server:0]\n",
-      (s) => expect(s.k3sArgs.map((a) => [a.arg, filters(a)])).toEqual([["--disable=traefik", "server:*"], ["--tls-san=x.dev", "server:0"]]),
+      (s) =>
+        expect(s.k3sArgs.map((a) => [a.arg, filters(a)])).toEqual([
+          ["--disable=traefik", "server:*"],
+          ["--tls-san=x.dev", "server:0"],
+        ]),
     ],
     [
       "options.k3s.nodeLabels",
@@ -149,8 +150,16 @@ describe("k3box.dev/v1alpha1: one invalid fixture per field, with its position",
     ["network", 'network: "-bad"\n', 'test.yaml:3:10: network: invalid network name "-bad"'],
     ["subnet", "subnet: 10.0.0.0/33\n", 'test.yaml:3:9: subnet: invalid subnet "10.0.0.0/33"'],
     ["token", 'token: "has space"\n', "test.yaml:3:8: token: invalid token: it must be non-empty and contain no whitespace"],
-    ["volumes", "volumes:\n  - volume: data:relative\n", 'test.yaml:4:13: volumes[0].volume: invalid volume "data:relative": destination "relative" must be an absolute path'],
-    ["ports", "ports:\n  - port: 8080:http\n", 'test.yaml:4:5: ports[0]: invalid container port "http" in port mapping "8080:http"'],
+    [
+      "volumes",
+      "volumes:\n  - volume: data:relative\n",
+      'test.yaml:4:13: volumes[0].volume: invalid volume "data:relative": destination "relative" must be an absolute path',
+    ],
+    [
+      "ports",
+      "ports:\n  - port: 8080:http\n",
+      'test.yaml:4:5: ports[0]: invalid container port "http" in port mapping "8080:http"',
+    ],
     [
       "ports filter",
       "ports:\n  - port: 8080:80\n    nodeFilters: [agent:3]\n",
@@ -162,26 +171,77 @@ describe("k3box.dev/v1alpha1: one invalid fixture per field, with its position",
       'test.yaml:4:5: env[0]: invalid node filter "servers:x" in env "A=1@servers:x"',
     ],
     ["env", "env:\n  - envVar: 1A=x\n", 'test.yaml:4:5: env[0]: invalid env "1A=x": "1A" is not a valid variable name'],
-    ["files source", "files:\n  - source: missing.txt\n    destination: /etc/x\n", `test.yaml:4:5: files[0]: file "${FIXTURES}missing.txt:/etc/x": cannot read ${FIXTURES}missing.txt: no such file or directory`],
-    ["files destination", "files:\n  - content: x\n    destination: etc/x\n", 'test.yaml:4:5: files[0]: invalid destination "etc/x" in file "etc/x"'],
-    ["files source and content", "files:\n  - source: hello.txt\n    content: x\n    destination: /x\n", "test.yaml:4:5: files[0]: give either source (a path) or content (the text itself)"],
-    ["manifests", "manifests: [nowhere]\n", `test.yaml:3:13: manifests[0]: manifest "${FIXTURES}nowhere": cannot read ${FIXTURES}nowhere: no such file or directory`],
-    ["hostAliases", "hostAliases:\n  - ip: not-an-ip\n    hostnames: [a]\n", 'test.yaml:4:5: hostAliases[0]: invalid host alias "not-an-ip:a": "not-an-ip" is not an IP address'],
-    ["hostAliases empty", "hostAliases:\n  - ip: 10.0.0.1\n    hostnames: []\n", "test.yaml:5:16: hostAliases[0].hostnames: must not be empty"],
-    ["options.k3s.extraArgs", "options:\n  k3s:\n    extraArgs:\n      - arg: disable-traefik\n", 'test.yaml:6:9: options.k3s.extraArgs[0]: invalid k3s-arg "disable-traefik"'],
-    ["options.k3s.nodeLabels", "options:\n  k3s:\n    nodeLabels:\n      - label: bad key=x\n", 'test.yaml:6:9: options.k3s.nodeLabels[0]: invalid node label "bad key=x": "bad key" is not a valid label key'],
-    ["options.kubeconfig", "options:\n  kubeconfig:\n    switchCurrentContext: yes-please\n", 'test.yaml:5:27: options.kubeconfig.switchCurrentContext: expected a boolean, got "yes-please"'],
+    [
+      "files source",
+      "files:\n  - source: missing.txt\n    destination: /etc/x\n",
+      `test.yaml:4:5: files[0]: file "${FIXTURES}missing.txt:/etc/x": cannot read ${FIXTURES}missing.txt: no such file or directory`,
+    ],
+    [
+      "files destination",
+      "files:\n  - content: x\n    destination: etc/x\n",
+      'test.yaml:4:5: files[0]: invalid destination "etc/x" in file "etc/x"',
+    ],
+    [
+      "files source and content",
+      "files:\n  - source: hello.txt\n    content: x\n    destination: /x\n",
+      "test.yaml:4:5: files[0]: give either source (a path) or content (the text itself)",
+    ],
+    [
+      "manifests",
+      "manifests: [nowhere]\n",
+      `test.yaml:3:13: manifests[0]: manifest "${FIXTURES}nowhere": cannot read ${FIXTURES}nowhere: no such file or directory`,
+    ],
+    [
+      "hostAliases",
+      "hostAliases:\n  - ip: not-an-ip\n    hostnames: [a]\n",
+      'test.yaml:4:5: hostAliases[0]: invalid host alias "not-an-ip:a": "not-an-ip" is not an IP address',
+    ],
+    [
+      "hostAliases empty",
+      "hostAliases:\n  - ip: 10.0.0.1\n    hostnames: []\n",
+      "test.yaml:5:16: hostAliases[0].hostnames: must not be empty",
+    ],
+    [
+      "options.k3s.extraArgs",
+      "options:\n  k3s:\n    extraArgs:\n      - arg: disable-traefik\n",
+      'test.yaml:6:9: options.k3s.extraArgs[0]: invalid k3s-arg "disable-traefik"',
+    ],
+    [
+      "options.k3s.nodeLabels",
+      "options:\n  k3s:\n    nodeLabels:\n      - label: bad key=x\n",
+      'test.yaml:6:9: options.k3s.nodeLabels[0]: invalid node label "bad key=x": "bad key" is not a valid label key',
+    ],
+    [
+      "options.kubeconfig",
+      "options:\n  kubeconfig:\n    switchCurrentContext: yes-please\n",
+      'test.yaml:5:27: options.kubeconfig.switchCurrentContext: expected a boolean, got "yes-please"',
+    ],
     ["options.k3box", "options:\n  k3box:\n    timeout: soon\n", 'test.yaml:5:14: options.k3box.timeout: invalid timeout "soon"'],
     ["unknown field", "colour: blue\n", 'test.yaml:3:1: colour: unknown field "colour"'],
-    ["unknown nested field", "options:\n  k3box:\n    retries: 3\n", 'test.yaml:5:5: options.k3box.retries: unknown field "retries"'],
+    [
+      "unknown nested field",
+      "options:\n  k3box:\n    retries: 3\n",
+      'test.yaml:5:5: options.k3box.retries: unknown field "retries"',
+    ],
     ["wrong type", "ports: 8080:80\n", 'test.yaml:3:8: ports: expected a list, got "8080:80"'],
     ["missing field", "ports:\n  - nodeFilters: [loadbalancer]\n", "test.yaml:4:5: ports[0].port: required field is missing"],
-    ["registries.create", "registries:\n  create: {name: reg, hostPort: \"99999\"}\n", 'test.yaml:4:11: registries.create: invalid port "99999"'],
-    ["registries.use", "registries:\n  use: [ok, Bad_Name]\n", 'test.yaml:4:13: registries.use[1]: invalid registry name "Bad_Name"'],
+    [
+      "registries.create",
+      'registries:\n  create: {name: reg, hostPort: "99999"}\n',
+      'test.yaml:4:11: registries.create: invalid port "99999"',
+    ],
+    [
+      "registries.use",
+      "registries:\n  use: [ok, Bad_Name]\n",
+      'test.yaml:4:13: registries.use[1]: invalid registry name "Bad_Name"',
+    ],
     ["registries.config", "registries:\n  config: |\n    mirrors: [1]\n", "test.yaml:4:11: registries.config: "],
   ])("%s", async (_field, body, expected) => {
     const lines = await problems(HEADER + body);
-    expect(lines.some((l) => l.startsWith(expected)), `${lines.join("\n")}\n  does not contain\n${expected}`).toBe(true);
+    expect(
+      lines.some((l) => l.startsWith(expected)),
+      `${lines.join("\n")}\n  does not contain\n${expected}`,
+    ).toBe(true);
   });
 
   it("reports a YAML syntax error at its position", async () => {
@@ -223,7 +283,10 @@ describe("k3box.dev/v1alpha1: one invalid fixture per field, with its position",
     ["", "test.yaml:1:1: apiVersion: missing"],
     ["- a\n", "test.yaml:1:1: expected a mapping with apiVersion and kind"],
     ["kind: Cluster\n", "test.yaml:1:1: apiVersion: missing: use k3box.dev/v1alpha1, k3d.io/v1alpha5, k3d.io/v1alpha4"],
-    ["apiVersion: k3d.io/v1alpha3\nkind: Simple\n", 'test.yaml:1:13: apiVersion: k3d.io/v1alpha3 is too old: run "k3d config migrate"'],
+    [
+      "apiVersion: k3d.io/v1alpha3\nkind: Simple\n",
+      'test.yaml:1:13: apiVersion: k3d.io/v1alpha3 is too old: run "k3d config migrate"',
+    ],
     ["apiVersion: k3box.dev/v1alpha1\nkind: Simple\n", 'test.yaml:2:7: kind: expected "Cluster" for k3box.dev/v1alpha1'],
     ["apiVersion: k3d.io/v1alpha5\nkind: Cluster\n", 'test.yaml:2:7: kind: expected "Simple" for k3d.io/v1alpha5'],
   ])("checks apiVersion and kind: %j", async (text, expected) => {
@@ -260,7 +323,9 @@ describe("$VAR expansion", () => {
 
   it("rejects a malformed reference", async () => {
     const lines = await problems(HEADER + "image: ${not valid}\n");
-    expect(lines[0]).toBe('test.yaml:3:8: image: invalid variable reference "${not valid}": use $NAME, ${NAME} or ${NAME:-default}');
+    expect(lines[0]).toBe(
+      'test.yaml:3:8: image: invalid variable reference "${not valid}": use $NAME, ${NAME} or ${NAME:-default}',
+    );
   });
 
   it("leaves keys and text without references alone", async () => {
@@ -291,7 +356,9 @@ describe("precedence: flags > K3BOX_* > file > defaults", () => {
     await expect(build(file, { env: { K3BOX_SERVERS: "lots" } })).rejects.toThrow('K3BOX_SERVERS: "lots" is not a whole number');
     await expect(build(file, { env: { K3BOX_SUBNET: "10.0.0.0" } })).rejects.toThrow('K3BOX_SUBNET: invalid subnet "10.0.0.0"');
     await expect(build(file, { env: { K3BOX_WAIT: "maybe" } })).rejects.toThrow('K3BOX_WAIT: "maybe" is not true or false');
-    await expect(build(file, { env: { K3BOX_SERVERS: "0" } })).rejects.toThrow('K3BOX_SERVERS: invalid server count "0": at least 1');
+    await expect(build(file, { env: { K3BOX_SERVERS: "0" } })).rejects.toThrow(
+      'K3BOX_SERVERS: invalid server count "0": at least 1',
+    );
     await expect(build(file, { env: { K3BOX_API_PORT: "70000" } })).rejects.toThrow("K3BOX_API_PORT: API port 70000");
   });
 
@@ -325,8 +392,12 @@ describe("k3d Simple configs, translated", () => {
       rollback: true,
       kubeconfig: { updateDefault: true, switchContext: true },
     });
-    expect(spec.volumes.map((v) => [v.source, v.destination, filters(v)])).toEqual([["/my/host/path", "/path/in/node", "server:0;agent:*"]]);
-    expect(spec.ports.map((p) => [p.hostPort, p.containerPort, filters(p)])).toEqual([[8080, 80, "server:*:proxy;agent:*:proxy"]]);
+    expect(spec.volumes.map((v) => [v.source, v.destination, filters(v)])).toEqual([
+      ["/my/host/path", "/path/in/node", "server:0;agent:*"],
+    ]);
+    expect(spec.ports.map((p) => [p.hostPort, p.containerPort, filters(p)])).toEqual([
+      [8080, 80, "server:*:proxy;agent:*:proxy"],
+    ]);
     expect(spec.env.map((e) => [e.key, e.value, filters(e)])).toEqual([["bar", "baz", "server:0"]]);
     expect(spec.k3sArgs.map((a) => [a.arg, filters(a)])).toEqual([
       ["--tls-san=my.host.domain", "server:*"],
@@ -334,7 +405,11 @@ describe("k3d Simple configs, translated", () => {
     ]);
     expect(spec.hostAliases.map((h) => [h.ip, h.names])).toEqual([["1.2.3.4", ["my.host.local", "that.other.local"]]]);
     expect(spec.files.map((f) => [f.destination, String(f.content), filters(f)])).toEqual([
-      ["/var/lib/rancher/k3s/server/manifests/custom/foo.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n", "server:*;agent:*"],
+      [
+        "/var/lib/rancher/k3s/server/manifests/custom/foo.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n",
+        "server:*;agent:*",
+      ],
       ["/var/lib/rancher/k3s/server/manifests/baz.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: baz\n", "server:*"],
     ]);
   });
@@ -369,14 +444,17 @@ describe("k3d Simple configs, translated", () => {
 
   it("maps registries to ClusterInput's registry fields", () => {
     const text =
-      "apiVersion: k3d.io/v1alpha5\nkind: Simple\nregistries:\n  create:\n    name: registry.localhost\n    host: 0.0.0.0\n    hostPort: \"5000\"\n  use: [k3d-other:5000]\n  config: |\n    mirrors: {}\n";
+      'apiVersion: k3d.io/v1alpha5\nkind: Simple\nregistries:\n  create:\n    name: registry.localhost\n    host: 0.0.0.0\n    hostPort: "5000"\n  use: [k3d-other:5000]\n  config: |\n    mirrors: {}\n';
     const file = loadConfig(new ConfigSource("k.yaml", text, FIXTURES), {});
     expect(file.input).toMatchObject({
       registryCreate: "registry.localhost:0.0.0.0:5000",
       registryUse: ["k3d-other:5000"],
       registryConfigYaml: "mirrors: {}\n",
     });
-    const path = loadConfig(new ConfigSource("k.yaml", "apiVersion: k3d.io/v1alpha5\nkind: Simple\nregistries:\n  config: reg.yaml\n", FIXTURES), {});
+    const path = loadConfig(
+      new ConfigSource("k.yaml", "apiVersion: k3d.io/v1alpha5\nkind: Simple\nregistries:\n  config: reg.yaml\n", FIXTURES),
+      {},
+    );
     expect(path.input.registryConfig).toBe(join(FIXTURES, "reg.yaml"));
   });
 });

@@ -49,7 +49,11 @@ describe("image names as users type them", () => {
     ["localhost/app", "localhost/app:latest", "localhost/app:latest"],
     ["localhost:5000/team/app:x", "localhost:5000/team/app:x", "localhost:5000/team/app:x"],
     ["ghcr.io/o/r:v1.2.3", "ghcr.io/o/r:v1.2.3", "ghcr.io/o/r:v1.2.3"],
-    ["registry.k3box.local:5000/a__b-c.d:T_1", "registry.k3box.local:5000/a__b-c.d:T_1", "registry.k3box.local:5000/a__b-c.d:T_1"],
+    [
+      "registry.k3box.local:5000/a__b-c.d:T_1",
+      "registry.k3box.local:5000/a__b-c.d:T_1",
+      "registry.k3box.local:5000/a__b-c.d:T_1",
+    ],
   ])("%s → %s", (input, canonical, familiar) => {
     expect(parseImageReference(input)).toEqual({ canonical, familiar });
   });
@@ -80,7 +84,7 @@ describe("archive detection", () => {
     expect(detectCompression(Buffer.from("BZh91AY&SY"))).toBe("bzip2");
     expect(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00]))).toBe("xz");
     expect(detectCompression(Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64]))).toBe("lz4");
-    expect(detectCompression(Buffer.from("{\"not\": \"a tar\"}"))).toBeUndefined();
+    expect(detectCompression(Buffer.from('{"not": "a tar"}'))).toBeUndefined();
     expect(detectCompression(Buffer.alloc(0))).toBeUndefined();
   });
 
@@ -228,7 +232,10 @@ describe("fan-out", () => {
   });
 
   it("drops a destination that fails, and the others still get everything", async () => {
-    const source = Readable.from(Array.from({ length: 50 }, () => Buffer.alloc(100, 2)), { objectMode: false });
+    const source = Readable.from(
+      Array.from({ length: 50 }, () => Buffer.alloc(100, 2)),
+      { objectMode: false },
+    );
     let seen = 0;
     const failing = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -244,7 +251,10 @@ describe("fan-out", () => {
   });
 
   it("does not hang when a full destination is destroyed: the source resumes for the others", async () => {
-    const source = Readable.from(Array.from({ length: 100 }, () => Buffer.alloc(10, 3)), { objectMode: false });
+    const source = Readable.from(
+      Array.from({ length: 100 }, () => Buffer.alloc(10, 3)),
+      { objectMode: false },
+    );
     const stuck = new Gate();
     const ok = new Sink();
     const done = fanOut(source, [stuck, ok]);
@@ -317,7 +327,9 @@ describe("whether a node already holds an engine image", () => {
     expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(true);
     expect(await node.holds({ target: INDEX, labels: {} }, ID)).toBe(true);
     expect(await node.holds({ target: INDEX, labels: {} }, `sha256:${"9".repeat(64)}`)).toBe(false);
-    expect(await new NodeImages(runtime, "n", { os: "linux", architecture: "arm64" }).holds({ target: INDEX, labels: {} }, ID)).toBe(false);
+    expect(
+      await new NodeImages(runtime, "n", { os: "linux", architecture: "arm64" }).holds({ target: INDEX, labels: {} }, ID),
+    ).toBe(false);
   });
 
   it("matches the target itself (containerd store IDs), and nothing when the ref is absent or its content is missing", async () => {
@@ -355,7 +367,9 @@ describe("what a plain archive file holds, from its index files", () => {
       {
         [`${HEX}/layer.tar`]: layer,
         [`${HEX}.json`]: "{}",
-        "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app:dev", "me/app:1"], Layers: [`${HEX}/layer.tar`] }]),
+        "manifest.json": JSON.stringify([
+          { Config: `${HEX}.json`, RepoTags: ["app:dev", "me/app:1"], Layers: [`${HEX}/layer.tar`] },
+        ]),
       },
       async (path) => {
         expect(await archivedImages(path)).toEqual([
@@ -367,21 +381,30 @@ describe("what a plain archive file holds, from its index files", () => {
   });
 
   it("prefers an OCI index.json, and gives up (send it whole) when an image there has no full name", async () => {
-    const index = (annotations: Record<string, string>) =>
-      JSON.stringify({ manifests: [{ digest: DIGEST, annotations }] });
+    const index = (annotations: Record<string, string>) => JSON.stringify({ manifests: [{ digest: DIGEST, annotations }] });
     const manifest = JSON.stringify([{ Config: `blobs/sha256/${HEX}`, RepoTags: ["app:dev"] }]);
-    await withArchive({ "index.json": index({ "io.containerd.image.name": "docker.io/library/app:dev" }), "manifest.json": manifest }, async (path) => {
-      expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:dev", id: DIGEST }]);
-    });
-    await withArchive({ "index.json": index({ "org.opencontainers.image.ref.name": "dev" }), "manifest.json": manifest }, async (path) => {
-      expect(await archivedImages(path)).toBeUndefined();
-    });
+    await withArchive(
+      { "index.json": index({ "io.containerd.image.name": "docker.io/library/app:dev" }), "manifest.json": manifest },
+      async (path) => {
+        expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:dev", id: DIGEST }]);
+      },
+    );
+    await withArchive(
+      { "index.json": index({ "org.opencontainers.image.ref.name": "dev" }), "manifest.json": manifest },
+      async (path) => {
+        expect(await archivedImages(path)).toBeUndefined();
+      },
+    );
   });
 
   it("walks past long names (ustar prefix, pax) and says nothing for archives without index files", async () => {
     const long = `${"p".repeat(120)}/layer.tar`;
     await withArchive(
-      { [long]: "layer", ["q".repeat(150)]: "pax", "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app"] }]) },
+      {
+        [long]: "layer",
+        ["q".repeat(150)]: "pax",
+        "manifest.json": JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app"] }]),
+      },
       async (path) => expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:latest", id: `sha256:${HEX}` }]),
     );
     await withArchive({ "hello.txt": "hi" }, async (path) => expect(await archivedImages(path)).toBeUndefined());

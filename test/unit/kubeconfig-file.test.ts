@@ -19,7 +19,6 @@ import { K3S_KUBECONFIG } from "./k3s-kubeconfig-fixture.js";
 
 const run = promisify(execFile);
 
-
 const OTHER_TEXT = `# written by hand
 apiVersion: v1
 kind: Config
@@ -95,7 +94,11 @@ describe("updateKubeconfigFile", () => {
   });
 
   it.each([
-    ["a syntax error", "apiVersion: v1\nclusters:\n- name: a\n  cluster: {server: [\n", /config:\d+:\d+: cannot parse kubeconfig/],
+    [
+      "a syntax error",
+      "apiVersion: v1\nclusters:\n- name: a\n  cluster: {server: [\n",
+      /config:\d+:\d+: cannot parse kubeconfig/,
+    ],
     ["another kind of document", "apiVersion: v1\nkind: Pod\n", /config is not a kubeconfig: kind is string "Pod"/],
   ])("leaves a file with %s byte-for-byte untouched and names it", async (_what, text, why) => {
     await writeFile(file, text, { mode: 0o640 });

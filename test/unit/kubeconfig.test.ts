@@ -89,7 +89,10 @@ describe("clusterKubeconfig", () => {
   it.each([
     ["kind: Pod\n", /kind is string "Pod"/],
     ["- a\n- b\n", /document is a list/],
-    [K3S_KUBECONFIG.replace("certificate-authority-data: Q0EtREFUQQ==", "insecure-skip-tls-verify: true"), /no certificate-authority-data/],
+    [
+      K3S_KUBECONFIG.replace("certificate-authority-data: Q0EtREFUQQ==", "insecure-skip-tls-verify: true"),
+      /no certificate-authority-data/,
+    ],
     [K3S_KUBECONFIG.replace(/users:[\s\S]*/, "users: []\n"), /user "default" not found/],
     [K3S_KUBECONFIG.replace(/client-key-data: .*/, ""), /neither client-certificate-data/],
     [K3S_KUBECONFIG.replace("current-context: default", "current-context: other"), /context "other" not found/],
@@ -108,9 +111,7 @@ describe("clusterKubeconfig", () => {
   );
 
   it("rejects an empty cluster name", () => {
-    expect(() => clusterKubeconfig(K3S_KUBECONFIG, { clusterName: "", server: "https://127.0.0.1:1" })).toThrow(
-      UsageError,
-    );
+    expect(() => clusterKubeconfig(K3S_KUBECONFIG, { clusterName: "", server: "https://127.0.0.1:1" })).toThrow(UsageError);
   });
 });
 

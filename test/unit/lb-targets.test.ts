@@ -48,7 +48,10 @@ describe("port edit", () => {
 
   it("pairs stored specs with their published ports, explicit host ports first", () => {
     const pairs = pairMappings([spec("80"), spec("8080:80")], published, 40000);
-    expect(pairs.map((p) => [p.raw, p.binding.hostPort])).toEqual([["80", 41000], ["8080:80", 8080]]);
+    expect(pairs.map((p) => [p.raw, p.binding.hostPort])).toEqual([
+      ["80", 41000],
+      ["8080:80", 8080],
+    ]);
   });
 
   it("--port-delete matches the spec as written, a bare host port, or a spec with that host port", () => {
@@ -63,7 +66,9 @@ describe("port edit", () => {
     const pairs = pairMappings([spec("8080:80")], published, 40000);
     expect(() => checkAdds([placePort(parsePortMapping("8080:443"), counts)], pairs, api)).toThrow(/already mapped by "8080:80"/);
     expect(() => checkAdds([placePort(parsePortMapping("40000:443"), counts)], pairs, api)).toThrow(/the API/);
-    expect(() => checkAdds([placePort(parsePortMapping("9000:90@agent:0:direct"), counts)], pairs, api)).toThrow(/cannot add ports/);
+    expect(() => checkAdds([placePort(parsePortMapping("9000:90@agent:0:direct"), counts)], pairs, api)).toThrow(
+      /cannot add ports/,
+    );
     expect(() => checkAdds([placePort(parsePortMapping("9000:443"), counts)], pairs, api)).not.toThrow();
   });
 });

@@ -30,7 +30,14 @@ const node = (role: NodeState["role"], index: number, extra: Partial<NodeState> 
 
 describe("planStart", () => {
   it("HA: init server first, the others one at a time until started, then all waited for, then agents in parallel", () => {
-    const nodes = [node("agent", 1), node("server", 2), node("server", 1), node("server", 0, { init: true }), node("agent", 0), node("loadbalancer", 0)];
+    const nodes = [
+      node("agent", 1),
+      node("server", 2),
+      node("server", 1),
+      node("server", 0, { init: true }),
+      node("agent", 0),
+      node("loadbalancer", 0),
+    ];
     expect(show(planStart(nodes, true))).toBe(
       "seq(start:s0@server-started, start:s1@server-started, start:s2@server-started, " +
         "par(wait:s0@server, wait:s1@server, wait:s2@server), par(start:a0@agent, start:a1@agent))",

@@ -30,9 +30,13 @@ function merger(shell: (typeof SHELLS)[number]) {
     writeFileSync(join(dir, "wanted"), wanted);
     writeFileSync(join(dir, "target"), target);
     const [cmd, ...args] = shell.argv as [string, ...string[]];
-    return execFileSync(cmd, [...args, "-c", `${shell.prelude}${fn}\nmerge_hosts "$1" "$2" "$3"`, "sh", mode, join(dir, "wanted"), join(dir, "target")], {
-      encoding: "utf8",
-    });
+    return execFileSync(
+      cmd,
+      [...args, "-c", `${shell.prelude}${fn}\nmerge_hosts "$1" "$2" "$3"`, "sh", mode, join(dir, "wanted"), join(dir, "target")],
+      {
+        encoding: "utf8",
+      },
+    );
   };
 }
 

@@ -4,7 +4,11 @@ import { LABEL } from "../../src/core/labels.js";
 import { choosePeer, hasEmbeddedEtcd, nextIndices, planJoinNodes, planNewNodes } from "../../src/core/plan/node.js";
 import type { ContainerInfo, ContainerSpec } from "../../src/runtime/types.js";
 
-function container(role: "server" | "agent" | "loadbalancer", index: number, extra: { init?: boolean; files?: string[]; running?: boolean } = {}): ContainerInfo {
+function container(
+  role: "server" | "agent" | "loadbalancer",
+  index: number,
+  extra: { init?: boolean; files?: string[]; running?: boolean } = {},
+): ContainerInfo {
   const name = role === "loadbalancer" ? "k3box-c-serverlb" : `k3box-c-${role}-${index}`;
   const labels: Record<string, string> = {
     [LABEL.managed]: "true",
@@ -67,7 +71,11 @@ describe("hasEmbeddedEtcd", () => {
 
 describe("nextIndices", () => {
   it("continues after the highest index of the role, so a deleted node's name is not reused", () => {
-    const nodes = [{ role: "agent", index: 0 }, { role: "agent", index: 2 }, { role: "server", index: 5 }];
+    const nodes = [
+      { role: "agent", index: 0 },
+      { role: "agent", index: 2 },
+      { role: "server", index: 5 },
+    ];
     expect(nextIndices(nodes, "agent", 2)).toEqual([3, 4]);
     expect(nextIndices(nodes, "server", 1)).toEqual([6]);
     expect(nextIndices([], "agent", 1)).toEqual([0]);
@@ -75,7 +83,11 @@ describe("nextIndices", () => {
 });
 
 describe("planNewNodes", () => {
-  const ha = [container("server", 0, { init: true, files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }), container("server", 1, { files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }), container("loadbalancer", 0)];
+  const ha = [
+    container("server", 0, { init: true, files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }),
+    container("server", 1, { files: ["/etc/a", "/var/lib/rancher/k3s/server/manifests/x.yaml"] }),
+    container("loadbalancer", 0),
+  ];
 
   it("clones a joined server for a new server: no --cluster-init, its own volume, no node ports, same entrypoint and files", () => {
     const [n] = planNewNodes("c", ha, "server", 1, { ...none, k3sArgs: ["--disable=traefik"], env: { EXTRA: "1" } });
@@ -125,7 +137,17 @@ describe("planJoinNodes", () => {
   it("builds nodes for a foreign cluster from its URL and token; no aliases on Docker's default bridge", () => {
     const [n] = planJoinNodes(
       "ext",
-      { url: "https://10.0.0.1:6443", token: "T", role: "agent", replicas: 1, image: "img", network: "bridge", version: "1", existing: [], nodeEntrypoint: "#!/bin/sh\n" },
+      {
+        url: "https://10.0.0.1:6443",
+        token: "T",
+        role: "agent",
+        replicas: 1,
+        image: "img",
+        network: "bridge",
+        version: "1",
+        existing: [],
+        nodeEntrypoint: "#!/bin/sh\n",
+      },
       none,
     );
     expect(n?.name).toBe("k3box-ext-agent-0");

@@ -13,7 +13,7 @@ const ctx: PlanContext = {
   loadBalancerImage: "k3box/loadbalancer:abc",
   networkExists: false,
   version: "0.0.0-test",
-  nodeEntrypoint: "#!/bin/sh\nexec /bin/k3s \"$@\"\n",
+  nodeEntrypoint: '#!/bin/sh\nexec /bin/k3s "$@"\n',
 };
 
 const ENTRYPOINT = { path: "/bin/k3box-entrypoint.sh", content: ctx.nodeEntrypoint, mode: 0o755 };
@@ -87,7 +87,9 @@ describe("planCreate", () => {
       cmd: ["server", "--tls-san", "127.0.0.1", "--tls-san", "k3box-demo-serverlb", "--disable=traefik"],
       env: { K3S_TOKEN: "t0ken", K3S_KUBECONFIG_OUTPUT: "/output/kubeconfig.yaml" },
     });
-    expect(server?.container.mounts).toEqual([{ type: "volume", source: "k3box-demo-server-0-data", target: "/var/lib/rancher/k3s" }]);
+    expect(server?.container.mounts).toEqual([
+      { type: "volume", source: "k3box-demo-server-0-data", target: "/var/lib/rancher/k3s" },
+    ]);
     expect(agent?.container.cmd).toEqual(["agent"]);
     expect(agent?.container.env).toMatchObject({ A: "1", K3S_URL: "https://k3box-demo-server-0:6443" });
     expect(agent?.container.mounts?.[1]).toMatchObject({ type: "bind", source: "/src", target: "/dst" });
@@ -201,7 +203,11 @@ describe("node entrypoint and host aliases", () => {
   it("gives every k3s node the host aliases as a hosts file and records its path", async () => {
     const p = await plan({ agents: 1, hostAliases: ["10.0.0.5:db.internal,db", "[fd00::1]:v6.internal"] });
     for (const n of p.nodes.filter((n) => n.role !== "loadbalancer")) {
-      expect(n.files[1]).toEqual({ path: "/etc/k3box/hosts", content: "10.0.0.5 db.internal db\nfd00::1 v6.internal\n", mode: 0o644 });
+      expect(n.files[1]).toEqual({
+        path: "/etc/k3box/hosts",
+        content: "10.0.0.5 db.internal db\nfd00::1 v6.internal\n",
+        mode: 0o644,
+      });
       expect(JSON.parse(n.container.labels["dev.k3box.files"] ?? "[]")).toEqual(["/bin/k3box-entrypoint.sh", "/etc/k3box/hosts"]);
     }
   });
@@ -247,13 +253,24 @@ describe("Docker translation", () => {
 
 describe("the plan as --dry-run prints it", () => {
   it("lists the ordered actions and hides the token, in env and in k3s arguments", async () => {
-    const spec = await buildClusterSpec({ name: "demo", agents: 1, subnet: "172.30.0.0/24", token: "s3cret", k3sArgs: ["--agent-token=hidden"] });
+    const spec = await buildClusterSpec({
+      name: "demo",
+      agents: 1,
+      subnet: "172.30.0.0/24",
+      token: "s3cret",
+      k3sArgs: ["--agent-token=hidden"],
+    });
     const view = describePlan(planCreate(spec, { ...ctx, token: "s3cret", apiHostPort: 0 }));
     const text = JSON.stringify(view);
     expect(text).not.toContain("s3cret");
     expect(text).not.toContain("hidden");
     expect(view.actions).toEqual([
-      { parallel: ["ensure image docker.io/rancher/k3s:v1.35.5-k3s1 (pull when missing)", "ensure load balancer image k3box/loadbalancer:abc (build when missing)"] },
+      {
+        parallel: [
+          "ensure image docker.io/rancher/k3s:v1.35.5-k3s1 (pull when missing)",
+          "ensure load balancer image k3box/loadbalancer:abc (build when missing)",
+        ],
+      },
       "create network k3box-demo with subnet 172.30.0.0/24",
       { parallel: ["create volume k3box-demo-server-0-data", "create volume k3box-demo-agent-0-data"] },
       {

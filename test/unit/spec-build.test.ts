@@ -84,7 +84,12 @@ describe("the spec as people read it", () => {
   it("hides secrets in k3s arguments, whichever form they take", async () => {
     const { specView } = await import("../../src/core/spec/view.js");
     const spec = await buildClusterSpec({
-      k3sArgs: ["--token=s3cret", "--datastore-endpoint=postgres://u:pw\\@db:5432/k3s", "--etcd-s3-secret-key=k", "--disable=traefik"],
+      k3sArgs: [
+        "--token=s3cret",
+        "--datastore-endpoint=postgres://u:pw\\@db:5432/k3s",
+        "--etcd-s3-secret-key=k",
+        "--disable=traefik",
+      ],
     });
     const text = JSON.stringify(specView(spec));
     expect(text).not.toMatch(/s3cret|pw@db|key=k"/);

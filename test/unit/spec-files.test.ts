@@ -21,19 +21,21 @@ describe("--file SRC:DEST[@FILTER]", () => {
 
   it("refuses the files k3box writes itself, saying what to use instead", async () => {
     const err = (await buildClusterSpec({
-      files: [
-        `${join(dir, "img.tar")}:k3s-registry-config`,
-        `${join(dir, "img.tar")}:/bin/k3box-entrypoint.sh`,
-      ],
+      files: [`${join(dir, "img.tar")}:k3s-registry-config`, `${join(dir, "img.tar")}:/bin/k3box-entrypoint.sh`],
     }).catch((e: unknown) => e)) as Error;
-    expect(err.message).toContain("writes /etc/rancher/k3s/registries.yaml, which k3box writes itself: give the file as --registry-config");
+    expect(err.message).toContain(
+      "writes /etc/rancher/k3s/registries.yaml, which k3box writes itself: give the file as --registry-config",
+    );
     expect(err.message).toContain("writes /bin/k3box-entrypoint.sh, which k3box writes itself");
   });
 
   it.each([
     ["./a.yaml:/etc/a.yaml", { source: "./a.yaml", destination: "/etc/a.yaml" }],
     ["a.yaml:k3s-manifests/a.yaml@server:0", { source: "a.yaml", destination: "k3s-manifests/a.yaml", filters: "server:0" }],
-    ["/x/y.tar:k3s-images/y.tar@agent:*;server:0", { source: "/x/y.tar", destination: "k3s-images/y.tar", filters: "agent:*;server:0" }],
+    [
+      "/x/y.tar:k3s-images/y.tar@agent:*;server:0",
+      { source: "/x/y.tar", destination: "k3s-images/y.tar", filters: "agent:*;server:0" },
+    ],
   ])("%s", (raw, expected) => {
     expect(parseFileFlag(raw)).toEqual(expected);
   });
@@ -55,7 +57,9 @@ describe("--file SRC:DEST[@FILTER]", () => {
   });
 
   it("rejects a relative destination that is no shortcut", () => {
-    expect(() => resolveDestination("k3s-manifest/a.yaml", 'file "x"')).toThrow('invalid destination "k3s-manifest/a.yaml" in file "x"');
+    expect(() => resolveDestination("k3s-manifest/a.yaml", 'file "x"')).toThrow(
+      'invalid destination "k3s-manifest/a.yaml" in file "x"',
+    );
   });
 
   it("reads files at build time: content as bytes, default mode 0644, every server and agent", async () => {

@@ -32,7 +32,7 @@ describe("node filters", () => {
   });
 
   it("names the bad filter", () => {
-    expect(() => parseNodeFilters("nodes:0", "port mapping \"x\"")).toThrow('invalid node filter "nodes:0" in port mapping "x"');
+    expect(() => parseNodeFilters("nodes:0", 'port mapping "x"')).toThrow('invalid node filter "nodes:0" in port mapping "x"');
   });
 
   it("splits at the last unescaped @", () => {
@@ -137,7 +137,11 @@ describe("names and durations", () => {
 
 describe("host aliases", () => {
   it("parses IP:NAME[,NAME] and bracketed IPv6", () => {
-    expect(parseHostAlias("10.0.0.5:db.local,cache")).toEqual({ ip: "10.0.0.5", names: ["db.local", "cache"], raw: "10.0.0.5:db.local,cache" });
+    expect(parseHostAlias("10.0.0.5:db.local,cache")).toEqual({
+      ip: "10.0.0.5",
+      names: ["db.local", "cache"],
+      raw: "10.0.0.5:db.local,cache",
+    });
     expect(parseHostAlias("[fd00::1]:v6.local").ip).toBe("fd00::1");
   });
 

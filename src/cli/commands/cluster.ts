@@ -21,7 +21,9 @@ interface CreateFlags extends SpecFlags {
 }
 
 export function clusterCommand(ctx: CliContext): Command {
-  const cluster = new Command("cluster").description("Create, list, inspect, start, stop, edit and delete clusters").alias("clusters");
+  const cluster = new Command("cluster")
+    .description("Create, list, inspect, start, stop, edit and delete clusters")
+    .alias("clusters");
 
   const create = cluster
     .command("create")
@@ -81,7 +83,9 @@ Examples:
         for (const line of nameLines({ names: r })) ctx.err(line);
       }
       if (result.kubeconfigPath !== undefined) {
-        ctx.err(`Kubeconfig merged into ${result.kubeconfigPath}${result.spec.kubeconfig.switchContext ? `, current context k3box-${result.name}` : ""}`);
+        ctx.err(
+          `Kubeconfig merged into ${result.kubeconfigPath}${result.spec.kubeconfig.switchContext ? `, current context k3box-${result.name}` : ""}`,
+        );
         ctx.err(`  kubectl --context k3box-${result.name} get nodes`);
       } else {
         ctx.err(`  k3box kubeconfig get ${result.name} > kubeconfig.yaml`);
@@ -164,7 +168,12 @@ Examples:
     .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string }) => {
       for (const name of await lifecycleTargets(names, flags.all)) {
         const r = await ctx.withProgress((onEvent, signal) =>
-          startCluster(name, { onEvent, signal, wait: flags.wait, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) }),
+          startCluster(name, {
+            onEvent,
+            signal,
+            wait: flags.wait,
+            ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+          }),
         );
         ctx.err(r.changed ? `Cluster "${name}" started` : `Cluster "${name}" is already running: nothing to do`);
       }
@@ -175,7 +184,12 @@ Examples:
     .argument("[names...]", "clusters to stop")
     .description("Stop clusters: load balancer and agents first, the init server last")
     .option("-a, --all", "stop every k3box cluster")
-    .option("--stop-timeout <seconds>", "seconds each node gets to shut down before it is killed", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .option(
+      "--stop-timeout <seconds>",
+      "seconds each node gets to shut down before it is killed",
+      count("stop timeout"),
+      DEFAULT_STOP_TIMEOUT_SECONDS,
+    )
     .addHelpText("after", "\nExamples:\n  k3box cluster stop dev\n  k3box cluster stop --all")
     .action(async (names: string[], flags: { all?: boolean; stopTimeout: number }) => {
       for (const name of await lifecycleTargets(names, flags.all)) {
@@ -194,7 +208,12 @@ Examples:
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
-    .option("--stop-timeout <seconds>", "seconds each node gets to shut down before it is killed", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .option(
+      "--stop-timeout <seconds>",
+      "seconds each node gets to shut down before it is killed",
+      count("stop timeout"),
+      DEFAULT_STOP_TIMEOUT_SECONDS,
+    )
     .addHelpText("after", "\nExamples:\n  k3box cluster restart dev")
     .action(async (names: string[], flags: { all?: boolean; wait: boolean; timeout?: string; stopTimeout: number }) => {
       for (const name of await lifecycleTargets(names, flags.all)) {

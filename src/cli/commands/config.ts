@@ -17,7 +17,10 @@ export function configCommand(ctx: CliContext): Command {
     .description("Write a commented starter config file")
     .option("--output <file>", "where to write it; - for stdout", "k3box.yaml")
     .option("-f, --force", "overwrite an existing file")
-    .addHelpText("after", "\nExamples:\n  k3box config init\n  k3box config init --output dev.yaml --force\n  k3box config init --output -")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  k3box config init\n  k3box config init --output dev.yaml --force\n  k3box config init --output -",
+    )
     .action(async (flags: { output: string; force?: boolean }) => {
       const text = starterConfig();
       if (flags.output === "-") {

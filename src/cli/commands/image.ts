@@ -22,10 +22,15 @@ export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
   image
     .command("import")
     .alias("load")
-    .argument("<sources...>", "image names from the Docker engine, archive files (docker save; plain, gzip or zstd), or - for stdin")
+    .argument(
+      "<sources...>",
+      "image names from the Docker engine, archive files (docker save; plain, gzip or zstd), or - for stdin",
+    )
     .description("Stream images into every node's containerd at once, skipping nodes that already have them")
     .addOption(
-      new Option("-c, --cluster <name>", "cluster to import into (repeatable)").argParser(collect).default([], DEFAULT_CLUSTER_NAME),
+      new Option("-c, --cluster <name>", "cluster to import into (repeatable)")
+        .argParser(collect)
+        .default([], DEFAULT_CLUSTER_NAME),
     )
     .option("--nodes <filter>", "only these nodes, e.g. agent:0 or server:*;agent:1 (default every server and agent)")
     .option("-o, --output <format>", "print the per-node result as json or yaml")
@@ -59,7 +64,11 @@ Examples:
             }
             render(e);
           };
-          return importImages(clusters, sources, { onEvent, signal, ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}) });
+          return importImages(clusters, sources, {
+            onEvent,
+            signal,
+            ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
+          });
         });
       } catch (err) {
         const partial = err instanceof ImportFailedError ? err.result : undefined;
@@ -86,7 +95,9 @@ Examples:
 
 function pipedStdin(input: Readable): Readable {
   if ((input as Readable & { isTTY?: boolean }).isTTY) {
-    throw new UsageError('"-" reads an image archive from stdin, which is a terminal here: pipe one in (docker save IMAGE | k3box image import - …)');
+    throw new UsageError(
+      '"-" reads an image archive from stdin, which is a terminal here: pipe one in (docker save IMAGE | k3box image import - …)',
+    );
   }
   return input;
 }

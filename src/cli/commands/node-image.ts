@@ -44,7 +44,9 @@ Examples:
       ctx.out(`${result.tag}\n`);
       ctx.err(
         `Node image ${result.tag} built from ${result.from}` +
-          (result.preloaded.length > 0 ? ` with ${result.preloaded.length} preloaded file(s): ${result.preloaded.join(", ")}` : ""),
+          (result.preloaded.length > 0
+            ? ` with ${result.preloaded.length} preloaded file(s): ${result.preloaded.join(", ")}`
+            : ""),
       );
     });
 

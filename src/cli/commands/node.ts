@@ -33,7 +33,10 @@ export function nodeCommand(ctx: CliContext): Command {
 
   node
     .command("create")
-    .argument("[name]", "joining by URL: names the new nodes (k3box-NAME-ROLE-N); a k3box cluster's nodes are named by role and index")
+    .argument(
+      "[name]",
+      "joining by URL: names the new nodes (k3box-NAME-ROLE-N); a k3box cluster's nodes are named by role and index",
+    )
     .description("Add servers or agents to a cluster, or join a cluster k3box did not create by its URL and token")
     .requiredOption("-c, --cluster <name|url>", "a k3box cluster, or https://HOST:PORT of another cluster")
     .option("--role <role>", "server or agent", "agent")
@@ -105,7 +108,12 @@ Examples:
     .addHelpText("after", "\nExamples:\n  k3box node start k3box-dev-agent-0")
     .action(async (names: string[], flags: { wait: boolean; timeout?: string }) => {
       const started = await ctx.withProgress((onEvent, signal) =>
-        startNodes(names, { onEvent, signal, wait: flags.wait, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) }),
+        startNodes(names, {
+          onEvent,
+          signal,
+          wait: flags.wait,
+          ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+        }),
       );
       for (const n of started) ctx.err(`Node "${n}" started`);
     });
@@ -114,7 +122,12 @@ Examples:
     .command("stop")
     .argument("<names...>", "node (container) names")
     .description("Take nodes out of the load balancer and stop them")
-    .option("--stop-timeout <seconds>", "seconds each node gets to shut down", count("stop timeout"), DEFAULT_STOP_TIMEOUT_SECONDS)
+    .option(
+      "--stop-timeout <seconds>",
+      "seconds each node gets to shut down",
+      count("stop timeout"),
+      DEFAULT_STOP_TIMEOUT_SECONDS,
+    )
     .addHelpText("after", "\nExamples:\n  k3box node stop k3box-dev-agent-0")
     .action(async (names: string[], flags: { stopTimeout: number }) => {
       const stopped = await ctx.withProgress((onEvent, signal) =>

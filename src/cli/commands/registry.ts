@@ -20,7 +20,10 @@ interface CreateFlags extends Omit<RegistryInput, "name" | "port"> {
 }
 
 export function registryCommand(ctx: CliContext): Command {
-  const registry = new Command("registry").description("Create and manage local image registries").alias("registries").alias("reg");
+  const registry = new Command("registry")
+    .description("Create and manage local image registries")
+    .alias("registries")
+    .alias("reg");
 
   registry
     .command("create")
@@ -57,7 +60,9 @@ Examples:
         ctx.out(formatData(format, r));
         return;
       }
-      ctx.err(`Registry "${r.name}" created: container ${r.container}, plain http${r.proxyRemoteUrl ? `, a cache of ${r.proxyRemoteUrl}` : ""}`);
+      ctx.err(
+        `Registry "${r.name}" created: container ${r.container}, plain http${r.proxyRemoteUrl ? `, a cache of ${r.proxyRemoteUrl}` : ""}`,
+      );
       for (const line of nameLines(r)) ctx.err(line);
       ctx.err(`Use it: k3box cluster create NAME --registry-use ${r.name}, or k3box registry connect ${r.name} --cluster NAME`);
     });

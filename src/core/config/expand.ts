@@ -26,7 +26,10 @@ export function expandEnv(source: ConfigSource, env: NodeJS.ProcessEnv): Problem
         const value = env[name];
         if (value !== undefined && (value !== "" || fallback === undefined)) return value;
         if (fallback !== undefined) return fallback;
-        problems.push({ path, message: `environment variable ${name} is not set (write \${${name}:-default} for a default, $$ for a literal $)` });
+        problems.push({
+          path,
+          message: `environment variable ${name} is not set (write \${${name}:-default} for a default, $$ for a literal $)`,
+        });
         return whole;
       });
       if (expanded === text) return;

@@ -6,14 +6,7 @@ import type { z } from "zod";
 import { UsageError } from "../errors.js";
 import type { ClusterInput, InputField } from "../spec/build.js";
 import { expandEnv } from "./expand.js";
-import {
-  K3BOX_API_VERSION,
-  K3BOX_KIND,
-  K3D_API_VERSIONS,
-  K3D_KIND,
-  k3boxConfigSchema,
-  k3dSimpleSchema,
-} from "./schema.js";
+import { K3BOX_API_VERSION, K3BOX_KIND, K3D_API_VERSIONS, K3D_KIND, k3boxConfigSchema, k3dSimpleSchema } from "./schema.js";
 import { ConfigSource, type Problem } from "./source.js";
 import { translateK3box, translateK3d } from "./translate.js";
 
@@ -96,7 +89,10 @@ function detectFormat(data: unknown, problems: Problem[]): ConfigFormat | undefi
   }
   if ((K3D_API_VERSIONS as readonly unknown[]).includes(apiVersion)) {
     if (kind !== K3D_KIND) {
-      problems.push({ path: ["kind"], message: `expected "${K3D_KIND}" for ${String(apiVersion)}: k3box reads k3d's Simple config only` });
+      problems.push({
+        path: ["kind"],
+        message: `expected "${K3D_KIND}" for ${String(apiVersion)}: k3box reads k3d's Simple config only`,
+      });
     }
     return apiVersion as ConfigFormat;
   }
@@ -105,7 +101,10 @@ function detectFormat(data: unknown, problems: Problem[]): ConfigFormat | undefi
   } else {
     problems.push({
       path: ["apiVersion"],
-      message: apiVersion === undefined ? `missing: use ${known.join(", ")}` : `unknown apiVersion "${String(apiVersion)}": use ${known.join(", ")}`,
+      message:
+        apiVersion === undefined
+          ? `missing: use ${known.join(", ")}`
+          : `unknown apiVersion "${String(apiVersion)}": use ${known.join(", ")}`,
     });
   }
   return undefined;
@@ -144,12 +143,20 @@ function describeIssue(issue: z.core.$ZodIssue): Problem[] {
         {
           path,
           message:
-            issue.input === undefined ? "required field is missing" : `expected ${article(issue.expected)}, got ${show(issue.input)}`,
+            issue.input === undefined
+              ? "required field is missing"
+              : `expected ${article(issue.expected)}, got ${show(issue.input)}`,
         },
       ];
     case "too_small":
       return [
-        { path, message: issue.origin === "array" ? "must not be empty" : `must be at least ${String(issue.minimum)}, got ${show(issue.input)}` },
+        {
+          path,
+          message:
+            issue.origin === "array"
+              ? "must not be empty"
+              : `must be at least ${String(issue.minimum)}, got ${show(issue.input)}`,
+        },
       ];
     case "too_big":
       return [{ path, message: `must be at most ${String(issue.maximum)}, got ${show(issue.input)}` }];

@@ -25,7 +25,9 @@ const kubeAPI = z
   .meta({ description: "Where the Kubernetes API is published on the host" });
 
 const volume = z.strictObject({
-  volume: z.string().meta({ description: "[SOURCE:]DEST[:OPTIONS]; a relative SOURCE is taken from the config file's directory" }),
+  volume: z
+    .string()
+    .meta({ description: "[SOURCE:]DEST[:OPTIONS]; a relative SOURCE is taken from the config file's directory" }),
   nodeFilters: nodeFilters.optional(),
 });
 const port = z.strictObject({
@@ -100,9 +102,7 @@ export const k3boxConfigSchema = z
       .optional()
       .meta({ description: "Manifest files or directories (relative to the config file) every server auto-deploys" }),
     hostAliases: z.array(hostAlias).optional(),
-    registries: z
-      .strictObject({ create: z.strictObject(registryCreate).optional(), ...registries })
-      .optional(),
+    registries: z.strictObject({ create: z.strictObject(registryCreate).optional(), ...registries }).optional(),
     options: z
       .strictObject({
         k3s: z.strictObject({ extraArgs: z.array(k3sArg).optional(), nodeLabels: z.array(nodeLabel).optional() }).optional(),

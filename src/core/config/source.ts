@@ -67,7 +67,7 @@ export class ConfigSource {
         if (!pair) break;
         const keyStart = rangeStart(pair.key);
         node = pair.value;
-        offset = (last && atKey ? keyStart : rangeStart(node) ?? keyStart) ?? offset;
+        offset = (last && atKey ? keyStart : (rangeStart(node) ?? keyStart)) ?? offset;
       } else if (isSeq(node) && typeof part === "number") {
         node = node.items[part];
         if (node === undefined) break;

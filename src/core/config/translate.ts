@@ -19,16 +19,7 @@ export interface Translated {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type ListField =
-  | "ports"
-  | "volumes"
-  | "env"
-  | "k3sArgs"
-  | "nodeLabels"
-  | "hostAliases"
-  | "files"
-  | "manifests"
-  | "registryUse";
+type ListField = "ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "hostAliases" | "files" | "manifests" | "registryUse";
 type WithFilters = { readonly nodeFilters?: readonly string[] | undefined };
 
 type Item<K extends string> = { readonly [P in K]: string } & WithFilters;
@@ -166,11 +157,7 @@ interface RunOptions {
   readonly disableRollback?: boolean;
 }
 
-function runOptions(
-  o: RunOptions | undefined,
-  base: FieldPath,
-  out: Collector,
-): void {
+function runOptions(o: RunOptions | undefined, base: FieldPath, out: Collector): void {
   if (!o) return;
   out.set("wait", o.wait, [...base, "wait"]);
   out.set("timeout", o.timeout, [...base, "timeout"]);
@@ -217,8 +204,11 @@ export function translateK3d(c: K3dSimpleConfig, dir: string): Translated {
   const refuse = (path: FieldPath, set: boolean, why: string) => {
     if (set) out.problem(path, `k3box cannot honour this field: ${why}`);
   };
-  refuse(["options", "k3d", "loadbalancer", "configOverrides"], (k3d?.loadbalancer?.configOverrides?.length ?? 0) > 0,
-    "k3box's load balancer takes no nginx overrides");
+  refuse(
+    ["options", "k3d", "loadbalancer", "configOverrides"],
+    (k3d?.loadbalancer?.configOverrides?.length ?? 0) > 0,
+    "k3box's load balancer takes no nginx overrides",
+  );
   refuse(["options", "k3d", "nodeHookActions"], (k3d?.nodeHookActions?.length ?? 0) > 0, "node hooks are not supported");
   const rt = c.options?.runtime;
   refuse(["options", "runtime", "gpuRequest"], !!rt?.gpuRequest, "GPUs are not passed to nodes");
@@ -228,8 +218,11 @@ export function translateK3d(c: K3dSimpleConfig, dir: string): Translated {
   refuse(["options", "runtime", "labels"], (rt?.labels?.length ?? 0) > 0, "container labels are k3box's own (dev.k3box.*)");
   refuse(["options", "runtime", "ulimits"], (rt?.ulimits?.length ?? 0) > 0, "ulimits are not supported");
   const create = c.registries?.create;
-  refuse(["registries", "create", "image"], !!create?.image && create.image !== "docker.io/library/registry:2" && create.image !== "registry:2",
-    "the registry image is k3box's choice");
+  refuse(
+    ["registries", "create", "image"],
+    !!create?.image && create.image !== "docker.io/library/registry:2" && create.image !== "registry:2",
+    "the registry image is k3box's choice",
+  );
   refuse(["registries", "create", "proxy"], !!create?.proxy?.remoteURL, "pull-through proxies are not supported");
   refuse(["registries", "create", "volumes"], (create?.volumes?.length ?? 0) > 0, "registry volumes are not supported");
   return out.done();

@@ -59,7 +59,9 @@ export function parseImageList(text: string): Map<string, StoredImage> {
 
 /** What `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`, ref → target. */
 export function parseImported(output: string): Map<string, string> {
-  return new Map([...output.matchAll(/^unpacking (\S+) \((sha256:[0-9a-f]{64})\)/gm)].map((m) => [m[1] as string, m[2] as string]));
+  return new Map(
+    [...output.matchAll(/^unpacking (\S+) \((sha256:[0-9a-f]{64})\)/gm)].map((m) => [m[1] as string, m[2] as string]),
+  );
 }
 
 interface Descriptor {
@@ -69,7 +71,7 @@ interface Descriptor {
 
 /** arm64 images are often labelled without their (only) variant, v8. */
 function sameVariant(a: Platform, b: Descriptor["platform"]): boolean {
-  const norm = (arch: string | undefined, v: string | undefined) => (v ?? (arch === "arm64" ? "v8" : ""));
+  const norm = (arch: string | undefined, v: string | undefined) => v ?? (arch === "arm64" ? "v8" : "");
   const want = norm(a.architecture, a.variant);
   const have = norm(b?.architecture, b?.variant);
   return want === "" || have === "" || want === have;
@@ -88,7 +90,8 @@ export function configStep(json: string, platform: Platform): { config: string }
   }
   if (doc.config?.digest) return { config: doc.config.digest };
   const m = doc.manifests?.find(
-    (d) => d.platform?.os === platform.os && d.platform.architecture === platform.architecture && sameVariant(platform, d.platform),
+    (d) =>
+      d.platform?.os === platform.os && d.platform.architecture === platform.architecture && sameVariant(platform, d.platform),
   );
   return m?.digest ? { next: m.digest } : undefined;
 }

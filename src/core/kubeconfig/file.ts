@@ -31,11 +31,7 @@ export async function readKubeconfigFile(path: string): Promise<KubeConfig> {
 }
 
 /** Replaces a kubeconfig with `config`, under the lock, atomically, mode 0600. */
-export async function writeKubeconfigFile(
-  path: string,
-  config: KubeConfig,
-  o: KubeconfigFileOptions = {},
-): Promise<void> {
+export async function writeKubeconfigFile(path: string, config: KubeConfig, o: KubeconfigFileOptions = {}): Promise<void> {
   const text = serializeKubeconfig(config);
   await underLock(path, o, async (lock) => {
     await commit(path, await writeTarget(path), text, lock, o.signal);

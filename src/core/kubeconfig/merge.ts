@@ -68,9 +68,7 @@ export function clusterKubeconfig(raw: string, o: { clusterName: string; server:
     kind: "Config",
     preferences: {},
     clusters: [{ ...cluster, name: names.cluster, cluster: { ...cluster.cluster, server: o.server } }],
-    contexts: [
-      { ...context, name: names.context, context: { ...context.context, cluster: names.cluster, user: names.user } },
-    ],
+    contexts: [{ ...context, name: names.context, context: { ...context.context, cluster: names.cluster, user: names.user } }],
     users: [{ ...user, name: names.user }],
     "current-context": names.context,
   };
@@ -105,8 +103,7 @@ function upsert<T extends { name: string }>(target: readonly T[], add: readonly 
  */
 export function mergeKubeconfig(target: KubeConfig, entry: KubeConfig, o: { switchContext: boolean }): KubeConfig {
   const switchTo = entry["current-context"];
-  const current =
-    switchTo !== "" && (o.switchContext || target["current-context"] === "") ? switchTo : target["current-context"];
+  const current = switchTo !== "" && (o.switchContext || target["current-context"] === "") ? switchTo : target["current-context"];
   return {
     ...target,
     clusters: upsert<NamedCluster>(target.clusters, entry.clusters),
@@ -138,7 +135,6 @@ export function removeCluster(target: KubeConfig, clusterName: string): { config
     contexts.length !== target.contexts.length ||
     users.length !== target.users.length;
   if (!removed) return { config: target, removed: false };
-  const current =
-    target["current-context"] === names.context ? (contexts[0]?.name ?? "") : target["current-context"];
+  const current = target["current-context"] === names.context ? (contexts[0]?.name ?? "") : target["current-context"];
   return { config: { ...target, clusters, contexts, users, "current-context": current }, removed: true };
 }

@@ -6,13 +6,7 @@
  */
 import { LineCounter, parseDocument, stringify, type Tags } from "yaml";
 import { KubeconfigError } from "../errors.js";
-import {
-  emptyKubeconfig,
-  type KubeConfig,
-  type NamedCluster,
-  type NamedContext,
-  type NamedUser,
-} from "./model.js";
+import { emptyKubeconfig, type KubeConfig, type NamedCluster, type NamedContext, type NamedUser } from "./model.js";
 
 type Mapping = Record<string, unknown>;
 
@@ -107,12 +101,7 @@ export function toKubeConfig(value: unknown, source = "kubeconfig"): KubeConfig 
   };
 }
 
-function entries<T extends { name: string }>(
-  list: unknown,
-  key: string,
-  body: string,
-  fail: (why: string) => never,
-): T[] {
+function entries<T extends { name: string }>(list: unknown, key: string, body: string, fail: (why: string) => never): T[] {
   // kubectl itself writes `contexts: null` for an empty list.
   if (list === null || list === undefined) return [];
   if (!Array.isArray(list)) return fail(`${key} is ${describe(list)}, not a list`);

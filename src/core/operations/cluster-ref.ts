@@ -50,11 +50,7 @@ export async function loadCluster(runtime: Runtime, name: string, signal?: Abort
 }
 
 /** The admin credentials, read from a running server, pointing at the API as published on the host. */
-export async function clusterCredentials(
-  runtime: Runtime,
-  ref: ClusterRef,
-  signal: AbortSignal,
-): Promise<ClientCredentials> {
+export async function clusterCredentials(runtime: Runtime, ref: ClusterRef, signal: AbortSignal): Promise<ClientCredentials> {
   const fresh = clusterRef(ref.name, await runtime.listContainers(clusterSelector(ref.name), signal));
   const node = fresh.servers.find((s) => s.running) ?? fresh.servers[0];
   if (!node) throw new NotFoundError(`cluster "${ref.name}" has no server`);

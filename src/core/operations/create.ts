@@ -82,7 +82,10 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
     // Cancellation that arrived during the last step still counts: nothing is half-done here.
     if (signal.aborted) throw signal.reason;
     undo.clear();
-    return { ...result(spec, plan, server, kubeconfig, kubeconfigPath), registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })) };
+    return {
+      ...result(spec, plan, server, kubeconfig, kubeconfigPath),
+      registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })),
+    };
   } catch (err) {
     const error = normalise(err, signal);
     if (!spec.rollback) {
@@ -204,15 +207,18 @@ async function planOnEngine(
   const { networkExists } = await checkTarget(runtime, spec, signal);
   const choices = await choose();
   const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
-  const plan = planCreate({ ...spec, files: [...spec.files, ...registries.files] }, {
-    ...choices,
-    loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
-    networkExists,
-    version: VERSION,
-    nodeEntrypoint: await loadNodeEntrypoint(),
-    ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
-    connectRegistries: registries.connect,
-  });
+  const plan = planCreate(
+    { ...spec, files: [...spec.files, ...registries.files] },
+    {
+      ...choices,
+      loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
+      networkExists,
+      version: VERSION,
+      nodeEntrypoint: await loadNodeEntrypoint(),
+      ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
+      connectRegistries: registries.connect,
+    },
+  );
   return { plan, registries: registries.registries };
 }
 
@@ -286,7 +292,12 @@ export async function execute(action: Action, x: Exec): Promise<void> {
       );
       return;
     case "wait-registry":
-      await step(onEvent, "wait-registry", () => waitForRegistry(runtime, action.container, action.address, signal), action.container);
+      await step(
+        onEvent,
+        "wait-registry",
+        () => waitForRegistry(runtime, action.container, action.address, signal),
+        action.container,
+      );
       return;
     case "start":
       await step(

@@ -68,10 +68,14 @@ export async function deleteCluster(name: string, options: DeleteOptions = {}): 
   await step(onEvent, "remove-kubeconfig", async () => {
     const path = options.kubeconfigPath ?? defaultKubeconfigPath();
     if (!existsSync(path)) return;
-    await updateKubeconfigFile(path, (current) => {
-      const { config, removed } = removeCluster(current, name);
-      return removed ? config : current;
-    }, signal ? { signal } : {});
+    await updateKubeconfigFile(
+      path,
+      (current) => {
+        const { config, removed } = removeCluster(current, name);
+        return removed ? config : current;
+      },
+      signal ? { signal } : {},
+    );
   });
   return { name, deleted: true };
 }

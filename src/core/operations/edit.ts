@@ -94,7 +94,11 @@ export async function editClusterPorts(name: string, edit: PortEdit, options: Op
   const added: Array<{ raw: string; mapping: PortMapping; binding: PublishedPort }> = [];
   for (const p of parsed) {
     const hostPort = p.hostPort ?? (await pickFreePort(p.hostIp));
-    added.push({ raw: p.raw, mapping: p, binding: { containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort } });
+    added.push({
+      raw: p.raw,
+      mapping: p,
+      binding: { containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort },
+    });
   }
   const next = [...kept, ...added];
   const raws = next.map((m) => m.raw);

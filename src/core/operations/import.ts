@@ -151,7 +151,11 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
       throw new UsageError(`node filter "${filter}": the load balancer holds no images; select servers or agents`);
     }
     const indices = (role: "server" | "agent") => nodes.filter((n) => n.role === role).map((n) => n.index);
-    checkFiltersSelect(filters, { server: indices("server"), agent: indices("agent"), loadBalancer: status.loadBalancer }, "--nodes");
+    checkFiltersSelect(
+      filters,
+      { server: indices("server"), agent: indices("agent"), loadBalancer: status.loadBalancer },
+      "--nodes",
+    );
     nodes = nodes.filter((n) => filterMatches(filters, n));
   }
   if (nodes.length === 0) throw new UsageError(`cluster "${cluster}" has no node to import into`);
@@ -165,7 +169,8 @@ async function selectNodes(runtime: Runtime, cluster: string, filter: string | u
 async function nodePlatform(runtime: Runtime, node: NodeStatus, signal?: AbortSignal): Promise<Platform> {
   // The node's own image says which platform its containerd runs.
   const info = await runtime.inspectImage(node.image, signal);
-  if (!info) throw new NotFoundError(`the image of node ${node.name} (${node.image}) is gone from the engine: its platform is unknown`);
+  if (!info)
+    throw new NotFoundError(`the image of node ${node.name} (${node.image}) is gone from the engine: its platform is unknown`);
   return { os: info.os, architecture: info.architecture, ...(info.variant ? { variant: info.variant } : {}) };
 }
 
@@ -206,7 +211,9 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
   }
   if (missingFiles.length > 0) {
     closeAll();
-    throw new NotFoundError(`file${missingFiles.length === 1 ? "" : "s"} ${missingFiles.map((m) => `"${m}"`).join(", ")} not found`);
+    throw new NotFoundError(
+      `file${missingFiles.length === 1 ? "" : "s"} ${missingFiles.map((m) => `"${m}"`).join(", ")} not found`,
+    );
   }
   if (missing.length > 0) {
     closeAll();
@@ -220,7 +227,10 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
     images: engine,
     // Only what some node lacks is saved.
     open: async (needed) => ({
-      tar: await runtime.saveImages(needed.map((i) => i.familiar ?? i.ref), signal),
+      tar: await runtime.saveImages(
+        needed.map((i) => i.familiar ?? i.ref),
+        signal,
+      ),
       total: [...new Map(needed.map((i) => [i.id, i.size ?? 0])).values()].reduce((a, b) => a + b, 0),
     }),
     close: () => {},
@@ -257,9 +267,15 @@ async function resolveEngineImage(runtime: Runtime, input: string, signal?: Abor
   const ref = byId ? undefined : parseImageReference(input);
   const info = await runtime.inspectImage(input, signal);
   if (!info) return undefined;
-  const known = (r: { canonical: string; familiar: string }) => ({ ref: r.canonical, familiar: r.familiar, id: info.id, size: info.size });
+  const known = (r: { canonical: string; familiar: string }) => ({
+    ref: r.canonical,
+    familiar: r.familiar,
+    id: info.id,
+    size: info.size,
+  });
   if (ref) return [known(ref)];
-  if (info.tags.length === 0) throw new UsageError(`image ${input} has no name: tag it (docker tag ${input} NAME:TAG) and import the name`);
+  if (info.tags.length === 0)
+    throw new UsageError(`image ${input} has no name: tag it (docker tag ${input} NAME:TAG) and import the name`);
   return info.tags.map((t) => known(parseImageReference(t)));
 }
 
@@ -310,7 +326,18 @@ async function importSource(
         const held = await Promise.all(source.images.map((i) => target.holds(before.get(i.ref), i.id)));
         const missing = source.images.filter((_, k) => !held[k]);
         if (missing.length > 0) deliveries.push({ target, before, expect: missing });
-        else results.push(done(onEvent, source.label, target.node, "skipped", source.images.map((i) => i.ref), 0, started));
+        else
+          results.push(
+            done(
+              onEvent,
+              source.label,
+              target.node,
+              "skipped",
+              source.images.map((i) => i.ref),
+              0,
+              started,
+            ),
+          );
       } catch (err) {
         results.push(done(onEvent, source.label, target.node, "failed", [], 0, started, message(err)));
       }
@@ -325,7 +352,10 @@ async function importSource(
     opened = await source.open(needed);
   } catch (err) {
     const started = Date.now();
-    return [...results, ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err)))];
+    return [
+      ...results,
+      ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err))),
+    ];
   }
   return [...results, ...(await deliver(opened.tar, deliveries, source.label, opened.total, onEvent, signal, needed))];
 }
@@ -345,7 +375,8 @@ async function deliver(
   signal?.addEventListener("abort", stop, { once: true });
   const pipes = deliveries.map(() => new PassThrough());
   const meters = deliveries.map((d) => meter(onEvent, d.target.node, total));
-  for (const d of deliveries) onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
+  for (const d of deliveries)
+    onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
   const imports = deliveries.map(async (d, i) => {
     const pipe = pipes[i] as PassThrough;
     try {
@@ -372,7 +403,9 @@ async function deliver(
   signal?.removeEventListener("abort", stop);
   if (streamError instanceof Error) {
     // The source itself failed: every node that had not already failed lost its input.
-    return results.map((r) => (r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` }));
+    return results.map((r) =>
+      r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` },
+    );
   }
   return results;
 }
@@ -382,7 +415,10 @@ async function describeFailure(d: Delivery, err: unknown): Promise<string> {
   const text = message(err);
   let cleanup = "";
   try {
-    const removed = await d.target.removeChangedSince(d.before, d.expect?.map((e) => e.ref));
+    const removed = await d.target.removeChangedSince(
+      d.before,
+      d.expect?.map((e) => e.ref),
+    );
     if (removed.length > 0) cleanup = ` (removed partial ${removed.join(", ")})`;
   } catch (cleanupErr) {
     cleanup = `; could not check the node for partial images: ${message(cleanupErr)}`;

@@ -88,8 +88,7 @@ function restoreEntries(
     const kept = now.filter((e) => e.name !== name);
     return old ? [...kept, old] : kept;
   };
-  const current_context =
-    current["current-context"] === names.context ? before["current-context"] : current["current-context"];
+  const current_context = current["current-context"] === names.context ? before["current-context"] : current["current-context"];
   return {
     ...current,
     clusters: swap(current.clusters, before.clusters, names.cluster),

@@ -1,11 +1,6 @@
 import { deadlineSignal } from "../deadline.js";
 import { NotFoundError } from "../errors.js";
-import {
-  defaultKubeconfigPath,
-  serializeKubeconfig,
-  writeKubeconfigFile,
-  type KubeConfig,
-} from "../kubeconfig/index.js";
+import { defaultKubeconfigPath, serializeKubeconfig, writeKubeconfigFile, type KubeConfig } from "../kubeconfig/index.js";
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "./kubeconfig-entries.js";
 import { loadCluster } from "./cluster-ref.js";

@@ -13,7 +13,6 @@ import { clusterCredentials, clusterRef, loadCluster, toNodeState, type ClusterR
 import { resolveOptions, type OperationOptions } from "./context.js";
 import { execute, normalise } from "./create.js";
 
-
 export interface StartOptions extends OperationOptions {
   /** Wait for the node milestones and the API through the load balancer (default true). */
   readonly wait?: boolean;

@@ -142,20 +142,39 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
     if (v && v.filters.length > 0) problems.push(`${what} "${v.raw}": node filters do not apply to node create`);
     return v;
   };
-  const k3sArgs = (input.k3sArgs ?? []).map((r) => noFilter(attempt(() => parseK3sArg(r)), "k3s-arg")?.arg);
-  const env = (input.env ?? []).map((r) => noFilter(attempt(() => parseEnvVar(r)), "env"));
-  const volumes = (input.volumes ?? []).map((r) => noFilter(attempt(() => parseVolumeMount(r)), "volume"));
+  const k3sArgs = (input.k3sArgs ?? []).map(
+    (r) =>
+      noFilter(
+        attempt(() => parseK3sArg(r)),
+        "k3s-arg",
+      )?.arg,
+  );
+  const env = (input.env ?? []).map((r) =>
+    noFilter(
+      attempt(() => parseEnvVar(r)),
+      "env",
+    ),
+  );
+  const volumes = (input.volumes ?? []).map((r) =>
+    noFilter(
+      attempt(() => parseVolumeMount(r)),
+      "volume",
+    ),
+  );
   if (input.image !== undefined) attempt(() => validateImage(input.image as string));
   if (byUrl) {
-    if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(input.cluster)) problems.push(`invalid cluster URL "${input.cluster}": use https://HOST:PORT`);
+    if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(input.cluster))
+      problems.push(`invalid cluster URL "${input.cluster}": use https://HOST:PORT`);
     if (input.token === undefined || input.token === "") problems.push(`joining ${input.cluster} needs the cluster's --token`);
     if (input.name === undefined) problems.push(`joining ${input.cluster} needs a NAME for the new nodes`);
     else attempt(() => validateClusterName(input.name as string));
     if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string));
   } else {
     attempt(() => validateClusterName(input.cluster));
-    if (input.token !== undefined) problems.push("--token is only for joining a cluster by its URL; a k3box cluster's token is known");
-    if (input.network !== undefined) problems.push("--network is only for joining a cluster by its URL; new nodes join the cluster's network");
+    if (input.token !== undefined)
+      problems.push("--token is only for joining a cluster by its URL; a k3box cluster's token is known");
+    if (input.network !== undefined)
+      problems.push("--network is only for joining a cluster by its URL; new nodes join the cluster's network");
   }
   if (problems.length > 0) throw new UsageError(problems.join("\n"));
   return {
@@ -176,7 +195,9 @@ async function planJoinOwn(
 ): Promise<{ group: string; ref: ClusterRef; nodes: NewNode[] }> {
   const ref = await loadCluster(runtime, cluster, signal);
   if (ref.servers.length === 0 && ref.containers.some((c) => c.labels[LABEL.joinUrl] !== undefined)) {
-    throw new UsageError(`"${cluster}" is a group of nodes that joined another cluster by URL: join that cluster by its URL again`);
+    throw new UsageError(
+      `"${cluster}" is a group of nodes that joined another cluster by URL: join that cluster by its URL again`,
+    );
   }
   return { group: cluster, ref, nodes: planNewNodes(cluster, ref.containers, role, replicas, extras) };
 }
@@ -267,7 +288,9 @@ export async function deleteNodes(names: readonly string[], options: OperationOp
   const gone = new Set(nodes.map((n) => n.name));
   for (const n of nodes) {
     if (roleOf(n) === "loadbalancer") {
-      throw new UsageError(`"${n.name}" is the load balancer of cluster "${n.labels[LABEL.cluster]}", not a node to delete: use k3box cluster delete`);
+      throw new UsageError(
+        `"${n.name}" is the load balancer of cluster "${n.labels[LABEL.cluster]}", not a node to delete: use k3box cluster delete`,
+      );
     }
     if (n.spec.ports?.some((p) => p.containerPort === K3S_API_PORT)) {
       throw new UsageError(
@@ -291,7 +314,13 @@ export async function deleteNodes(names: readonly string[], options: OperationOp
     const mine = nodes.filter((n) => n.labels[LABEL.cluster] === ref.name);
     await updateLoadBalancer(runtime, ref.name, undefined, onEvent, signal, gone);
     await step(onEvent, "remove-node-object", () =>
-      removeNodeObjects(runtime, ref, mine.map((n) => n.name), onEvent, signal),
+      removeNodeObjects(
+        runtime,
+        ref,
+        mine.map((n) => n.name),
+        onEvent,
+        signal,
+      ),
     );
     for (const n of mine) {
       await step(
@@ -364,7 +393,9 @@ export async function startNodes(
       const starting = new Set(k3s.map((n) => n.name));
       const servers = (await runtime.listContainers(clusterSelector(cluster), signal)).filter((c) => roleOf(c) === "server");
       if (servers.length > 0 && !servers.some((s) => s.running || starting.has(s.name))) {
-        throw new ConflictError(`cluster "${cluster}" has no running server for the nodes to join: start it with k3box cluster start ${cluster}`);
+        throw new ConflictError(
+          `cluster "${cluster}" has no running server for the nodes to join: start it with k3box cluster start ${cluster}`,
+        );
       }
     }
     // The same order and waits as cluster start, so stopped etcd members come back together.
@@ -375,7 +406,8 @@ export async function startNodes(
     for (const lb of nodes.filter((n) => roleOf(n) === "loadbalancer")) {
       const containers = await runtime.listContainers(clusterSelector(lb.labels[LABEL.cluster] as string), signal);
       await applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(lb, containers), signal);
-      if (!lb.running) await execute({ type: "start", container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }, x);
+      if (!lb.running)
+        await execute({ type: "start", container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }, x);
     }
     for (const cluster of clusters) await updateLoadBalancer(runtime, cluster, undefined, onEvent, signal);
     return nodes.map((n) => n.name);
@@ -395,12 +427,17 @@ export async function stopNodes(
   const signal = options.signal;
   const nodes = await findNodes(runtime, names, signal);
   const stopping = new Set(nodes.map((n) => n.name));
-  for (const cluster of new Set(nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string))) {
+  for (const cluster of new Set(
+    nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string),
+  )) {
     await updateLoadBalancer(runtime, cluster, undefined, onEvent, signal, stopping);
   }
   const x = { runtime, onEvent, signal: signal ?? new AbortController().signal, undo: new UndoStack() };
   for (const n of nodes) {
-    await execute({ type: "stop", container: n.name, timeoutSeconds: options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS }, x);
+    await execute(
+      { type: "stop", container: n.name, timeoutSeconds: options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS },
+      x,
+    );
   }
   return nodes.map((n) => n.name);
 }

@@ -14,7 +14,15 @@ import {
   REGISTRY_HOSTING_MANIFEST_PATH,
   registryContainerName,
 } from "../plan/names.js";
-import { EMPTY_REGISTRIES, parseRegistriesYaml, renderRegistriesYaml, usesRegistry, withRegistry, withoutRegistry, type RegistriesConfig } from "../registry/config.js";
+import {
+  EMPTY_REGISTRIES,
+  parseRegistriesYaml,
+  renderRegistriesYaml,
+  usesRegistry,
+  withRegistry,
+  withoutRegistry,
+  type RegistriesConfig,
+} from "../registry/config.js";
 import { endpointFromContainer, registryContainerSpec } from "../registry/container.js";
 import { hostingOrder, renderHostingManifest } from "../registry/hosting.js";
 import { renderHostsFiles } from "../registry/hosts-toml.js";
@@ -108,14 +116,24 @@ export async function createRegistry(input: RegistryInput, options: CreateRegist
     });
     await step(onEvent, "image", () => ensureImage(runtime, spec.image, onEvent, signal));
     const containerSpec = registryContainerSpec(spec, { hostPort, network: options.network ?? DEFAULT_NETWORK });
-    await step(onEvent, "create-registry", async () => {
-      await runtime.createContainer(containerSpec, signal);
-      undo.push(`remove container ${container}`, () => runtime.removeContainer(container));
-    }, container);
-    await step(onEvent, "start-registry", async () => {
-      await runtime.startContainer(container, signal);
-      await waitForRegistry(runtime, container, registryNames(endpointOf(spec.name, spec.hostIp, hostPort)).host, signal);
-    }, container);
+    await step(
+      onEvent,
+      "create-registry",
+      async () => {
+        await runtime.createContainer(containerSpec, signal);
+        undo.push(`remove container ${container}`, () => runtime.removeContainer(container));
+      },
+      container,
+    );
+    await step(
+      onEvent,
+      "start-registry",
+      async () => {
+        await runtime.startContainer(container, signal);
+        await waitForRegistry(runtime, container, registryNames(endpointOf(spec.name, spec.hostIp, hostPort)).host, signal);
+      },
+      container,
+    );
     undo.clear();
     const info = await runtime.inspectContainer(container, signal);
     if (!info) throw new K3boxError(`registry container ${container} disappeared`);
@@ -162,12 +180,16 @@ export async function deleteRegistries(names: readonly string[], options: Delete
   if (inUse.length > 0 && !options.force) {
     throw new ConflictError(
       inUse
-        .map((s) => `registry "${s.name}" is used by cluster${s.clusters.length > 1 ? "s" : ""} ${s.clusters.join(", ")}: disconnect it first (k3box registry disconnect ${s.name} --cluster ${s.clusters[0]}) or delete with --force`)
+        .map(
+          (s) =>
+            `registry "${s.name}" is used by cluster${s.clusters.length > 1 ? "s" : ""} ${s.clusters.join(", ")}: disconnect it first (k3box registry disconnect ${s.name} --cluster ${s.clusters[0]}) or delete with --force`,
+        )
         .join("\n"),
     );
   }
   for (const s of statuses) {
-    for (const cluster of s.clusters) await disconnectRegistry(s.name, { cluster, runtime, onEvent, ...(signal ? { signal } : {}) });
+    for (const cluster of s.clusters)
+      await disconnectRegistry(s.name, { cluster, runtime, onEvent, ...(signal ? { signal } : {}) });
     await step(onEvent, "remove-registry", () => runtime.removeContainer(s.container, signal), s.container);
   }
   return statuses.map((s) => s.name);
@@ -211,7 +233,12 @@ async function changeClusterRegistry(name: string, options: ConnectOptions, chan
   const undo = new UndoStack();
   try {
     if (change === "connect" && !attached) {
-      await step(onEvent, "connect-network", () => runtime.connectNetwork(network, registry.name, [registry.name], signal), registry.name);
+      await step(
+        onEvent,
+        "connect-network",
+        () => runtime.connectNetwork(network, registry.name, [registry.name], signal),
+        registry.name,
+      );
       undo.push(`disconnect ${registry.name} from ${network}`, () => detachFromNetwork(runtime, registry.name, network));
     }
     const others = (await runtime.listContainers(REGISTRY_SELECTOR, signal)).filter(
@@ -231,7 +258,9 @@ async function changeClusterRegistry(name: string, options: ConnectOptions, chan
           await writeNodeRegistries(runtime, node, before, after, signal);
           if (node.labels[LABEL.role] === "server") {
             const manifest = (content: string) => [{ path: REGISTRY_HOSTING_MANIFEST_PATH, content, mode: 0o600 }];
-            undo.push(`restore the KEP-1755 manifest in ${node.name}`, () => runtime.putFiles(node.name, manifest(hostingBefore)));
+            undo.push(`restore the KEP-1755 manifest in ${node.name}`, () =>
+              runtime.putFiles(node.name, manifest(hostingBefore)),
+            );
             await runtime.putFiles(node.name, manifest(hostingAfter), signal);
           }
         }),
@@ -291,10 +320,19 @@ async function writeNodeRegistries(
  * Disconnects a container from a network. A k3box registry left on no network goes back
  * to Docker's default one, so its host port keeps working.
  */
-export async function detachFromNetwork(runtime: Runtime, container: string, network: string, signal?: AbortSignal): Promise<void> {
+export async function detachFromNetwork(
+  runtime: Runtime,
+  container: string,
+  network: string,
+  signal?: AbortSignal,
+): Promise<void> {
   await runtime.disconnectNetwork(network, container, signal);
   const info = await runtime.inspectContainer(container, signal);
-  if (info?.labels[LABEL.role] === REGISTRY_ROLE && info.labels[LABEL.managed] === "true" && Object.keys(info.networks).length === 0) {
+  if (
+    info?.labels[LABEL.role] === REGISTRY_ROLE &&
+    info.labels[LABEL.managed] === "true" &&
+    Object.keys(info.networks).length === 0
+  ) {
     await runtime.connectNetwork(DEFAULT_NETWORK, container, [], signal);
   }
 }
@@ -326,7 +364,9 @@ export async function prepareClusterRegistries(
   if (create) {
     const container = registryContainerName(create.name);
     if (await runtime.inspectContainer(container, signal)) {
-      throw new ConflictError(`registry "${create.name}" of --registry-create already exists (use --registry-use ${create.name})`);
+      throw new ConflictError(
+        `registry "${create.name}" of --registry-create already exists (use --registry-use ${create.name})`,
+      );
     }
     if (create.hostPort !== undefined) await assertPortFree(create.hostIp, create.hostPort, `--registry-create ${create.name}`);
     hostPort = create.hostPort ?? (await pickFreePort(create.hostIp));

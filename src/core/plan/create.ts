@@ -12,14 +12,7 @@ import { registryContainerSpec } from "../registry/container.js";
 import { endpointOf, registryNames } from "../registry/names.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
 import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
-import {
-  K3S_DATA_DIR,
-  KUBECONFIG_OUTPUT,
-  loadBalancerName,
-  networkName,
-  nodeName,
-  nodeVolumeName,
-} from "./names.js";
+import { K3S_DATA_DIR, KUBECONFIG_OUTPUT, loadBalancerName, networkName, nodeName, nodeVolumeName } from "./names.js";
 
 /** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
 export interface PlanContext {
@@ -138,7 +131,11 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         ...entrypointFiles(ctx.nodeEntrypoint, spec.hostAliases),
         ...spec.files
           .filter((f) => filterMatches(f.filters, ref))
-          .map<FileEntry>((f) => ({ path: f.destination, content: f.content, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
+          .map<FileEntry>((f) => ({
+            path: f.destination,
+            content: f.content,
+            ...(f.mode !== undefined ? { mode: f.mode } : {}),
+          })),
       ];
       const container: ContainerSpec = {
         name,
@@ -243,7 +240,11 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     regSpec && ctx.registryHostPort !== undefined
       ? registryContainerSpec(regSpec, { hostPort: ctx.registryHostPort, network: net, owner: spec.name })
       : undefined;
-  const connects = (ctx.connectRegistries ?? []).map<Action>((container) => ({ type: "connect-network", network: net, container }));
+  const connects = (ctx.connectRegistries ?? []).map<Action>((container) => ({
+    type: "connect-network",
+    network: net,
+    container,
+  }));
   if (registry && regSpec) {
     if (regSpec.image !== spec.image) images.push({ type: "ensure-image", image: regSpec.image });
     creates.push({ type: "create-container", container: registry, files: [] });

@@ -41,7 +41,12 @@ export function describePlan(plan: CreatePlan): Record<string, unknown> {
   return {
     network: plan.network,
     api: { ...plan.api, hostPort: plan.api.hostPort === 0 ? "auto" : plan.api.hostPort },
-    nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, ...containerView(n.container), files: n.files.map((f) => f.path) })),
+    nodes: plan.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      ...containerView(n.container),
+      files: n.files.map((f) => f.path),
+    })),
     ...(plan.registry ? { registry: { name: plan.registry.name, image: plan.registry.image } } : {}),
     actions: flatten(describeAction(plan.actions)),
   };
@@ -60,4 +65,3 @@ function containerView(c: ContainerSpec): Record<string, unknown> {
     mounts: (c.mounts ?? []).map((m) => `${m.source || "(anonymous)"}:${m.target}${m.readOnly ? ":ro" : ""}`),
   };
 }
-

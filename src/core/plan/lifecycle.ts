@@ -12,9 +12,7 @@ export interface NodeState {
 
 /** Init server first, the other servers by index. */
 export function serversInOrder(nodes: readonly NodeState[]): NodeState[] {
-  return nodes
-    .filter((n) => n.role === "server")
-    .sort((a, b) => Number(b.init) - Number(a.init) || a.index - b.index);
+  return nodes.filter((n) => n.role === "server").sort((a, b) => Number(b.init) - Number(a.init) || a.index - b.index);
 }
 
 function byIndex(nodes: readonly NodeState[], role: NodeState["role"]): NodeState[] {

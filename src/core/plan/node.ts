@@ -41,7 +41,6 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
-
 /**
  * A server started with embedded etcd can take more servers; a single sqlite server cannot. A
  * server that joined another one (K3S_URL) is an etcd member too, so this holds after the
@@ -49,7 +48,8 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
  */
 export function hasEmbeddedEtcd(servers: readonly ContainerInfo[]): boolean {
   return servers.some(
-    (s) => s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
+    (s) =>
+      s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
   );
 }
 
@@ -77,7 +77,9 @@ export function planNewNodes(
   const peer = choosePeer(nodes, role);
   const join = servers.find((s) => s.running && s.labels[LABEL.init] === "true") ?? servers.find((s) => s.running);
   if (!peer || !join) {
-    throw new ConflictError(`cluster "${cluster}" has no running server to join: start it first (k3box cluster start ${cluster})`);
+    throw new ConflictError(
+      `cluster "${cluster}" has no running server to join: start it first (k3box cluster start ${cluster})`,
+    );
   }
   const sameRole = roleOf(peer) === role;
   const peerFiles = JSON.parse(peer.labels[LABEL.files] ?? "[]") as string[];
@@ -105,10 +107,7 @@ export function planNewNodes(
       cmd: [...cmd, ...extras.k3sArgs],
       env: { ...base.env, K3S_URL: `https://${join.name}:${K3S_API_PORT}`, ...extras.env },
       labels,
-      mounts: [
-        ...(base.mounts ?? []).map((m) => (m.source === ownVolume ? { ...m, source: volume } : m)),
-        ...extras.mounts,
-      ],
+      mounts: [...(base.mounts ?? []).map((m) => (m.source === ownVolume ? { ...m, source: volume } : m)), ...extras.mounts],
       // Ports published on a node directly belong to that one node.
       ports: [],
       networkAliases: [name],

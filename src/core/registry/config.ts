@@ -25,13 +25,17 @@ export interface RegistriesConfig {
 
 export const EMPTY_REGISTRIES: RegistriesConfig = { mirrors: {}, configs: {} };
 
-type Schema = { readonly kind: "string" } | { readonly kind: "bool" } | { readonly kind: "list" } | {
-  readonly kind: "map";
-  /** Fixed keys; absent: any key matching `keys`, each value of `values`. */
-  readonly fields?: Readonly<Record<string, Schema>>;
-  readonly values?: Schema;
-  readonly keys?: { readonly pattern: RegExp; readonly what: string };
-};
+type Schema =
+  | { readonly kind: "string" }
+  | { readonly kind: "bool" }
+  | { readonly kind: "list" }
+  | {
+      readonly kind: "map";
+      /** Fixed keys; absent: any key matching `keys`, each value of `values`. */
+      readonly fields?: Readonly<Record<string, Schema>>;
+      readonly values?: Schema;
+      readonly keys?: { readonly pattern: RegExp; readonly what: string };
+    };
 
 /**
  * A registry host as k3s names its certs.d directory after it: `*`, a host name or IPv4
@@ -97,7 +101,8 @@ export function parseRegistriesYaml(text: string, source: string): RegistriesCon
       case "list":
         if (!isSeq(node)) return fail(at, `${path} must be a list of strings`);
         node.items.forEach((item, i) => {
-          if (!isScalar(item) || typeof item.value !== "string") fail((item as YamlNode | null)?.range?.[0] ?? at, `${path}[${i}] must be a string`);
+          if (!isScalar(item) || typeof item.value !== "string")
+            fail((item as YamlNode | null)?.range?.[0] ?? at, `${path}[${i}] must be a string`);
         });
         return;
       case "map":
@@ -105,7 +110,8 @@ export function parseRegistriesYaml(text: string, source: string): RegistriesCon
         for (const pair of node.items) {
           const keyNode = pair.key as YamlNode | null;
           const key = isScalar(keyNode) ? String(keyNode.value) : undefined;
-          if (key === undefined) return fail(keyNode?.range?.[0] ?? at, `${path || "the document"} has a key that is not a string`);
+          if (key === undefined)
+            return fail(keyNode?.range?.[0] ?? at, `${path || "the document"} has a key that is not a string`);
           const sub = path === "" ? key : `${path}.${/^[\w-]+$/.test(key) ? key : JSON.stringify(key)}`;
           if (schema.keys && !schema.keys.pattern.test(key)) {
             return fail(keyNode?.range?.[0], `${path}: "${key}" is not ${schema.keys.what}`);
@@ -120,7 +126,10 @@ export function parseRegistriesYaml(text: string, source: string): RegistriesCon
     }
   };
   check(doc.contents, SCHEMA, "");
-  const js = (doc.toJS() ?? {}) as { mirrors?: Record<string, Mirror | null>; configs?: Record<string, RegistryHostConfig | null> };
+  const js = (doc.toJS() ?? {}) as {
+    mirrors?: Record<string, Mirror | null>;
+    configs?: Record<string, RegistryHostConfig | null>;
+  };
   return {
     mirrors: Object.fromEntries(Object.entries(js.mirrors ?? {}).map(([k, v]) => [k, v ?? {}])),
     configs: Object.fromEntries(Object.entries(js.configs ?? {}).map(([k, v]) => [k, v ?? {}])),

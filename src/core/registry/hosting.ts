@@ -52,6 +52,11 @@ export function renderHostingManifest(registries: readonly RegistryEndpoint[]): 
 }
 
 /** Registries in the order the ConfigMap lists them: the cluster's own first, then by name. */
-export function hostingOrder<T extends { readonly name: string; readonly owner?: string }>(registries: readonly T[], cluster: string): T[] {
-  return [...registries].sort((a, b) => Number(b.owner === cluster) - Number(a.owner === cluster) || a.name.localeCompare(b.name));
+export function hostingOrder<T extends { readonly name: string; readonly owner?: string }>(
+  registries: readonly T[],
+  cluster: string,
+): T[] {
+  return [...registries].sort(
+    (a, b) => Number(b.owner === cluster) - Number(a.owner === cluster) || a.name.localeCompare(b.name),
+  );
 }

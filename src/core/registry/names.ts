@@ -18,7 +18,9 @@ export function validateRegistryName(input: string): string {
     );
   }
   if (NODE_SUFFIX_RE.test(name)) {
-    throw new UsageError(`invalid registry name "${input}": names ending in -server-N, -agent-N or -serverlb belong to cluster nodes`);
+    throw new UsageError(
+      `invalid registry name "${input}": names ending in -server-N, -agent-N or -serverlb belong to cluster nodes`,
+    );
   }
   return name;
 }

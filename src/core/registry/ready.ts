@@ -33,7 +33,12 @@ function httpStatus(url: string, signal: AbortSignal): Promise<number> {
   });
 }
 
-export async function waitForRegistry(runtime: Runtime, container: string, hostAddress: string, signal: AbortSignal): Promise<void> {
+export async function waitForRegistry(
+  runtime: Runtime,
+  container: string,
+  hostAddress: string,
+  signal: AbortSignal,
+): Promise<void> {
   const url = `http://${hostAddress}/v2/`;
   const started = Date.now();
   let last = "no answer yet";

@@ -49,7 +49,8 @@ export function buildRegistrySpec(input: RegistryInput): RegistryCreateSpec {
   const volume = input.volume === undefined ? undefined : attempt(() => parseRegistryVolume(input.volume as string));
   if (input.proxyRemoteUrl !== undefined) {
     attempt(() => upstreamHost(input.proxyRemoteUrl as string));
-    if (!/^https?:\/\//.test(input.proxyRemoteUrl)) problems.push(`invalid proxy remote URL "${input.proxyRemoteUrl}": it must start with https:// or http://`);
+    if (!/^https?:\/\//.test(input.proxyRemoteUrl))
+      problems.push(`invalid proxy remote URL "${input.proxyRemoteUrl}": it must start with https:// or http://`);
   } else if (input.proxyUsername !== undefined || input.proxyPassword !== undefined) {
     problems.push("--proxy-username and --proxy-password need --proxy-remote-url");
   }
@@ -99,7 +100,11 @@ export async function buildClusterRegistries(
     for (const line of message.split("\n")) report(line, field, index);
     return undefined;
   };
-  const attempt = async <T>(field: RegistryField, index: number | undefined, fn: () => T | Promise<T>): Promise<T | undefined> => {
+  const attempt = async <T>(
+    field: RegistryField,
+    index: number | undefined,
+    fn: () => T | Promise<T>,
+  ): Promise<T | undefined> => {
     try {
       return await fn();
     } catch (err) {
@@ -107,12 +112,13 @@ export async function buildClusterRegistries(
       return fail(err.message, field, index);
     }
   };
-  const create = input.registryCreate === undefined
-    ? undefined
-    : await attempt("registryCreate", undefined, () => {
-        const { name, ...port } = parseRegistryCreateRef(input.registryCreate as string, "--registry-create");
-        return buildRegistrySpec({ name, port });
-      });
+  const create =
+    input.registryCreate === undefined
+      ? undefined
+      : await attempt("registryCreate", undefined, () => {
+          const { name, ...port } = parseRegistryCreateRef(input.registryCreate as string, "--registry-create");
+          return buildRegistrySpec({ name, port });
+        });
   const use: Array<{ name: string; port?: number }> = [];
   for (const [index, text] of (input.registryUse ?? []).entries()) {
     const ref = await attempt("registryUse", index, () => parseRegistryUseRef(text, "--registry-use"));
@@ -123,12 +129,16 @@ export async function buildClusterRegistries(
       use.push(ref);
     }
   }
-  const inline = input.registryConfigYaml === undefined
-    ? undefined
-    : await attempt("registryConfigYaml", undefined, () => parseRegistriesYaml(input.registryConfigYaml as string, "registries.config"));
-  const file = input.registryConfig === undefined
-    ? undefined
-    : await attempt("registryConfig", undefined, () => readRegistriesFile(input.registryConfig as string));
+  const inline =
+    input.registryConfigYaml === undefined
+      ? undefined
+      : await attempt("registryConfigYaml", undefined, () =>
+          parseRegistriesYaml(input.registryConfigYaml as string, "registries.config"),
+        );
+  const file =
+    input.registryConfig === undefined
+      ? undefined
+      : await attempt("registryConfig", undefined, () => readRegistriesFile(input.registryConfig as string));
   if (failed) return undefined;
   const config: RegistriesConfig | undefined = inline && file ? mergeRegistries(inline, file) : (file ?? inline);
   return { ...(create ? { create } : {}), use, ...(config ? { config } : {}) };
@@ -139,7 +149,9 @@ async function readRegistriesFile(path: string): Promise<RegistriesConfig> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new UsageError(`cannot read --registry-config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read --registry-config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseRegistriesYaml(text, path);
 }

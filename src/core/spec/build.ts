@@ -149,10 +149,13 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
 
-  const api = await attemptAsync(async () => {
-    const endpoint = await parseApiPort(input.apiPort);
-    return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
-  }, input.apiHost !== undefined ? "apiHost" : "apiPort");
+  const api = await attemptAsync(
+    async () => {
+      const endpoint = await parseApiPort(input.apiPort);
+      return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
+    },
+    input.apiHost !== undefined ? "apiHost" : "apiPort",
+  );
 
   // The filters as given are checked; the default route placePort fills in (every server and agent) is not.
   const ports = each("ports", input.ports, (raw) => {
@@ -255,9 +258,7 @@ export function placePort(p: PortMapping, counts: { servers: number; agents: num
     if (counts.servers + counts.agents === 1) {
       return { ...p, filters: [{ group: "server", select: { kind: "list", indices: [0] }, suffix: "direct" }] };
     }
-    throw new UsageError(
-      `port mapping "${p.raw}" needs a node filter (e.g. @server:0) when the load balancer is disabled`,
-    );
+    throw new UsageError(`port mapping "${p.raw}" needs a node filter (e.g. @server:0) when the load balancer is disabled`);
   }
   const direct = p.filters.some((f) => f.suffix === "direct");
   const proxy = p.filters.some((f) => f.suffix === "proxy" || f.group === "loadbalancer");
@@ -308,7 +309,8 @@ function checkPortClashes(
   const reg = registries?.create;
   if (reg?.hostPort !== undefined) {
     const key = `${reg.hostIp}:${reg.hostPort}/tcp`;
-    if (seen.has(key)) report(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`, "registryCreate");
+    if (seen.has(key))
+      report(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`, "registryCreate");
     else seen.set(key, `--registry-create ${reg.name}`);
   }
   for (const { value: p, index } of ports) {

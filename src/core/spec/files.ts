@@ -44,7 +44,11 @@ export function parseFileFlag(raw: string): FileInput {
   if (colon <= 0 || colon === value.length - 1) {
     throw new UsageError(`invalid file "${raw}": expected SRC:DEST[@FILTER]`);
   }
-  return { source: value.slice(0, colon), destination: value.slice(colon + 1), ...(filter !== undefined ? { filters: filter } : {}) };
+  return {
+    source: value.slice(0, colon),
+    destination: value.slice(colon + 1),
+    ...(filter !== undefined ? { filters: filter } : {}),
+  };
 }
 
 /** Expands a destination shortcut and checks the result is an absolute path. */

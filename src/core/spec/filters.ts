@@ -1,8 +1,7 @@
 import { UsageError } from "../errors.js";
 import type { FilterGroup, IndexSelector, NodeFilter, NodeRef } from "./types.js";
 
-const FILTER_RE =
-  /^(server|servers|agent|agents|loadbalancer|all)(?::(\*|\d+(?:,\d+)*|\d*-\d*))?(?::(proxy|direct))?$/;
+const FILTER_RE = /^(server|servers|agent|agents|loadbalancer|all)(?::(\*|\d+(?:,\d+)*|\d*-\d*))?(?::(proxy|direct))?$/;
 
 /** Splits `VALUE@FILTER;FILTER` at the last unescaped `@`; `\@` is a literal `@`. */
 export function splitFilterSuffix(input: string): { value: string; filter?: string } {
@@ -83,7 +82,11 @@ export function checkFiltersInRange(
   context: string,
 ): void {
   const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
-  checkFiltersSelect(filters, { server: upTo(counts.servers), agent: upTo(counts.agents), loadBalancer: counts.loadBalancer }, context);
+  checkFiltersSelect(
+    filters,
+    { server: upTo(counts.servers), agent: upTo(counts.agents), loadBalancer: counts.loadBalancer },
+    context,
+  );
 }
 
 /** The indices a cluster's nodes have now: after deletes and adds they need not be 0..n-1. */

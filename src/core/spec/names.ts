@@ -5,7 +5,7 @@ export const MAX_CLUSTER_NAME = 32;
 
 /** Cluster names become host names and container names, so they must be RFC 1123 labels. */
 export function validateClusterName(name: string): string {
-  if (name.length === 0) throw new UsageError("invalid cluster name \"\": it must not be empty");
+  if (name.length === 0) throw new UsageError('invalid cluster name "": it must not be empty');
   if (name.length > MAX_CLUSTER_NAME) {
     throw new UsageError(`invalid cluster name "${name}": at most ${MAX_CLUSTER_NAME} characters`);
   }

@@ -32,16 +32,31 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
     ...(spec.subnet !== undefined ? { subnet: spec.subnet } : {}),
     token: spec.token === undefined ? "(generated)" : REDACTED,
     ports: spec.ports.map((p) =>
-      filtered(p, { port: p.raw, hostIP: p.hostIp, hostPort: p.hostPort ?? "auto", containerPort: p.containerPort, protocol: p.protocol }),
+      filtered(p, {
+        port: p.raw,
+        hostIP: p.hostIp,
+        hostPort: p.hostPort ?? "auto",
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+      }),
     ),
     volumes: spec.volumes.map((v) =>
-      filtered(v, { ...(v.source !== undefined ? { source: v.source } : {}), destination: v.destination, ...(v.options ? { options: v.options } : {}) }),
+      filtered(v, {
+        ...(v.source !== undefined ? { source: v.source } : {}),
+        destination: v.destination,
+        ...(v.options ? { options: v.options } : {}),
+      }),
     ),
     env: spec.env.map((e) => filtered(e, { name: e.key, value: SECRET_NAME.test(e.key) ? REDACTED : e.value })),
     k3sArgs: spec.k3sArgs.map((a) => filtered(a, { arg: redactArgs([a.arg])[0] })),
     hostAliases: spec.hostAliases.map((h) => ({ ip: h.ip, hostnames: [...h.names] })),
     files: spec.files.map((f) =>
-      filtered(f, { destination: f.destination, from: f.raw, bytes: Buffer.byteLength(f.content), mode: (f.mode ?? 0o644).toString(8) }),
+      filtered(f, {
+        destination: f.destination,
+        from: f.raw,
+        bytes: Buffer.byteLength(f.content),
+        mode: (f.mode ?? 0o644).toString(8),
+      }),
     ),
     registries: {
       ...(spec.registries.create

@@ -4,7 +4,8 @@ import { parseNodeFilters, splitFilterSuffix } from "./filters.js";
 import type { NodeFilter, VolumeMount } from "./types.js";
 
 const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-const OPTION_RE = /^(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy)(,(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy))*$/;
+const OPTION_RE =
+  /^(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy)(,(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy))*$/;
 
 /** Parses `[SOURCE:]DEST[:OPTIONS][@FILTER]`; a relative source path is taken from the working directory. */
 export function parseVolumeMount(raw: string, cwd = process.cwd()): VolumeMount {

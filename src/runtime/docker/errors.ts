@@ -1,10 +1,5 @@
 import { abortError } from "../../core/deadline.js";
-import {
-  ConflictError,
-  K3boxError,
-  NotFoundError,
-  RuntimeUnavailableError,
-} from "../../core/errors.js";
+import { ConflictError, K3boxError, NotFoundError, RuntimeUnavailableError } from "../../core/errors.js";
 
 interface EngineError {
   statusCode?: number;

@@ -361,12 +361,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  exec(
-    name: string,
-    argv: readonly string[],
-    options: { stdin?: Readable } = {},
-    signal?: AbortSignal,
-  ): Promise<ExecResult> {
+  exec(name: string, argv: readonly string[], options: { stdin?: Readable } = {}, signal?: AbortSignal): Promise<ExecResult> {
     const what = `exec ${argv[0] ?? ""} in ${name}`;
     return guard(what, signal, async () => {
       const input = options.stdin;
@@ -383,7 +378,10 @@ export class DockerRuntime implements Runtime {
       const errS = new PassThrough().on("data", (b: Buffer) => stderr.push(b));
       this.docker.modem.demuxStream(stream, outS, errS);
       const done = new Promise<void>((resolve) => {
-        stream.once("end", resolve).once("close", resolve).once("error", () => resolve());
+        stream
+          .once("end", resolve)
+          .once("close", resolve)
+          .once("error", () => resolve());
       });
       const stop = () => stream.destroy();
       signal?.addEventListener("abort", stop, { once: true });
@@ -471,7 +469,8 @@ function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buff
       const chunks: Buffer[] = [];
       body.on("data", (c: unknown) => chunks.push(c as Buffer));
       body.on("end", () => {
-        if (found === undefined && header.type === "file") found = { content: Buffer.concat(chunks), mode: (header.mode ?? 0o644) & 0o7777 };
+        if (found === undefined && header.type === "file")
+          found = { content: Buffer.concat(chunks), mode: (header.mode ?? 0o644) & 0o7777 };
         if (header.type === "symlink") linkTarget = header.linkname ?? undefined;
         next();
       });

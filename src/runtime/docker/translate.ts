@@ -125,7 +125,9 @@ export function specFromInspect(c: Docker.ContainerInspectInfo): ContainerSpec {
   }
   const network = host.NetworkMode ?? "default";
   const shortId = c.Id.slice(0, 12);
-  const aliases = ((c.NetworkSettings.Networks?.[network] as { Aliases?: string[] | null } | undefined)?.Aliases ?? []).filter((a: string) => a !== shortId && a !== c.Id);
+  const aliases = ((c.NetworkSettings.Networks?.[network] as { Aliases?: string[] | null } | undefined)?.Aliases ?? []).filter(
+    (a: string) => a !== shortId && a !== c.Id,
+  );
   const entrypoint = c.Config.Entrypoint;
   const restart = host.RestartPolicy?.Name ?? "no";
   return {

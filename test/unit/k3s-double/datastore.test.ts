@@ -10,7 +10,8 @@ import { DatastoreFatal, goError, parseEndpoint, type SqlTarget } from "../../fi
 import { FileKV } from "../../fixtures/k3s-double/src/kv.js";
 import { readPasswd } from "../../fixtures/k3s-double/src/tokens.js";
 
-const FAILURE = "starting kubernetes: preparing server: failed to bootstrap cluster data: creating storage endpoint: failed to create driver for configured endpoint";
+const FAILURE =
+  "starting kubernetes: preparing server: failed to bootstrap cluster data: creating storage endpoint: failed to create driver for configured endpoint";
 
 describe("datastore endpoints", () => {
   it("reads postgres URLs as kine does: default database kubernetes, lower-cased", () => {
@@ -37,8 +38,15 @@ describe("datastore endpoints", () => {
       database: "k3s",
       tls: false,
     });
-    expect(parseEndpoint("mysql://root:pw@tcp(10.0.0.5)/")).toMatchObject({ host: "10.0.0.5", port: 3306, database: "kubernetes" });
-    expect(parseEndpoint("mysql://root@unix(/run/mysqld/mysqld.sock)/db")).toMatchObject({ socketPath: "/run/mysqld/mysqld.sock", password: "" });
+    expect(parseEndpoint("mysql://root:pw@tcp(10.0.0.5)/")).toMatchObject({
+      host: "10.0.0.5",
+      port: 3306,
+      database: "kubernetes",
+    });
+    expect(parseEndpoint("mysql://root@unix(/run/mysqld/mysqld.sock)/db")).toMatchObject({
+      socketPath: "/run/mysqld/mysqld.sock",
+      password: "",
+    });
   });
 
   it("takes http(s) endpoints as etcd, several separated by commas", () => {
@@ -49,7 +57,9 @@ describe("datastore endpoints", () => {
 
   it("fails like kine on a DSN without a scheme or an unknown scheme", () => {
     expect(() => parseEndpoint("db.example:5432")).toThrow(
-      new DatastoreFatal(`${FAILURE}: invalid datastore endpoint; endpoint should be a DSN URI in the format <scheme>://<authority>`),
+      new DatastoreFatal(
+        `${FAILURE}: invalid datastore endpoint; endpoint should be a DSN URI in the format <scheme>://<authority>`,
+      ),
     );
     expect(() => parseEndpoint("mongodb://db:27017")).toThrow(new DatastoreFatal(`${FAILURE}: unknown driver`));
     expect(() => parseEndpoint("nats://n:4222")).toThrow(/not simulated/);
@@ -57,15 +67,28 @@ describe("datastore endpoints", () => {
 
   it("words connection errors as the Go drivers do", () => {
     const pg: SqlTarget = { kind: "postgres", host: "db", port: 5432, user: "k3s", password: "x", database: "k3s", tls: false };
-    const refused = Object.assign(new Error("connect ECONNREFUSED 172.18.0.9:5432"), { code: "ECONNREFUSED", address: "172.18.0.9", port: 5432 });
-    expect(goError(refused, pg)).toBe("failed to connect to `user=k3s database=k3s`: db:5432 (db): dial error: dial tcp 172.18.0.9:5432: connect: connection refused");
+    const refused = Object.assign(new Error("connect ECONNREFUSED 172.18.0.9:5432"), {
+      code: "ECONNREFUSED",
+      address: "172.18.0.9",
+      port: 5432,
+    });
+    expect(goError(refused, pg)).toBe(
+      "failed to connect to `user=k3s database=k3s`: db:5432 (db): dial error: dial tcp 172.18.0.9:5432: connect: connection refused",
+    );
     const auth = Object.assign(new Error('password authentication failed for user "k3s"'), { code: "28P01", severity: "FATAL" });
-    expect(goError(auth, pg)).toBe('failed to connect to `user=k3s database=k3s`: server error: FATAL: password authentication failed for user "k3s" (SQLSTATE 28P01)');
+    expect(goError(auth, pg)).toBe(
+      'failed to connect to `user=k3s database=k3s`: server error: FATAL: password authentication failed for user "k3s" (SQLSTATE 28P01)',
+    );
     const my = { ...pg, kind: "mysql" as const, port: 3306 };
     expect(goError({ ...refused, port: 3306 }, my)).toBe("dial tcp 172.18.0.9:3306: connect: connection refused");
-    const denied = Object.assign(new Error("Access denied for user 'k3s'@'172.18.0.3' (using password: YES)"), { errno: 1045, sqlState: "28000" });
+    const denied = Object.assign(new Error("Access denied for user 'k3s'@'172.18.0.3' (using password: YES)"), {
+      errno: 1045,
+      sqlState: "28000",
+    });
     expect(goError(denied, my)).toBe("Error 1045 (28000): Access denied for user 'k3s'@'172.18.0.3' (using password: YES)");
-    expect(goError(Object.assign(new Error("getaddrinfo ENOTFOUND db"), { code: "ENOTFOUND" }), my)).toBe("dial tcp: lookup db: no such host");
+    expect(goError(Object.assign(new Error("getaddrinfo ENOTFOUND db"), { code: "ENOTFOUND" }), my)).toBe(
+      "dial tcp: lookup db: no such host",
+    );
   });
 });
 
@@ -82,15 +105,18 @@ describe("bootstrap data", () => {
 
   it("keys by the token's sha256 and encrypts with it", () => {
     expect(storageKey("secret")).toBe(`/bootstrap/${createHash("sha256").update("secret").digest("hex").slice(0, 12)}`);
-    const sealed = encrypt("secret", Buffer.from("{\"a\":1}"));
+    const sealed = encrypt("secret", Buffer.from('{"a":1}'));
     expect(sealed).toMatch(/^[0-9a-f]{16}:[A-Za-z0-9+/=]+$/);
-    expect(decrypt("secret", sealed).toString()).toBe("{\"a\":1}");
+    expect(decrypt("secret", sealed).toString()).toBe('{"a":1}');
     expect(() => decrypt("other", sealed)).toThrow("cipher: message authentication failed");
   });
 
   it("the first server saves its CAs and passwd; the next one adopts them; another token is refused", async () => {
     const kv = new FileKV(join(dir, "kv.json"), true);
-    const server = (name: string): { tls: string; passwd: string } => ({ tls: join(dir, name, "tls"), passwd: join(dir, name, "cred", "passwd") });
+    const server = (name: string): { tls: string; passwd: string } => ({
+      tls: join(dir, name, "tls"),
+      passwd: join(dir, name, "cred", "passwd"),
+    });
     const a = server("a");
     const b = server("b");
     const first = await sharedCAs(kv, bootstrapPassphrase(a.passwd, "tok"), a.tls, a.passwd);

@@ -6,7 +6,21 @@ import { renderContainerdConfig } from "../../fixtures/k3s-double/src/containerd
 describe("image files", () => {
   it("takes k3s' extensions, case-insensitively, without dotfiles, in lexical order", () => {
     expect(
-      importableFiles(["b.tar", "a.TAR.GZ", ".hidden.tar", "c.tgz", "d.tar.zst", "e.tzst", "f.tar.lz4", "g.tar.bz2", "h.tbz", "i.txt", "j.gz", "k.zip", "B.tar"]),
+      importableFiles([
+        "b.tar",
+        "a.TAR.GZ",
+        ".hidden.tar",
+        "c.tgz",
+        "d.tar.zst",
+        "e.tzst",
+        "f.tar.lz4",
+        "g.tar.bz2",
+        "h.tbz",
+        "i.txt",
+        "j.gz",
+        "k.zip",
+        "B.tar",
+      ]),
     ).toEqual(["B.tar", "a.TAR.GZ", "b.tar", "c.tgz", "d.tar.zst", "e.tzst", "f.tar.lz4", "g.tar.bz2", "h.tbz"]);
     expect(imageCodec("x.tar.gz")).toBe("gzip");
     expect(imageCodec("x.tzst")).toBe("zstd");
@@ -48,7 +62,11 @@ describe("ctr and crictl helpers", () => {
         "docker.io/library/busybox:latest application/vnd.docker.distribution.manifest.v2+json sha256:1171f3f39f01afb0c38f6e9460523b7d9752462bb39ba05245f98b3cde9c2234 2.0 MiB linux/amd64 -      \n",
     );
     expect(rows).toEqual([
-      { ref: "docker.io/library/busybox:latest", digest: "sha256:1171f3f39f01afb0c38f6e9460523b7d9752462bb39ba05245f98b3cde9c2234", size: "2.0 MiB" },
+      {
+        ref: "docker.io/library/busybox:latest",
+        digest: "sha256:1171f3f39f01afb0c38f6e9460523b7d9752462bb39ba05245f98b3cde9c2234",
+        size: "2.0 MiB",
+      },
     ]);
     const table = renderCrictlImages(rows, false).split("\n");
     expect(table[0]).toMatch(/^IMAGE\s+TAG\s+IMAGE ID\s+SIZE$/);

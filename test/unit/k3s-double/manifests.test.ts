@@ -20,7 +20,10 @@ async function lookup(objects: Objects, path: string): Promise<{ status: number;
   try {
     const res = await objects.resource(p.group, p.version, p.plural);
     if (!res) return { status: 404, body: undefined };
-    const body = p.name === undefined ? await objects.list(res, p.version, p.namespace) : await objects.get(res, p.version, p.namespace, p.name);
+    const body =
+      p.name === undefined
+        ? await objects.list(res, p.version, p.namespace)
+        : await objects.get(res, p.version, p.namespace, p.name);
     return { status: 200, body };
   } catch (e) {
     if (e instanceof ApiError) return { status: e.code, body: { message: e.message, reason: e.reason, details: e.details } };
@@ -106,8 +109,21 @@ describe("pluralisation and paths", () => {
       plural: "storageclasses",
       name: "local-path",
     });
-    expect(parseObjectPath("/api/v1/namespaces/a/pods/p/status")).toEqual({ group: "", version: "v1", namespace: "a", plural: "pods", name: "p", subresource: "status" });
-    expect(parseObjectPath("/api/v1/namespaces/a/status")).toEqual({ group: "", version: "v1", plural: "namespaces", name: "a", subresource: "status" });
+    expect(parseObjectPath("/api/v1/namespaces/a/pods/p/status")).toEqual({
+      group: "",
+      version: "v1",
+      namespace: "a",
+      plural: "pods",
+      name: "p",
+      subresource: "status",
+    });
+    expect(parseObjectPath("/api/v1/namespaces/a/status")).toEqual({
+      group: "",
+      version: "v1",
+      plural: "namespaces",
+      name: "a",
+      subresource: "status",
+    });
     expect(parseObjectPath("/api/v1/namespaces/a/pods/p/log/x")).toBeUndefined();
     expect(parseObjectPath("/version")).toBeUndefined();
     expect(parseObjectPath("/apis")).toBeUndefined();
@@ -145,12 +161,26 @@ describe("Manifests", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const logged = (): string => vi.mocked(process.stderr.write).mock.calls.map((c) => String(c[0])).join("");
+  const logged = (): string =>
+    vi
+      .mocked(process.stderr.write)
+      .mock.calls.map((c) => String(c[0]))
+      .join("");
   /** A server's store over its own datastore file, with controllers that act at once. */
   const open = (): { objects: Objects; m: Manifests; controllers: Controllers } => {
     const objects = new Objects(new FileKV(join(dir, "server", "db", "double-kv.json"), false));
-    const knobs = { workloadDelayMs: 0, holdWorkloads: false, serviceAccountDelayMs: 0, namespaceDeleteDelayMs: 0, crdDelayMs: 0 };
-    return { objects, m: new Manifests(dir, objects), controllers: new Controllers(objects, { nodeName: "n", serverCA: "CA", knobs }) };
+    const knobs = {
+      workloadDelayMs: 0,
+      holdWorkloads: false,
+      serviceAccountDelayMs: 0,
+      namespaceDeleteDelayMs: 0,
+      crdDelayMs: 0,
+    };
+    return {
+      objects,
+      m: new Manifests(dir, objects),
+      controllers: new Controllers(objects, { nodeName: "n", serverCA: "CA", knobs }),
+    };
   };
   const get = async (objects: Objects, path: string): Promise<Obj> => {
     const r = await lookup(objects, path);
@@ -170,7 +200,8 @@ describe("Manifests", () => {
     const docs = text.split(/^---$/m).map((d) => parse(d) as Obj);
     const cm = docs.find((d) => d.kind === "ConfigMap");
     expect(cm?.data?.NodeHosts).toBe("");
-    for (const f of ["local-storage.yaml", "traefik.yaml", "metrics-server/metrics-server-deployment.yaml"]) expect(existsSync(join(manifests, f)), f).toBe(true);
+    for (const f of ["local-storage.yaml", "traefik.yaml", "metrics-server/metrics-server-deployment.yaml"])
+      expect(existsSync(join(manifests, f)), f).toBe(true);
     expect(statSync(join(manifests, "metrics-server")).mode & 0o777).toBe(0o700);
   });
 
@@ -208,13 +239,18 @@ data:
     expect(cm.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(cm.metadata.resourceVersion).toMatch(/^\d+$/);
     expect(cm.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(cm.metadata.annotations).toMatchObject({ "objectset.rio.cattle.io/owner-name": "registry", "objectset.rio.cattle.io/owner-namespace": "kube-system" });
+    expect(cm.metadata.annotations).toMatchObject({
+      "objectset.rio.cattle.io/owner-name": "registry",
+      "objectset.rio.cattle.io/owner-namespace": "kube-system",
+    });
 
     const list = await get(objects, "/api/v1/namespaces/kube-public/configmaps");
     expect(list.kind).toBe("ConfigMapList");
     expect(list.items?.map((i) => i.metadata.name)).toEqual(["local-registry-hosting"]);
 
-    const dns = (await get(objects, "/api/v1/namespaces/kube-system/services/kube-dns")) as unknown as { spec: { clusterIP: string } };
+    const dns = (await get(objects, "/api/v1/namespaces/kube-system/services/kube-dns")) as unknown as {
+      spec: { clusterIP: string };
+    };
     expect(dns.spec.clusterIP).toBe("10.43.0.10");
     for (const d of ["coredns", "local-path-provisioner", "metrics-server"]) {
       expect((await get(objects, `/apis/apps/v1/namespaces/kube-system/deployments/${d}`)).kind).toBe("Deployment");
@@ -236,7 +272,8 @@ data:
     const { objects, m } = open();
     mkdirSync(manifests, { recursive: true });
     const f = join(manifests, "app.yaml");
-    const cm = (name: string, v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "${v}"}\n---\n`;
+    const cm = (name: string, v: string): string =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "${v}"}\n---\n`;
     writeFileSync(f, cm("one", "1") + cm("two", "2"));
     await m.scan();
     const one = await get(objects, "/api/v1/namespaces/default/configmaps/one");
@@ -292,7 +329,8 @@ data:
 
   it("merges node entries into NodeHosts and keeps them, with the manifest's own lines, after a re-apply", async () => {
     const { objects, m } = open();
-    const nodeHosts = async (o: Objects): Promise<string | undefined> => (await get(o, "/api/v1/namespaces/kube-system/configmaps/coredns")).data?.NodeHosts;
+    const nodeHosts = async (o: Objects): Promise<string | undefined> =>
+      (await get(o, "/api/v1/namespaces/kube-system/configmaps/coredns")).data?.NodeHosts;
     m.stageBundled(new Set());
     await m.scan();
     await m.setNodeHosts([{ ip: "172.18.0.3", name: "k3box-a-server-0" }]);
@@ -310,7 +348,9 @@ data:
       { ip: "172.18.0.3", name: "k3box-a-server-0" },
       { ip: "172.18.0.4", name: "k3box-a-agent-0" },
     ]);
-    expect(await nodeHosts(objects)).toBe("172.18.0.1 host.k3box.internal\n172.18.0.3 k3box-a-server-0\n172.18.0.4 k3box-a-agent-0\n");
+    expect(await nodeHosts(objects)).toBe(
+      "172.18.0.1 host.k3box.internal\n172.18.0.3 k3box-a-server-0\n172.18.0.4 k3box-a-agent-0\n",
+    );
 
     // A restart re-stages the plain manifest; the node entries come back from the registry.
     const second = open();

@@ -51,7 +51,13 @@ async function failure(p: Promise<unknown>): Promise<ApiError> {
   throw new Error("expected an API error");
 }
 
-const KNOBS: SimulationKnobs = { workloadDelayMs: 1000, holdWorkloads: false, serviceAccountDelayMs: 1000, namespaceDeleteDelayMs: 1000, crdDelayMs: 500 };
+const KNOBS: SimulationKnobs = {
+  workloadDelayMs: 1000,
+  holdWorkloads: false,
+  serviceAccountDelayMs: 1000,
+  namespaceDeleteDelayMs: 1000,
+  crdDelayMs: 500,
+};
 const controllers = (knobs: Partial<SimulationKnobs> = {}, o: Objects = objects, nodeName = "n"): Controllers =>
   new Controllers(o, { nodeName, serverCA: "-----CA-----", knobs: { ...KNOBS, ...knobs }, clock });
 
@@ -65,7 +71,11 @@ const deployment = (name: string, replicas = 2): Record<string, unknown> => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: { name, labels: { app: name } },
-  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "nginx" }] } } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "nginx" }] } },
+  },
 });
 
 const condition = (o: Obj, type: string): Record<string, unknown> | undefined =>
@@ -75,11 +85,26 @@ describe("object API", () => {
   it("creates with server metadata, refuses duplicates and missing namespaces with the API's Status", async () => {
     await withNamespaces();
     const cms = await res("", "v1", "configmaps");
-    const cm = await objects.create(cms, "v1", "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: "v" } });
-    expect(cm.metadata).toMatchObject({ name: "a", namespace: "default", uid: expect.stringMatching(/^[0-9a-f-]{36}$/), resourceVersion: expect.stringMatching(/^\d+$/) });
+    const cm = await objects.create(cms, "v1", "default", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a" },
+      data: { k: "v" },
+    });
+    expect(cm.metadata).toMatchObject({
+      name: "a",
+      namespace: "default",
+      uid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      resourceVersion: expect.stringMatching(/^\d+$/),
+    });
     expect(cm.metadata.generation).toBeUndefined();
     const dup = await failure(objects.create(cms, "v1", "default", { metadata: { name: "a" } }));
-    expect([dup.code, dup.reason, dup.message, dup.details]).toEqual([409, "AlreadyExists", 'configmaps "a" already exists', { name: "a", kind: "configmaps" }]);
+    expect([dup.code, dup.reason, dup.message, dup.details]).toEqual([
+      409,
+      "AlreadyExists",
+      'configmaps "a" already exists',
+      { name: "a", kind: "configmaps" },
+    ]);
     const nons = await failure(objects.create(cms, "v1", "nope", { metadata: { name: "a" } }));
     expect([nons.code, nons.message]).toEqual([404, 'namespaces "nope" not found']);
     const gen = await objects.create(cms, "v1", "default", { metadata: { generateName: "gen-" } });
@@ -102,14 +127,28 @@ describe("object API", () => {
     await withNamespaces();
     const deploys = await res("apps", "v1", "deployments");
     const d = (await objects.create(deploys, "v1", "default", deployment("web"))) as Obj;
-    const withStatus = (await objects.replace(deploys, "v1", "default", "web", { ...d, status: { replicas: 2 } }, { subresource: "status" })) as Obj;
+    const withStatus = (await objects.replace(
+      deploys,
+      "v1",
+      "default",
+      "web",
+      { ...d, status: { replicas: 2 } },
+      { subresource: "status" },
+    )) as Obj;
     expect(withStatus.status).toEqual({ replicas: 2 });
     expect(withStatus.metadata.generation).toBe(1);
 
-    const relabelled = (await objects.replace(deploys, "v1", "default", "web", { ...withStatus, metadata: { ...withStatus.metadata, labels: { x: "y" } }, status: {} })) as Obj;
+    const relabelled = (await objects.replace(deploys, "v1", "default", "web", {
+      ...withStatus,
+      metadata: { ...withStatus.metadata, labels: { x: "y" } },
+      status: {},
+    })) as Obj;
     expect(relabelled.metadata.generation).toBe(1);
     expect(relabelled.status).toEqual({ replicas: 2 });
-    const scaled = (await objects.replace(deploys, "v1", "default", "web", { ...relabelled, spec: { ...relabelled.spec, replicas: 3 } })) as Obj;
+    const scaled = (await objects.replace(deploys, "v1", "default", "web", {
+      ...relabelled,
+      spec: { ...relabelled.spec, replicas: 3 },
+    })) as Obj;
     expect(scaled.metadata.generation).toBe(2);
     expect(Number(scaled.metadata.resourceVersion)).toBeGreaterThan(Number(relabelled.metadata.resourceVersion));
     expect(scaled.metadata.uid).toBe(d.metadata.uid);
@@ -120,7 +159,9 @@ describe("object API", () => {
       "Conflict",
       'Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again',
     ]);
-    const renamed = await failure(objects.replace(deploys, "v1", "default", "web", { ...scaled, metadata: { ...scaled.metadata, name: "other" } }));
+    const renamed = await failure(
+      objects.replace(deploys, "v1", "default", "web", { ...scaled, metadata: { ...scaled.metadata, name: "other" } }),
+    );
     expect(renamed.message).toBe("the name of the object (other) does not match the name on the URL (web)");
     expect((await failure(objects.replace(deploys, "v1", "default", "nope", { ...deployment("nope") }))).code).toBe(404);
   });
@@ -128,22 +169,50 @@ describe("object API", () => {
   it("patches: merge, JSON patch, strategic as merge; server-side apply creates and needs a fieldManager", async () => {
     await withNamespaces();
     const cms = await res("", "v1", "configmaps");
-    const applied = await objects.patch(cms, "v1", "default", "c", "apply", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1', b: '2'}\n", { fieldManager: "test" });
+    const applied = await objects.patch(
+      cms,
+      "v1",
+      "default",
+      "c",
+      "apply",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1', b: '2'}\n",
+      { fieldManager: "test" },
+    );
     expect(applied.created).toBe(true);
     const merged = await objects.patch(cms, "v1", "default", "c", "merge", JSON.stringify({ data: { a: null, c: "3" } }));
     expect((merged.obj as Obj).data).toEqual({ b: "2", c: "3" });
-    const json = await objects.patch(cms, "v1", "default", "c", "json", JSON.stringify([{ op: "add", path: "/data/d", value: "4" }]));
+    const json = await objects.patch(
+      cms,
+      "v1",
+      "default",
+      "c",
+      "json",
+      JSON.stringify([{ op: "add", path: "/data/d", value: "4" }]),
+    );
     expect((json.obj as Obj).data).toEqual({ b: "2", c: "3", d: "4" });
-    const again = await objects.patch(cms, "v1", "default", "c", "apply", JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", labels: { l: "1" } } }), { fieldManager: "test", force: "true" });
+    const again = await objects.patch(
+      cms,
+      "v1",
+      "default",
+      "c",
+      "apply",
+      JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", labels: { l: "1" } } }),
+      { fieldManager: "test", force: "true" },
+    );
     expect(again.created).toBe(false);
     expect((again.obj as Obj).data).toEqual({ b: "2", c: "3", d: "4" });
     expect(again.obj.metadata.labels).toEqual({ l: "1" });
 
     const noManager = await failure(objects.patch(cms, "v1", "default", "c", "apply", "apiVersion: v1\nkind: ConfigMap\n"));
-    expect([noManager.code, noManager.message]).toEqual([422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch']);
+    expect([noManager.code, noManager.message]).toEqual([
+      422,
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    ]);
     expect((await failure(objects.patch(cms, "v1", "default", "c", "merge", "{}", { force: "true" }))).code).toBe(422);
     expect((await failure(objects.patch(cms, "v1", "default", "missing", "merge", "{}"))).code).toBe(404);
-    const stale = await failure(objects.patch(cms, "v1", "default", "c", "merge", JSON.stringify({ metadata: { resourceVersion: "1" } })));
+    const stale = await failure(
+      objects.patch(cms, "v1", "default", "c", "merge", JSON.stringify({ metadata: { resourceVersion: "1" } })),
+    );
     expect(stale.reason).toBe("Conflict");
   });
 
@@ -172,10 +241,16 @@ describe("object API", () => {
     expect(await names(undefined, undefined, "metadata.name=b")).toEqual(["b"]);
     expect(await names(undefined, undefined, "metadata.namespace!=default")).toEqual(["c", "d"]);
     const l = await objects.list(cms, "v1", "default");
-    expect(l).toMatchObject({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: expect.stringMatching(/^\d+$/) } });
+    expect(l).toMatchObject({
+      kind: "ConfigMapList",
+      apiVersion: "v1",
+      metadata: { resourceVersion: expect.stringMatching(/^\d+$/) },
+    });
     expect((l.items as Record<string, unknown>[])[0]?.kind).toBeUndefined();
     expect((await failure(objects.list(cms, "v1", undefined, { labelSelector: "a in (" }))).code).toBe(400);
-    expect((await failure(objects.list(cms, "v1", undefined, { fieldSelector: "spec.x=1" }))).message).toBe("field label not supported: spec.x");
+    expect((await failure(objects.list(cms, "v1", undefined, { fieldSelector: "spec.x=1" }))).message).toBe(
+      "field label not supported: spec.x",
+    );
   });
 
   it("parses the label selector grammar, including numeric comparisons", () => {
@@ -208,15 +283,23 @@ describe("object API", () => {
     expect((await failure(objects.get(cms, "v1", "default", "held"))).code).toBe(404);
 
     const immortal = await failure(objects.delete(nss, "v1", undefined, "kube-system"));
-    expect([immortal.code, immortal.message]).toEqual([403, 'namespaces "kube-system" is forbidden: this namespace may not be deleted']);
+    expect([immortal.code, immortal.message]).toEqual([
+      403,
+      'namespaces "kube-system" is forbidden: this namespace may not be deleted',
+    ]);
     await objects.create(nss, "v1", undefined, { metadata: { name: "tmp" } });
     await objects.create(cms, "v1", "tmp", { metadata: { name: "inside" } });
     const ns = (await objects.delete(nss, "v1", undefined, "tmp")) as Obj;
     expect(ns.status).toEqual({ phase: "Terminating" });
     expect((await failure(objects.delete(nss, "v1", undefined, "tmp"))).reason).toBe("Conflict");
     const late = await failure(objects.create(cms, "v1", "tmp", { metadata: { name: "late" } }));
-    expect([late.code, late.message]).toEqual([403, 'configmaps "late" is forbidden: unable to create new content in namespace tmp because it is being terminated']);
-    expect(late.details.causes).toEqual([{ reason: "NamespaceTerminating", message: "namespace tmp is being terminated", field: "metadata.namespace" }]);
+    expect([late.code, late.message]).toEqual([
+      403,
+      'configmaps "late" is forbidden: unable to create new content in namespace tmp because it is being terminated',
+    ]);
+    expect(late.details.causes).toEqual([
+      { reason: "NamespaceTerminating", message: "namespace tmp is being terminated", field: "metadata.namespace" },
+    ]);
 
     await c.tick();
     expect((await objects.get(nss, "v1", undefined, "tmp")).metadata.name).toBe("tmp");
@@ -234,7 +317,13 @@ describe("object API", () => {
     expect(await registry.checkPassword("n1", "other")).toBe(false);
     const secret = await objects.get(await res("", "v1", "secrets"), "v1", "kube-system", "n1.node-password.k3s");
     expect(JSON.stringify(secret)).not.toContain('"pw"');
-    const node = { apiVersion: "v1", kind: "Node", metadata: { name: "n1", labels: {}, annotations: {} }, spec: {}, status: { addresses: [], nodeInfo: {} } } as NodeObject;
+    const node = {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "n1", labels: {}, annotations: {} },
+      spec: {},
+      status: { addresses: [], nodeInfo: {} },
+    } as NodeObject;
     const a = await registry.register(node);
     const b = await registry.register({ ...node, metadata: { ...node.metadata, name: "n2" } });
     expect([a.spec.podCIDR, b.spec.podCIDR]).toEqual(["10.42.0.0/24", "10.42.1.0/24"]);
@@ -245,7 +334,9 @@ describe("object API", () => {
     expect(again.spec.podCIDR).toBe("10.42.0.0/24");
     expect(again.status.conditions?.[0]).toMatchObject({ type: "Ready", status: "True" });
     const nodes = await res("", "v1", "nodes");
-    expect(((await objects.list(nodes, "v1", undefined, { labelSelector: "x=1" })).items as KubeObject[]).map((n) => n.metadata.name)).toEqual(["n1"]);
+    expect(
+      ((await objects.list(nodes, "v1", undefined, { labelSelector: "x=1" })).items as KubeObject[]).map((n) => n.metadata.name),
+    ).toEqual(["n1"]);
     expect(await registry.remove("n1")).toBeDefined();
     expect(await registry.checkPassword("n1", "other")).toBe(true);
   });
@@ -264,7 +355,9 @@ describe("simulated controllers", () => {
       "kube-public",
       "kube-system",
     ]);
-    expect((await objects.get(await res("", "v1", "services"), "v1", "default", "kubernetes")).spec).toMatchObject({ clusterIP: "10.43.0.1" });
+    expect((await objects.get(await res("", "v1", "services"), "v1", "default", "kubernetes")).spec).toMatchObject({
+      clusterIP: "10.43.0.1",
+    });
     expect((await objects.list(sas, "v1", undefined)).items).toEqual([]);
     now += 999;
     await c.tick();
@@ -286,10 +379,17 @@ describe("simulated controllers", () => {
     const crds = await res("apiextensions.k8s.io", "v1", "customresourcedefinitions");
     const crd = {
       metadata: { name: "widgets.example.com" },
-      spec: { group: "example.com", scope: "Namespaced", names: { kind: "Widget", plural: "widgets" }, versions: [{ name: "v1", served: true, storage: true, subresources: { status: {} } }] },
+      spec: {
+        group: "example.com",
+        scope: "Namespaced",
+        names: { kind: "Widget", plural: "widgets" },
+        versions: [{ name: "v1", served: true, storage: true, subresources: { status: {} } }],
+      },
     };
     const bad = await failure(objects.create(crds, "v1", undefined, { ...crd, metadata: { name: "widgets" } }));
-    expect(bad.message).toBe('CustomResourceDefinition "widgets" is invalid: metadata.name: Invalid value: "widgets": must be spec.names.plural+"."+spec.group');
+    expect(bad.message).toBe(
+      'CustomResourceDefinition "widgets" is invalid: metadata.name: Invalid value: "widgets": must be spec.names.plural+"."+spec.group',
+    );
     await objects.create(crds, "v1", undefined, crd);
     await c.tick();
     expect(await objects.resource("example.com", "v1", "widgets")).toBeUndefined();
@@ -300,7 +400,12 @@ describe("simulated controllers", () => {
     expect(condition(got, "NamesAccepted")).toMatchObject({ status: "True" });
     const widgets = await res("example.com", "v1", "widgets");
     expect(widgets).toMatchObject({ kind: "Widget", namespaced: true, status: true, prefix: "/registry/example.com/widgets" });
-    const w = await objects.create(widgets, "v1", "default", { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, spec: { a: 1 } });
+    const w = await objects.create(widgets, "v1", "default", {
+      apiVersion: "example.com/v1",
+      kind: "Widget",
+      metadata: { name: "w" },
+      spec: { a: 1 },
+    });
     expect(w.metadata.generation).toBe(1);
     await objects.delete(crds, "v1", undefined, "widgets.example.com");
     expect(await objects.resource("example.com", "v1", "widgets")).toBeUndefined();
@@ -322,9 +427,18 @@ describe("simulated controllers", () => {
     const jobs = await res("batch", "v1", "jobs");
     const dss = await res("apps", "v1", "daemonsets");
     await objects.create(deploys, "v1", "default", deployment("web"));
-    await objects.create(pods, "v1", "default", { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "busybox" }] } });
-    await objects.create(jobs, "v1", "default", { metadata: { name: "j" }, spec: { template: { spec: { containers: [{ name: "c", image: "busybox" }] } } } });
-    await objects.create(dss, "v1", "default", { metadata: { name: "ds" }, spec: { template: { spec: { containers: [{ name: "c", image: "busybox" }] } } } });
+    await objects.create(pods, "v1", "default", {
+      metadata: { name: "p" },
+      spec: { containers: [{ name: "c", image: "busybox" }] },
+    });
+    await objects.create(jobs, "v1", "default", {
+      metadata: { name: "j" },
+      spec: { template: { spec: { containers: [{ name: "c", image: "busybox" }] } } },
+    });
+    await objects.create(dss, "v1", "default", {
+      metadata: { name: "ds" },
+      spec: { template: { spec: { containers: [{ name: "c", image: "busybox" }] } } },
+    });
     await c.tick();
     let d = (await objects.get(deploys, "v1", "default", "web")) as Obj;
     expect(d.status).toMatchObject({ observedGeneration: 1, replicas: 2, unavailableReplicas: 2 });
@@ -333,7 +447,13 @@ describe("simulated controllers", () => {
     now += 1000;
     await c.tick();
     d = (await objects.get(deploys, "v1", "default", "web")) as Obj;
-    expect(d.status).toMatchObject({ replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, observedGeneration: 1 });
+    expect(d.status).toMatchObject({
+      replicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 2,
+      updatedReplicas: 2,
+      observedGeneration: 1,
+    });
     expect(condition(d, "Available")).toMatchObject({ status: "True", reason: "MinimumReplicasAvailable" });
     expect(condition(d, "Progressing")).toMatchObject({ status: "True", reason: "NewReplicaSetAvailable" });
     const p = (await objects.get(pods, "v1", "default", "p")) as Obj;
@@ -343,7 +463,10 @@ describe("simulated controllers", () => {
     const j = (await objects.get(jobs, "v1", "default", "j")) as Obj;
     expect(condition(j, "Complete")).toMatchObject({ status: "True" });
     expect(j.status).toMatchObject({ succeeded: 1 });
-    expect(((await objects.get(dss, "v1", "default", "ds")) as Obj).status).toMatchObject({ desiredNumberScheduled: 1, numberReady: 1 });
+    expect(((await objects.get(dss, "v1", "default", "ds")) as Obj).status).toMatchObject({
+      desiredNumberScheduled: 1,
+      numberReady: 1,
+    });
 
     // A new generation goes through the delay again; the resourceVersion does not move while nothing changes.
     const rv = d.metadata.resourceVersion;
@@ -367,7 +490,10 @@ describe("simulated controllers", () => {
       const pods = await res("", "v1", "pods");
       const name = `web-${String(blocked)}`;
       await objects.create(deploys, "v1", "default", deployment(name, 1));
-      await objects.create(pods, "v1", "default", { metadata: { name }, spec: { nodeName: "gone", containers: [{ name: "c", image: "x" }] } });
+      await objects.create(pods, "v1", "default", {
+        metadata: { name },
+        spec: { nodeName: "gone", containers: [{ name: "c", image: "x" }] },
+      });
       now += 60_000;
       await c.tick();
       const d = (await objects.get(deploys, "v1", "default", name)) as Obj;
@@ -391,7 +517,10 @@ describe("simulated controllers", () => {
     await c.tick();
     const charts = await res("helm.cattle.io", "v1", "helmcharts");
     const content = Buffer.from("not really a tgz").toString("base64");
-    await objects.create(charts, "v1", "kube-system", { metadata: { name: "traefik" }, spec: { chart: "traefik", targetNamespace: "kube-system" } });
+    await objects.create(charts, "v1", "kube-system", {
+      metadata: { name: "traefik" },
+      spec: { chart: "traefik", targetNamespace: "kube-system" },
+    });
     await objects.create(charts, "v1", "kube-system", { metadata: { name: "mine" }, spec: { chartContent: content } });
     await c.tick();
     const jobs = await res("batch", "v1", "jobs");
@@ -402,8 +531,12 @@ describe("simulated controllers", () => {
     expect(((await objects.get(charts, "v1", "kube-system", "mine")) as Obj).status).toEqual({ jobName: "helm-install-mine" });
     await c.tick();
     await c.tick();
-    expect(condition((await objects.get(jobs, "v1", "kube-system", "helm-install-traefik")) as Obj, "Complete")).toMatchObject({ status: "True" });
-    expect((await objects.get(await res("apps", "v1", "deployments"), "v1", "kube-system", "traefik")).metadata.name).toBe("traefik");
+    expect(condition((await objects.get(jobs, "v1", "kube-system", "helm-install-traefik")) as Obj, "Complete")).toMatchObject({
+      status: "True",
+    });
+    expect((await objects.get(await res("apps", "v1", "deployments"), "v1", "kube-system", "traefik")).metadata.name).toBe(
+      "traefik",
+    );
   });
 
   it("elects one leader among servers sharing a datastore; a stale lease is taken over", async () => {
@@ -413,7 +546,8 @@ describe("simulated controllers", () => {
     await a.tick();
     await b.tick();
     const leases = (await shared.resource("coordination.k8s.io", "v1", "leases")) as ResourceInfo;
-    const lease = async (): Promise<string> => String(((await shared.get(leases, "v1", "kube-system", "kube-controller-manager")) as Obj).spec?.holderIdentity);
+    const lease = async (): Promise<string> =>
+      String(((await shared.get(leases, "v1", "kube-system", "kube-controller-manager")) as Obj).spec?.holderIdentity);
     expect(await lease()).toMatch(/^server-a_/);
     const deploys = (await shared.resource("apps", "v1", "deployments")) as ResourceInfo;
     await shared.create(deploys, "v1", "default", deployment("web"));
