@@ -40,8 +40,15 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     name = sb.name("nodes");
     port = await getPort();
     // The API on the default bridge's gateway, so that a container on that bridge can join by URL.
-    const bridge = await dockerJson<Array<{ IPAM: { Config: Array<{ Gateway: string }> } }>>(["network", "inspect", "bridge"]);
-    gateway = bridge[0]?.IPAM.Config[0]?.Gateway as string;
+    const bridge = await dockerJson<Array<{ IPAM: { Config: Array<{ Gateway?: string }> } }>>(["network", "inspect", "bridge"]);
+    // Some engines leave the default bridge's gateway out of its IPAM config: a container on it knows its route.
+    gateway =
+      bridge[0]?.IPAM.Config[0]?.Gateway ??
+      (await docker(["run", "--rm", "--network", "bridge", "busybox:latest", "ip", "route"])).stdout.match(
+        /^default via (\S+)/m,
+      )?.[1] ??
+      "";
+    expect(gateway, "the default bridge's gateway").toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     apiPort = await getPort({ host: gateway });
     const r = await sb.k3box([
       "cluster",
