@@ -46,13 +46,14 @@ function waitForLine(container, pattern) {
   });
 }
 
-async function readyz(url, creds) {
+/** Until the path answers 200 (and, for /readyz, `ok`): k3box's default readiness is /readyz, then the default ServiceAccount. */
+async function answers(url, path, creds) {
   for (;;) {
     const ok = await new Promise((resolve) => {
-      const req = request(url + "/readyz", creds, (res) => {
+      const req = request(url + path, creds, (res) => {
         let body = "";
         res.on("data", (c) => (body += c));
-        res.on("end", () => resolve(res.statusCode === 200 && body === "ok"));
+        res.on("end", () => resolve(res.statusCode === 200 && (path !== "/readyz" || body === "ok")));
       });
       req.on("error", () => resolve(false));
       req.end();
@@ -95,9 +96,11 @@ async function baselineOnce(lbImage, entrypoint) {
     },
   });
   await Promise.all([server, ...agents].map((n) => docker.createVolume({ Name: `${n}-data` })));
+  // What k3box passes on this engine (see README, Adapting to the engine); on cgroup v1 a 1.35 kubelet needs it.
+  const adapted = ["--kubelet-arg=fail-cgroupv1=false", "--kube-proxy-arg=conntrack-max-per-core=0"];
   const containers = await Promise.all([
-    docker.createContainer(node(server, ["server", "--tls-san", "127.0.0.1", "--tls-san", lb], [])),
-    ...agents.map((a) => docker.createContainer(node(a, ["agent"], [`K3S_URL=https://${server}:6443`]))),
+    docker.createContainer(node(server, ["server", "--tls-san", "127.0.0.1", "--tls-san", lb, ...adapted], [])),
+    ...agents.map((a) => docker.createContainer(node(a, ["agent", ...adapted], [`K3S_URL=https://${server}:6443`]))),
     docker.createContainer({
       name: lb,
       Image: lbImage,
@@ -144,11 +147,13 @@ async function baselineOnce(lbImage, entrypoint) {
   });
   const cfg = parse(raw);
   const b64 = (v) => Buffer.from(v, "base64");
-  await readyz(`https://127.0.0.1:${port}`, {
+  const creds = {
     ca: b64(cfg.clusters[0].cluster["certificate-authority-data"]),
     cert: b64(cfg.users[0].user["client-certificate-data"]),
     key: b64(cfg.users[0].user["client-key-data"]),
-  });
+  };
+  await answers(`https://127.0.0.1:${port}`, "/readyz", creds);
+  await answers(`https://127.0.0.1:${port}`, "/api/v1/namespaces/default/serviceaccounts/default", creds);
   await Promise.all(containers.map((c) => c.remove({ force: true, v: true })));
   await docker.getNetwork(net).remove();
   await Promise.all([server, ...agents].map((n) => docker.getVolume(`${n}-data`).remove()));

@@ -148,6 +148,7 @@ describe("planJoinNodes", () => {
         version: "1",
         existing: [],
         nodeEntrypoint: "#!/bin/sh\n",
+        adaptations: [],
       },
       none,
     );

@@ -9,7 +9,10 @@ import { validateClusterName, validateImage, validateNetworkName } from "../clus
 import { parseVolumeMount } from "../cluster-spec/volumes.js";
 import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { clusterStatus, type NodeStatus } from "../cluster-status.js";
+import type { EventSink } from "../events.js";
 import { execute } from "../executor.js";
+import { adaptationsFor } from "../host/facts.js";
+import { ensureImage } from "../images/ensure.js";
 import { LABEL, MANAGED_SELECTOR, clusterSelector, roleOf } from "../labels.js";
 import { nodeVolumeName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
@@ -69,7 +72,7 @@ export function createNodes(input: NodeCreateInput, options: OperationOptions = 
   return runOperation(`creating nodes in "${input.cluster}"`, frame, async (op) => {
     const { runtime, signal } = op;
     const { group, own, nodes } = byUrl
-      ? await planJoin(runtime, input, role, replicas, extras, signal)
+      ? await planJoin(runtime, op.onEvent, input, role, replicas, extras, signal)
       : {
           group: input.cluster,
           own: input.cluster,
@@ -169,6 +172,7 @@ async function planJoinOwn(
 
 async function planJoin(
   runtime: Runtime,
+  onEvent: EventSink,
   input: NodeCreateInput,
   role: NodeRole,
   replicas: number,
@@ -182,6 +186,10 @@ async function planJoin(
   }
   const network = input.network ?? "bridge";
   if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
+  const image = extras.image ?? DEFAULT_K3S_IMAGE;
+  await ensureImage(runtime, image, onEvent, signal);
+  const adaptations = await adaptationsFor(runtime, image, [], signal);
+  for (const a of adaptations) onEvent({ type: "note", message: a.note });
   const nodes = planJoinNodes(
     group,
     {
@@ -189,11 +197,12 @@ async function planJoin(
       token: input.token as string,
       role,
       replicas,
-      image: extras.image ?? DEFAULT_K3S_IMAGE,
+      image,
       network,
       version: VERSION,
       existing: existing.map((c) => ({ role: roleOf(c), index: Number(c.labels[LABEL.index] ?? 0) })),
       nodeEntrypoint: await loadNodeEntrypoint(),
+      adaptations,
     },
     extras,
   );

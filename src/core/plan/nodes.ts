@@ -10,6 +10,7 @@ import { LABEL, indexOf, roleOf } from "../labels.js";
 import { nodeName, nodeVolumeName } from "../naming.js";
 import { entrypointFiles } from "../node/entrypoint.js";
 import { K3S_DATA_DIR } from "../node/paths.js";
+import type { Adaptation } from "../host/adaptations.js";
 import type { ReadyLevel } from "../readiness/cluster.js";
 import { parallel, sequence, type Action } from "./actions.js";
 import { nodeContainer } from "./node-container.js";
@@ -150,10 +151,12 @@ export function planJoinNodes(
     readonly existing: ReadonlyArray<{ role: string; index: number }>;
     /** The node entrypoint script: these nodes get the same in-node fixes as any other. */
     readonly nodeEntrypoint: string;
+    /** What the nodes need to run on this engine, as for a cluster k3box creates. */
+    readonly adaptations: readonly Adaptation[];
   },
   extras: NodeExtras,
 ): NewNode[] {
-  const files = entrypointFiles(o.nodeEntrypoint, []);
+  const files = [...entrypointFiles(o.nodeEntrypoint, []), ...o.adaptations.flatMap((a) => a.files)];
   return nextIndices(o.existing, o.role, o.replicas).map((index) => {
     const name = nodeName(group, o.role, index);
     const labels = {
@@ -167,6 +170,7 @@ export function planJoinNodes(
       [LABEL.index]: String(index),
       [LABEL.image]: o.image,
       [LABEL.joinUrl]: o.url,
+      [LABEL.adaptations]: JSON.stringify(o.adaptations.map((a) => a.name)),
     };
     const volume = nodeVolumeName(name);
     return {
@@ -178,7 +182,7 @@ export function planJoinNodes(
         name,
         role: o.role,
         image: o.image,
-        args: extras.k3sArgs,
+        args: [...extras.k3sArgs, ...o.adaptations.flatMap((a) => a.k3sArgs)],
         token: o.token,
         joinUrl: o.url,
         env: extras.env,
