@@ -36,5 +36,7 @@ const base = median(times.api);
 console.log(`cluster create --wait-for LEVEL, 1 server + 2 agents, k3s double, ${RUNS} runs each (interleaved)`);
 for (const l of LEVELS) {
   const m = median(times[l]);
-  console.log(`  ${l.padEnd(9)} median ${(m / 1000).toFixed(2)} s  (${(m / base).toFixed(2)}x api, +${((m - base) / 1000).toFixed(2)} s)`);
+  console.log(
+    `  ${l.padEnd(9)} median ${(m / 1000).toFixed(2)} s  (${(m / base).toFixed(2)}x api, +${((m - base) / 1000).toFixed(2)} s)`,
+  );
 }
