@@ -86,5 +86,5 @@ export * from "./base/errors.js";
 export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
 export type { Runtime } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
-export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME } from "./core/cluster-spec/defaults.js";
+export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME, DEFAULT_LOADBALANCER_IMAGE } from "./core/cluster-spec/defaults.js";
 export { VERSION } from "./core/version.js";

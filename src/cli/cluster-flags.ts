@@ -6,6 +6,7 @@ import { type Command, Option } from "commander";
 import {
   CONFIG_ENV_VAR,
   DEFAULT_K3S_IMAGE,
+  DEFAULT_LOADBALANCER_IMAGE,
   loadConfig,
   readConfigSource,
   resolveClusterInput,
@@ -20,6 +21,7 @@ export interface SpecFlags {
   servers: number;
   agents: number;
   image: string;
+  lbImage?: string;
   apiPort?: string;
   port: string[];
   k3sArg: string[];
@@ -80,6 +82,7 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--network <name>", "use this Docker network (an existing one is kept when the cluster is deleted)")
     .option("--subnet <cidr>", "IPv4 subnet of the cluster's own network, e.g. 172.28.0.0/16 (default: the engine picks)")
     .option("--no-lb", "no load balancer: the API is published on the first server")
+    .option("--lb-image <image>", `load balancer image, nginx with the stream module (default ${DEFAULT_LOADBALANCER_IMAGE})`)
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .option("--timeout <duration>", "deadline for the whole create, rollback aside (e.g. 90s, 5m)")
@@ -122,6 +125,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     network: flags.network,
     subnet: flags.subnet,
     loadBalancer: pick("lb", flags.lb),
+    loadBalancerImage: flags.lbImage,
     wait: pick("wait", flags.wait),
     timeout: flags.timeout,
     updateDefaultKubeconfig: pick("kubeconfigUpdateDefault", flags.kubeconfigUpdateDefault),

@@ -8,7 +8,6 @@ import { canAnimate } from "./terminal.js";
 const LABELS: Record<string, string> = {
   prepare: "Checking the engine and ports",
   image: "Image ready",
-  "loadbalancer-image": "Load balancer image ready",
   network: "Network created",
   "create-node": "Created",
   "start-node": "Started",

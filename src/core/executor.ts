@@ -7,7 +7,6 @@ import type { Runtime } from "../runtime/types.js";
 import { clusterCredentials } from "./cluster-ref.js";
 import { step } from "./events.js";
 import { ensureImage } from "./images/ensure.js";
-import { ensureLoadBalancerImage, loadBalancerContext } from "./loadbalancer/image.js";
 import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
 import { removeNodeObjects } from "./node/objects.js";
 import type { Operation } from "./operation.js";
@@ -28,11 +27,6 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     case "ensure-image":
       await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
-      return;
-    case "ensure-loadbalancer-image":
-      await step(onEvent, "loadbalancer-image", async () => {
-        await ensureLoadBalancerImage(runtime, await loadBalancerContext(), () => {}, signal);
-      });
       return;
     case "create-network":
       await step(onEvent, "network", async () => {

@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { UsageError } from "../../base/errors.js";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "./defaults.js";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE, DEFAULT_LOADBALANCER_IMAGE } from "./defaults.js";
 import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
 import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
@@ -77,6 +77,8 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const counts = { servers, agents, loadBalancer };
 
   const image = attempt(() => validateImage(input.image ?? DEFAULT_K3S_IMAGE), "image") ?? "";
+  const loadBalancerImage =
+    attempt(() => validateImage(input.loadBalancerImage ?? DEFAULT_LOADBALANCER_IMAGE), "loadBalancerImage") ?? "";
 
   const token = input.token;
   if (token !== undefined && (token === "" || /\s/.test(token))) {
@@ -142,6 +144,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ...(input.network !== undefined ? { network: input.network } : {}),
     ...(subnet !== undefined ? { subnet } : {}),
     loadBalancer,
+    loadBalancerImage,
     wait: input.wait ?? true,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     kubeconfig: {

@@ -32,6 +32,8 @@ export interface ClusterInput {
   /** A CIDR for the cluster's own network; `auto` (or none): the engine picks one. */
   subnet?: string;
   loadBalancer?: boolean;
+  /** The load balancer's image: nginx with the stream module, run with the config k3box writes. */
+  loadBalancerImage?: string;
   wait?: boolean;
   /** A duration (`90s`, `2m`) or milliseconds; 0 means no deadline. */
   timeout?: string | number;

@@ -117,6 +117,7 @@ export interface ClusterSpec {
   /** The IPv4 CIDR of the network k3box creates; undefined: the engine picks one. */
   readonly subnet?: string;
   readonly loadBalancer: boolean;
+  readonly loadBalancerImage: string;
   readonly wait: boolean;
   /** Undefined: no deadline. */
   readonly timeoutMs?: number;

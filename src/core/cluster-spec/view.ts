@@ -72,7 +72,7 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
       use: spec.registries.use.map((u) => (u.port === undefined ? u.name : `${u.name}:${u.port}`)),
       ...(spec.registries.config ? { config: { mirrors: Object.keys(spec.registries.config.mirrors) } } : {}),
     },
-    loadBalancer: spec.loadBalancer,
+    loadBalancer: spec.loadBalancer ? { image: spec.loadBalancerImage } : false,
     wait: spec.wait,
     timeout: spec.timeoutMs === undefined ? "none" : `${spec.timeoutMs / 1000}s`,
     kubeconfig: { updateDefault: spec.kubeconfig.updateDefault, switchContext: spec.kubeconfig.switchContext },

@@ -113,6 +113,14 @@ export const k3boxConfigSchema = z
             timeout: duration.optional(),
             disableLoadbalancer: z.boolean().optional(),
             disableRollback: z.boolean().optional(),
+            loadbalancer: z
+              .strictObject({
+                image: z
+                  .string()
+                  .optional()
+                  .meta({ description: "nginx image with the stream module (default: the official nginx image k3box pins)" }),
+              })
+              .optional(),
           })
           .optional(),
       })

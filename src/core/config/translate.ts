@@ -182,6 +182,7 @@ export function translateK3box(c: K3boxConfig, dir: string): Translated {
   });
   c.manifests?.forEach((m, i) => out.add("manifests", resolve(dir, m), ["manifests", i]));
   runOptions(c.options?.k3box, ["options", "k3box"], out);
+  out.set("loadBalancerImage", c.options?.k3box?.loadbalancer?.image, ["options", "k3box", "loadbalancer", "image"]);
   return out.done();
 }
 

@@ -12,7 +12,6 @@ import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
 import { clusterSelector } from "../labels.js";
-import { loadBalancerContext } from "../loadbalancer/image.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { runOperation, type OperationOptions } from "../operation.js";
@@ -179,7 +178,6 @@ async function planOnEngine(
     { ...spec, files: [...spec.files, ...registries.files] },
     {
       ...choices,
-      loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
       networkExists,
       version: VERSION,
       nodeEntrypoint: await loadNodeEntrypoint(),

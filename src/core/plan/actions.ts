@@ -19,7 +19,6 @@ export interface FileChange {
 
 export type Action =
   | { readonly type: "ensure-image"; readonly image: string }
-  | { readonly type: "ensure-loadbalancer-image"; readonly image: string }
   | { readonly type: "create-network"; readonly network: NetworkSpec }
   | { readonly type: "create-volume"; readonly volume: VolumeSpec }
   | {

@@ -23,7 +23,6 @@ export interface PlanContext {
   readonly apiHostPort: number;
   /** Host ports chosen for mappings that named none, keyed by the mapping's index in spec.ports. */
   readonly portHostPorts: ReadonlyMap<number, number>;
-  readonly loadBalancerImage: string;
   /** The network exists already and is not the cluster's to remove. */
   readonly networkExists: boolean;
   readonly version: string;
@@ -157,7 +156,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       files: [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied), mode: 0o644 }],
       container: {
         name: lbName,
-        image: ctx.loadBalancerImage,
+        image: spec.loadBalancerImage,
         hostname: lbName,
         labels: {
           ...common,
@@ -201,8 +200,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     ],
   });
 
-  const images: Action[] = [{ type: "ensure-image", image: spec.image }];
-  if (lb) images.push({ type: "ensure-loadbalancer-image", image: ctx.loadBalancerImage });
+  const images = new Set([spec.image, ...(lb ? [spec.loadBalancerImage] : [])]);
 
   let startAll: Action[] = startNodes;
   const regSpec = spec.registries.create;
@@ -217,7 +215,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     fallback: DEFAULT_NETWORK,
   }));
   if (registry && regSpec) {
-    if (regSpec.image !== spec.image) images.push({ type: "ensure-image", image: regSpec.image });
+    images.add(regSpec.image);
     creates.push({ type: "create-container", container: registry, files: [] });
     const address = registryNames(endpointOf(regSpec.name, regSpec.hostIp, ctx.registryHostPort as number)).host;
     // The registry starts alongside the nodes: nothing pulls from it before the cluster is up.
@@ -232,7 +230,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   }
 
   const actions = sequence([
-    parallel(images),
+    parallel([...images].map<Action>((image) => ({ type: "ensure-image", image }))),
     ...(ctx.networkExists
       ? []
       : [

@@ -15,8 +15,6 @@ export function describeAction(action: Action): ActionView {
       return { parallel: action.actions.map(describeAction) };
     case "ensure-image":
       return `ensure image ${action.image} (pull when missing)`;
-    case "ensure-loadbalancer-image":
-      return `ensure load balancer image ${action.image} (build when missing)`;
     case "create-network":
       return `create network ${action.network.name}${action.network.subnet ? ` with subnet ${action.network.subnet}` : ""}`;
     case "create-volume":
