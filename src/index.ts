@@ -71,6 +71,7 @@ export type { OperationOptions } from "./core/operation.js";
 export { buildClusterSpec } from "./core/cluster-spec/build.js";
 export type { BuildOptions, ClusterInput, InputField } from "./core/cluster-spec/input.js";
 export type { FileInput } from "./core/cluster-spec/files.js";
+export type { ChartInput } from "./core/cluster-spec/charts.js";
 export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
 export { CONFIG_ENV_VAR, ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { starterConfig } from "./core/config/starter.js";

@@ -10,10 +10,12 @@ import {
   loadConfig,
   readConfigSource,
   resolveClusterInput,
+  type ChartInput,
   type ClusterInput,
   type LoadedConfig,
   type ResolvedInput,
 } from "../index.js";
+import { addHelmFlags, chartsFromFlags } from "./helm-flags.js";
 import { bool, collect, count } from "./options.js";
 
 export interface SpecFlags {
@@ -30,6 +32,7 @@ export interface SpecFlags {
   volume: string[];
   file: string[];
   manifest: string[];
+  helmChart?: ChartInput[];
   hostAlias: string[];
   registryCreate?: string;
   registryUse: string[];
@@ -46,7 +49,7 @@ export interface SpecFlags {
 }
 
 export function addSpecFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .option(
       "-c, --config <file>",
       `config file (k3box.dev/v1alpha1 or k3d.io/v1alpha5|4), - for stdin; default $${CONFIG_ENV_VAR}`,
@@ -98,6 +101,7 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--registry-create <name[:host][:port]>", "create a registry with the cluster (deleted with it)")
     .option("--registry-use <name[:port]>", "pull through an existing k3box registry (repeatable)", collect, [])
     .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates");
+  return addHelmFlags(cmd);
 }
 
 /** Only what the user typed: defaults are left to the lower layers and to the spec builder. */
@@ -117,6 +121,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     volumes: flags.volume,
     files: flags.file,
     manifests: flags.manifest,
+    charts: chartsFromFlags(flags.helmChart),
     hostAliases: flags.hostAlias,
     registryCreate: flags.registryCreate,
     registryUse: flags.registryUse,

@@ -115,6 +115,7 @@ export async function loadManifests(path: string, cwd = process.cwd()): Promise<
       mode: 0o644,
       filters,
       raw: path,
+      origin: "manifest" as const,
     })),
   );
 }
@@ -124,7 +125,7 @@ function manifestFileName(source: string): string {
   return `k3box-${hash}-${basename(source)}`;
 }
 
-function describeFsError(err: unknown): string {
+export function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES") return "permission denied";

@@ -72,6 +72,20 @@ export interface NodeFile {
   readonly filters: readonly NodeFilter[];
   /** Where it came from, for messages. */
   readonly raw: string;
+  /** A manifest (`--manifest`), a chart's HelmChart, or a file of a bundle; none: a file the user placed. */
+  readonly origin?: "manifest" | "chart" | "bundle";
+}
+
+/** A Helm chart the cluster installs through k3s's Helm controller. */
+export interface HelmChartSpec {
+  readonly name: string;
+  /** Embedded (a packaged chart read from `file`) or fetched from a repository by the cluster. */
+  readonly chart:
+    | { readonly file: string; readonly content: Buffer }
+    | { readonly repo: string; readonly name: string; readonly version?: string };
+  readonly namespace?: string;
+  readonly valuesContent?: string;
+  readonly raw: string;
 }
 
 export interface ApiEndpoint {
@@ -108,7 +122,9 @@ export interface ClusterSpec {
   readonly env: readonly EnvVar[];
   readonly k3sArgs: readonly K3sArg[];
   readonly hostAliases: readonly HostAlias[];
+  /** Every file for the nodes, the charts' HelmChart resources included. */
   readonly files: readonly NodeFile[];
+  readonly charts: readonly HelmChartSpec[];
   readonly registries: ClusterRegistries;
   /** Undefined: a random token is generated. */
   readonly token?: string;

@@ -58,6 +58,14 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
         mode: (f.mode ?? 0o644).toString(8),
       }),
     ),
+    charts: spec.charts.map((c) => ({
+      name: c.name,
+      ...("content" in c.chart
+        ? { chart: c.chart.file, bytes: c.chart.content.length }
+        : { chart: c.chart.name, repo: c.chart.repo, ...(c.chart.version !== undefined ? { version: c.chart.version } : {}) }),
+      ...(c.namespace !== undefined ? { namespace: c.namespace } : {}),
+      ...(c.valuesContent !== undefined ? { values: `${Buffer.byteLength(c.valuesContent)} bytes` } : {}),
+    })),
     registries: {
       ...(spec.registries.create
         ? {

@@ -95,6 +95,7 @@ const LIST_FIELDS = [
   "hostAliases",
   "files",
   "manifests",
+  "charts",
   "registryUse",
 ] as const;
 

@@ -101,6 +101,22 @@ export const k3boxConfigSchema = z
       .array(z.string())
       .optional()
       .meta({ description: "Manifest files or directories (relative to the config file) every server auto-deploys" }),
+    charts: z
+      .array(
+        z.strictObject({
+          name: z.string().meta({ description: "Release name, and the name of its HelmChart resource" }),
+          chart: z.string().meta({
+            description: "A packaged chart (.tgz, relative to the config file), embedded; with repo, the chart's name there",
+          }),
+          repo: z.string().optional().meta({ description: "Chart repository URL: the cluster fetches the chart (online)" }),
+          version: z.string().optional().meta({ description: "Chart version in repo (default: the newest)" }),
+          namespace: z.string().optional().meta({ description: "Namespace of the release, created when missing" }),
+          values: z.string().optional().meta({ description: "Values file (YAML), relative to the config file" }),
+          valuesContent: z.string().optional().meta({ description: "Values as YAML text, instead of a file" }),
+        }),
+      )
+      .optional()
+      .meta({ description: "Helm charts k3s's Helm controller installs when the cluster comes up" }),
     hostAliases: z.array(hostAlias).optional(),
     registries: z.strictObject({ create: z.strictObject(registryCreate).optional(), ...registries }).optional(),
     options: z
