@@ -5,6 +5,7 @@
 import * as create from "./core/operations/create.js";
 import * as remove from "./core/operations/delete.js";
 import * as edit from "./core/operations/edit.js";
+import * as bundle from "./core/operations/bundle.js";
 import * as images from "./core/operations/import.js";
 import * as kubeconfig from "./core/operations/kubeconfig.js";
 import * as lifecycle from "./core/operations/lifecycle.js";
@@ -41,6 +42,10 @@ export const mergeClusterKubeconfig: typeof kubeconfig.mergeClusterKubeconfig = 
 export const buildNodeImage: typeof nodeImage.buildNodeImage = (input, o = {}) => nodeImage.buildNodeImage(input, engine(o));
 export const importImages: typeof images.importImages = (cluster, sources, o = {}) =>
   images.importImages(cluster, sources, engine(o));
+export const createBundle: typeof bundle.createBundle = (input, o) => bundle.createBundle(input, engine(o));
+export const loadBundle: typeof bundle.loadBundle = (path, o = {}) => bundle.loadBundle(path, engine(o));
+/** Needs no engine: the images follow from the input alone. */
+export const listClusterImages = bundle.listClusterImages;
 export const createRegistry: typeof registry.createRegistry = (input, o = {}) => registry.createRegistry(input, engine(o));
 export const listRegistries: typeof registry.listRegistries = (o = {}) => registry.listRegistries(engine(o));
 export const getRegistry: typeof registry.getRegistry = (name, o = {}) => registry.getRegistry(name, engine(o));
@@ -52,6 +57,15 @@ export type { CreateOptions, CreateResult, DryRun } from "./core/operations/crea
 export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
 export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
 export type { ImageSource, ImportOptions } from "./core/operations/import.js";
+export type {
+  BundleResult,
+  ClusterImagesOptions,
+  CreateBundleOptions,
+  LoadBundleOptions,
+  LoadBundleResult,
+} from "./core/operations/bundle.js";
+export type { ClusterImage, ClusterImages, ImagePlace } from "./core/airgap/cluster-images.js";
+export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/airgap/k3s-version.js";
 export { ImportFailedError, type ImportResult, type NodeImportResult } from "./core/images/import-result.js";
 export type { LifecycleResult, StartOptions, StopOptions } from "./core/operations/lifecycle.js";
 export { DEFAULT_STOP_TIMEOUT_SECONDS } from "./core/operations/lifecycle.js";

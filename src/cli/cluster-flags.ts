@@ -33,6 +33,7 @@ export interface SpecFlags {
   file: string[];
   manifest: string[];
   helmChart?: ChartInput[];
+  bundle?: string;
   hostAlias: string[];
   registryCreate?: string;
   registryUse: string[];
@@ -100,7 +101,8 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--no-rollback", "keep what was created when the create fails, for debugging")
     .option("--registry-create <name[:host][:port]>", "create a registry with the cluster (deleted with it)")
     .option("--registry-use <name[:port]>", "pull through an existing k3box registry (repeatable)", collect, [])
-    .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates");
+    .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates")
+    .option("--bundle <file>", "create from a bundle (k3box bundle create): its images go into every node before k3s starts");
   return addHelmFlags(cmd);
 }
 
@@ -122,6 +124,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     files: flags.file,
     manifests: flags.manifest,
     charts: chartsFromFlags(flags.helmChart),
+    bundle: flags.bundle,
     hostAliases: flags.hostAlias,
     registryCreate: flags.registryCreate,
     registryUse: flags.registryUse,

@@ -36,6 +36,13 @@ const LABELS: Record<string, string> = {
   "create-loadbalancer": "New load balancer created",
   "replace-loadbalancer": "Old load balancer set aside",
   "remove-old-loadbalancer": "Old load balancer removed",
+  "list-images": "Images listed",
+  "save-images": "Images saved",
+  "write-bundle": "Bundle written",
+  "read-bundle": "Bundle read",
+  "verify-bundle": "Bundle sums verified",
+  "load-images": "Images loaded into the engine",
+  "copy-bundle-images": "Bundle images copied into",
 };
 
 export interface Progress {

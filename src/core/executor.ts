@@ -4,6 +4,7 @@
  */
 import { ConflictError, K3boxError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
+import { openBundleEntry } from "./bundle/read.js";
 import { clusterCredentials } from "./cluster-ref.js";
 import { step } from "./events.js";
 import { ensureImage } from "./images/ensure.js";
@@ -108,6 +109,19 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         for (const other of info?.containers ?? []) await detach(runtime, action.network, other, undefined, signal);
         await runtime.removeNetwork(action.network, signal);
       });
+      return;
+    case "copy-bundle-entry":
+      await step(
+        onEvent,
+        "copy-bundle-images",
+        () =>
+          runtime.putFileStream(
+            action.container,
+            { path: action.destination, size: action.entry.size, content: openBundleEntry(action.bundle, action.entry, signal) },
+            signal,
+          ),
+        action.container,
+      );
       return;
     case "change-files": {
       const { container, change, restore } = action;

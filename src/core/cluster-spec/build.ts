@@ -4,6 +4,7 @@ import { UsageError } from "../../base/errors.js";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE, DEFAULT_LOADBALANCER_IMAGE } from "./defaults.js";
 import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
+import { loadClusterBundle, withoutRepeats } from "./bundle.js";
 import { chartFile, loadChart } from "./charts.js";
 import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
 import type { BuildOptions, ClusterInput, InputField } from "./input.js";
@@ -122,11 +123,14 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
   const charts = await eachAsync("charts", input.charts, (c) => loadChart(c));
   checkChartNames(charts, report);
-  const files = [
+  const bundle =
+    input.bundle === undefined ? undefined : await attemptAsync(() => loadClusterBundle(input.bundle as string), "bundle");
+  const ownFiles = [
     ...nodeFiles.map((f) => withFilters(f.value, EVERY_NODE)),
     ...manifests.flatMap((m) => m.value),
     ...charts.map((c) => chartFile(c.value)),
   ];
+  const files = [...ownFiles, ...withoutRepeats(bundle?.files ?? [], ownFiles)];
   const registries = await buildClusterRegistries(input, report);
 
   for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
@@ -156,6 +160,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     hostAliases: hostAliases.map((h) => h.value),
     files,
     charts: charts.map((c) => c.value),
+    ...(bundle ? { bundle: bundle.bundle } : {}),
     registries,
     ...(token !== undefined ? { token } : {}),
     ...(input.network !== undefined ? { network: input.network } : {}),

@@ -30,6 +30,8 @@ export interface ClusterInput {
   manifests?: readonly string[];
   /** Helm charts installed by k3s's Helm controller. */
   charts?: readonly ChartInput[];
+  /** A bundle (`bundle create`): its images go into every node before k3s starts, its manifests and charts to the servers. */
+  bundle?: string;
   token?: string;
   network?: string;
   /** A CIDR for the cluster's own network; `auto` (or none): the engine picks one. */

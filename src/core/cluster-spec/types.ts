@@ -111,6 +111,16 @@ export interface ClusterRegistries {
   readonly config?: RegistriesConfig;
 }
 
+/** The bundle a cluster is created from: its node images archive, and what it was made for. */
+export interface ClusterBundle {
+  readonly path: string;
+  /** The docker save archive of what k3s runs in the nodes, as the bundle's table lists it. */
+  readonly nodeImages?: { readonly path: string; readonly size: number; readonly sha256: string };
+  /** The images k3box runs as containers, which `bundle load` puts into the engine. */
+  readonly engineImages: readonly string[];
+  readonly k3sVersion?: string;
+}
+
 export interface ClusterSpec {
   readonly name: string;
   readonly servers: number;
@@ -125,6 +135,7 @@ export interface ClusterSpec {
   /** Every file for the nodes, the charts' HelmChart resources included. */
   readonly files: readonly NodeFile[];
   readonly charts: readonly HelmChartSpec[];
+  readonly bundle?: ClusterBundle;
   readonly registries: ClusterRegistries;
   /** Undefined: a random token is generated. */
   readonly token?: string;

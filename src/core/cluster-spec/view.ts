@@ -66,6 +66,16 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
       ...(c.namespace !== undefined ? { namespace: c.namespace } : {}),
       ...(c.valuesContent !== undefined ? { values: `${Buffer.byteLength(c.valuesContent)} bytes` } : {}),
     })),
+    ...(spec.bundle
+      ? {
+          bundle: {
+            path: spec.bundle.path,
+            ...(spec.bundle.k3sVersion !== undefined ? { k3s: spec.bundle.k3sVersion } : {}),
+            nodeImages: spec.bundle.nodeImages ? `${spec.bundle.nodeImages.size} bytes` : "none",
+            engineImages: [...spec.bundle.engineImages],
+          },
+        }
+      : {}),
     registries: {
       ...(spec.registries.create
         ? {

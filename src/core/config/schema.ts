@@ -117,6 +117,9 @@ export const k3boxConfigSchema = z
       )
       .optional()
       .meta({ description: "Helm charts k3s's Helm controller installs when the cluster comes up" }),
+    bundle: z.string().optional().meta({
+      description: "A bundle (k3box bundle create), relative to the config file: images, charts and manifests for offline use",
+    }),
     hostAliases: z.array(hostAlias).optional(),
     registries: z.strictObject({ create: z.strictObject(registryCreate).optional(), ...registries }).optional(),
     options: z

@@ -201,6 +201,7 @@ export function translateK3box(c: K3boxConfig, dir: string): Translated {
     };
     out.add("charts", chart, ["charts", i]);
   });
+  if (c.bundle !== undefined) out.set("bundle", resolve(dir, c.bundle), ["bundle"]);
   runOptions(c.options?.k3box, ["options", "k3box"], out);
   out.set("loadBalancerImage", c.options?.k3box?.loadbalancer?.image, ["options", "k3box", "loadbalancer", "image"]);
   return out.done();

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
 import { ConflictError, UsageError } from "../../base/errors.js";
+import { checkBundleForCreate } from "../bundle/cluster.js";
 import { buildClusterSpec } from "../cluster-spec/build.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { BuildOptions, ClusterInput } from "../cluster-spec/input.js";
@@ -53,6 +54,7 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo } = op;
     const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
+    if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;

@@ -2,6 +2,7 @@
  * Pure planning of a cluster create: every name, argument and port is worked out
  * here, before anything exists, and the result is an ordered tree of actions.
  */
+import { K3S_AGENT_IMAGES_DIR } from "../cluster-spec/files.js";
 import { filterMatches } from "../cluster-spec/filters.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { ClusterSpec, NodeRole } from "../cluster-spec/types.js";
@@ -176,11 +177,23 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     type: "create-volume",
     volume: { name: nodeVolumeName(n.name), labels: { ...common, [LABEL.role]: n.role } },
   }));
-  const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => ({
-    type: "create-container",
-    container: n.container,
-    files: n.files,
-  }));
+  const bundle = spec.bundle;
+  const nodeImages = bundle?.nodeImages;
+  const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => {
+    const create: Action = { type: "create-container", container: n.container, files: n.files };
+    if (bundle === undefined || nodeImages === undefined || n.role === "loadbalancer") return create;
+    // Before k3s first starts: it imports agent/images/ then, so no node ever pulls these images.
+    return sequence([
+      create,
+      {
+        type: "copy-bundle-entry",
+        container: n.name,
+        bundle: bundle.path,
+        entry: nodeImages,
+        destination: `${K3S_AGENT_IMAGES_DIR}/k3box-bundle-${nodeImages.sha256.slice(0, 12)}.tar`,
+      },
+    ]);
+  });
 
   const [init, ...joiners] = servers;
   const start = (n: PlannedNode, milestone: Milestone): Action => ({

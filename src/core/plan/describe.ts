@@ -41,6 +41,8 @@ export function describeAction(action: Action): ActionView {
       return `remove volume ${action.volume}`;
     case "remove-network":
       return `remove network ${action.network}`;
+    case "copy-bundle-entry":
+      return `copy ${action.entry.path} of ${action.bundle} into ${action.container} as ${action.destination}`;
     case "change-files": {
       const paths = [...action.change.files.map((f) => f.path), ...(action.change.remove ?? []).map((p) => `-${p}`)];
       return `change files in ${action.container}: ${paths.join(", ")}`;
