@@ -56,21 +56,17 @@ export function addonOf(image: string): Addon {
   return ADDON_OF_REPOSITORY[name.slice(name.lastIndexOf("/") + 1)] ?? "other";
 }
 
-/** What the servers' k3s arguments switch off: `--disable X[,Y]` (either form) and `--disable-helm-controller`. */
+/** What the servers' k3s arguments switch off: `--disable=X[,Y]` and `--disable-helm-controller`. */
 export function disabledAddons(spec: ClusterSpec): { readonly addons: ReadonlySet<string>; readonly helmController: boolean } {
   const server = { role: "server" as const, index: 0 };
   const args = spec.k3sArgs.filter((a) => filterMatches(a.filters, server)).map((a) => a.arg);
   const addons = new Set<string>();
   let helmController = false;
-  args.forEach((arg, i) => {
-    const [flag, inline] = splitFlag(arg);
-    if (flag === "disable") {
-      const next = args[i + 1];
-      const value = inline ?? (next !== undefined && !next.startsWith("-") ? next : "");
-      for (const name of value.split(",")) if (name.trim() !== "") addons.add(name.trim());
-    }
-    if (flag === "disable-helm-controller" && inline !== "false") helmController = true;
-  });
+  for (const arg of args) {
+    const [flag, value] = splitFlag(arg);
+    if (flag === "disable") for (const name of (value ?? "").split(",")) if (name.trim() !== "") addons.add(name.trim());
+    if (flag === "disable-helm-controller" && value !== "false") helmController = true;
+  }
   return { addons, helmController };
 }
 

@@ -78,10 +78,14 @@ async function readAll(body: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Passes bytes through, counting and hashing them. */
+/** Passes bytes through, counting and hashing them; `check` may fail the stream at its end. */
 export class Sha256Tap extends Transform {
   private readonly hash = createHash("sha256");
   size = 0;
+
+  constructor(private readonly check?: (sum: { size: number; sha256: string }) => void) {
+    super();
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.hash.update(chunk);
@@ -89,9 +93,18 @@ export class Sha256Tap extends Transform {
     done(null, chunk);
   }
 
+  override _flush(done: TransformCallback): void {
+    try {
+      this.check?.(this.sum());
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
   /** Once everything went through. */
   sum(): { size: number; sha256: string } {
-    return { size: this.size, sha256: this.hash.digest("hex") };
+    return { size: this.size, sha256: this.hash.copy().digest("hex") };
   }
 }
 
@@ -189,22 +202,21 @@ export async function verifyBundle(
  * The stream fails if the bytes do not match the entry's sum, so nothing damaged passes silently.
  */
 export function openBundleEntry(path: string, entry: BundleEntry, signal?: AbortSignal): Readable {
-  const out = new Sha256Tap();
+  // The check runs before the stream ends, so a reader never sees a clean end of damaged bytes.
+  const out = new Sha256Tap((sum) => checkEntry(path, entry, entry.path, sum));
   let found = false;
   walk(
     path,
     async (e) => {
       if (e.name !== entry.path) return true;
       found = true;
-      await pipeline(e.body, out, { end: false });
+      await pipeline(e.body, out);
       return false;
     },
     signal,
   )
     .then(() => {
       if (!found) throw new UsageError(`bundle ${path} is damaged: ${entry.path} is missing`);
-      checkEntry(path, entry, entry.path, out.sum());
-      out.end();
     })
     .catch((err: unknown) => out.destroy(err as Error));
   return out;
