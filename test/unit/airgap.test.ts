@@ -15,8 +15,9 @@ import { bundleCompression, writeBundle, type BundlePart } from "../../src/core/
 import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
 import { DEFAULT_LOADBALANCER_IMAGE } from "../../src/core/cluster-spec/defaults.js";
 import type { ClusterInput } from "../../src/core/cluster-spec/input.js";
-import { planCreate } from "../../src/core/plan/cluster.js";
+import { planClusterCreate } from "../../src/core/operations/create.js";
 import { describePlan } from "../../src/core/plan/describe.js";
+import { MemoryRuntime } from "../support/memory-runtime/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "k3box-airgap-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -254,14 +255,7 @@ describe("a cluster created from a bundle", () => {
     const both = await buildClusterSpec({ name: "demo", bundle: file, manifests: [same] });
     expect(both.files.filter((f) => f.content.toString() === manifest.toString()).map((f) => f.origin)).toEqual(["manifest"]);
 
-    const plan = planCreate(spec, {
-      token: "t",
-      apiHostPort: 6550,
-      portHostPorts: new Map(),
-      networkExists: false,
-      version: "0.0.0-test",
-      nodeEntrypoint: "#!/bin/sh\n",
-    });
+    const { plan } = await planClusterCreate({ name: "demo", agents: 1, bundle: file }, { runtime: new MemoryRuntime() });
     const copies = JSON.stringify(describePlan(plan).actions).match(/copy images\/nodes\.tar of [^"]* into [^"]*/g);
     const sha = createHash("sha256").update(nodeImages).digest("hex").slice(0, 12);
     expect(copies).toEqual([

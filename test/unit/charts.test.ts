@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -10,7 +9,6 @@ import { renderHelmChart } from "../../src/core/cluster-spec/charts.js";
 import { K3S_MANIFESTS_DIR } from "../../src/core/cluster-spec/files.js";
 import { loadConfig, readConfigSource } from "../../src/core/config/load.js";
 import { resolveClusterInput } from "../../src/core/config/resolve.js";
-import { run } from "../../src/cli/program.js";
 
 const dir = mkdtempSync(join(tmpdir(), "k3box-charts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,56 +112,5 @@ describe("Helm charts", () => {
   it("renders stable YAML: the same chart gives the same file", async () => {
     const c = { name: "x", chart: { file: "/x.tgz", content: tgz }, raw: "x=/x.tgz" } as const;
     expect(renderHelmChart(c)).toBe(renderHelmChart({ ...c }));
-  });
-});
-
-describe("--helm-chart and the flags that qualify it", () => {
-  const signal = new AbortController().signal;
-  async function view(args: string[]) {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = "";
-    let stderr = "";
-    out.on("data", (b: Buffer) => (stdout += b.toString()));
-    err.on("data", (b: Buffer) => (stderr += b.toString()));
-    const streams = { stdout: out as unknown as NodeJS.WriteStream, stderr: err as unknown as NodeJS.WriteStream };
-    const code = await run(["config", "view", "-o", "json", ...args], streams, signal);
-    return { code, stdout, stderr };
-  }
-
-  it("applies --helm-values, --helm-namespace and --helm-repo to the chart before them", async () => {
-    const r = await view([
-      "--helm-chart",
-      `app=${join(dir, "app-1.0.0.tgz")}`,
-      "--helm-namespace",
-      "apps",
-      "--helm-chart",
-      "web=podinfo:6.7.1",
-      "--helm-repo",
-      "https://example.test/charts",
-      "--helm-values",
-      join(dir, "values.yaml"),
-    ]);
-    expect(r.code).toBe(0);
-    const charts = (JSON.parse(r.stdout) as { charts: Record<string, unknown>[] }).charts;
-    expect(charts).toEqual([
-      { name: "app", chart: join(dir, "app-1.0.0.tgz"), bytes: tgz.length, namespace: "apps" },
-      { name: "web", chart: "podinfo", repo: "https://example.test/charts", version: "6.7.1", values: "29 bytes" },
-    ]);
-  });
-
-  it("refuses a qualifier without a chart before it, one given twice, and a chart without NAME=", async () => {
-    expect((await view(["--helm-namespace", "x"])).stderr).toContain("applies to the --helm-chart before it, and there is none");
-    const twice = await view([
-      "--helm-chart",
-      `a=${join(dir, "app-1.0.0.tgz")}`,
-      "--helm-namespace",
-      "x",
-      "--helm-namespace",
-      "y",
-    ]);
-    expect([twice.code, twice.stderr.includes('--helm-namespace is given twice for chart "a"')]).toEqual([2, true]);
-    const bare = await view(["--helm-chart", "app.tgz"]);
-    expect([bare.code, bare.stderr.includes('expected NAME=CHART, got "app.tgz"')]).toEqual([2, true]);
   });
 });
