@@ -92,7 +92,8 @@ export async function createBundle(input: ClusterInput, options: CreateBundleOpt
     try {
       const nodes = listed.images.filter((i) => i.place === "nodes");
       const engine = listed.images.filter((i) => i.place === "engine");
-      const parts: BundlePart[] = manifestParts(spec);
+      const manifests = deployedManifests(spec);
+      const parts: BundlePart[] = manifests.map((m) => m.part);
       for (const [entry, images] of [
         [NODE_IMAGES_ENTRY, nodes],
         [ENGINE_IMAGES_ENTRY, engine],
@@ -126,9 +127,7 @@ export async function createBundle(input: ClusterInput, options: CreateBundleOpt
               ]
             : [],
         ),
-        manifests: spec.files
-          .filter((f) => f.origin !== undefined)
-          .map((f) => ({ entry: `${MANIFESTS_PREFIX}${basename(f.destination)}`, from: f.raw })),
+        manifests: manifests.map((m) => ({ entry: m.part.path, from: m.from })),
         entries: parts.map((p) => ({ path: p.path, size: p.size, sha256: p.sha256 })),
       };
       await step(onEvent, "write-bundle", () => writeBundle(options.output, contents, parts, signal));
@@ -154,18 +153,19 @@ function sha256(content: string | Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
-/** The manifests and the charts' HelmChart resources the servers get, one entry each. */
-function manifestParts(spec: ClusterSpec): BundlePart[] {
+/** The manifests and the charts' HelmChart resources the servers get, one entry each, and where each came from. */
+function deployedManifests(spec: ClusterSpec): { part: BundlePart; from: string }[] {
   return spec.files
     .filter((f) => f.origin !== undefined)
     .map((f) => {
       const content = Buffer.from(f.content);
-      return {
+      const part = {
         path: `${MANIFESTS_PREFIX}${basename(f.destination)}`,
         size: content.length,
         sha256: sha256(content),
         open: () => Readable.from([content]),
       };
+      return { part, from: f.raw };
     });
 }
 
