@@ -123,12 +123,15 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       await step(
         onEvent,
         "copy-bundle-images",
-        () =>
-          runtime.putFileStream(
-            action.container,
-            { path: action.destination, size: action.entry.size, content: openBundleEntry(action.bundle, action.entry, signal) },
-            signal,
-          ),
+        async () => {
+          const content = openBundleEntry(action.bundle, action.entry, signal);
+          try {
+            await runtime.putFileStream(action.container, { path: action.destination, size: action.entry.size, content }, signal);
+          } finally {
+            // Unread when the copy failed early: closing it stops the read of the bundle file.
+            content.destroy();
+          }
+        },
         action.container,
       );
       return;

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../src/base/errors.js";
+import { createHash } from "node:crypto";
+import { K3boxError, UsageError } from "../../src/base/errors.js";
+import { createCluster } from "../../src/core/operations/create.js";
 import { k3sImageLists } from "../../src/core/airgap/k3s-images.js";
 import { DEFAULT_LOADBALANCER_IMAGE } from "../../src/core/cluster-spec/defaults.js";
 import { createBundle, loadBundle } from "../../src/core/operations/bundle.js";
@@ -97,6 +99,31 @@ describe("bundle create and load on an engine", () => {
     );
     expect(rt.calls).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.startsWith("refused"))).toEqual([]);
+  });
+
+  it("cluster create --bundle copies the node images into every k3s node before any starts; a failed copy undoes it all", async () => {
+    const output = join(dir, "for-create.tar");
+    await createBundle(input, { runtime: await onlineEngine(), output });
+    const entry = (await readBundle(output)).contents.entries.find((e) => e.path === "images/nodes.tar");
+    const rt = await onlineEngine();
+    const copied = new Map<string, string>();
+    rt.onCall(
+      "putFileStream",
+      (call) => {
+        const [name, path] = call.args as [string, string];
+        copied.set(name, createHash("sha256").update(rt.files(name).read(path).content).digest("hex"));
+      },
+      "after",
+    );
+    rt.failOn("putFileStream", { match: "k3box-bundled-agent-0", error: new K3boxError("the disk is full") });
+    const created = createCluster(
+      { name: "bundled", agents: 1, bundle: output },
+      { runtime: rt, kubeconfigPath: join(dir, "kubeconfig") },
+    );
+    await expect(created).rejects.toThrow("the disk is full");
+    expect(copied).toEqual(new Map([["k3box-bundled-server-0", entry?.sha256]]));
+    expect(rt.calls.map((c) => c.method)).not.toContain("startContainer");
+    expect(rt.isEmpty(), JSON.stringify(rt.snapshot())).toBe(true);
   });
 
   it("a failed save leaves no bundle file and no temporary file", async () => {
