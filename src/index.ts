@@ -6,6 +6,7 @@ import * as create from "./core/operations/create.js";
 import * as remove from "./core/operations/delete.js";
 import * as diagnosis from "./core/operations/doctor.js";
 import * as edit from "./core/operations/edit.js";
+import * as bundle from "./core/operations/bundle.js";
 import * as images from "./core/operations/import.js";
 import * as kubeconfig from "./core/operations/kubeconfig.js";
 import * as lifecycle from "./core/operations/lifecycle.js";
@@ -50,6 +51,10 @@ export {
   type DoctorOptions,
   type DoctorReport,
 } from "./core/operations/doctor.js";
+export const createBundle: typeof bundle.createBundle = (input, o) => bundle.createBundle(input, engine(o));
+export const loadBundle: typeof bundle.loadBundle = (path, o = {}) => bundle.loadBundle(path, engine(o));
+/** Needs no engine: the images follow from the input alone. */
+export const listClusterImages = bundle.listClusterImages;
 export const createRegistry: typeof registry.createRegistry = (input, o = {}) => registry.createRegistry(input, engine(o));
 export const listRegistries: typeof registry.listRegistries = (o = {}) => registry.listRegistries(engine(o));
 export const getRegistry: typeof registry.getRegistry = (name, o = {}) => registry.getRegistry(name, engine(o));
@@ -61,6 +66,15 @@ export type { CreateOptions, CreateResult, DryRun } from "./core/operations/crea
 export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
 export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
 export type { ImageSource, ImportOptions } from "./core/operations/import.js";
+export type {
+  BundleResult,
+  ClusterImagesOptions,
+  CreateBundleOptions,
+  LoadBundleOptions,
+  LoadBundleResult,
+} from "./core/operations/bundle.js";
+export type { ClusterImage, ClusterImages, ImagePlace } from "./core/airgap/cluster-images.js";
+export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/airgap/k3s-version.js";
 export { ImportFailedError, type ImportResult, type NodeImportResult } from "./core/images/import-result.js";
 export type { LifecycleResult, StartOptions, StopOptions } from "./core/operations/lifecycle.js";
 export { DEFAULT_STOP_TIMEOUT_SECONDS } from "./core/operations/lifecycle.js";
@@ -80,6 +94,7 @@ export type { OperationOptions } from "./core/operation.js";
 export { buildClusterSpec } from "./core/cluster-spec/build.js";
 export type { BuildOptions, ClusterInput, InputField } from "./core/cluster-spec/input.js";
 export type { FileInput } from "./core/cluster-spec/files.js";
+export type { ChartInput } from "./core/cluster-spec/charts.js";
 export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
 export { CONFIG_ENV_VAR, ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { starterConfig } from "./core/config/starter.js";
@@ -95,7 +110,7 @@ export * from "./base/errors.js";
 export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
 export type { Runtime } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
-export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME } from "./core/cluster-spec/defaults.js";
+export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME, DEFAULT_LOADBALANCER_IMAGE } from "./core/cluster-spec/defaults.js";
 export { VERSION } from "./core/version.js";
 export { DEFAULT_READY_LEVEL, parseReadyLevel, READY_LEVELS, type ReadyLevel } from "./core/readiness/cluster.js";
 export { ADAPTATIONS, type AdaptationName } from "./core/host/adaptations.js";

@@ -6,13 +6,16 @@ import { type Command, Option } from "commander";
 import {
   CONFIG_ENV_VAR,
   DEFAULT_K3S_IMAGE,
+  DEFAULT_LOADBALANCER_IMAGE,
   loadConfig,
   readConfigSource,
   resolveClusterInput,
+  type ChartInput,
   type ClusterInput,
   type LoadedConfig,
   type ResolvedInput,
 } from "../index.js";
+import { addHelmFlags, chartsFromFlags } from "./helm-flags.js";
 import { bool, collect, count } from "./options.js";
 
 export interface SpecFlags {
@@ -20,6 +23,7 @@ export interface SpecFlags {
   servers: number;
   agents: number;
   image: string;
+  lbImage?: string;
   apiPort?: string;
   port: string[];
   k3sArg: string[];
@@ -28,6 +32,8 @@ export interface SpecFlags {
   volume: string[];
   file: string[];
   manifest: string[];
+  helmChart?: ChartInput[];
+  bundle?: string;
   hostAlias: string[];
   registryCreate?: string;
   registryUse: string[];
@@ -45,7 +51,7 @@ export interface SpecFlags {
 }
 
 export function addSpecFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .option(
       "-c, --config <file>",
       `config file (k3box.dev/v1alpha1 or k3d.io/v1alpha5|4), - for stdin; default $${CONFIG_ENV_VAR}`,
@@ -81,6 +87,7 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--network <name>", "use this Docker network (an existing one is kept when the cluster is deleted)")
     .option("--subnet <cidr>", "IPv4 subnet of the cluster's own network, e.g. 172.28.0.0/16 (default: the engine picks)")
     .option("--no-lb", "no load balancer: the API is published on the first server")
+    .option("--lb-image <image>", `load balancer image, nginx with the stream module (default ${DEFAULT_LOADBALANCER_IMAGE})`)
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .option(
@@ -99,7 +106,9 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--no-rollback", "keep what was created when the create fails, for debugging")
     .option("--registry-create <name[:host][:port]>", "create a registry with the cluster (deleted with it)")
     .option("--registry-use <name[:port]>", "pull through an existing k3box registry (repeatable)", collect, [])
-    .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates");
+    .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates")
+    .option("--bundle <file>", "create from a bundle (k3box bundle create): its images go into every node before k3s starts");
+  return addHelmFlags(cmd);
 }
 
 /** Only what the user typed: defaults are left to the lower layers and to the spec builder. */
@@ -119,6 +128,8 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     volumes: flags.volume,
     files: flags.file,
     manifests: flags.manifest,
+    charts: chartsFromFlags(flags.helmChart),
+    bundle: flags.bundle,
     hostAliases: flags.hostAlias,
     registryCreate: flags.registryCreate,
     registryUse: flags.registryUse,
@@ -127,6 +138,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     network: flags.network,
     subnet: flags.subnet,
     loadBalancer: pick("lb", flags.lb),
+    loadBalancerImage: flags.lbImage,
     wait: pick("wait", flags.wait),
     waitFor: flags.waitFor,
     timeout: flags.timeout,

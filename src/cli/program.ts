@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import type { Readable } from "node:stream";
 import { VERSION, K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
+import { bundleCommand } from "./commands/bundle.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
@@ -61,6 +62,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
   program.addCommand(registryCommand(ctx));
   program.addCommand(imageCommand(ctx, () => streams.stdin ?? process.stdin));
   program.addCommand(doctorCommand(ctx));
+  program.addCommand(bundleCommand(ctx));
   program
     .command("version")
     .description("Print k3box's version")

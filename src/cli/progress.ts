@@ -8,7 +8,6 @@ import { canAnimate } from "./terminal.js";
 const LABELS: Record<string, string> = {
   prepare: "Checking the engine and ports",
   image: "Image ready",
-  "loadbalancer-image": "Load balancer image ready",
   network: "Network created",
   "create-node": "Created",
   "start-node": "Started",
@@ -43,6 +42,13 @@ const LABELS: Record<string, string> = {
   "create-loadbalancer": "New load balancer created",
   "replace-loadbalancer": "Old load balancer set aside",
   "remove-old-loadbalancer": "Old load balancer removed",
+  "list-images": "Images listed",
+  "save-images": "Images saved",
+  "write-bundle": "Bundle written",
+  "read-bundle": "Bundle read",
+  "verify-bundle": "Bundle sums verified",
+  "load-images": "Images loaded into the engine",
+  "copy-bundle-images": "Bundle images copied into",
 };
 
 export interface Progress {

@@ -4,11 +4,11 @@
  */
 import { ConflictError, K3boxError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
+import { openBundleEntry } from "./bundle/read.js";
 import { clusterCredentials, clusterRef } from "./cluster-ref.js";
 import { clusterSelector } from "./labels.js";
 import { step } from "./events.js";
 import { ensureImage } from "./images/ensure.js";
-import { ensureLoadBalancerImage, loadBalancerContext } from "./loadbalancer/image.js";
 import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
 import { removeNodeObjects } from "./node/objects.js";
 import type { Operation } from "./operation.js";
@@ -30,11 +30,6 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     case "ensure-image":
       await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
-      return;
-    case "ensure-loadbalancer-image":
-      await step(onEvent, "loadbalancer-image", async () => {
-        await ensureLoadBalancerImage(runtime, await loadBalancerContext(), () => {}, signal);
-      });
       return;
     // Each undo goes on before its create: an engine that made the object but lost the answer
     // still gets it removed, and removing what is not there is no error.
@@ -125,6 +120,22 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         for (const other of info?.containers ?? []) await detach(runtime, action.network, other, undefined, signal);
         await runtime.removeNetwork(action.network, signal);
       });
+      return;
+    case "copy-bundle-entry":
+      await step(
+        onEvent,
+        "copy-bundle-images",
+        async () => {
+          const content = openBundleEntry(action.bundle, action.entry, signal);
+          try {
+            await runtime.putFileStream(action.container, { path: action.destination, size: action.entry.size, content }, signal);
+          } finally {
+            // Unread when the copy failed early: closing it stops the read of the bundle file.
+            content.destroy();
+          }
+        },
+        action.container,
+      );
       return;
     case "change-files": {
       const { container, change, restore } = action;

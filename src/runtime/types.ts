@@ -93,6 +93,15 @@ export interface FileEntry {
   readonly mode?: number;
 }
 
+/** A file whose bytes are read from a stream while it is written: content too big to hold in memory. */
+export interface StreamedFile {
+  readonly path: string;
+  /** The stream's exact length in bytes; a shorter or longer stream fails the write. */
+  readonly size: number;
+  readonly mode?: number;
+  readonly content: Readable;
+}
+
 export interface ImageBuild {
   /** The build context, with the Dockerfile at its root as `Dockerfile`. */
   readonly context: readonly FileEntry[];
@@ -151,6 +160,11 @@ export interface Runtime {
    * Destroying the stream, or aborting the signal, stops the engine's export.
    */
   saveImages(refs: readonly string[], signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Loads a `docker save` archive (plain tar) into the engine's store, reading it as fast as the
+   * engine takes it; resolves with the names (or IDs, for untagged images) the engine loaded.
+   */
+  loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]>;
   pullImage(ref: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>;
   /** Builds an image from a set of files (the build context). */
   buildImage(build: ImageBuild, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void>;
@@ -186,6 +200,8 @@ export interface Runtime {
    */
   exec(name: string, argv: readonly string[], options?: { stdin?: Readable }, signal?: AbortSignal): Promise<ExecResult>;
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void>;
+  /** Writes one file from a stream into the container (created or running), without holding it in memory; a failed write may leave the file cut short. */
+  putFileStream(name: string, file: StreamedFile, signal?: AbortSignal): Promise<void>;
   readFile(name: string, path: string, signal?: AbortSignal): Promise<Buffer>;
   /** A regular file with its permission bits, ready to be put into another container. */
   readFileEntry(name: string, path: string, signal?: AbortSignal): Promise<FileEntry>;

@@ -5,7 +5,7 @@ import { randomInt } from "node:crypto";
 import getPort from "get-port";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DOUBLE_IMAGE, Sandbox, docker, dockerJson, leftovers } from "./helpers.js";
+import { DOUBLE_IMAGE, Sandbox, docker, dockerJson, leftovers, poll } from "./helpers.js";
 
 interface Inspect {
   Config: { Env: string[]; Labels: Record<string, string> };
@@ -47,15 +47,6 @@ spec:
 /** A private /24 that no other test run is likely to hold. */
 function randomSubnet(): string {
   return `10.${randomInt(100, 250)}.${randomInt(0, 255)}.0/24`;
-}
-
-async function poll<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 60; i++) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 /** The checks shared by the k3box and the k3d file: containers, network, files, the API. */

@@ -97,3 +97,13 @@ export async function leftovers(cluster: string): Promise<string[]> {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** Calls `fn` once a second until it returns a value; a minute without one fails, naming `what`. */
+export async function poll<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 60; i++) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}

@@ -282,6 +282,21 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         expect(config.os).toBe("linux");
         await expect(rt.saveImages([`${prefix}-unknown:1`])).rejects.toBeInstanceOf(NotFoundError);
       });
+
+      it("loadImages puts back what saveImages wrote, under its names; what is no image archive is an engine error", async () => {
+        const tag = image("loaded");
+        await rt.buildImage({ tag, labels, context: [{ path: "Dockerfile", content: `FROM ${t.image}\nLABEL loaded=yes\n` }] });
+        const id = (await rt.inspectImage(tag))?.id;
+        const chunks: Buffer[] = [];
+        for await (const chunk of await rt.saveImages([tag])) chunks.push(chunk as Buffer);
+        await t.removeImage(tag);
+        expect(await rt.imageExists(tag)).toBe(false);
+        expect(await rt.loadImages(Readable.from([Buffer.concat(chunks)]))).toEqual([tag]);
+        expect((await rt.inspectImage(tag))?.id).toBe(id);
+        const notAnArchive = await rt.loadImages(Readable.from([Buffer.alloc(2048, 7)])).catch((e: unknown) => e);
+        expect(notAnArchive).toBeInstanceOf(K3boxError);
+        expect(notAnArchive).not.toBeInstanceOf(NotFoundError);
+      });
     });
 
     describe("networks", () => {
@@ -885,6 +900,28 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         expect(under).not.toBeInstanceOf(NotFoundError);
       });
 
+      it("putFileStream writes a file from a stream of the length given, in a container never started; another length fails", async () => {
+        const c = container("files");
+        await rt.createContainer(spec(c));
+        const content = Buffer.alloc(300_000, "k");
+        await rt.putFileStream(c, { path: "/k3box/big/file.tar", size: content.length, content: Readable.from([content]) });
+        const written = await rt.readFileEntry(c, "/k3box/big/file.tar");
+        // Buffer.equals: a deep comparison of this many bytes is slow.
+        expect([written.mode, Buffer.from(written.content).equals(content)]).toEqual([0o644, true]);
+        for (const size of [content.length + 1, content.length - 1]) {
+          const err = await rt
+            .putFileStream(c, { path: "/k3box/other", size, content: Readable.from([content]) })
+            .catch((e: unknown) => e);
+          expect(err, `size ${size}`).toBeInstanceOf(K3boxError);
+        }
+        const failing = new Readable({
+          read() {
+            this.destroy(new Error("source failed"));
+          },
+        });
+        await expect(rt.putFileStream(c, { path: "/k3box/other", size: 1, content: failing })).rejects.toThrow("source failed");
+      });
+
       it("a path that does not exist is NotFoundError; a directory is not a regular file", async () => {
         const c = container("files");
         await rt.createContainer(spec(c));
@@ -906,6 +943,7 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         imageExists: () => rt.imageExists(t.image, signal),
         inspectImage: () => rt.inspectImage(t.image, signal),
         saveImages: () => rt.saveImages([t.image], signal),
+        loadImages: () => rt.loadImages(Readable.from([]), signal),
         pullImage: () => rt.pullImage(`${n}:1`, undefined, signal),
         buildImage: () =>
           rt.buildImage(
@@ -932,6 +970,7 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         logs: () => collect(rt.logs(n, { follow: true }, signal)),
         exec: () => rt.exec(n, ["true"], {}, signal),
         putFiles: () => rt.putFiles(n, [{ path: "/x", content: "" }], signal),
+        putFileStream: () => rt.putFileStream(n, { path: "/x", size: 0, content: Readable.from([]) }, signal),
         readFile: () => rt.readFile(n, "/x", signal),
         readFileEntry: () => rt.readFileEntry(n, "/x", signal),
       });

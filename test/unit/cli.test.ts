@@ -1,8 +1,9 @@
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import * as errors from "../../src/base/errors.js";
 import { VERSION } from "../../src/core/version.js";
 import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
@@ -206,5 +207,55 @@ describe("config commands", () => {
     const s = streams();
     expect(await run(["config", "schema"], s.streams, signal)).toBe(0);
     expect(s.text().stdout).toBe(readFileSync(new URL("../../schema/k3box-config.schema.json", import.meta.url), "utf8"));
+  });
+});
+
+describe("--helm-chart and the flags that qualify it", () => {
+  const signal = new AbortController().signal;
+  const dir = mkdtempSync(join(tmpdir(), "k3box-cli-helm-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tgz = gzipSync(Buffer.from("a chart"));
+  writeFileSync(join(dir, "app-1.0.0.tgz"), tgz);
+  writeFileSync(join(dir, "values.yaml"), "replicas: 2\nimage: {tag: v1}\n");
+  async function view(args: string[]) {
+    const s = streams();
+    const code = await run(["config", "view", "-o", "json", ...args], s.streams, signal);
+    return { code, ...s.text() };
+  }
+
+  it("applies --helm-values, --helm-namespace and --helm-repo to the chart before them", async () => {
+    const r = await view([
+      "--helm-chart",
+      `app=${join(dir, "app-1.0.0.tgz")}`,
+      "--helm-namespace",
+      "apps",
+      "--helm-chart",
+      "web=podinfo:6.7.1",
+      "--helm-repo",
+      "https://example.test/charts",
+      "--helm-values",
+      join(dir, "values.yaml"),
+    ]);
+    expect(r.code).toBe(0);
+    const charts = (JSON.parse(r.stdout) as { charts: Record<string, unknown>[] }).charts;
+    expect(charts).toEqual([
+      { name: "app", chart: join(dir, "app-1.0.0.tgz"), bytes: tgz.length, namespace: "apps" },
+      { name: "web", chart: "podinfo", repo: "https://example.test/charts", version: "6.7.1", values: "29 bytes" },
+    ]);
+  });
+
+  it("refuses a qualifier without a chart before it, one given twice, and a chart without NAME=", async () => {
+    expect((await view(["--helm-namespace", "x"])).stderr).toContain("applies to the --helm-chart before it, and there is none");
+    const twice = await view([
+      "--helm-chart",
+      `a=${join(dir, "app-1.0.0.tgz")}`,
+      "--helm-namespace",
+      "x",
+      "--helm-namespace",
+      "y",
+    ]);
+    expect([twice.code, twice.stderr.includes('--helm-namespace is given twice for chart "a"')]).toEqual([2, true]);
+    const bare = await view(["--helm-chart", "app.tgz"]);
+    expect([bare.code, bare.stderr.includes('expected NAME=CHART, got "app.tgz"')]).toEqual([2, true]);
   });
 });

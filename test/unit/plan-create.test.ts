@@ -4,6 +4,7 @@ import { planCreate, type PlanContext } from "../../src/core/plan/cluster.js";
 import type { Action } from "../../src/core/plan/actions.js";
 import { describePlan } from "../../src/core/plan/describe.js";
 import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
+import { DEFAULT_LOADBALANCER_IMAGE } from "../../src/core/cluster-spec/defaults.js";
 import type { ClusterInput } from "../../src/core/cluster-spec/input.js";
 import { parseNodeFilters } from "../../src/core/cluster-spec/filters.js";
 import { toCreateOptions } from "../../src/runtime/docker/translate.js";
@@ -12,7 +13,6 @@ const ctx: PlanContext = {
   token: "t0ken",
   apiHostPort: 6550,
   portHostPorts: new Map([[1, 30001]]),
-  loadBalancerImage: "k3box/loadbalancer:abc",
   networkExists: false,
   version: "0.0.0-test",
   nodeEntrypoint: '#!/bin/sh\nexec /bin/k3s "$@"\n',
@@ -32,7 +32,6 @@ function flatten(a: Action): string[] {
     case "parallel":
       return [`par(${a.actions.flatMap(flatten).join(", ")})`];
     case "ensure-image":
-    case "ensure-loadbalancer-image":
       return [`${a.type}:${a.image}`];
     case "create-network":
       return [`network:${a.network.name}`];
@@ -59,9 +58,9 @@ function flatten(a: Action): string[] {
 
 describe("planCreate", () => {
   it("orders a 3 server + 2 agent create: init server, then joins one by one alongside agents and the LB", async () => {
-    const p = await plan({ servers: 3, agents: 2, image: "img" });
+    const p = await plan({ servers: 3, agents: 2, image: "img", loadBalancerImage: "lb:1" });
     expect(flatten(p.actions)[0]).toBe(
-      "seq(par(ensure-image:img, ensure-loadbalancer-image:k3box/loadbalancer:abc), network:k3box-demo, " +
+      "seq(par(ensure-image:img, ensure-image:lb:1), network:k3box-demo, " +
         "par(volume:k3box-demo-server-0-data, volume:k3box-demo-server-1-data, volume:k3box-demo-server-2-data, volume:k3box-demo-agent-0-data, volume:k3box-demo-agent-1-data), " +
         "par(create:k3box-demo-server-0, create:k3box-demo-server-1, create:k3box-demo-server-2, create:k3box-demo-agent-0, create:k3box-demo-agent-1, create:k3box-demo-serverlb), " +
         "start:k3box-demo-server-0@server, " +
@@ -275,7 +274,7 @@ describe("the plan as --dry-run prints it", () => {
       {
         parallel: [
           "ensure image docker.io/rancher/k3s:v1.35.5-k3s1 (pull when missing)",
-          "ensure load balancer image k3box/loadbalancer:abc (build when missing)",
+          `ensure image ${DEFAULT_LOADBALANCER_IMAGE} (pull when missing)`,
         ],
       },
       "create network k3box-demo with subnet 172.30.0.0/24",

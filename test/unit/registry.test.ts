@@ -227,7 +227,6 @@ describe("registries in a cluster plan", () => {
     token: "t",
     apiHostPort: 6550,
     portHostPorts: new Map(),
-    loadBalancerImage: "lb:1",
     networkExists: false,
     version: "0.0.0-test",
     nodeEntrypoint: "#!/bin/sh\n",

@@ -8,11 +8,13 @@ import {
   importImages,
   type ImageSource,
   DEFAULT_CLUSTER_NAME,
+  listClusterImages,
 } from "../../index.js";
+import { addSpecFlags, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import type { CliContext } from "../context.js";
 import { collectStreamGarbage } from "../memory.js";
 import { collect } from "../options.js";
-import { formatData, parseOutputFormat } from "../render.js";
+import { formatData, parseOutputFormat, table } from "../render.js";
 
 interface ImportFlags {
   cluster: string[];
@@ -93,6 +95,50 @@ Examples:
           ? `Nothing to do: ${skipped === 1 ? "the node already has" : `all ${nodes(skipped)} already have`} the images`
           : `Imported into ${nodes(imported)}${skipped > 0 ? `; ${nodes(skipped)} already had the images` : ""}`,
       );
+    });
+
+  const list = image
+    .command("list")
+    .alias("ls")
+    .argument("[name]", "cluster name (as cluster create takes it)")
+    .description("List every image a cluster will run: its nodes, load balancer, registry, and k3s's add-ons")
+    .option("--image-extra <image>", "an image of yours the nodes run too (repeatable)", collect, [])
+    .option("-o, --output <format>", "table, json or yaml", "table");
+  addSpecFlags(list)
+    .addHelpText(
+      "after",
+      `
+Takes the flags and config file of cluster create and creates nothing. PLACE says where an image
+is needed: engine (k3box runs it as a container) or nodes (k3s runs it inside every node). The
+add-on images are those of the nodes' k3s release, read from the image tag, minus what the
+servers' --disable arguments switch off.
+
+Examples:
+  k3box image list -c k3box.yaml
+  k3box image list --k3s-arg "--disable=traefik@server:*" -o json
+  k3box images list -i rancher/k3s:v1.36.2-k3s1 --image-extra myapp:1.0`,
+    )
+    .action(async (name: string | undefined, flags: SpecFlags & { imageExtra: string[]; output: string }) => {
+      const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
+      const { input, build } = await resolveFromCommandLine(list, name, flags);
+      const result = await listClusterImages(input, { build, extraImages: flags.imageExtra, signal: ctx.signal });
+      if (format !== "table") {
+        ctx.out(formatData(format, result));
+      } else {
+        ctx.out(
+          table(
+            ["IMAGE", "PLACE", "FOR"],
+            result.images.map((i) => [i.image, i.place, i.for]),
+          ),
+        );
+        if (result.k3s.version !== undefined) {
+          ctx.err(
+            `k3s ${result.k3s.version} (from the ${result.k3s.from}); add-on images: ${result.k3s.list?.source ?? "none known"}`,
+          );
+        }
+        for (const o of result.omitted) ctx.err(`left out: ${o.image} (${o.why})`);
+      }
+      for (const w of result.warnings) ctx.err(`warning: ${w}`);
     });
 
   return image;

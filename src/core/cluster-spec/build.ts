@@ -1,9 +1,11 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { UsageError } from "../../base/errors.js";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE } from "./defaults.js";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE, DEFAULT_LOADBALANCER_IMAGE } from "./defaults.js";
 import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
+import { loadClusterBundle, withoutRepeats } from "./bundle.js";
+import { chartFile, loadChart } from "./charts.js";
 import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
 import type { BuildOptions, ClusterInput, InputField } from "./input.js";
 import { parseHostAlias } from "./hosts.js";
@@ -15,7 +17,16 @@ import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.
 import { validateClusterName, validateImage, validateNetworkName } from "./validate.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber, placePort } from "./ports.js";
 import { parseSubnet } from "./subnet.js";
-import type { ApiEndpoint, ClusterSpec, ClusterRegistries, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
+import type {
+  ApiEndpoint,
+  ClusterSpec,
+  ClusterRegistries,
+  HelmChartSpec,
+  NodeFile,
+  NodeFilter,
+  NodeRef,
+  PortMapping,
+} from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
 import { buildClusterRegistries } from "../registry/spec.js";
 
@@ -78,6 +89,8 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const counts = { servers, agents, loadBalancer };
 
   const image = attempt(() => validateImage(input.image ?? DEFAULT_K3S_IMAGE), "image") ?? "";
+  const loadBalancerImage =
+    attempt(() => validateImage(input.loadBalancerImage ?? DEFAULT_LOADBALANCER_IMAGE), "loadBalancerImage") ?? "";
 
   const token = input.token;
   if (token !== undefined && (token === "" || /\s/.test(token))) {
@@ -111,7 +124,16 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
   const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
   const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
-  const files = [...nodeFiles.map((f) => withFilters(f.value, EVERY_NODE)), ...manifests.flatMap((m) => m.value)];
+  const charts = await eachAsync("charts", input.charts, (c) => loadChart(c));
+  checkChartNames(charts, report);
+  const bundle =
+    input.bundle === undefined ? undefined : await attemptAsync(() => loadClusterBundle(input.bundle as string), "bundle");
+  const ownFiles = [
+    ...nodeFiles.map((f) => withFilters(f.value, EVERY_NODE)),
+    ...manifests.flatMap((m) => m.value),
+    ...charts.map((c) => chartFile(c.value)),
+  ];
+  const files = [...ownFiles, ...withoutRepeats(bundle?.files ?? [], ownFiles)];
   const registries = await buildClusterRegistries(input, report);
 
   for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
@@ -140,11 +162,14 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ],
     hostAliases: hostAliases.map((h) => h.value),
     files,
+    charts: charts.map((c) => c.value),
+    ...(bundle ? { bundle: bundle.bundle } : {}),
     registries,
     ...(token !== undefined ? { token } : {}),
     ...(input.network !== undefined ? { network: input.network } : {}),
     ...(subnet !== undefined ? { subnet } : {}),
     loadBalancer,
+    loadBalancerImage,
     wait: input.wait ?? true,
     waitFor: waitFor ?? DEFAULT_READY_LEVEL,
     adaptationsOff: (
@@ -163,6 +188,14 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     },
     rollback: input.rollback ?? true,
   };
+}
+
+function checkChartNames(charts: readonly { value: HelmChartSpec; index: number }[], report: Report): void {
+  const seen = new Set<string>();
+  for (const { value, index } of charts) {
+    if (seen.has(value.name)) report(`chart name "${value.name}" is given twice: a release name is unique`, "charts", index);
+    seen.add(value.name);
+  }
 }
 
 function isDefined<T>(v: T | undefined): v is T {

@@ -8,6 +8,9 @@ import type { NodeFile, NodeFilter } from "./types.js";
 /** The k3s auto-deploy directory: every server applies what it finds there. */
 export const K3S_MANIFESTS_DIR = "/var/lib/rancher/k3s/server/manifests";
 
+/** Image archives k3s imports into containerd when it starts, before anything runs. */
+export const K3S_AGENT_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images";
+
 /**
  * Destination shortcuts: `k3s-manifests/app.yaml` is `/var/lib/rancher/k3s/server/manifests/app.yaml`.
  * k3d's names, plus `k3s-images` (tarballs k3s imports at start).
@@ -16,7 +19,7 @@ export const PATH_SHORTCUTS: Readonly<Record<string, string>> = {
   "k3s-storage": "/var/lib/rancher/k3s/storage",
   "k3s-manifests": K3S_MANIFESTS_DIR,
   "k3s-manifests-custom": `${K3S_MANIFESTS_DIR}/custom`,
-  "k3s-images": "/var/lib/rancher/k3s/agent/images",
+  "k3s-images": K3S_AGENT_IMAGES_DIR,
   "k3s-containerd": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
   "k3s-containerd-tmpl": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl",
   "k3s-registry-config": "/etc/rancher/k3s/registries.yaml",
@@ -115,6 +118,7 @@ export async function loadManifests(path: string, cwd = process.cwd()): Promise<
       mode: 0o644,
       filters,
       raw: path,
+      origin: "manifest" as const,
     })),
   );
 }
@@ -124,7 +128,7 @@ function manifestFileName(source: string): string {
   return `k3box-${hash}-${basename(source)}`;
 }
 
-function describeFsError(err: unknown): string {
+export function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES") return "permission denied";

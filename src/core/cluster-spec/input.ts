@@ -1,4 +1,5 @@
 /** The input a cluster is built from, as callers give it. */
+import type { ChartInput } from "./charts.js";
 import type { FileInput } from "./files.js";
 
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
@@ -27,11 +28,17 @@ export interface ClusterInput {
   files?: readonly (string | FileInput)[];
   /** Manifest files or directories for the servers' auto-deploy directory. */
   manifests?: readonly string[];
+  /** Helm charts installed by k3s's Helm controller. */
+  charts?: readonly ChartInput[];
+  /** A bundle (`bundle create`): its images go into every node before k3s starts, its manifests and charts to the servers. */
+  bundle?: string;
   token?: string;
   network?: string;
   /** A CIDR for the cluster's own network; `auto` (or none): the engine picks one. */
   subnet?: string;
   loadBalancer?: boolean;
+  /** The load balancer's image: nginx with the stream module, run with the config k3box writes. */
+  loadBalancerImage?: string;
   wait?: boolean;
   /** How ready the cluster must be before create returns: `api`, `workloads` (default) or `addons`. */
   waitFor?: string;

@@ -74,6 +74,20 @@ export interface NodeFile {
   readonly filters: readonly NodeFilter[];
   /** Where it came from, for messages. */
   readonly raw: string;
+  /** A manifest (`--manifest`), a chart's HelmChart, or a file of a bundle; none: a file the user placed. */
+  readonly origin?: "manifest" | "chart" | "bundle";
+}
+
+/** A Helm chart the cluster installs through k3s's Helm controller. */
+export interface HelmChartSpec {
+  readonly name: string;
+  /** Embedded (a packaged chart read from `file`) or fetched from a repository by the cluster. */
+  readonly chart:
+    | { readonly file: string; readonly content: Buffer }
+    | { readonly repo: string; readonly name: string; readonly version?: string };
+  readonly namespace?: string;
+  readonly valuesContent?: string;
+  readonly raw: string;
 }
 
 export interface ApiEndpoint {
@@ -99,6 +113,16 @@ export interface ClusterRegistries {
   readonly config?: RegistriesConfig;
 }
 
+/** The bundle a cluster is created from: its node images archive, and what it was made for. */
+export interface ClusterBundle {
+  readonly path: string;
+  /** The docker save archive of what k3s runs in the nodes, as the bundle's table lists it. */
+  readonly nodeImages?: { readonly path: string; readonly size: number; readonly sha256: string };
+  /** The images k3box runs as containers, which `bundle load` puts into the engine. */
+  readonly engineImages: readonly string[];
+  readonly k3sVersion?: string;
+}
+
 export interface ClusterSpec {
   readonly name: string;
   readonly servers: number;
@@ -110,7 +134,10 @@ export interface ClusterSpec {
   readonly env: readonly EnvVar[];
   readonly k3sArgs: readonly K3sArg[];
   readonly hostAliases: readonly HostAlias[];
+  /** Every file for the nodes, the charts' HelmChart resources included. */
   readonly files: readonly NodeFile[];
+  readonly charts: readonly HelmChartSpec[];
+  readonly bundle?: ClusterBundle;
   readonly registries: ClusterRegistries;
   /** Undefined: a random token is generated. */
   readonly token?: string;
@@ -119,6 +146,7 @@ export interface ClusterSpec {
   /** The IPv4 CIDR of the network k3box creates; undefined: the engine picks one. */
   readonly subnet?: string;
   readonly loadBalancer: boolean;
+  readonly loadBalancerImage: string;
   readonly wait: boolean;
   /** What "ready" means when waiting (see readiness/cluster.ts). */
   readonly waitFor: ReadyLevel;

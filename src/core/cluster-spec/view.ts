@@ -58,6 +58,24 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
         mode: (f.mode ?? 0o644).toString(8),
       }),
     ),
+    charts: spec.charts.map((c) => ({
+      name: c.name,
+      ...("content" in c.chart
+        ? { chart: c.chart.file, bytes: c.chart.content.length }
+        : { chart: c.chart.name, repo: c.chart.repo, ...(c.chart.version !== undefined ? { version: c.chart.version } : {}) }),
+      ...(c.namespace !== undefined ? { namespace: c.namespace } : {}),
+      ...(c.valuesContent !== undefined ? { values: `${Buffer.byteLength(c.valuesContent)} bytes` } : {}),
+    })),
+    ...(spec.bundle
+      ? {
+          bundle: {
+            path: spec.bundle.path,
+            ...(spec.bundle.k3sVersion !== undefined ? { k3s: spec.bundle.k3sVersion } : {}),
+            nodeImages: spec.bundle.nodeImages ? `${spec.bundle.nodeImages.size} bytes` : "none",
+            engineImages: [...spec.bundle.engineImages],
+          },
+        }
+      : {}),
     registries: {
       ...(spec.registries.create
         ? {
@@ -72,7 +90,7 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
       use: spec.registries.use.map((u) => (u.port === undefined ? u.name : `${u.name}:${u.port}`)),
       ...(spec.registries.config ? { config: { mirrors: Object.keys(spec.registries.config.mirrors) } } : {}),
     },
-    loadBalancer: spec.loadBalancer,
+    loadBalancer: spec.loadBalancer ? { image: spec.loadBalancerImage } : false,
     wait: spec.wait,
     waitFor: spec.waitFor,
     ...(spec.adaptationsOff.length > 0 ? { adaptationsOff: spec.adaptationsOff } : {}),

@@ -11,6 +11,7 @@ type ScalarField =
   | "servers"
   | "agents"
   | "image"
+  | "loadBalancerImage"
   | "apiPort"
   | "network"
   | "subnet"
@@ -45,6 +46,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: "K3BOX_SERVERS", field: "servers", help: "number of servers (--servers)", parse: count },
   { name: "K3BOX_AGENTS", field: "agents", help: "number of agents (--agents)", parse: count },
   { name: "K3BOX_IMAGE", field: "image", help: "k3s image (--image)", parse: text },
+  { name: "K3BOX_LB_IMAGE", field: "loadBalancerImage", help: "load balancer image (--lb-image)", parse: text },
   { name: "K3BOX_API_PORT", field: "apiPort", help: "[HOST:]PORT of the API (--api-port)", parse: text },
   { name: "K3BOX_NETWORK", field: "network", help: "Docker network (--network)", parse: text },
   { name: "K3BOX_SUBNET", field: "subnet", help: "subnet of the cluster network (--subnet)", parse: text },
@@ -116,6 +118,7 @@ const LIST_FIELDS = [
   "hostAliases",
   "files",
   "manifests",
+  "charts",
   "registryUse",
 ] as const;
 

@@ -101,6 +101,25 @@ export const k3boxConfigSchema = z
       .array(z.string())
       .optional()
       .meta({ description: "Manifest files or directories (relative to the config file) every server auto-deploys" }),
+    charts: z
+      .array(
+        z.strictObject({
+          name: z.string().meta({ description: "Release name, and the name of its HelmChart resource" }),
+          chart: z.string().meta({
+            description: "A packaged chart (.tgz, relative to the config file), embedded; with repo, the chart's name there",
+          }),
+          repo: z.string().optional().meta({ description: "Chart repository URL: the cluster fetches the chart (online)" }),
+          version: z.string().optional().meta({ description: "Chart version in repo (default: the newest)" }),
+          namespace: z.string().optional().meta({ description: "Namespace of the release, created when missing" }),
+          values: z.string().optional().meta({ description: "Values file (YAML), relative to the config file" }),
+          valuesContent: z.string().optional().meta({ description: "Values as YAML text, instead of a file" }),
+        }),
+      )
+      .optional()
+      .meta({ description: "Helm charts k3s's Helm controller installs when the cluster comes up" }),
+    bundle: z.string().optional().meta({
+      description: "A bundle (k3box bundle create), relative to the config file: images, charts and manifests for offline use",
+    }),
     hostAliases: z.array(hostAlias).optional(),
     registries: z.strictObject({ create: z.strictObject(registryCreate).optional(), ...registries }).optional(),
     options: z
@@ -125,6 +144,14 @@ export const k3boxConfigSchema = z
               })
               .optional()
               .meta({ description: "Switch off adaptations to the engine (each on by default; applied only where needed)" }),
+            loadbalancer: z
+              .strictObject({
+                image: z
+                  .string()
+                  .optional()
+                  .meta({ description: "nginx image with the stream module (default: the official nginx image k3box pins)" }),
+              })
+              .optional(),
           })
           .optional(),
       })

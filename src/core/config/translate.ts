@@ -6,6 +6,7 @@ import { isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import { UsageError } from "../../base/errors.js";
 import type { ClusterInput, InputField } from "../cluster-spec/input.js";
+import type { ChartInput } from "../cluster-spec/charts.js";
 import type { FileInput } from "../cluster-spec/files.js";
 import { formatVolumeMount, parseVolumeMount } from "../cluster-spec/volumes.js";
 import type { K3boxConfig, K3dSimpleConfig } from "./schema.js";
@@ -19,7 +20,17 @@ export interface Translated {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type ListField = "ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "hostAliases" | "files" | "manifests" | "registryUse";
+type ListField =
+  | "ports"
+  | "volumes"
+  | "env"
+  | "k3sArgs"
+  | "nodeLabels"
+  | "hostAliases"
+  | "files"
+  | "manifests"
+  | "charts"
+  | "registryUse";
 type WithFilters = { readonly nodeFilters?: readonly string[] | undefined };
 
 type Item<K extends string> = { readonly [P in K]: string } & WithFilters;
@@ -187,7 +198,18 @@ export function translateK3box(c: K3boxConfig, dir: string): Translated {
     out.add("files", file, ["files", i]);
   });
   c.manifests?.forEach((m, i) => out.add("manifests", resolve(dir, m), ["manifests", i]));
+  c.charts?.forEach((ch, i) => {
+    // Paths are taken from the config file's directory; a repository chart is a name, not a path.
+    const chart: ChartInput = {
+      ...ch,
+      chart: ch.repo === undefined ? resolve(dir, ch.chart) : ch.chart,
+      ...(ch.values !== undefined ? { values: resolve(dir, ch.values) } : {}),
+    };
+    out.add("charts", chart, ["charts", i]);
+  });
+  if (c.bundle !== undefined) out.set("bundle", resolve(dir, c.bundle), ["bundle"]);
   runOptions(c.options?.k3box, ["options", "k3box"], out);
+  out.set("loadBalancerImage", c.options?.k3box?.loadbalancer?.image, ["options", "k3box", "loadbalancer", "image"]);
   return out.done();
 }
 

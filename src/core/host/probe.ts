@@ -89,9 +89,13 @@ const SCRIPT = [
   'echo "df=$(df -Pk / 2>/dev/null | tail -n 1)"',
 ].join("\n");
 
+/** The probe is a few shell commands; an image whose shell never returns must not hang a create. */
+const PROBE_LIMIT_MS = 60_000;
+
 /** Runs the probe in a throwaway container, removed whatever happens. The image must be present. */
-export async function probeNodeImage(runtime: Runtime, image: string, signal: AbortSignal): Promise<NodeImageFacts> {
+export async function probeNodeImage(runtime: Runtime, image: string, caller: AbortSignal): Promise<NodeImageFacts> {
   const name = `k3box-probe-${randomBytes(4).toString("hex")}`;
+  const signal = AbortSignal.any([caller, AbortSignal.timeout(PROBE_LIMIT_MS)]);
   try {
     await runtime.createContainer(
       {
@@ -114,6 +118,9 @@ export async function probeNodeImage(runtime: Runtime, image: string, signal: Ab
       throw new K3boxError(`cannot probe image ${image} (exit code ${info?.exitCode ?? "?"}): ${lines.slice(-3).join(" | ")}`);
     }
     return parseProbe(lines);
+  } catch (err) {
+    if (caller.aborted || !signal.aborted) throw err;
+    throw new K3boxError(`the probe of image ${image} did not finish within ${PROBE_LIMIT_MS / 1000}s`, { cause: err });
   } finally {
     await runtime.removeContainer(name).catch(() => {});
   }

@@ -89,6 +89,11 @@ class ZstdDecompress extends Transform {
   }
 }
 
+/** A stream that decompresses what is written to it. */
+export function decompressor(compression: "gzip" | "zstd"): Transform {
+  return compression === "gzip" ? createGunzip() : new ZstdDecompress();
+}
+
 /**
  * The archive as a plain tar stream. Fails, before anything is sent anywhere, when the input
  * is neither a tar nor a tar compressed in a format k3box reads.
@@ -105,9 +110,9 @@ export async function openArchive(input: Readable, label: string): Promise<{ tar
     input.destroy();
     throw new UsageError(`${label} is compressed with ${compression}, which k3box does not read: use a plain, gzip or zstd tar`);
   }
-  const decompressor = compression === "gzip" ? createGunzip() : new ZstdDecompress();
-  stream.once("error", (err) => decompressor.destroy(err));
-  const inner = await peek(stream.pipe(decompressor), 512).catch((err: Error) => {
+  const inflate = decompressor(compression);
+  stream.once("error", (err) => inflate.destroy(err));
+  const inner = await peek(stream.pipe(inflate), 512).catch((err: Error) => {
     input.destroy();
     throw new UsageError(`${label}: its ${compression} data is damaged (${err.message})`);
   });

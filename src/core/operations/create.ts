@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Runtime } from "../../runtime/types.js";
 import { ConflictError, UsageError } from "../../base/errors.js";
+import { checkBundleForCreate } from "../bundle/cluster.js";
 import { buildClusterSpec } from "../cluster-spec/build.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { BuildOptions, ClusterInput } from "../cluster-spec/input.js";
@@ -14,7 +15,6 @@ import { ensureImage } from "../images/ensure.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
 import { clusterSelector } from "../labels.js";
-import { loadBalancerContext } from "../loadbalancer/image.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { runOperation, type OperationOptions } from "../operation.js";
@@ -56,6 +56,7 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo } = op;
     const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, onEvent, signal));
+    if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
@@ -200,7 +201,6 @@ async function planOnEngine(
     { ...spec, files: [...spec.files, ...registries.files] },
     {
       ...choices,
-      loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
       networkExists,
       version: VERSION,
       nodeEntrypoint: await loadNodeEntrypoint(),

@@ -20,7 +20,6 @@ export interface FileChange {
 
 export type Action =
   | { readonly type: "ensure-image"; readonly image: string }
-  | { readonly type: "ensure-loadbalancer-image"; readonly image: string }
   | { readonly type: "create-network"; readonly network: NetworkSpec }
   | { readonly type: "create-volume"; readonly volume: VolumeSpec }
   | {
@@ -55,6 +54,18 @@ export type Action =
   | { readonly type: "remove-volume"; readonly volume: string }
   /** Removes a network, first letting go of whatever else joined it. */
   | { readonly type: "remove-network"; readonly network: string }
+  /**
+   * Streams one entry of a bundle file into a container as a file (the node images archive, too big
+   * to hold in memory); the bytes are checked against the entry's sum on the way. Its container's
+   * removal undoes it.
+   */
+  | {
+      readonly type: "copy-bundle-entry";
+      readonly container: string;
+      readonly bundle: string;
+      readonly entry: { readonly path: string; readonly size: number; readonly sha256: string };
+      readonly destination: string;
+    }
   /** Writes files (and removes paths) in a container; with `restore`, undo applies that change back. */
   | { readonly type: "change-files"; readonly container: string; readonly change: FileChange; readonly restore?: FileChange }
   /**

@@ -2,6 +2,7 @@
  * Pure planning of a cluster create: every name, argument and port is worked out
  * here, before anything exists, and the result is an ordered tree of actions.
  */
+import { K3S_AGENT_IMAGES_DIR } from "../cluster-spec/files.js";
 import { filterMatches } from "../cluster-spec/filters.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { ClusterSpec, NodeRole } from "../cluster-spec/types.js";
@@ -24,7 +25,6 @@ export interface PlanContext {
   readonly apiHostPort: number;
   /** Host ports chosen for mappings that named none, keyed by the mapping's index in spec.ports. */
   readonly portHostPorts: ReadonlyMap<number, number>;
-  readonly loadBalancerImage: string;
   /** The network exists already and is not the cluster's to remove. */
   readonly networkExists: boolean;
   readonly version: string;
@@ -165,7 +165,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       files: [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied), mode: 0o644 }],
       container: {
         name: lbName,
-        image: ctx.loadBalancerImage,
+        image: spec.loadBalancerImage,
         hostname: lbName,
         labels: {
           ...common,
@@ -185,11 +185,23 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     type: "create-volume",
     volume: { name: nodeVolumeName(n.name), labels: { ...common, [LABEL.role]: n.role } },
   }));
-  const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => ({
-    type: "create-container",
-    container: n.container,
-    files: n.files,
-  }));
+  const bundle = spec.bundle;
+  const nodeImages = bundle?.nodeImages;
+  const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => {
+    const create: Action = { type: "create-container", container: n.container, files: n.files };
+    if (bundle === undefined || nodeImages === undefined || n.role === "loadbalancer") return create;
+    // Before k3s first starts: it imports agent/images/ then, so no node ever pulls these images.
+    return sequence([
+      create,
+      {
+        type: "copy-bundle-entry",
+        container: n.name,
+        bundle: bundle.path,
+        entry: nodeImages,
+        destination: `${K3S_AGENT_IMAGES_DIR}/k3box-bundle-${nodeImages.sha256.slice(0, 12)}.tar`,
+      },
+    ]);
+  });
 
   const [init, ...joiners] = servers;
   const start = (n: PlannedNode, milestone: Milestone): Action => ({
@@ -209,8 +221,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     ],
   });
 
-  const images: Action[] = [{ type: "ensure-image", image: spec.image }];
-  if (lb) images.push({ type: "ensure-loadbalancer-image", image: ctx.loadBalancerImage });
+  const images = new Set([spec.image, ...(lb ? [spec.loadBalancerImage] : [])]);
 
   let startAll: Action[] = startNodes;
   const regSpec = spec.registries.create;
@@ -225,7 +236,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     fallback: DEFAULT_NETWORK,
   }));
   if (registry && regSpec) {
-    if (regSpec.image !== spec.image) images.push({ type: "ensure-image", image: regSpec.image });
+    images.add(regSpec.image);
     creates.push({ type: "create-container", container: registry, files: [] });
     const address = registryNames(endpointOf(regSpec.name, regSpec.hostIp, ctx.registryHostPort as number)).host;
     // The registry starts alongside the nodes: nothing pulls from it before the cluster is up.
@@ -240,7 +251,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   }
 
   const actions = sequence([
-    parallel(images),
+    parallel([...images].map<Action>((image) => ({ type: "ensure-image", image }))),
     ...(ctx.networkExists
       ? []
       : [

@@ -15,8 +15,6 @@ export function describeAction(action: Action): ActionView {
       return { parallel: action.actions.map(describeAction) };
     case "ensure-image":
       return `ensure image ${action.image} (pull when missing)`;
-    case "ensure-loadbalancer-image":
-      return `ensure load balancer image ${action.image} (build when missing)`;
     case "create-network":
       return `create network ${action.network.name}${action.network.subnet ? ` with subnet ${action.network.subnet}` : ""}`;
     case "create-volume":
@@ -43,6 +41,8 @@ export function describeAction(action: Action): ActionView {
       return `remove volume ${action.volume}`;
     case "remove-network":
       return `remove network ${action.network}`;
+    case "copy-bundle-entry":
+      return `copy ${action.entry.path} of ${action.bundle} into ${action.container} as ${action.destination}`;
     case "change-files": {
       const paths = [...action.change.files.map((f) => f.path), ...(action.change.remove ?? []).map((p) => `-${p}`)];
       return `change files in ${action.container}: ${paths.join(", ")}`;

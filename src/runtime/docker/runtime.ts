@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { PassThrough, Readable, type Duplex } from "node:stream";
+import { PassThrough, Readable, pipeline, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
 import tar from "tar-stream";
 import { abortError } from "../../base/abort.js";
@@ -17,6 +17,7 @@ import type {
   PullProgress,
   Runtime,
   RuntimeInfo,
+  StreamedFile,
   VolumeSpec,
 } from "../types.js";
 import { mapEngineError } from "./errors.js";
@@ -127,6 +128,18 @@ export class DockerRuntime implements Runtime {
       // GET /images/get?names=…: dockerode has it, its type definitions do not.
       const engine = this.docker as unknown as { getImages(o: typeof opts): Promise<Readable> };
       return engine.getImages(opts);
+    });
+  }
+
+  loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]> {
+    return guardChange("load images", signal, async () => {
+      const loaded: string[] = [];
+      const stream = (await this.docker.loadImage(archive, { quiet: true, abortSignal: signal })) as Readable;
+      await this.follow<{ stream?: string }>(stream, "load images", (e) => {
+        const m = /^Loaded image(?: ID)?: (\S+)/.exec(e.stream?.trim() ?? "");
+        if (m) loaded.push(m[1] as string);
+      });
+      return loaded;
     });
   }
 
@@ -438,6 +451,23 @@ export class DockerRuntime implements Runtime {
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void> {
     return guard(`copy files into ${name}`, signal, async () => {
       await this.docker.getContainer(name).putArchive(packTar(files), { path: "/" });
+    });
+  }
+
+  putFileStream(name: string, file: StreamedFile, signal?: AbortSignal): Promise<void> {
+    return guard(`copy ${file.path} into ${name}`, signal, async () => {
+      const pack = tar.pack();
+      const header = { name: file.path.replace(/^\/+/, ""), mode: file.mode ?? 0o644, size: file.size };
+      const entry = pack.entry(header, (err) => (err ? pack.destroy(err) : pack.finalize()));
+      // A failing source, or one whose length is not `size`, fails the archive and with it the request.
+      pipeline(file.content, entry, (err) => {
+        if (err) pack.destroy(err);
+      });
+      try {
+        await this.docker.getContainer(name).putArchive(Readable.from(pack as AsyncIterable<Buffer>), { path: "/" });
+      } finally {
+        file.content.destroy();
+      }
     });
   }
 

@@ -1,8 +1,11 @@
 /** Copying images between engines: nothing can be pulled here, so test engines are seeded from the local one. */
-import Docker from "dockerode";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type Docker from "dockerode";
 import type { Readable } from "node:stream";
-import { ensureLoadBalancerImage, loadBalancerContext } from "../../../src/core/loadbalancer/image.js";
-import { DockerRuntime } from "../../../src/runtime/docker/runtime.js";
+import { DEFAULT_LOADBALANCER_IMAGE } from "../../../src/core/cluster-spec/defaults.js";
+
+const LB_STANDIN = fileURLToPath(new URL("../../fixtures/loadbalancer-standin/build.mjs", import.meta.url));
 
 /** Images most engine tests need: the k3s double, a tiny workload, the registry. */
 export function defaultSeedImages(): string[] {
@@ -10,13 +13,12 @@ export function defaultSeedImages(): string[] {
 }
 
 /**
- * k3box's load balancer image, built on the local engine if it is not there yet. A test engine
- * cannot build it itself: its `apt-get` has no way out of the namespace.
+ * k3box's load balancer image on the local engine: the default cannot be pulled here, so its
+ * stand-in is built under its name if it is not there yet (the e2e setup does the same).
  */
 export async function loadBalancerImage(): Promise<string> {
-  const context = await loadBalancerContext();
-  await ensureLoadBalancerImage(new DockerRuntime({ docker: new Docker() }), context, () => {}, AbortSignal.timeout(600_000));
-  return context.tag;
+  execFileSync(process.execPath, [LB_STANDIN, DEFAULT_LOADBALANCER_IMAGE], { stdio: "inherit" });
+  return DEFAULT_LOADBALANCER_IMAGE;
 }
 
 function follow(docker: Docker, stream: Readable, what: string): Promise<void> {

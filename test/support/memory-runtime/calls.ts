@@ -27,6 +27,8 @@ const MUTATING: ReadonlySet<RuntimeMethod> = new Set<RuntimeMethod>([
   "renameContainer",
   "exec",
   "putFiles",
+  "putFileStream",
+  "loadImages",
 ]);
 
 export interface Call {

@@ -135,6 +135,50 @@ export class ImageStore {
     onLine?.(`Successfully tagged ${build.tag}`);
   }
 
+  /**
+   * Loads a `docker save` archive as `docker load` does: every image its manifest.json names, under
+   * its tags (or its ID when it has none); what is not such an archive is refused.
+   */
+  async load(archive: Buffer): Promise<string[]> {
+    const files = new Map<string, Buffer>();
+    const extract = tar.extract();
+    extract.end(archive);
+    try {
+      for await (const entry of extract) {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        files.set(entry.header.name, Buffer.concat(chunks));
+      }
+    } catch {
+      throw engineError(500, "Error processing tar file(exit status 1): archive/tar: invalid tar header");
+    }
+    const manifest = files.get("manifest.json");
+    if (manifest === undefined)
+      throw engineError(500, "open /var/lib/docker/tmp/docker-import/manifest.json: no such file or directory");
+    const loaded: string[] = [];
+    for (const m of JSON.parse(manifest.toString()) as { Config: string; RepoTags: string[] | null }[]) {
+      const raw = files.get(m.Config);
+      if (raw === undefined) throw engineError(500, `open ${m.Config}: no such file or directory`);
+      const c = JSON.parse(raw.toString()) as {
+        os?: string;
+        architecture?: string;
+        config?: { Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; Labels?: Labels | null };
+      };
+      const config: ImageConfig = {
+        ...(c.os ? { os: c.os } : {}),
+        ...(c.architecture ? { architecture: c.architecture } : {}),
+        env: Object.fromEntries((c.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        ...(c.config?.Cmd ? { cmd: c.config.Cmd } : {}),
+        ...(c.config?.Entrypoint ? { entrypoint: c.config.Entrypoint } : {}),
+        ...(c.config?.Labels ? { labels: c.config.Labels } : {}),
+      };
+      const record = { id: `sha256:${m.Config.replace(/\.json$/, "")}`, config };
+      for (const tag of m.RepoTags ?? []) this.local.set(storedName(tag), record);
+      loaded.push(...(m.RepoTags && m.RepoTags.length > 0 ? m.RepoTags : [record.id]));
+    }
+    return loaded;
+  }
+
   /** A `docker save` archive: each image's config and a manifest.json naming the tags asked for. */
   save(refs: readonly string[]): Readable {
     const images = refs.map((ref) => {

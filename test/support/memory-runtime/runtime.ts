@@ -18,6 +18,7 @@ import type {
   PullProgress,
   Runtime,
   RuntimeInfo,
+  StreamedFile,
   VolumeSpec,
 } from "../../../src/runtime/types.js";
 import type { ArgvMatch, ContainerMatch, ExecHandler, Program } from "./behaviour.js";
@@ -142,6 +143,14 @@ export class MemoryRuntime implements Runtime {
         stream.once("close", () => signal.removeEventListener("abort", stop));
       }
       return stream;
+    });
+  }
+
+  loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]> {
+    return this.call("loadImages", [], [], "load images", signal, "change", async () => {
+      const input = await readInput(archive, signal);
+      if (input.cutOff) throw new K3boxError("load images: the archive was cut off");
+      return this.state.images.load(input.data);
     });
   }
 
@@ -318,6 +327,20 @@ export class MemoryRuntime implements Runtime {
     return this.call("putFiles", [name], [name, files], `copy files into ${name}`, signal, "guard", () => {
       const fs = containers.filesOf(this.state, this.state.requireContainer(name));
       for (const f of files) fs.write(f);
+    });
+  }
+
+  putFileStream(name: string, file: StreamedFile, signal?: AbortSignal): Promise<void> {
+    const what = `copy ${file.path} into ${name}`;
+    return this.call("putFileStream", [name], [name, file.path, file.size], what, signal, "guard", async () => {
+      const fs = containers.filesOf(this.state, this.state.requireContainer(name));
+      let failure: Error | undefined;
+      file.content.once("error", (err) => (failure = err));
+      const input = await readInput(file.content, signal);
+      if (failure) throw new K3boxError(`${what}: ${failure.message}`);
+      // As the tar entry the Docker runtime sends: its length is the header's, or the archive is refused.
+      if (input.cutOff || input.data.length !== file.size) throw new K3boxError(`${what}: Size mismatch`);
+      fs.write({ path: file.path, content: input.data, mode: file.mode ?? 0o644 });
     });
   }
 
