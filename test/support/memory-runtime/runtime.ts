@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /**
  * A container engine in memory, for unit tests: it keeps the Runtime contract as the Docker
  * runtime does (the same typed errors, the same answers to an aborted signal), and lets a test
@@ -84,6 +85,7 @@ function readInput(stream: Readable, signal?: AbortSignal): Promise<{ data: Buff
 }
 
 export class MemoryRuntime implements Runtime {
+  private readonly id = `memory-${randomUUID()}`;
   private readonly state = new EngineState();
   private readonly gate = new CallGate();
 
@@ -108,7 +110,8 @@ export class MemoryRuntime implements Runtime {
 
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
     return this.call("info", [], [], "engine info", signal, "guard", () => ({
-      id: "memory",
+      // One engine per instance: what k3box learns about one (and caches) says nothing about another.
+      id: this.id,
       name: "memory",
       version: "1.0.0",
       apiVersion: "1.41",
