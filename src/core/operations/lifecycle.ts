@@ -1,5 +1,6 @@
 /** Starting, stopping and restarting whole clusters, in an order HA clusters survive. */
 import { toTimeoutMs } from "../cluster-spec/duration.js";
+import { checkStopTimeout } from "../limits.js";
 import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { execute } from "../executor.js";
 import { runOperation, type OperationOptions } from "../operation.js";
@@ -45,10 +46,11 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
 /** Stops every running node: load balancer, agents, joined servers, and the init server last. */
 export function stopCluster(name: string, options: StopOptions = {}): Promise<LifecycleResult> {
   return runOperation(`stopping cluster "${name}"`, options, async (op) => {
+    const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
     const ref = await loadCluster(op.runtime, name, op.signal);
     if (!ref.containers.some((c) => c.running || c.state === "restarting")) return { name, changed: false };
     const nodes = ref.containers.map((c) => ({ ...toNodeState(c), running: c.running || c.state === "restarting" }));
-    await execute(planStop(nodes, options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS), op);
+    await execute(planStop(nodes, timeoutSeconds), op);
     return { name, changed: true };
   });
 }
