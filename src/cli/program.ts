@@ -8,6 +8,7 @@ import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { nodeImageCommand } from "./commands/node-image.js";
 import { registryCommand } from "./commands/registry.js";
 import { nodeCommand } from "./commands/node.js";
+import { applyColourPolicy } from "./colour.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { createProgress } from "./progress.js";
@@ -21,6 +22,7 @@ export interface Streams {
 
 /** Parses and runs one command line; returns the exit code. Only main.ts exits the process. */
 export async function run(argv: readonly string[], streams: Streams, signal: AbortSignal): Promise<number> {
+  applyColourPolicy();
   let verbose = false;
   let quiet = false;
   const ctx: CliContext = {
