@@ -6,8 +6,7 @@ import { type Command, Option } from "commander";
 import {
   CONFIG_ENV_VAR,
   DEFAULT_K3S_IMAGE,
-  loadConfig,
-  readConfigSource,
+  readConfig,
   resolveClusterInput,
   type ClusterInput,
   type LoadedConfig,
@@ -134,7 +133,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
 export async function configFile(path: string | undefined, env: NodeJS.ProcessEnv): Promise<LoadedConfig | undefined> {
   const file = path ?? (env[CONFIG_ENV_VAR] || undefined);
   if (file === undefined) return undefined;
-  return loadConfig(await readConfigSource(file), env);
+  return readConfig(file, env);
 }
 
 /** Flags over K3BOX_* over the config file. */

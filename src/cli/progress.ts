@@ -95,8 +95,10 @@ export interface Progress {
 export async function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Promise<Progress> {
   if (quiet) return { onEvent: () => {}, stop: () => {} };
   const tty = canAnimate(stream);
-  // The spinner library is loaded only where a spinner is shown: CI logs and pipes get plain lines.
-  const ora = tty ? (await import("ora")).default : undefined;
+  // The spinner and line drawing libraries are loaded only where they draw: CI logs and pipes get plain lines.
+  const [ora, logUpdate] = tty
+    ? await Promise.all([import("ora").then((m) => m.default), import("log-update").then((m) => m.createLogUpdate)])
+    : [undefined, undefined];
   let spinner: Ora | undefined;
   let imports: ImportView | undefined;
   let pull: string | undefined;
@@ -153,7 +155,7 @@ export async function createProgress(stream: NodeJS.WriteStream = process.stderr
       case "import-start":
       case "import-progress":
       case "import-done":
-        (imports ??= createImportView(stream)).onEvent(e);
+        (imports ??= createImportView(stream, logUpdate)).onEvent(e);
         break;
     }
   };

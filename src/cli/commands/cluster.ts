@@ -65,13 +65,13 @@ Examples:
       const { input, build } = await resolveFromCommandLine(create, name, flags);
       if (flags.dryRun) {
         const { spec, plan } = await planClusterCreate(input, { build, signal: ctx.signal });
-        ctx.out(formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
+        ctx.out(await formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
         return;
       }
       const result = await ctx.withProgress((onEvent, signal) => createCluster(input, { onEvent, signal, build }));
       if (format) {
         ctx.out(
-          formatData(format, {
+          await formatData(format, {
             name: result.name,
             server: result.server,
             network: result.network,
@@ -148,7 +148,7 @@ Examples:
     .action(async (flags: { output: string; headers: boolean }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const clusters = await listClusters();
-      ctx.out(format === "table" ? clusterTable(clusters, flags.headers) : formatData(format, clusters));
+      ctx.out(format === "table" ? clusterTable(clusters, flags.headers) : await formatData(format, clusters));
     });
 
   cluster
@@ -160,7 +160,7 @@ Examples:
     .action(async (name: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const c = await getCluster(name);
-      ctx.out(format === "table" ? clusterTable([c], true) : formatData(format, c));
+      ctx.out(format === "table" ? clusterTable([c], true) : await formatData(format, c));
     });
 
   cluster
@@ -266,7 +266,7 @@ Examples:
         ),
       );
       if (format) {
-        ctx.out(formatData(format, r.ports));
+        ctx.out(await formatData(format, r.ports));
         return;
       }
       ctx.err(`Cluster "${name}" ports updated`);

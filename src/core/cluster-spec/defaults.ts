@@ -1,5 +1,7 @@
 /** The k3s release a cluster runs unless told otherwise. */
 export const DEFAULT_K3S_IMAGE = "docker.io/rancher/k3s:v1.35.5-k3s1";
 export const DEFAULT_CLUSTER_NAME = "k3s-default";
+/** Seconds a node gets to shut down when stopped before it is killed. */
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 /** The port k3s serves its API on inside every server. */
 export const K3S_API_PORT = 6443;

@@ -42,6 +42,15 @@ export async function readConfigSource(path: string, stdin: Readable = process.s
   return new ConfigSource(path, text, dirname(resolve(path)));
 }
 
+/** Reads and loads a config file (`-`: standard input) in one step. */
+export async function readConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  stdin: Readable = process.stdin,
+): Promise<LoadedConfig> {
+  return loadConfig(await readConfigSource(path, stdin), env);
+}
+
 /**
  * Validates and translates a config file, collecting every problem in it, each with its position.
  * Throws only when the file cannot be read as a config at all (YAML syntax, apiVersion, kind).

@@ -1,5 +1,6 @@
 /** Starting, stopping and restarting whole clusters, in an order HA clusters survive. */
 import { toTimeoutMs } from "../cluster-spec/duration.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "../cluster-spec/defaults.js";
 import { checkStopTimeout } from "../limits.js";
 import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { execute } from "../executor.js";
@@ -23,8 +24,6 @@ export interface LifecycleResult {
   /** False when the cluster already was in the asked state: nothing was done. */
   readonly changed: boolean;
 }
-
-export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 
 /**
  * Starts every node that is not running: servers in turn (init server first), agents in

@@ -20,7 +20,7 @@ import { toMount } from "../plan/node-container.js";
 import { planJoinNodes, planNewNodes, planNodeCreate, type NewNode, type NodeExtras, type ReadyNode } from "../plan/nodes.js";
 import { checkReplicas, checkStopTimeout } from "../limits.js";
 import { VERSION } from "../version.js";
-import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "../cluster-spec/defaults.js";
 
 export interface NodeCreateInput {
   /** A k3box cluster's name, or the `https://HOST:PORT` of a cluster k3box did not create (then `token` is needed). */

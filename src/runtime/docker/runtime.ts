@@ -1,7 +1,6 @@
 import type Docker from "dockerode";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
-import tar from "tar-stream";
 import { abortError } from "../../base/abort.js";
 import { K3boxError, NotFoundError } from "../../base/errors.js";
 import type {
@@ -181,7 +180,7 @@ export class DockerRuntime implements Runtime {
   buildImage(build: ImageBuild, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void> {
     const { tag } = build;
     return this.guard(`build image ${tag}`, signal, async (docker) => {
-      const stream = await docker.buildImage(packTar(build.context), {
+      const stream = await docker.buildImage(await packTar(build.context), {
         t: tag,
         labels: { ...build.labels },
         ...(build.buildArgs ? { buildargs: { ...build.buildArgs } } : {}),
@@ -469,7 +468,7 @@ export class DockerRuntime implements Runtime {
 
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void> {
     return this.guard(`copy files into ${name}`, signal, async (docker) => {
-      await docker.getContainer(name).putArchive(packTar(files), { path: "/" });
+      await docker.getContainer(name).putArchive(await packTar(files), { path: "/" });
     });
   }
 
@@ -486,8 +485,13 @@ export class DockerRuntime implements Runtime {
   }
 }
 
-function packTar(files: readonly FileEntry[]): Readable {
-  const pack = tar.pack();
+/** The tar package is loaded by the calls that move files, not by every engine call. */
+async function tarStream(): Promise<typeof import("tar-stream")> {
+  return (await import("tar-stream")).default;
+}
+
+async function packTar(files: readonly FileEntry[]): Promise<Readable> {
+  const pack = (await tarStream()).pack();
   for (const f of files) {
     const name = f.path.replace(/^\/+/, "");
     if (name.endsWith("/")) {
@@ -501,7 +505,8 @@ function packTar(files: readonly FileEntry[]): Readable {
   return Readable.from(pack as AsyncIterable<Buffer>);
 }
 
-function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buffer; mode: number }> {
+async function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buffer; mode: number }> {
+  const tar = await tarStream();
   return new Promise((resolve, reject) => {
     const extract = tar.extract();
     let found: { content: Buffer; mode: number } | undefined;
