@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import type { Readable } from "node:stream";
 import { VERSION, K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
 import { clusterCommand } from "./commands/cluster.js";
+import { COMPLETE, candidates, completionCommand } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { imageCommand } from "./commands/image.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
@@ -65,7 +66,13 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
     .command("version")
     .description("Print k3box's version")
     .action(() => ctx.out(`k3box ${VERSION}\n`));
+  program.addCommand(completionCommand(ctx));
   for (const cmd of program.commands) inheritOverrides(cmd, streams);
+
+  if (argv[0] === COMPLETE) {
+    for (const c of await candidates(program, argv.slice(1), signal)) ctx.out(`${c}\n`);
+    return EXIT.ok;
+  }
 
   try {
     await program.parseAsync([...argv], { from: "user" });

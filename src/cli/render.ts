@@ -20,7 +20,6 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return [line(headers), ...rows.map(line)].join("\n") + "\n";
 }
 
-/** YAML is loaded by the commands that print it, not at every start. */
 export async function formatData(format: "json" | "yaml", data: unknown): Promise<string> {
-  return format === "json" ? JSON.stringify(data, null, 2) + "\n" : (await import("yaml")).stringify(data);
+  return format === "json" ? JSON.stringify(data, null, 2) + "\n" : (await import("./yaml-output.js")).toYaml(data);
 }
