@@ -14,7 +14,7 @@ import { EXIT } from "../../src/cli/exit.js";
 import { run } from "../../src/cli/program.js";
 import { LIMITS } from "../../src/core/limits.js";
 
-const FLAG_RUNS = 2000;
+const FLAG_RUNS = 1500;
 const CONFIG_RUNS = 1000;
 /** A case that takes longer than this is a hang or a blow-up, not slowness. */
 const CASE_MS = 5000;
