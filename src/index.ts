@@ -2,18 +2,22 @@
  * k3box as a library: create, inspect and delete k3s clusters in Docker. Every operation takes
  * `{ runtime, onEvent, signal, kubeconfigPath }`; without a runtime it runs on the default engine.
  */
-import * as create from "./core/operations/create.js";
-import * as remove from "./core/operations/delete.js";
-import * as diagnosis from "./core/operations/doctor.js";
-import * as edit from "./core/operations/edit.js";
-import * as bundle from "./core/operations/bundle.js";
-import * as images from "./core/operations/import.js";
-import * as kubeconfig from "./core/operations/kubeconfig.js";
-import * as lifecycle from "./core/operations/lifecycle.js";
-import * as list from "./core/operations/list.js";
-import * as nodeImage from "./core/operations/node-image.js";
-import * as nodes from "./core/operations/nodes.js";
-import * as registry from "./core/operations/registry.js";
+import type * as spec from "./core/cluster-spec/build.js";
+import type * as config from "./core/config/load.js";
+import type * as schema from "./core/config/schema.js";
+import type * as kube from "./core/kubeconfig/index.js";
+import type * as create from "./core/operations/create.js";
+import type * as remove from "./core/operations/delete.js";
+import type * as diagnosis from "./core/operations/doctor.js";
+import type * as bundle from "./core/operations/bundle.js";
+import type * as edit from "./core/operations/edit.js";
+import type * as images from "./core/operations/import.js";
+import type * as kubeconfig from "./core/operations/kubeconfig.js";
+import type * as lifecycle from "./core/operations/lifecycle.js";
+import type * as list from "./core/operations/list.js";
+import type * as nodeImage from "./core/operations/node-image.js";
+import type * as nodes from "./core/operations/nodes.js";
+import type * as registry from "./core/operations/registry.js";
 import type { OperationOptions } from "./core/operation.js";
 import { defaultRuntime } from "./runtime/default.js";
 
@@ -22,50 +26,70 @@ function engine<O extends OperationOptions>(o: O): O {
   return o.runtime !== undefined ? o : { ...o, runtime: defaultRuntime() };
 }
 
-export const createCluster: typeof create.createCluster = (input, o = {}) => create.createCluster(input, engine(o));
-export const planClusterCreate: typeof create.planClusterCreate = (input, o = {}) => create.planClusterCreate(input, engine(o));
-export const deleteCluster: typeof remove.deleteCluster = (name, o = {}) => remove.deleteCluster(name, engine(o));
-export const listClusters: typeof list.listClusters = (o = {}) => list.listClusters(engine(o));
-export const getCluster: typeof list.getCluster = (name, o = {}) => list.getCluster(name, engine(o));
-export const startCluster: typeof lifecycle.startCluster = (name, o = {}) => lifecycle.startCluster(name, engine(o));
-export const stopCluster: typeof lifecycle.stopCluster = (name, o = {}) => lifecycle.stopCluster(name, engine(o));
-export const restartCluster: typeof lifecycle.restartCluster = (name, o = {}) => lifecycle.restartCluster(name, engine(o));
-export const editClusterPorts: typeof edit.editClusterPorts = (name, e, o = {}) => edit.editClusterPorts(name, e, engine(o));
-export const createNodes: typeof nodes.createNodes = (input, o = {}) => nodes.createNodes(input, engine(o));
-export const deleteNodes: typeof nodes.deleteNodes = (names, o = {}) => nodes.deleteNodes(names, engine(o));
-export const startNodes: typeof nodes.startNodes = (names, o = {}) => nodes.startNodes(names, engine(o));
-export const stopNodes: typeof nodes.stopNodes = (names, o = {}) => nodes.stopNodes(names, engine(o));
-export const listNodes: typeof nodes.listNodes = (o = {}) => nodes.listNodes(engine(o));
-export const getNode: typeof nodes.getNode = (name, o = {}) => nodes.getNode(name, engine(o));
-export const getKubeconfig: typeof kubeconfig.getKubeconfig = (name, o = {}) => kubeconfig.getKubeconfig(name, engine(o));
-export const mergeClusterKubeconfig: typeof kubeconfig.mergeClusterKubeconfig = (name, o = {}) =>
-  kubeconfig.mergeClusterKubeconfig(name, engine(o));
-export const buildNodeImage: typeof nodeImage.buildNodeImage = (input, o = {}) => nodeImage.buildNodeImage(input, engine(o));
-export const importImages: typeof images.importImages = (cluster, sources, o = {}) =>
-  images.importImages(cluster, sources, engine(o));
-export const doctor: typeof diagnosis.doctor = (o = {}) => diagnosis.doctor(engine(o));
-export {
-  blockerError,
-  type CheckStatus,
-  type DoctorCheck,
-  type DoctorOptions,
-  type DoctorReport,
-} from "./core/operations/doctor.js";
-export const createBundle: typeof bundle.createBundle = (input, o) => bundle.createBundle(input, engine(o));
-export const loadBundle: typeof bundle.loadBundle = (path, o = {}) => bundle.loadBundle(path, engine(o));
+// Each operation's module is loaded on its first call: importing the library, or starting the
+// CLI for one command, does not load the code (and the packages) of every other operation.
+export const createCluster: typeof create.createCluster = async (input, o = {}) =>
+  (await import("./core/operations/create.js")).createCluster(input, engine(o));
+export const planClusterCreate: typeof create.planClusterCreate = async (input, o = {}) =>
+  (await import("./core/operations/create.js")).planClusterCreate(input, engine(o));
+export const deleteCluster: typeof remove.deleteCluster = async (name, o = {}) =>
+  (await import("./core/operations/delete.js")).deleteCluster(name, engine(o));
+export const listClusters: typeof list.listClusters = async (o = {}) =>
+  (await import("./core/operations/list.js")).listClusters(engine(o));
+export const getCluster: typeof list.getCluster = async (name, o = {}) =>
+  (await import("./core/operations/list.js")).getCluster(name, engine(o));
+export const startCluster: typeof lifecycle.startCluster = async (name, o = {}) =>
+  (await import("./core/operations/lifecycle.js")).startCluster(name, engine(o));
+export const stopCluster: typeof lifecycle.stopCluster = async (name, o = {}) =>
+  (await import("./core/operations/lifecycle.js")).stopCluster(name, engine(o));
+export const restartCluster: typeof lifecycle.restartCluster = async (name, o = {}) =>
+  (await import("./core/operations/lifecycle.js")).restartCluster(name, engine(o));
+export const editClusterPorts: typeof edit.editClusterPorts = async (name, e, o = {}) =>
+  (await import("./core/operations/edit.js")).editClusterPorts(name, e, engine(o));
+export const createNodes: typeof nodes.createNodes = async (input, o = {}) =>
+  (await import("./core/operations/nodes.js")).createNodes(input, engine(o));
+export const deleteNodes: typeof nodes.deleteNodes = async (names, o = {}) =>
+  (await import("./core/operations/nodes.js")).deleteNodes(names, engine(o));
+export const startNodes: typeof nodes.startNodes = async (names, o = {}) =>
+  (await import("./core/operations/nodes.js")).startNodes(names, engine(o));
+export const stopNodes: typeof nodes.stopNodes = async (names, o = {}) =>
+  (await import("./core/operations/nodes.js")).stopNodes(names, engine(o));
+export const listNodes: typeof nodes.listNodes = async (o = {}) =>
+  (await import("./core/operations/nodes.js")).listNodes(engine(o));
+export const getNode: typeof nodes.getNode = async (name, o = {}) =>
+  (await import("./core/operations/nodes.js")).getNode(name, engine(o));
+export const getKubeconfig: typeof kubeconfig.getKubeconfig = async (name, o = {}) =>
+  (await import("./core/operations/kubeconfig.js")).getKubeconfig(name, engine(o));
+export const mergeClusterKubeconfig: typeof kubeconfig.mergeClusterKubeconfig = async (name, o = {}) =>
+  (await import("./core/operations/kubeconfig.js")).mergeClusterKubeconfig(name, engine(o));
+export const buildNodeImage: typeof nodeImage.buildNodeImage = async (input, o = {}) =>
+  (await import("./core/operations/node-image.js")).buildNodeImage(input, engine(o));
+export const importImages: typeof images.importImages = async (cluster, sources, o = {}) =>
+  (await import("./core/operations/import.js")).importImages(cluster, sources, engine(o));
+export const createRegistry: typeof registry.createRegistry = async (input, o = {}) =>
+  (await import("./core/operations/registry.js")).createRegistry(input, engine(o));
+export const listRegistries: typeof registry.listRegistries = async (o = {}) =>
+  (await import("./core/operations/registry.js")).listRegistries(engine(o));
+export const getRegistry: typeof registry.getRegistry = async (name, o = {}) =>
+  (await import("./core/operations/registry.js")).getRegistry(name, engine(o));
+export const deleteRegistries: typeof registry.deleteRegistries = async (names, o = {}) =>
+  (await import("./core/operations/registry.js")).deleteRegistries(names, engine(o));
+export const connectRegistry: typeof registry.connectRegistry = async (name, o) =>
+  (await import("./core/operations/registry.js")).connectRegistry(name, engine(o));
+export const disconnectRegistry: typeof registry.disconnectRegistry = async (name, o) =>
+  (await import("./core/operations/registry.js")).disconnectRegistry(name, engine(o));
+
+export const doctor: typeof diagnosis.doctor = async (o = {}) => (await import("./core/operations/doctor.js")).doctor(engine(o));
+export const createBundle: typeof bundle.createBundle = async (input, o) =>
+  (await import("./core/operations/bundle.js")).createBundle(input, engine(o));
+export const loadBundle: typeof bundle.loadBundle = async (path, o = {}) =>
+  (await import("./core/operations/bundle.js")).loadBundle(path, engine(o));
 /** Needs no engine: the images follow from the input alone. */
-export const listClusterImages = bundle.listClusterImages;
-export const createRegistry: typeof registry.createRegistry = (input, o = {}) => registry.createRegistry(input, engine(o));
-export const listRegistries: typeof registry.listRegistries = (o = {}) => registry.listRegistries(engine(o));
-export const getRegistry: typeof registry.getRegistry = (name, o = {}) => registry.getRegistry(name, engine(o));
-export const deleteRegistries: typeof registry.deleteRegistries = (names, o = {}) => registry.deleteRegistries(names, engine(o));
-export const connectRegistry: typeof registry.connectRegistry = (name, o) => registry.connectRegistry(name, engine(o));
-export const disconnectRegistry: typeof registry.disconnectRegistry = (name, o) => registry.disconnectRegistry(name, engine(o));
+export const listClusterImages: typeof bundle.listClusterImages = async (...args) =>
+  (await import("./core/operations/bundle.js")).listClusterImages(...args);
 
 export type { CreateOptions, CreateResult, DryRun } from "./core/operations/create.js";
-export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
-export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
-export type { ImageSource, ImportOptions } from "./core/operations/import.js";
+export { blockerError, type CheckStatus, type DoctorCheck, type DoctorOptions, type DoctorReport } from "./core/doctor-report.js";
 export type {
   BundleResult,
   ClusterImagesOptions,
@@ -75,9 +99,11 @@ export type {
 } from "./core/operations/bundle.js";
 export type { ClusterImage, ClusterImages, ImagePlace } from "./core/airgap/cluster-images.js";
 export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/airgap/k3s-version.js";
+export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
+export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
+export type { ImageSource, ImportOptions } from "./core/operations/import.js";
 export { ImportFailedError, type ImportResult, type NodeImportResult } from "./core/images/import-result.js";
 export type { LifecycleResult, StartOptions, StopOptions } from "./core/operations/lifecycle.js";
-export { DEFAULT_STOP_TIMEOUT_SECONDS } from "./core/operations/lifecycle.js";
 export type { NodeCreateInput, NodeCreateResult, NodeInfo } from "./core/operations/nodes.js";
 export type { PortEdit, PortEditResult } from "./core/operations/edit.js";
 export type { MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
@@ -91,14 +117,25 @@ export type {
 export type { RegistryInput } from "./core/registry/spec.js";
 export type { RegistryNames } from "./core/registry/types.js";
 export type { OperationOptions } from "./core/operation.js";
-export { buildClusterSpec } from "./core/cluster-spec/build.js";
+// Checking input and reading config files load the schema and YAML code on first use, too.
+export const buildClusterSpec: typeof spec.buildClusterSpec = async (input, o) =>
+  (await import("./core/cluster-spec/build.js")).buildClusterSpec(input, o);
+export const readConfig: typeof config.readConfig = async (path, env, stdin) =>
+  (await import("./core/config/load.js")).readConfig(path, env, stdin);
+export const readConfigSource: typeof config.readConfigSource = async (path, stdin) =>
+  (await import("./core/config/load.js")).readConfigSource(path, stdin);
+export const loadConfig = async (...args: Parameters<typeof config.loadConfig>): Promise<config.LoadedConfig> =>
+  (await import("./core/config/load.js")).loadConfig(...args);
+export type { ConfigFormat, LoadedConfig } from "./core/config/load.js";
+/** The JSON Schema of k3box config files, for editors (`k3box config schema`). */
+export const k3boxJsonSchema = async (): Promise<ReturnType<typeof schema.k3boxJsonSchema>> =>
+  (await import("./core/config/schema.js")).k3boxJsonSchema();
 export type { BuildOptions, ClusterInput, InputField } from "./core/cluster-spec/input.js";
 export type { FileInput } from "./core/cluster-spec/files.js";
 export type { ChartInput } from "./core/cluster-spec/charts.js";
-export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
 export { CONFIG_ENV_VAR, ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { starterConfig } from "./core/config/starter.js";
-export { k3boxConfigSchema, k3boxJsonSchema, type K3boxConfig } from "./core/config/schema.js";
+export type { K3boxConfig } from "./core/config/schema.js";
 
 export { specView } from "./core/cluster-spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
@@ -107,10 +144,19 @@ export { planCreate, type CreatePlan, type PlanContext } from "./core/plan/clust
 export type { Action, Milestone } from "./core/plan/actions.js";
 export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";
 export * from "./base/errors.js";
-export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
+export const serializeKubeconfig = async (config: kube.KubeConfig): Promise<string> =>
+  (await import("./core/kubeconfig/yaml.js")).serializeKubeconfig(config);
+export const parseKubeconfig = async (text: string, source?: string): Promise<kube.KubeConfig> =>
+  (await import("./core/kubeconfig/yaml.js")).parseKubeconfig(text, source);
+export type { KubeConfig } from "./core/kubeconfig/index.js";
 export type { Runtime } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
-export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME, DEFAULT_LOADBALANCER_IMAGE } from "./core/cluster-spec/defaults.js";
+export {
+  DEFAULT_CLUSTER_NAME,
+  DEFAULT_K3S_IMAGE,
+  DEFAULT_LOADBALANCER_IMAGE,
+  DEFAULT_STOP_TIMEOUT_SECONDS,
+} from "./core/cluster-spec/defaults.js";
+export { DEFAULT_READY_LEVEL, parseReadyLevel, READY_LEVELS, type ReadyLevel } from "./core/readiness/levels.js";
+export { ADAPTATIONS, type AdaptationName } from "./core/host/adaptation-names.js";
 export { VERSION } from "./core/version.js";
-export { DEFAULT_READY_LEVEL, parseReadyLevel, READY_LEVELS, type ReadyLevel } from "./core/readiness/cluster.js";
-export { ADAPTATIONS, type AdaptationName } from "./core/host/adaptations.js";

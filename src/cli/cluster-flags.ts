@@ -7,8 +7,7 @@ import {
   CONFIG_ENV_VAR,
   DEFAULT_K3S_IMAGE,
   DEFAULT_LOADBALANCER_IMAGE,
-  loadConfig,
-  readConfigSource,
+  readConfig,
   resolveClusterInput,
   type ChartInput,
   type ClusterInput,
@@ -152,7 +151,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
 export async function configFile(path: string | undefined, env: NodeJS.ProcessEnv): Promise<LoadedConfig | undefined> {
   const file = path ?? (env[CONFIG_ENV_VAR] || undefined);
   if (file === undefined) return undefined;
-  return loadConfig(await readConfigSource(file), env);
+  return readConfig(file, env);
 }
 
 /** Flags over K3BOX_* over the config file. */

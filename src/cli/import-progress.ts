@@ -1,6 +1,6 @@
 /** Image import progress: one byte bar per node on a terminal, one line per start and end elsewhere. */
 import chalk from "chalk";
-import { createLogUpdate } from "log-update";
+import type { createLogUpdate } from "log-update";
 import type { ClusterEvent } from "../index.js";
 import { canAnimate } from "./terminal.js";
 
@@ -51,9 +51,10 @@ export interface ImportView {
   stop(): void;
 }
 
-export function createImportView(stream: NodeJS.WriteStream): ImportView {
+/** `logUpdate`: the line redrawing library, given where bars are drawn (a terminal). */
+export function createImportView(stream: NodeJS.WriteStream, logUpdate?: typeof createLogUpdate): ImportView {
   const lines = new Map<string, Line>();
-  if (!canAnimate(stream)) {
+  if (!canAnimate(stream) || logUpdate === undefined) {
     return {
       onEvent(e) {
         if (e.type === "import-start") stream.write(`${e.node}: importing ${e.source}…\n`);
@@ -64,7 +65,7 @@ export function createImportView(stream: NodeJS.WriteStream): ImportView {
   }
 
   const width = () => Math.max(...[...lines.keys()].map((k) => k.length));
-  const log = createLogUpdate(stream);
+  const log = logUpdate(stream);
   let timer: NodeJS.Timeout | undefined;
   const render = () => {
     timer = undefined;

@@ -8,7 +8,10 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 export function count(what: string) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid ${what} "${value}": a whole number`);
+    // Past 2^53 a number is no longer the one typed; the bounds themselves are the library's.
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`invalid ${what} "${value}": a whole number`);
+    }
     return Number(value);
   };
 }

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { VERSION, K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { clusterCommand } from "./commands/cluster.js";
+import { COMPLETE, candidates, completionCommand } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { imageCommand } from "./commands/image.js";
@@ -10,6 +11,7 @@ import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { nodeImageCommand } from "./commands/node-image.js";
 import { registryCommand } from "./commands/registry.js";
 import { nodeCommand } from "./commands/node.js";
+import { applyColourPolicy } from "./colour.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { createProgress } from "./progress.js";
@@ -23,6 +25,7 @@ export interface Streams {
 
 /** Parses and runs one command line; returns the exit code. Only main.ts exits the process. */
 export async function run(argv: readonly string[], streams: Streams, signal: AbortSignal): Promise<number> {
+  applyColourPolicy();
   let verbose = false;
   let quiet = false;
   const ctx: CliContext = {
@@ -67,7 +70,13 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
     .command("version")
     .description("Print k3box's version")
     .action(() => ctx.out(`k3box ${VERSION}\n`));
+  program.addCommand(completionCommand(ctx));
   for (const cmd of program.commands) inheritOverrides(cmd, streams);
+
+  if (argv[0] === COMPLETE) {
+    for (const c of await candidates(program, argv.slice(1), signal)) ctx.out(`${c}\n`);
+    return EXIT.ok;
+  }
 
   try {
     await program.parseAsync([...argv], { from: "user" });

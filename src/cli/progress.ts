@@ -1,55 +1,103 @@
-/** Renders operation events on stderr: a spinner on a terminal, plain lines elsewhere. */
+/**
+ * Renders operation events on stderr. On a terminal: one spinner line naming every step that is
+ * running, and a line in the past tense for each step as it finishes. Elsewhere: the finished
+ * steps as plain lines.
+ */
 import chalk from "chalk";
 import type { Ora } from "ora";
 import type { ClusterEvent, EventSink } from "../index.js";
 import { createImportView, type ImportView } from "./import-progress.js";
 import { canAnimate } from "./terminal.js";
 
-const LABELS: Record<string, string> = {
-  prepare: "Checking the engine and ports",
-  image: "Image ready",
-  network: "Network created",
-  "create-node": "Created",
-  "start-node": "Started",
-  kubeconfig: "Kubeconfig retrieved",
-  "wait-api": "API ready through the load balancer",
-  "wait-nodes": "Nodes registered and Ready",
-  engine: "Engine answered",
-  probe: "Node image probed",
-  "wait-workloads": "Workloads can be created (default ServiceAccount)",
-  "wait-addons": "Add-ons Available",
-  "change-files": "Files updated in",
-  "merge-kubeconfig": "Kubeconfig merged",
-  "build-node-image": "Node image built",
-  rollback: "Rolled back",
-  "remove-nodes": "Nodes removed",
-  "remove-network": "Network removed",
-  "remove-volumes": "Volumes removed",
-  "remove-kubeconfig": "Kubeconfig entries removed",
-  "create-registry": "Created registry",
-  "start-registry": "Registry answering",
-  "wait-registry": "Registry answering",
-  "connect-registry": "Registry attached to the cluster network",
-  "connect-network": "Attached to the cluster network",
-  "disconnect-network": "Detached from the cluster network",
-  "node-registries": "Node registry configs updated",
-  "remove-registry": "Registries removed",
-  "wait-node": "Ready",
-  "stop-node": "Stopped",
-  "update-loadbalancer": "Load balancer config reloaded",
-  "remove-node-object": "Node objects removed from the API",
-  "remove-node": "Removed",
-  "create-loadbalancer": "New load balancer created",
-  "replace-loadbalancer": "Old load balancer set aside",
-  "remove-old-loadbalancer": "Old load balancer removed",
-  "list-images": "Images listed",
-  "save-images": "Images saved",
-  "write-bundle": "Bundle written",
-  "read-bundle": "Bundle read",
-  "verify-bundle": "Bundle sums verified",
-  "load-images": "Images loaded into the engine",
-  "copy-bundle-images": "Bundle images copied into",
+/** What a step is called while it runs, and once it is done; a node's name follows. */
+const LABELS: Record<string, readonly [running: string, done: string]> = {
+  prepare: ["Checking the engine, host ports and kubeconfig", "Checked the engine, host ports and kubeconfig"],
+  image: ["Getting the node image", "Got the node image"],
+  network: ["Creating the network", "Created the network"],
+  "create-node": ["Creating", "Created"],
+  "start-node": ["Starting", "Started"],
+  kubeconfig: ["Fetching the kubeconfig", "Fetched the kubeconfig"],
+  "wait-api": ["Waiting for the API through the load balancer", "API answered through the load balancer"],
+  "merge-kubeconfig": ["Merging the kubeconfig", "Merged the kubeconfig"],
+  "build-node-image": ["Building the node image", "Built the node image"],
+  rollback: ["Rolling back", "Rolled back"],
+  "remove-nodes": ["Removing nodes", "Removed nodes"],
+  "remove-network": ["Removing the network", "Removed the network"],
+  "remove-volumes": ["Removing volumes", "Removed volumes"],
+  "remove-kubeconfig": ["Removing kubeconfig entries", "Removed kubeconfig entries"],
+  "create-registry": ["Creating registry", "Created registry"],
+  "start-registry": ["Starting registry", "Started registry"],
+  "wait-registry": ["Waiting for registry", "Registry answered:"],
+  "connect-registry": ["Attaching the registry to the cluster network", "Attached the registry to the cluster network"],
+  "connect-network": ["Attaching to the cluster network", "Attached to the cluster network"],
+  "disconnect-network": ["Detaching from the cluster network", "Detached from the cluster network"],
+  "node-registries": ["Updating node registry configs", "Updated node registry configs"],
+  "remove-registry": ["Removing registries", "Removed registries"],
+  "wait-node": ["Waiting for", "Waited for"],
+  "stop-node": ["Stopping", "Stopped"],
+  "update-loadbalancer": ["Reloading the load balancer config", "Reloaded the load balancer config"],
+  "remove-node-object": ["Removing Node objects from the API", "Removed Node objects from the API"],
+  "remove-node": ["Removing", "Removed"],
+  "create-loadbalancer": ["Creating the new load balancer", "Created the new load balancer"],
+  "replace-loadbalancer": ["Setting the old load balancer aside", "Set the old load balancer aside"],
+  "remove-old-loadbalancer": ["Removing the old load balancer", "Removed the old load balancer"],
+  "wait-nodes": ["Waiting for every node to be registered and Ready", "Every node registered and Ready"],
+  "wait-workloads": ["Waiting until pods can be created (default ServiceAccount)", "Pods can be created"],
+  "wait-addons": ["Waiting for the add-ons to be Available", "Add-ons Available"],
+  "change-files": ["Updating files in", "Updated files in"],
+  engine: ["Asking the engine", "The engine answered"],
+  probe: ["Probing the node image", "Probed the node image"],
+  "list-images": ["Listing the images", "Listed the images"],
+  "save-images": ["Saving the images", "Saved the images"],
+  "write-bundle": ["Writing the bundle", "Wrote the bundle"],
+  "read-bundle": ["Reading the bundle", "Read the bundle"],
+  "verify-bundle": ["Verifying the bundle's sums", "Verified the bundle's sums"],
+  "load-images": ["Loading the images into the engine", "Loaded the images into the engine"],
+  "copy-bundle-images": ["Copying the bundle's images into", "Copied the bundle's images into"],
 };
+
+interface Step {
+  readonly step: string;
+  readonly node?: string;
+}
+
+function label(s: Step, phase: "running" | "done"): string {
+  const [running, done] = LABELS[s.step] ?? [s.step, `${s.step}: done`];
+  return phase === "running" ? running : done;
+}
+
+function describe(s: Step, phase: "running" | "done"): string {
+  return s.node ? `${label(s, phase)} ${s.node}` : label(s, phase);
+}
+
+/**
+ * One line for every step running at once, grouped by what they do (`Starting a, b; Waiting for
+ * c…`), cut to `width` with a count of what did not fit.
+ */
+export function runningLine(steps: readonly Step[], width: number, pull?: string): string {
+  const groups = new Map<string, string[]>();
+  for (const s of steps) {
+    const text = s.step === "image" && pull !== undefined ? pull : label(s, "running");
+    const nodes = groups.get(text) ?? [];
+    if (s.node) nodes.push(s.node);
+    groups.set(text, nodes);
+  }
+  const parts: { text: string; first: boolean }[] = [];
+  for (const [text, nodes] of groups) {
+    if (nodes.length === 0) parts.push({ text, first: true });
+    else nodes.forEach((node, i) => parts.push({ text: i === 0 ? `${text} ${node}` : node, first: i === 0 }));
+  }
+  const max = Math.max(width, 20);
+  let line = "";
+  for (const [i, part] of parts.entries()) {
+    const next = i === 0 ? part.text : `${line}${part.first ? "; " : ", "}${part.text}`;
+    const rest = parts.length - i - 1;
+    const reserve = rest > 0 ? ` (+${rest} more)…`.length : 1;
+    if (i > 0 && next.length + reserve > max) return `${line} (+${parts.length - i} more)…`;
+    line = next;
+  }
+  return `${line}…`;
+}
 
 export interface Progress {
   readonly onEvent: EventSink;
@@ -59,40 +107,51 @@ export interface Progress {
 export async function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Promise<Progress> {
   if (quiet) return { onEvent: () => {}, stop: () => {} };
   const tty = canAnimate(stream);
-  // The spinner library is loaded only where a spinner is shown: CI logs and pipes get plain lines.
-  const ora = tty ? (await import("ora")).default : undefined;
+  // The spinner and line drawing libraries are loaded only where they draw: CI logs and pipes get plain lines.
+  const [ora, logUpdate] = tty
+    ? await Promise.all([import("ora").then((m) => m.default), import("log-update").then((m) => m.createLogUpdate)])
+    : [undefined, undefined];
   let spinner: Ora | undefined;
   let imports: ImportView | undefined;
-  const running = new Map<string, string>();
-  const key = (e: { step: string; node?: string }) => `${e.step}:${e.node ?? ""}`;
-  const text = (e: { step: string; node?: string }) => `${LABELS[e.step] ?? e.step}${e.node ? ` ${e.node}` : ""}`;
+  let pull: string | undefined;
+  const running = new Map<string, Step>();
+  const key = (e: Step) => `${e.step}:${e.node ?? ""}`;
+  /** Brings the spinner in line with what is running now; called before anything is printed. */
   const refresh = () => {
-    if (!tty) return;
-    const current = [...running.values()].at(-1);
-    if (current === undefined) {
+    if (!ora) return;
+    if (running.size === 0) {
       spinner?.stop();
       spinner = undefined;
-    } else if (spinner) {
-      spinner.text = current;
-    } else if (ora) {
-      spinner = ora({ text: current, stream }).start();
+      return;
     }
+    // The spinner's prefix and a space take 2 columns.
+    const text = runningLine([...running.values()], (stream.columns ?? 80) - 3, pull);
+    if (spinner) {
+      // Shown now, not at the next frame: a step that just finished must not linger as running.
+      spinner.text = text;
+      spinner.render();
+    }
+    // Ctrl-C must stay a signal: ora's stdin discarding would put the terminal in raw mode.
+    else spinner = ora({ text, stream, discardStdin: false }).start();
   };
   const print = (line: string) => {
-    if (spinner) spinner.clear();
+    spinner?.clear();
     stream.write(line + "\n");
-    if (spinner) spinner.render();
+    spinner?.render();
   };
   const onEvent = (e: ClusterEvent) => {
     switch (e.type) {
       case "step-start":
-        running.set(key(e), `${text(e)}…`);
+        // A rollback starts once the operation has failed: the steps still listed will not finish.
+        if (e.step === "rollback") running.clear();
+        running.set(key(e), { step: e.step, ...(e.node ? { node: e.node } : {}) });
         refresh();
         break;
       case "step-done":
         running.delete(key(e));
-        print(`${chalk.green("✓")} ${text(e)} ${chalk.dim(`(${(e.ms / 1000).toFixed(1)}s)`)}`);
+        if (e.step === "image") pull = undefined;
         refresh();
+        print(`${chalk.green("✓")} ${describe(e, "done")} ${chalk.dim(`(${(e.ms / 1000).toFixed(1)}s)`)}`);
         break;
       case "warning":
         print(`${chalk.yellow("!")} ${e.message}`);
@@ -101,16 +160,17 @@ export async function createProgress(stream: NodeJS.WriteStream = process.stderr
         print(`${chalk.cyan("i")} ${e.message}`);
         break;
       case "pull":
-        if (tty && spinner && e.total)
-          spinner.text = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
-        else if (!tty && /^(Pulling from|Status:)/.test(e.status)) print(`  ${e.image}: ${e.status}`);
+        if (tty && e.total) {
+          pull = `Pulling ${e.image}: ${e.status} ${Math.round(((e.current ?? 0) / e.total) * 100)}%`;
+          refresh();
+        } else if (!tty && /^(Pulling from|Status:)/.test(e.status)) print(`  ${e.image}: ${e.status}`);
         break;
       case "milestone":
         break;
       case "import-start":
       case "import-progress":
       case "import-done":
-        (imports ??= createImportView(stream)).onEvent(e);
+        (imports ??= createImportView(stream, logUpdate)).onEvent(e);
         break;
     }
   };

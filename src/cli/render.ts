@@ -1,5 +1,4 @@
 /** Output renderers: data goes to stdout in the format asked for. */
-import { stringify } from "yaml";
 import { UsageError } from "../index.js";
 
 export type OutputFormat = "table" | "json" | "yaml" | "name";
@@ -21,6 +20,6 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return [line(headers), ...rows.map(line)].join("\n") + "\n";
 }
 
-export function formatData(format: "json" | "yaml", data: unknown): string {
-  return format === "json" ? JSON.stringify(data, null, 2) + "\n" : stringify(data);
+export async function formatData(format: "json" | "yaml", data: unknown): Promise<string> {
+  return format === "json" ? JSON.stringify(data, null, 2) + "\n" : (await import("./yaml-output.js")).toYaml(data);
 }

@@ -358,7 +358,7 @@ describe("precedence: flags > K3BOX_* > file > defaults", () => {
     await expect(build(file, { env: { K3BOX_SUBNET: "10.0.0.0" } })).rejects.toThrow('K3BOX_SUBNET: invalid subnet "10.0.0.0"');
     await expect(build(file, { env: { K3BOX_WAIT: "maybe" } })).rejects.toThrow('K3BOX_WAIT: "maybe" is not true or false');
     await expect(build(file, { env: { K3BOX_SERVERS: "0" } })).rejects.toThrow(
-      'K3BOX_SERVERS: invalid server count "0": at least 1',
+      'K3BOX_SERVERS: invalid server count "0": use 1 to 99',
     );
     await expect(build(file, { env: { K3BOX_API_PORT: "70000" } })).rejects.toThrow("K3BOX_API_PORT: API port 70000");
   });

@@ -37,7 +37,7 @@ Examples:
       const result = await ctx.withProgress((onEvent, signal) =>
         createBundle(input, { output: flags.output, extraImages: flags.imageExtra, build, onEvent, signal }),
       );
-      if (format) ctx.out(formatData(format, result));
+      if (format) ctx.out(await formatData(format, result));
       else summary(ctx, result);
     });
 
@@ -60,7 +60,7 @@ Examples:
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
       const result = await ctx.withProgress((onEvent, signal) => loadBundle(file, { onEvent, signal }));
       if (format) {
-        ctx.out(formatData(format, result));
+        ctx.out(await formatData(format, result));
         return;
       }
       ctx.err(`Loaded ${result.loaded.length} image${result.loaded.length === 1 ? "" : "s"} from ${result.path}`);

@@ -66,13 +66,13 @@ Examples:
       const { input, build } = await resolveFromCommandLine(create, name, flags);
       if (flags.dryRun) {
         const { spec, plan } = await planClusterCreate(input, { build, signal: ctx.signal });
-        ctx.out(formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
+        ctx.out(await formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
         return;
       }
       const result = await ctx.withProgress((onEvent, signal) => createCluster(input, { onEvent, signal, build }));
       if (format) {
         ctx.out(
-          formatData(format, {
+          await formatData(format, {
             name: result.name,
             server: result.server,
             network: result.network,
@@ -149,7 +149,7 @@ Examples:
     .action(async (flags: { output: string; headers: boolean }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const clusters = await listClusters();
-      ctx.out(format === "table" ? clusterTable(clusters, flags.headers) : formatData(format, clusters));
+      ctx.out(format === "table" ? clusterTable(clusters, flags.headers) : await formatData(format, clusters));
     });
 
   cluster
@@ -162,7 +162,7 @@ Examples:
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const c = await getCluster(name);
       if (format !== "table") {
-        ctx.out(formatData(format, c));
+        ctx.out(await formatData(format, c));
         return;
       }
       ctx.out(clusterTable([c], true));
@@ -281,7 +281,7 @@ Examples:
         ),
       );
       if (format) {
-        ctx.out(formatData(format, r.ports));
+        ctx.out(await formatData(format, r.ports));
         return;
       }
       ctx.err(`Cluster "${name}" ports updated`);

@@ -5,8 +5,7 @@ import {
   UsageError,
   buildClusterSpec,
   k3boxJsonSchema,
-  loadConfig,
-  readConfigSource,
+  readConfig,
   resolveClusterInput,
   specView,
   starterConfig,
@@ -53,7 +52,7 @@ export function configCommand(ctx: CliContext): Command {
       "\nEvery problem is printed as FILE:LINE:COLUMN: FIELD: message; the exit code is then 2.\n\nExamples:\n  k3box config validate k3box.yaml\n  k3box config validate k3d.yaml",
     )
     .action(async (file: string) => {
-      const loaded = loadConfig(await readConfigSource(file), process.env);
+      const loaded = await readConfig(file, process.env);
       const { input, build } = resolveClusterInput({ flags: {}, file: loaded });
       const spec = await buildClusterSpec(input, build);
       ctx.out(`${loaded.source.name}: valid ${loaded.format} config for cluster "${spec.name}"\n`);
@@ -72,7 +71,7 @@ export function configCommand(ctx: CliContext): Command {
     .action(async (name: string | undefined, flags: SpecFlags & { output: string }) => {
       const format = parseOutputFormat(flags.output, ["yaml", "json"]);
       const { input, build } = await resolveFromCommandLine(view, name, flags);
-      ctx.out(formatData(format, specView(await buildClusterSpec(input, build))));
+      ctx.out(await formatData(format, specView(await buildClusterSpec(input, build))));
     });
 
   config
@@ -80,7 +79,7 @@ export function configCommand(ctx: CliContext): Command {
     .description("Print the JSON Schema of k3box config files (for editors)")
     .addHelpText("after", "\nExamples:\n  k3box config schema > k3box-config.schema.json")
     .action(async () => {
-      ctx.out(JSON.stringify(k3boxJsonSchema(), null, 2) + "\n");
+      ctx.out(JSON.stringify(await k3boxJsonSchema(), null, 2) + "\n");
     });
 
   return config;

@@ -30,7 +30,7 @@ export function doctorCommand(ctx: CliContext): Command {
     .action(async (flags: { image: string; output?: string }) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
       const report = await ctx.withProgress((onEvent, signal) => doctor({ onEvent, signal, image: flags.image }));
-      ctx.out(format ? formatData(format, report) : render(report));
+      ctx.out(format ? await formatData(format, report) : render(report));
       if (report.blockers === 0) return;
       const engine = report.checks.find((c) => c.id === "engine");
       throw engine?.status === "blocker" ? new RuntimeUnavailableError(engine.found) : blockerError(report);

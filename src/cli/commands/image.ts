@@ -79,11 +79,11 @@ Examples:
         });
       } catch (err) {
         const partial = err instanceof ImportFailedError ? err.result : undefined;
-        if (format && partial) ctx.out(formatData(format, partial));
+        if (format && partial) ctx.out(await formatData(format, partial));
         throw err;
       }
       if (format) {
-        ctx.out(formatData(format, result));
+        ctx.out(await formatData(format, result));
         return;
       }
       const count = (s: string) => result.nodes.filter((n) => n.status === s).length;
@@ -123,7 +123,7 @@ Examples:
       const { input, build } = await resolveFromCommandLine(list, name, flags);
       const result = await listClusterImages(input, { build, extraImages: flags.imageExtra, signal: ctx.signal });
       if (format !== "table") {
-        ctx.out(formatData(format, result));
+        ctx.out(await formatData(format, result));
       } else {
         ctx.out(
           table(

@@ -10,7 +10,7 @@ export function kubeconfigCommand(ctx: CliContext): Command {
     .description("Print the cluster's kubeconfig")
     .addHelpText("after", "\nExamples:\n  k3box kubeconfig get dev > dev.yaml")
     .action(async (name: string) => {
-      ctx.out(serializeKubeconfig(await getKubeconfig(name, { signal: ctx.signal })));
+      ctx.out(await serializeKubeconfig(await getKubeconfig(name, { signal: ctx.signal })));
     });
   kc.command("merge")
     .argument("<name>", "cluster name")

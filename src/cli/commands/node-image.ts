@@ -37,7 +37,7 @@ Examples:
         ),
       );
       if (format) {
-        ctx.out(formatData(format, result));
+        ctx.out(await formatData(format, result));
         return;
       }
       ctx.out(`${result.tag}\n`);

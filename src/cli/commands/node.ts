@@ -151,7 +151,7 @@ Examples:
     .action(async (flags: { cluster?: string; output: string; headers: boolean }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const nodes = await listNodes({ signal: ctx.signal, ...(flags.cluster !== undefined ? { cluster: flags.cluster } : {}) });
-      ctx.out(format === "table" ? nodeTable(nodes, flags.headers) : formatData(format, nodes));
+      ctx.out(format === "table" ? nodeTable(nodes, flags.headers) : await formatData(format, nodes));
     });
 
   node
@@ -163,7 +163,7 @@ Examples:
     .action(async (name: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const n = await getNode(name, { signal: ctx.signal });
-      ctx.out(format === "table" ? nodeTable([n], true) : formatData(format, n));
+      ctx.out(format === "table" ? nodeTable([n], true) : await formatData(format, n));
     });
 
   return node;

@@ -58,7 +58,7 @@ Examples:
         createRegistry({ name, ...input }, { onEvent, signal, ...(network !== undefined ? { network } : {}) }),
       );
       if (format) {
-        ctx.out(formatData(format, r));
+        ctx.out(await formatData(format, r));
         return;
       }
       ctx.err(
@@ -78,7 +78,7 @@ Examples:
     .action(async (flags: { output: string; headers: boolean }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const all = await listRegistries();
-      ctx.out(format === "table" ? registryTable(all, flags.headers) : formatData(format, all));
+      ctx.out(format === "table" ? registryTable(all, flags.headers) : await formatData(format, all));
     });
 
   registry
@@ -90,7 +90,7 @@ Examples:
     .action(async (name: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const r = await getRegistry(name);
-      ctx.out(format === "table" ? registryTable([r], true) : formatData(format, r));
+      ctx.out(format === "table" ? registryTable([r], true) : await formatData(format, r));
     });
 
   registry

@@ -9,7 +9,7 @@ import { chartFile, loadChart } from "./charts.js";
 import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
 import type { BuildOptions, ClusterInput, InputField } from "./input.js";
 import { parseHostAlias } from "./hosts.js";
-import { DEFAULT_READY_LEVEL, parseReadyLevel } from "../readiness/cluster.js";
+import { DEFAULT_READY_LEVEL, parseReadyLevel } from "../readiness/levels.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
 import { REGISTRIES_YAML_PATH } from "../node/paths.js";
@@ -29,6 +29,7 @@ import type {
 } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
 import { buildClusterRegistries } from "../registry/spec.js";
+import { clampCount, LIMITS, nodeCountProblems } from "../limits.js";
 
 const EVERY_NODE = "server:*;agent:*";
 const EVERY_SERVER = "server:*";
@@ -83,10 +84,14 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const name = attempt(() => validateClusterName(input.name ?? DEFAULT_CLUSTER_NAME), "name");
   const servers = input.servers ?? 1;
   const agents = input.agents ?? 0;
-  if (!Number.isInteger(servers) || servers < 1) report(`invalid server count "${servers}": at least 1`, "servers");
-  if (!Number.isInteger(agents) || agents < 0) report(`invalid agent count "${agents}": 0 or more`, "agents");
+  for (const p of nodeCountProblems(servers, agents)) report(p.message, p.field);
   const loadBalancer = input.loadBalancer ?? true;
-  const counts = { servers, agents, loadBalancer };
+  // The checks below walk the nodes: a bad count is reported above and held within bounds here.
+  const counts = {
+    servers: clampCount(servers, 1, LIMITS.servers),
+    agents: clampCount(agents, 0, LIMITS.nodes - 1),
+    loadBalancer,
+  };
 
   const image = attempt(() => validateImage(input.image ?? DEFAULT_K3S_IMAGE), "image") ?? "";
   const loadBalancerImage =

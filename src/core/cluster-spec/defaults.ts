@@ -6,5 +6,7 @@ export const DEFAULT_K3S_IMAGE = "docker.io/rancher/k3s:v1.35.5-k3s1";
  */
 export const DEFAULT_LOADBALANCER_IMAGE = "docker.io/library/nginx:1.30.6-alpine";
 export const DEFAULT_CLUSTER_NAME = "k3s-default";
+/** Seconds a node gets to shut down when stopped before it is killed. */
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 /** The port k3s serves its API on inside every server. */
 export const K3S_API_PORT = 6443;

@@ -1,4 +1,5 @@
 import { UsageError } from "../../base/errors.js";
+import { checkTimeoutMs } from "../limits.js";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -17,8 +18,9 @@ export function parseDuration(text: string, what = "duration"): number | undefin
   return total === 0 ? undefined : Math.round(total);
 }
 
-/** A deadline as callers give it: a duration (`90s`), milliseconds, or 0 / nothing for none. */
+/** A deadline as callers give it: a duration (`90s`), milliseconds, or 0 / nothing for none; at most LIMITS.timeoutMs. */
 export function toTimeoutMs(value: string | number | undefined): number | undefined {
-  if (typeof value === "string") return parseDuration(value, "timeout");
-  return value !== undefined && value > 0 ? value : undefined;
+  if (value === undefined) return undefined;
+  const ms = checkTimeoutMs(typeof value === "string" ? (parseDuration(value, "timeout") ?? 0) : value, value);
+  return ms > 0 ? ms : undefined;
 }

@@ -16,8 +16,10 @@ export interface ImageReference {
 
 /** Undefined when `ref` is not a valid image reference. */
 export function parseImageReference(ref: string): ImageReference | undefined {
+  // Length first: the expression backtracks more the longer a hopeless input is.
+  if (ref.length > 255 + 130) return undefined;
   const m = REFERENCE.exec(ref);
-  if (!m?.groups || ref.length > 255 + 130) return undefined;
+  if (!m?.groups) return undefined;
   const { name, tag, digest } = m.groups;
   return { name: name as string, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }

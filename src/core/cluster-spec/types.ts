@@ -1,6 +1,6 @@
 /** The user-facing description of a cluster, after parsing and validation. */
-import type { AdaptationName } from "../host/adaptations.js";
-import type { ReadyLevel } from "../readiness/cluster.js";
+import type { AdaptationName } from "../host/adaptation-names.js";
+import type { ReadyLevel } from "../readiness/levels.js";
 import type { RegistriesConfig } from "../registry/config.js";
 import type { RegistryCreateSpec } from "../registry/types.js";
 

@@ -1,10 +1,10 @@
 /** Reading a config file: YAML, `$VAR` expansion, the schema of its apiVersion, then ClusterInput. */
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { z } from "zod";
 import { UsageError } from "../../base/errors.js";
 import type { ClusterInput, InputField } from "../cluster-spec/input.js";
+import { excessiveNesting, NESTING_PROBLEM, readYamlFile, readYamlStream, toData } from "../yaml-guard.js";
 import { expandEnv } from "./expand.js";
 import { K3BOX_API_VERSION, K3BOX_KIND, K3D_API_VERSIONS, K3D_KIND, k3boxConfigSchema, k3dSimpleSchema } from "./schema.js";
 import { ConfigSource, type Problem } from "./source.js";
@@ -29,15 +29,12 @@ export interface LoadedConfig {
 
 /** Reads `path`, or standard input for `-`. */
 export async function readConfigSource(path: string, stdin: Readable = process.stdin): Promise<ConfigSource> {
-  if (path === "-") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
-    return new ConfigSource("<stdin>", Buffer.concat(chunks).toString("utf8"), process.cwd());
-  }
+  if (path === "-") return new ConfigSource("<stdin>", await readYamlStream(stdin, "<stdin>"), process.cwd());
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readYamlFile(path);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (err as Error).message;
     throw new UsageError(`cannot read config file ${path}: ${why}`, { cause: err });
@@ -45,15 +42,27 @@ export async function readConfigSource(path: string, stdin: Readable = process.s
   return new ConfigSource(path, text, dirname(resolve(path)));
 }
 
+/** Reads and loads a config file (`-`: standard input) in one step. */
+export async function readConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  stdin: Readable = process.stdin,
+): Promise<LoadedConfig> {
+  return loadConfig(await readConfigSource(path, stdin), env);
+}
+
 /**
  * Validates and translates a config file, collecting every problem in it, each with its position.
  * Throws only when the file cannot be read as a config at all (YAML syntax, apiVersion, kind).
  */
 export function loadConfig(source: ConfigSource, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  // Too deep first: the parser's own errors for such input are stack overflows, and the walks below recurse.
+  const deep = excessiveNesting(source.doc);
+  if (deep !== undefined) throw new UsageError(`${source.locateOffset(deep)}: ${NESTING_PROBLEM}`);
   const syntax = source.syntaxErrors();
   if (syntax.length > 0) throw new UsageError(syntax.join("\n"));
   const problems = expandEnv(source, env);
-  const data: unknown = source.doc.toJS() ?? {};
+  const data: unknown = toData(source.doc, source.name) ?? {};
   const format = detectFormat(data, problems);
   const inFileOrder = (list: readonly Problem[]) =>
     [...list].sort((a, b) => source.lineOf(a) - source.lineOf(b)).map((p) => source.format(p));

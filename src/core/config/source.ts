@@ -42,10 +42,14 @@ export class ConfigSource {
 
   /** `FILE:LINE:COL: PATH`: where a field is, or its nearest existing parent when it is missing. */
   locate(path: FieldPath, atKey = false): string {
-    const offset = this.offsetOf(path, atKey);
-    const { line, col } = this.lines.linePos(offset);
     const field = formatPath(path);
-    return `${this.name}:${line}:${col}${field === "" ? "" : `: ${field}`}`;
+    return `${this.locateOffset(this.offsetOf(path, atKey))}${field === "" ? "" : `: ${field}`}`;
+  }
+
+  /** `FILE:LINE:COL` of an offset in the text. */
+  locateOffset(offset: number): string {
+    const { line, col } = this.lines.linePos(offset);
+    return `${this.name}:${line}:${col}`;
   }
 
   format(problem: Problem): string {

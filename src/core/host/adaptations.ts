@@ -5,10 +5,8 @@
 import type { FileEntry } from "../../runtime/types.js";
 import { K3S_DATA_DIR } from "../node/paths.js";
 import { atLeast, type K3sVersion } from "./k3s-version.js";
+import type { AdaptationName } from "./adaptation-names.js";
 import type { NodeImageFacts } from "./probe.js";
-
-export const ADAPTATIONS = ["cgroupv1", "oom-score-adj", "conntrack"] as const;
-export type AdaptationName = (typeof ADAPTATIONS)[number];
 
 export interface Adaptation {
   readonly name: AdaptationName;

@@ -6,7 +6,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Runtime } from "../../runtime/types.js";
-import { ADAPTATIONS, type Adaptation, type AdaptationName, type HostFacts, chooseAdaptations } from "./adaptations.js";
+import { type Adaptation, type HostFacts, chooseAdaptations } from "./adaptations.js";
+import { ADAPTATIONS, type AdaptationName } from "./adaptation-names.js";
 import { type NodeImageFacts, probeNodeImage } from "./probe.js";
 
 /** Bumped when the probe learns something new, so older answers are probed again. */

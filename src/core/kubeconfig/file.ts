@@ -1,5 +1,6 @@
 /** Kubeconfig files: where they are, and reading and changing them safely. */
-import { mkdir, readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { KubeconfigError } from "../../base/errors.js";
@@ -65,6 +66,41 @@ export async function updateKubeconfigFile(
   });
 }
 
+/**
+ * Checks, changing nothing, that `updateKubeconfigFile(path)` can succeed: the file (through
+ * symlinks) does not exist yet or is a kubeconfig k3box can read and parse, and the directories
+ * of the file and of its lock (or the nearest ones that exist) let k3box create files in them.
+ */
+export async function checkKubeconfigUpdatable(path: string): Promise<void> {
+  const target = await writeTarget(path);
+  const text = await readIfExists(target, path);
+  if (text !== undefined) parseKubeconfig(text, path);
+  for (const dir of new Set([dirname(resolve(path)), dirname(target)])) await checkCanCreateIn(dir, path);
+}
+
+async function checkCanCreateIn(dir: string, path: string): Promise<void> {
+  let existing = dir;
+  for (;;) {
+    const st = await stat(existing).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT" && dirname(existing) !== existing) return undefined;
+      throw new KubeconfigError(`cannot write ${path}: ${existing}: ${err.message}`, { cause: err });
+    });
+    if (st === undefined) {
+      existing = dirname(existing);
+      continue;
+    }
+    if (!st.isDirectory()) throw new KubeconfigError(`cannot write ${path}: ${existing} is not a directory`);
+    break;
+  }
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EROFS" ? "a read-only file system" : "not writable";
+    throw new KubeconfigError(`cannot write ${path}: directory ${existing} is ${why}`, { cause: err });
+  }
+}
+
 async function underLock(path: string, o: KubeconfigFileOptions, body: (lock: HeldLock) => Promise<void>): Promise<void> {
   if (o.signal?.aborted) throw cancelledError(o.signal, `updating ${path}`);
   // The lock lives next to the file, so its directory must exist first.
@@ -113,7 +149,9 @@ async function readIfExists(file: string, shownAs: string = file): Promise<strin
   try {
     return await readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "EISDIR") throw new KubeconfigError(`cannot use ${shownAs}: it is a directory`, { cause: err });
     throw new KubeconfigError(`cannot read ${shownAs}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -6,7 +6,6 @@
  * kubectl then exits with "open <file>.lock: file exists", and we retry.
  */
 import { stat } from "node:fs/promises";
-import lockfile from "proper-lockfile";
 import { CancelledError, K3boxError, KubeconfigError } from "../../base/errors.js";
 
 /** How long an update waits for the lock before giving up. */
@@ -39,6 +38,8 @@ export async function lockKubeconfig(
   const timeoutMs = o.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (o.signal?.aborted) throw cancelledError(o.signal, `locking ${file}`);
   let compromised: Error | undefined;
+  // Loaded by the commands that write a kubeconfig, not by every command.
+  const { default: lockfile } = await import("proper-lockfile");
   const pending = lockfile.lock(file, {
     lockfilePath: lockPath,
     // The lock must sit next to the path as given, where kubectl puts it, even

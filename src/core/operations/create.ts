@@ -12,7 +12,7 @@ import { execute } from "../executor.js";
 import { adaptationsFor } from "../host/facts.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { ensureImage } from "../images/ensure.js";
-import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
+import { checkKubeconfigUpdatable, defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
 import { clusterSelector } from "../labels.js";
 import { networkName } from "../naming.js";
@@ -55,7 +55,8 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
   const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo } = op;
-    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, onEvent, signal));
+    const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
+    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, onEvent, signal, kubeconfigPath));
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
 
@@ -64,14 +65,11 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
     const kubeconfig = await step(onEvent, "kubeconfig", () =>
       fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode }, signal),
     );
-    let kubeconfigPath: string | undefined;
-    if (spec.kubeconfig.updateDefault) {
-      kubeconfigPath = op.kubeconfigPath ?? defaultKubeconfigPath();
-      const path = kubeconfigPath;
+    if (kubeconfigPath !== undefined) {
       const restore = await step(onEvent, "merge-kubeconfig", () =>
-        mergeIntoFile(path, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal),
+        mergeIntoFile(kubeconfigPath, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal),
       );
-      undo.push(`restore ${path}`, restore);
+      undo.push(`restore ${kubeconfigPath}`, restore);
     }
     return {
       ...result(spec, plan, server, kubeconfig, kubeconfigPath),
@@ -114,7 +112,7 @@ export interface DryRun {
 export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
   const spec = await buildClusterSpec(input, options.build);
   return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal }) => {
-    const { plan } = await planOnEngine(runtime, spec, signal, async () => ({
+    const { plan } = await planOnEngine(runtime, spec, signal, kubeconfigTarget(spec, options.kubeconfigPath), async () => ({
       token: "<generated at create>",
       apiHostPort: spec.api.hostPort ?? 0,
       portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
@@ -150,21 +148,23 @@ async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSig
   return { networkExists: network !== undefined };
 }
 
+/** The kubeconfig file a create will update, if it updates one. */
+function kubeconfigTarget(spec: ClusterSpec, given: string | undefined): string | undefined {
+  return spec.kubeconfig.updateDefault ? (given ?? defaultKubeconfigPath()) : undefined;
+}
+
 /**
- * Everything that needs the engine or the host before planning: conflicts, ports, the network,
- * and what the nodes need to run on this engine (which the node image, pulled here, tells).
+ * The plan, with the token and the host ports still to be chosen chosen for real, and what the
+ * nodes need to run on this engine (which the node image, pulled here, tells).
  */
 function prepare(
   runtime: Runtime,
   spec: ClusterSpec,
   onEvent: EventSink,
   signal: AbortSignal,
+  kubeconfigPath: string | undefined,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
-  return planOnEngine(runtime, spec, signal, async () => {
-    if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
-    for (const p of spec.ports) {
-      if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
-    }
+  return planOnEngine(runtime, spec, signal, kubeconfigPath, async () => {
     const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
     const portHostPorts = new Map<number, number>();
     for (const [i, p] of spec.ports.entries()) {
@@ -185,16 +185,25 @@ function envName(name: string): string {
 type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "adaptations">;
 
 /**
- * The plan for a spec against the engine as it is: checks the target, then lets `choose` settle
- * the token and host ports (for real, or as placeholders for a dry run), then the registries.
+ * The plan for a spec against the engine and the host as they are. Everything that can be known
+ * before the first container exists is checked here, for a create and its dry run alike: the
+ * kubeconfig file can be updated, no such cluster exists, the network is usable, the host ports
+ * asked for are free, the registries. Then `choose` settles the token and the host ports still
+ * open (for real, or as placeholders for a dry run).
  */
 async function planOnEngine(
   runtime: Runtime,
   spec: ClusterSpec,
   signal: AbortSignal,
+  kubeconfigPath: string | undefined,
   choose: () => Promise<Choices>,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
+  if (kubeconfigPath !== undefined) await checkKubeconfigUpdatable(kubeconfigPath);
   const { networkExists } = await checkTarget(runtime, spec, signal);
+  if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
+  for (const p of spec.ports) {
+    if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
+  }
   const choices = await choose();
   const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
   const plan = planCreate(

@@ -3,38 +3,15 @@
  * must change. Only a blocker (something no adaptation gets around) fails it.
  */
 import { createServer } from "node:net";
-import { RuntimeUnavailableError, UnsuitableHostError } from "../../base/errors.js";
+import { RuntimeUnavailableError } from "../../base/errors.js";
+import type { DoctorCheck, DoctorOptions, DoctorReport } from "../doctor-report.js";
 import type { RuntimeInfo } from "../../runtime/types.js";
 import { DEFAULT_K3S_IMAGE } from "../cluster-spec/defaults.js";
 import { step } from "../events.js";
 import { chooseAdaptations } from "../host/adaptations.js";
 import { type NodeImageFacts, probeNodeImage } from "../host/probe.js";
 import { ensureImage } from "../images/ensure.js";
-import { type Operation, type OperationOptions, runOperation } from "../operation.js";
-
-export type CheckStatus = "ok" | "adapted" | "warning" | "blocker" | "skipped";
-
-export interface DoctorCheck {
-  readonly id: string;
-  readonly status: CheckStatus;
-  /** What was found. */
-  readonly found: string;
-  /** What k3box does about it, or what the user has to change. */
-  readonly action?: string;
-}
-
-export interface DoctorReport {
-  readonly engine?: RuntimeInfo;
-  /** The image the probe ran, and why a probe may have been skipped. */
-  readonly probeImage: string;
-  readonly checks: readonly DoctorCheck[];
-  readonly blockers: number;
-}
-
-export interface DoctorOptions extends OperationOptions {
-  /** The node image to probe with (pulled if missing); default the default k3s image. */
-  readonly image?: string;
-}
+import { type Operation, runOperation } from "../operation.js";
 
 /** Below these, k3s (and the workloads on it) run into limits; kind's documentation asks for the same. */
 const MIN_INOTIFY_INSTANCES = 512;
@@ -231,10 +208,4 @@ function portFree(port: number): Promise<boolean> {
     server.once("error", () => resolve(false));
     server.listen({ host: "127.0.0.1", port, exclusive: true }, () => server.close(() => resolve(true)));
   });
-}
-
-/** The error a report with blockers stands for. */
-export function blockerError(r: DoctorReport): UnsuitableHostError {
-  const found = r.checks.filter((c) => c.status === "blocker").map((c) => `${c.id}: ${c.found}`);
-  return new UnsuitableHostError(`this engine cannot run k3s nodes: ${found.join("; ")}`);
 }

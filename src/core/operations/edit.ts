@@ -20,7 +20,7 @@ import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/updat
 import { runOperation, type OperationOptions } from "../operation.js";
 import { sequence, type Action } from "../plan/actions.js";
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
-import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "../cluster-spec/defaults.js";
 
 export interface PortEdit {
   /** Specs as for create's `--port`; they go through the load balancer. */

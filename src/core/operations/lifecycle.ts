@@ -1,10 +1,12 @@
 /** Starting, stopping and restarting whole clusters, in an order HA clusters survive. */
 import { toTimeoutMs } from "../cluster-spec/duration.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "../cluster-spec/defaults.js";
+import { checkStopTimeout } from "../limits.js";
 import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { execute } from "../executor.js";
 import { runOperation, type OperationOptions } from "../operation.js";
 import { planClusterStart, planStop } from "../plan/lifecycle.js";
-import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/cluster.js";
+import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/levels.js";
 
 export interface StartOptions extends OperationOptions {
   /** Wait for the node milestones and the API through the load balancer (default true). */
@@ -25,8 +27,6 @@ export interface LifecycleResult {
   /** False when the cluster already was in the asked state: nothing was done. */
   readonly changed: boolean;
 }
-
-export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 
 /**
  * Starts every node that is not running: servers in turn (init server first), agents in
@@ -49,10 +49,11 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
 /** Stops every running node: load balancer, agents, joined servers, and the init server last. */
 export function stopCluster(name: string, options: StopOptions = {}): Promise<LifecycleResult> {
   return runOperation(`stopping cluster "${name}"`, options, async (op) => {
+    const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
     const ref = await loadCluster(op.runtime, name, op.signal);
     if (!ref.containers.some((c) => c.running || c.state === "restarting")) return { name, changed: false };
     const nodes = ref.containers.map((c) => ({ ...toNodeState(c), running: c.running || c.state === "restarting" }));
-    await execute(planStop(nodes, options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS), op);
+    await execute(planStop(nodes, timeoutSeconds), op);
     return { name, changed: true };
   });
 }

@@ -21,9 +21,10 @@ import { sequence, type Action } from "../plan/actions.js";
 import { planStart } from "../plan/lifecycle.js";
 import { toMount } from "../plan/node-container.js";
 import { planJoinNodes, planNewNodes, planNodeCreate, type NewNode, type NodeExtras, type ReadyNode } from "../plan/nodes.js";
-import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/cluster.js";
+import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/levels.js";
+import { checkReplicas, checkStopTimeout } from "../limits.js";
 import { VERSION } from "../version.js";
-import { DEFAULT_STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
+import { DEFAULT_STOP_TIMEOUT_SECONDS } from "../cluster-spec/defaults.js";
 
 export interface NodeCreateInput {
   /** A k3box cluster's name, or the `https://HOST:PORT` of a cluster k3box did not create (then `token` is needed). */
@@ -62,7 +63,7 @@ export interface NodeInfo extends NodeStatus {
  * balancer is updated in place for them. A failure or cancellation removes what was added and
  * puts the load balancer's previous config back.
  */
-export function createNodes(input: NodeCreateInput, options: OperationOptions = {}): Promise<NodeCreateResult> {
+export async function createNodes(input: NodeCreateInput, options: OperationOptions = {}): Promise<NodeCreateResult> {
   const role = input.role ?? "agent";
   const replicas = input.replicas ?? 1;
   const byUrl = input.cluster.startsWith("https://");
@@ -105,7 +106,7 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
     }
   };
   if (role !== "server" && role !== "agent") problems.push(`invalid role "${role}": use server or agent`);
-  if (!Number.isInteger(replicas) || replicas < 1) problems.push(`invalid replicas "${replicas}": at least 1`);
+  attempt(() => checkReplicas(replicas));
   const noFilter = <T extends { filters: readonly unknown[]; raw: string }>(v: T | undefined, what: string) => {
     if (v && v.filters.length > 0) problems.push(`${what} "${v.raw}": node filters do not apply to node create`);
     return v;
@@ -167,6 +168,7 @@ async function planJoinOwn(
       `"${cluster}" is a group of nodes that joined another cluster by URL: join that cluster by its URL again`,
     );
   }
+  checkReplicas(replicas, ref.servers.length + ref.agents.length);
   return planNewNodes(cluster, ref.containers, role, replicas, extras);
 }
 
@@ -184,6 +186,7 @@ async function planJoin(
   if (existing.some((c) => c.labels[LABEL.joinUrl] === undefined)) {
     throw new UsageError(`"${group}" is a k3box cluster: add nodes to it with --cluster ${group}`);
   }
+  checkReplicas(replicas, existing.length);
   const network = input.network ?? "bridge";
   if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
   const image = extras.image ?? DEFAULT_K3S_IMAGE;
@@ -336,12 +339,12 @@ export function stopNodes(
   options: OperationOptions & { stopTimeoutSeconds?: number } = {},
 ): Promise<string[]> {
   return runOperation("stopping nodes", options, async (op) => {
+    const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
     const nodes = await findNodes(op.runtime, names, op.signal);
     const stopping = nodes.map((n) => n.name);
     const clusters = [
       ...new Set(nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string)),
     ];
-    const timeoutSeconds = options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
     await execute(
       sequence([
         ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),

@@ -4,7 +4,7 @@
  * its own undo as it runs.
  */
 import type { ContainerSpec, FileEntry, NetworkSpec, VolumeSpec } from "../../runtime/types.js";
-import type { ReadyLevel } from "../readiness/cluster.js";
+import type { ReadyLevel } from "../readiness/levels.js";
 
 /**
  * What a node prints once it is up. `server-started` is a server that has begun its start

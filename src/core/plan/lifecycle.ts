@@ -1,5 +1,5 @@
 /** Pure ordering of starting and stopping a cluster's nodes. */
-import type { ReadyLevel } from "../readiness/cluster.js";
+import type { ReadyLevel } from "../readiness/levels.js";
 import { sequence, type Action } from "./actions.js";
 
 export interface NodeState {

@@ -11,7 +11,7 @@ import { nodeName, nodeVolumeName } from "../naming.js";
 import { entrypointFiles } from "../node/entrypoint.js";
 import { K3S_DATA_DIR } from "../node/paths.js";
 import type { Adaptation } from "../host/adaptations.js";
-import type { ReadyLevel } from "../readiness/cluster.js";
+import type { ReadyLevel } from "../readiness/levels.js";
 import { parallel, sequence, type Action } from "./actions.js";
 import { nodeContainer } from "./node-container.js";
 

@@ -6,19 +6,9 @@
  * - `addons`: also every bundled add-on that is not disabled is Available (CoreDNS, so DNS answers;
  *   local-path-provisioner, metrics-server, Traefik).
  */
-import { UsageError } from "../../base/errors.js";
 import { step, type EventSink } from "../events.js";
 import { type ClientCredentials, apiGetJson, pollUntil, waitForApi } from "./api.js";
-
-export const READY_LEVELS = ["api", "workloads", "addons"] as const;
-export type ReadyLevel = (typeof READY_LEVELS)[number];
-export const DEFAULT_READY_LEVEL: ReadyLevel = "workloads";
-
-export function parseReadyLevel(text: string, what = "--wait-for"): ReadyLevel {
-  const level = READY_LEVELS.find((l) => l === text.trim().toLowerCase());
-  if (level === undefined) throw new UsageError(`invalid ${what} "${text}": use ${READY_LEVELS.join(", ")}`);
-  return level;
-}
+import type { ReadyLevel } from "./levels.js";
 
 /** A k3s add-on as `--disable` names it, and the Deployment in kube-system that serves it. */
 export const ADDONS: ReadonlyArray<{ readonly name: string; readonly deployment: string }> = [

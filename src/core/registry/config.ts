@@ -5,6 +5,7 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify, type Node as YamlNode } from "yaml";
 import { UsageError } from "../../base/errors.js";
+import { excessiveNesting, NESTING_PROBLEM, toData } from "../yaml-guard.js";
 import { endpointUrl, mirrorHosts, upstreamHost } from "./addresses.js";
 import type { RegistryEndpoint } from "./types.js";
 
@@ -84,6 +85,8 @@ export function parseRegistriesYaml(text: string, source: string): RegistriesCon
     const pos = offset === undefined ? undefined : lines.linePos(offset);
     throw new UsageError(`${source}${pos ? `:${pos.line}:${pos.col}` : ""}: ${message}`);
   };
+  const deep = excessiveNesting(doc);
+  if (deep !== undefined) fail(deep, NESTING_PROBLEM);
   const first = doc.errors[0];
   if (first) fail(first.pos[0], `invalid YAML: ${first.message.split("\n")[0]}`);
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return EMPTY_REGISTRIES;
@@ -126,7 +129,7 @@ export function parseRegistriesYaml(text: string, source: string): RegistriesCon
     }
   };
   check(doc.contents, SCHEMA, "");
-  const js = (doc.toJS() ?? {}) as {
+  const js = (toData(doc, source) ?? {}) as {
     mirrors?: Record<string, Mirror | null>;
     configs?: Record<string, RegistryHostConfig | null>;
   };

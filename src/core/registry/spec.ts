@@ -1,6 +1,6 @@
 /** Registry input (flags, config files, library callers) → validated specs. */
-import { readFile } from "node:fs/promises";
 import { UsageError } from "../../base/errors.js";
+import { readYamlFile } from "../yaml-guard.js";
 import type { ClusterInput } from "../cluster-spec/input.js";
 import { DEFAULT_HOST_IP } from "../cluster-spec/ports.js";
 import type { ClusterRegistries } from "../cluster-spec/types.js";
@@ -147,8 +147,9 @@ export async function buildClusterRegistries(
 async function readRegistriesFile(path: string): Promise<RegistriesConfig> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readYamlFile(path);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(
       `cannot read --registry-config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );

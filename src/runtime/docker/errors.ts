@@ -9,8 +9,23 @@ interface EngineError {
   message?: string;
 }
 
+/** Socket errors that mean the engine's address leads nowhere. */
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "EACCES",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
 function engineMessage(e: EngineError): string {
-  return (e.json?.message ?? e.reason ?? e.message ?? "unknown error").trim();
+  // dockerode leaves `json` empty for some answers (pulls); its message then carries the engine's text.
+  const detail = e.message?.replace(/^\(HTTP code \d+\) [^-]*- /, "");
+  return (e.json?.message ?? (detail || undefined) ?? e.reason ?? "unknown error").trim();
 }
 
 /** Maps a dockerode failure to k3box's backend-neutral errors, keeping the original as `cause`. */
@@ -18,7 +33,7 @@ export function mapEngineError(err: unknown, what: string, signal?: AbortSignal)
   if (err instanceof K3boxError) return err;
   if (signal?.aborted) return abortError(signal, what);
   const e = (err ?? {}) as EngineError;
-  if (e.code === "ECONNREFUSED" || e.code === "ENOENT" || e.code === "EACCES" || e.code === "ECONNRESET") {
+  if (e.code !== undefined && UNREACHABLE.has(e.code)) {
     return new RuntimeUnavailableError(
       `cannot reach the Docker engine (${e.code}${process.env.DOCKER_HOST ? ` at ${process.env.DOCKER_HOST}` : ""}): is it running?`,
       { cause: err },
@@ -31,4 +46,17 @@ export function mapEngineError(err: unknown, what: string, signal?: AbortSignal)
     return new ConflictError(`${what}: ${msg}`, { cause: err });
   }
   return new K3boxError(`${what}: ${msg}`, { cause: err });
+}
+
+/** What the engine says when an image does not exist where its name points, or that place does not. */
+const IMAGE_MISSING =
+  /manifest unknown|not found|does not exist|pull access denied|repository name not known|no such host|name or service not known/i;
+
+/** A pull's failure: an image that is not there and cannot be pulled is "not found", as for any other missing thing. */
+export function mapPullError(err: unknown, what: string, signal?: AbortSignal): Error {
+  const mapped = mapEngineError(err, what, signal);
+  if (mapped instanceof K3boxError && mapped.name === "K3boxError" && IMAGE_MISSING.test(mapped.message)) {
+    return new NotFoundError(mapped.message, { cause: err });
+  }
+  return mapped;
 }

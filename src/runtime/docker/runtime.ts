@@ -1,7 +1,6 @@
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { PassThrough, Readable, pipeline, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
-import tar from "tar-stream";
 import { abortError } from "../../base/abort.js";
 import { K3boxError, NotFoundError } from "../../base/errors.js";
 import type {
@@ -20,7 +19,8 @@ import type {
   StreamedFile,
   VolumeSpec,
 } from "../types.js";
-import { mapEngineError } from "./errors.js";
+import { connect } from "./connect.js";
+import { mapEngineError, mapPullError } from "./errors.js";
 import { fromInspect, fromNetworkInspect, labelFilter, toCreateOptions } from "./translate.js";
 
 export interface DockerRuntimeOptions {
@@ -39,7 +39,14 @@ async function guardChange<T>(what: string, signal: AbortSignal | undefined, fn:
   return guard(what, undefined, fn);
 }
 
-async function guard<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+type MapError = (err: unknown, what: string, signal?: AbortSignal) => Error;
+
+async function guard<T>(
+  what: string,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+  map: MapError = mapEngineError,
+): Promise<T> {
   if (signal?.aborted) throw abortError(signal, what);
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
@@ -49,7 +56,7 @@ async function guard<T>(what: string, signal: AbortSignal | undefined, fn: () =>
   try {
     return await Promise.race([fn(), aborted]);
   } catch (err) {
-    throw mapEngineError(err, what, signal);
+    throw map(err, what, signal);
   } finally {
     if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
@@ -60,15 +67,41 @@ function isNotFound(err: unknown): boolean {
 }
 
 export class DockerRuntime implements Runtime {
-  private readonly docker: Docker;
+  private client: Promise<Docker> | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
-    this.docker = options.docker ?? new Docker();
+    if (options.docker) this.client = Promise.resolve(options.docker);
+  }
+
+  /** The engine client, made on the first call: commands that never reach the engine do not load it. */
+  private engine(): Promise<Docker> {
+    if (this.client === undefined) {
+      const client = connect();
+      this.client = client;
+      // A failed connection is not kept: the next call tries again.
+      client.catch(() => {
+        if (this.client === client) this.client = undefined;
+      });
+    }
+    return this.client;
+  }
+
+  private guard<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (docker: Docker) => Promise<T>,
+    map: MapError = mapEngineError,
+  ): Promise<T> {
+    return guard(what, signal, async () => fn(await this.engine()), map);
+  }
+
+  private guardChange<T>(what: string, signal: AbortSignal | undefined, fn: (docker: Docker) => Promise<T>): Promise<T> {
+    return guardChange(what, signal, async () => fn(await this.engine()));
   }
 
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
-    return guard("docker info", signal, async () => {
-      const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
+    return this.guard("docker info", signal, async (docker) => {
+      const [info, version] = await Promise.all([docker.info(), docker.version()]);
       const i = info as {
         ID?: string;
         OperatingSystem?: string;
@@ -91,9 +124,9 @@ export class DockerRuntime implements Runtime {
   }
 
   imageExists(ref: string, signal?: AbortSignal): Promise<boolean> {
-    return guard(`inspect image ${ref}`, signal, async () => {
+    return this.guard(`inspect image ${ref}`, signal, async (docker) => {
       try {
-        await this.docker.getImage(ref).inspect();
+        await docker.getImage(ref).inspect();
         return true;
       } catch (err) {
         if (isNotFound(err)) return false;
@@ -103,9 +136,9 @@ export class DockerRuntime implements Runtime {
   }
 
   inspectImage(ref: string, signal?: AbortSignal): Promise<ImageInfo | undefined> {
-    return guard(`inspect image ${ref}`, signal, async () => {
+    return this.guard(`inspect image ${ref}`, signal, async (docker) => {
       try {
-        const i = await this.docker.getImage(ref).inspect();
+        const i = await docker.getImage(ref).inspect();
         const variant = (i as { Variant?: string }).Variant;
         return {
           id: i.Id,
@@ -123,19 +156,19 @@ export class DockerRuntime implements Runtime {
   }
 
   saveImages(refs: readonly string[], signal?: AbortSignal): Promise<Readable> {
-    return guard(`save images ${refs.join(", ")}`, signal, async () => {
+    return this.guard(`save images ${refs.join(", ")}`, signal, async (docker) => {
       const opts = { names: [...refs], ...(signal ? { abortSignal: signal } : {}) };
       // GET /images/get?names=…: dockerode has it, its type definitions do not.
-      const engine = this.docker as unknown as { getImages(o: typeof opts): Promise<Readable> };
+      const engine = docker as unknown as { getImages(o: typeof opts): Promise<Readable> };
       return engine.getImages(opts);
     });
   }
 
   loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]> {
-    return guardChange("load images", signal, async () => {
+    return this.guardChange("load images", signal, async (docker) => {
       const loaded: string[] = [];
-      const stream = (await this.docker.loadImage(archive, { quiet: true, abortSignal: signal })) as Readable;
-      await this.follow<{ stream?: string }>(stream, "load images", (e) => {
+      const stream = (await docker.loadImage(archive, { quiet: true, abortSignal: signal })) as Readable;
+      await this.follow<{ stream?: string }>(docker, stream, "load images", (e) => {
         const m = /^Loaded image(?: ID)?: (\S+)/.exec(e.stream?.trim() ?? "");
         if (m) loaded.push(m[1] as string);
       });
@@ -144,41 +177,47 @@ export class DockerRuntime implements Runtime {
   }
 
   pullImage(ref: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
-    return guard(`pull image ${ref}`, signal, async () => {
-      const stream = (await this.docker.pull(ref, { abortSignal: signal })) as Readable;
-      await this.follow<{ status?: string; progressDetail?: { current?: number; total?: number } }>(
-        stream,
-        `pull image ${ref}`,
-        (e) =>
-          onProgress?.({
-            image: ref,
-            status: e.status ?? "",
-            ...(e.progressDetail?.current !== undefined ? { current: e.progressDetail.current } : {}),
-            ...(e.progressDetail?.total !== undefined ? { total: e.progressDetail.total } : {}),
-          }),
-      );
-    });
+    return this.guard(
+      `pull image ${ref}`,
+      signal,
+      async (docker) => {
+        const stream = (await docker.pull(ref, { abortSignal: signal })) as Readable;
+        await this.follow<{ status?: string; progressDetail?: { current?: number; total?: number } }>(
+          docker,
+          stream,
+          `pull image ${ref}`,
+          (e) =>
+            onProgress?.({
+              image: ref,
+              status: e.status ?? "",
+              ...(e.progressDetail?.current !== undefined ? { current: e.progressDetail.current } : {}),
+              ...(e.progressDetail?.total !== undefined ? { total: e.progressDetail.total } : {}),
+            }),
+        );
+      },
+      mapPullError,
+    );
   }
 
   buildImage(build: ImageBuild, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void> {
     const { tag } = build;
-    return guard(`build image ${tag}`, signal, async () => {
-      const stream = await this.docker.buildImage(packTar(build.context), {
+    return this.guard(`build image ${tag}`, signal, async (docker) => {
+      const stream = await docker.buildImage(await packTar(build.context), {
         t: tag,
         labels: { ...build.labels },
         ...(build.buildArgs ? { buildargs: { ...build.buildArgs } } : {}),
         abortSignal: signal,
       });
-      await this.follow<{ stream?: string }>(stream, `build image ${tag}`, (e) => {
+      await this.follow<{ stream?: string }>(docker, stream, `build image ${tag}`, (e) => {
         if (e.stream?.trim()) onLine?.(e.stream.trimEnd());
       });
     });
   }
 
   /** Reads an engine progress stream to its end; an `error` entry in it fails the call. */
-  private follow<E>(stream: NodeJS.ReadableStream, what: string, onEvent: (e: E) => void): Promise<void> {
+  private follow<E>(docker: Docker, stream: NodeJS.ReadableStream, what: string, onEvent: (e: E) => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(
+      docker.modem.followProgress(
         stream,
         (err: Error | null, output: Array<{ error?: string }>) => {
           const failed = output?.find((o) => o.error);
@@ -192,8 +231,8 @@ export class DockerRuntime implements Runtime {
   }
 
   createNetwork(spec: NetworkSpec, signal?: AbortSignal): Promise<NetworkInfo> {
-    return guardChange(`create network ${spec.name}`, signal, async () => {
-      const net = await this.docker.createNetwork({
+    return this.guardChange(`create network ${spec.name}`, signal, async (docker) => {
+      const net = await docker.createNetwork({
         Name: spec.name,
         Driver: "bridge",
         CheckDuplicate: true,
@@ -206,9 +245,9 @@ export class DockerRuntime implements Runtime {
   }
 
   inspectNetwork(name: string, signal?: AbortSignal): Promise<NetworkInfo | undefined> {
-    return guard(`inspect network ${name}`, signal, async () => {
+    return this.guard(`inspect network ${name}`, signal, async (docker) => {
       try {
-        return fromNetworkInspect((await this.docker.getNetwork(name).inspect()) as Docker.NetworkInspectInfo);
+        return fromNetworkInspect((await docker.getNetwork(name).inspect()) as Docker.NetworkInspectInfo);
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -217,9 +256,9 @@ export class DockerRuntime implements Runtime {
   }
 
   removeNetwork(name: string, signal?: AbortSignal): Promise<void> {
-    return guard(`remove network ${name}`, signal, async () => {
+    return this.guard(`remove network ${name}`, signal, async (docker) => {
       try {
-        await this.docker.getNetwork(name).remove();
+        await docker.getNetwork(name).remove();
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -227,16 +266,16 @@ export class DockerRuntime implements Runtime {
   }
 
   listNetworks(labels: Labels, signal?: AbortSignal): Promise<NetworkInfo[]> {
-    return guard("list networks", signal, async () => {
-      const nets = await this.docker.listNetworks({ filters: { label: labelFilter(labels) } });
+    return this.guard("list networks", signal, async (docker) => {
+      const nets = await docker.listNetworks({ filters: { label: labelFilter(labels) } });
       return nets.map((n) => fromNetworkInspect(n as Docker.NetworkInspectInfo));
     });
   }
 
   disconnectNetwork(network: string, container: string, signal?: AbortSignal): Promise<void> {
-    return guard(`disconnect ${container} from ${network}`, signal, async () => {
+    return this.guard(`disconnect ${container} from ${network}`, signal, async (docker) => {
       try {
-        await this.docker.getNetwork(network).disconnect({ Container: container, Force: true });
+        await docker.getNetwork(network).disconnect({ Container: container, Force: true });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -244,21 +283,21 @@ export class DockerRuntime implements Runtime {
   }
 
   connectNetwork(network: string, container: string, aliases: readonly string[], signal?: AbortSignal): Promise<void> {
-    return guardChange(`connect ${container} to ${network}`, signal, async () => {
-      await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
+    return this.guardChange(`connect ${container} to ${network}`, signal, async (docker) => {
+      await docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
     });
   }
 
   createVolume(spec: VolumeSpec, signal?: AbortSignal): Promise<void> {
-    return guardChange(`create volume ${spec.name}`, signal, async () => {
-      await this.docker.createVolume({ Name: spec.name, Labels: { ...spec.labels } });
+    return this.guardChange(`create volume ${spec.name}`, signal, async (docker) => {
+      await docker.createVolume({ Name: spec.name, Labels: { ...spec.labels } });
     });
   }
 
   removeVolume(name: string, signal?: AbortSignal): Promise<void> {
-    return guard(`remove volume ${name}`, signal, async () => {
+    return this.guard(`remove volume ${name}`, signal, async (docker) => {
       try {
-        await this.docker.getVolume(name).remove();
+        await docker.getVolume(name).remove();
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -266,23 +305,23 @@ export class DockerRuntime implements Runtime {
   }
 
   listVolumes(labels: Labels, signal?: AbortSignal): Promise<string[]> {
-    return guard("list volumes", signal, async () => {
-      const res = await this.docker.listVolumes({ filters: { label: labelFilter(labels) } });
+    return this.guard("list volumes", signal, async (docker) => {
+      const res = await docker.listVolumes({ filters: { label: labelFilter(labels) } });
       return (res.Volumes ?? []).map((v) => v.Name);
     });
   }
 
   createContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
-    return guardChange(`create container ${spec.name}`, signal, async () => {
-      const c = await this.docker.createContainer(toCreateOptions(spec));
+    return this.guardChange(`create container ${spec.name}`, signal, async (docker) => {
+      const c = await docker.createContainer(toCreateOptions(spec));
       return c.id;
     });
   }
 
   startContainer(name: string, signal?: AbortSignal): Promise<void> {
-    return guard(`start container ${name}`, signal, async () => {
+    return this.guard(`start container ${name}`, signal, async (docker) => {
       try {
-        await this.docker.getContainer(name).start();
+        await docker.getContainer(name).start();
       } catch (err) {
         // 304: already running.
         if ((err as { statusCode?: number }).statusCode !== 304) throw err;
@@ -291,9 +330,9 @@ export class DockerRuntime implements Runtime {
   }
 
   stopContainer(name: string, timeoutSeconds = 10, signal?: AbortSignal): Promise<void> {
-    return guard(`stop container ${name}`, signal, async () => {
+    return this.guard(`stop container ${name}`, signal, async (docker) => {
       try {
-        await this.docker.getContainer(name).stop({ t: timeoutSeconds });
+        await docker.getContainer(name).stop({ t: timeoutSeconds });
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err;
       }
@@ -301,9 +340,9 @@ export class DockerRuntime implements Runtime {
   }
 
   removeContainer(name: string, signal?: AbortSignal): Promise<void> {
-    return guard(`remove container ${name}`, signal, async () => {
+    return this.guard(`remove container ${name}`, signal, async (docker) => {
       try {
-        await this.docker.getContainer(name).remove({ force: true, v: true });
+        await docker.getContainer(name).remove({ force: true, v: true });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -311,15 +350,15 @@ export class DockerRuntime implements Runtime {
   }
 
   renameContainer(name: string, newName: string, signal?: AbortSignal): Promise<void> {
-    return guardChange(`rename container ${name} to ${newName}`, signal, async () => {
-      await this.docker.getContainer(name).rename({ name: newName });
+    return this.guardChange(`rename container ${name} to ${newName}`, signal, async (docker) => {
+      await docker.getContainer(name).rename({ name: newName });
     });
   }
 
   inspectContainer(name: string, signal?: AbortSignal): Promise<ContainerInfo | undefined> {
-    return guard(`inspect container ${name}`, signal, async () => {
+    return this.guard(`inspect container ${name}`, signal, async (docker) => {
       try {
-        return fromInspect(await this.docker.getContainer(name).inspect());
+        return fromInspect(await docker.getContainer(name).inspect());
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -328,12 +367,12 @@ export class DockerRuntime implements Runtime {
   }
 
   listContainers(labels: Labels, signal?: AbortSignal): Promise<ContainerInfo[]> {
-    return guard("list containers", signal, async () => {
-      const list = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    return this.guard("list containers", signal, async (docker) => {
+      const list = await docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
       const infos = await Promise.all(
         list.map(async (c) => {
           try {
-            return fromInspect(await this.docker.getContainer(c.Id).inspect());
+            return fromInspect(await docker.getContainer(c.Id).inspect());
           } catch (err) {
             if (isNotFound(err)) return undefined; // removed between list and inspect
             throw err;
@@ -349,7 +388,8 @@ export class DockerRuntime implements Runtime {
     options: { since?: Date; follow: boolean; tail?: number },
     signal?: AbortSignal,
   ): AsyncIterable<string> {
-    const container = this.docker.getContainer(name);
+    const docker = await this.engine();
+    const container = docker.getContainer(name);
     const raw = (await guard(`logs of ${name}`, signal, () =>
       container.logs({
         follow: options.follow as true,
@@ -365,7 +405,7 @@ export class DockerRuntime implements Runtime {
     if (Buffer.isBuffer(raw)) {
       out.end(demuxBuffer(raw));
     } else {
-      this.docker.modem.demuxStream(raw, out, out);
+      docker.modem.demuxStream(raw, out, out);
       raw.on("end", () => out.end());
       raw.on("error", () => out.end());
       const stop = () => {
@@ -385,9 +425,9 @@ export class DockerRuntime implements Runtime {
 
   exec(name: string, argv: readonly string[], options: { stdin?: Readable } = {}, signal?: AbortSignal): Promise<ExecResult> {
     const what = `exec ${argv[0] ?? ""} in ${name}`;
-    return guard(what, signal, async () => {
+    return this.guard(what, signal, async (docker) => {
       const input = options.stdin;
-      const exec = await this.docker.getContainer(name).exec({
+      const exec = await docker.getContainer(name).exec({
         Cmd: [...argv],
         AttachStdout: true,
         AttachStderr: true,
@@ -398,7 +438,7 @@ export class DockerRuntime implements Runtime {
       const stderr: Buffer[] = [];
       const outS = new PassThrough().on("data", (b: Buffer) => stdout.push(b));
       const errS = new PassThrough().on("data", (b: Buffer) => stderr.push(b));
-      this.docker.modem.demuxStream(stream, outS, errS);
+      docker.modem.demuxStream(stream, outS, errS);
       const done = new Promise<void>((resolve) => {
         stream
           .once("end", resolve)
@@ -449,22 +489,22 @@ export class DockerRuntime implements Runtime {
   }
 
   putFiles(name: string, files: readonly FileEntry[], signal?: AbortSignal): Promise<void> {
-    return guard(`copy files into ${name}`, signal, async () => {
-      await this.docker.getContainer(name).putArchive(packTar(files), { path: "/" });
+    return this.guard(`copy files into ${name}`, signal, async (docker) => {
+      await docker.getContainer(name).putArchive(await packTar(files), { path: "/" });
     });
   }
 
   putFileStream(name: string, file: StreamedFile, signal?: AbortSignal): Promise<void> {
-    return guard(`copy ${file.path} into ${name}`, signal, async () => {
-      const pack = tar.pack();
+    return this.guard(`copy ${file.path} into ${name}`, signal, async (docker) => {
+      const pack = (await tarStream()).pack();
       const header = { name: file.path.replace(/^\/+/, ""), mode: file.mode ?? 0o644, size: file.size };
-      const entry = pack.entry(header, (err) => (err ? pack.destroy(err) : pack.finalize()));
+      const entry = pack.entry(header, (err?: Error | null) => (err ? pack.destroy(err) : pack.finalize()));
       // A failing source, or one whose length is not `size`, fails the archive and with it the request.
-      pipeline(file.content, entry, (err) => {
+      pipeline(file.content, entry, (err?: Error | null) => {
         if (err) pack.destroy(err);
       });
       try {
-        await this.docker.getContainer(name).putArchive(Readable.from(pack as AsyncIterable<Buffer>), { path: "/" });
+        await docker.getContainer(name).putArchive(Readable.from(pack as AsyncIterable<Buffer>), { path: "/" });
       } finally {
         file.content.destroy();
       }
@@ -476,16 +516,21 @@ export class DockerRuntime implements Runtime {
   }
 
   readFileEntry(name: string, path: string, signal?: AbortSignal): Promise<FileEntry> {
-    return guard(`read ${path} from ${name}`, signal, async () => {
-      const stream = (await this.docker.getContainer(name).getArchive({ path })) as unknown as Readable;
+    return this.guard(`read ${path} from ${name}`, signal, async (docker) => {
+      const stream = (await docker.getContainer(name).getArchive({ path })) as unknown as Readable;
       const { content, mode } = await firstFileOfTar(stream, `${name}:${path}`);
       return { path, content, mode };
     });
   }
 }
 
-function packTar(files: readonly FileEntry[]): Readable {
-  const pack = tar.pack();
+/** The tar package is loaded by the calls that move files, not by every engine call. */
+async function tarStream(): Promise<typeof import("tar-stream")> {
+  return (await import("tar-stream")).default;
+}
+
+async function packTar(files: readonly FileEntry[]): Promise<Readable> {
+  const pack = (await tarStream()).pack();
   for (const f of files) {
     const name = f.path.replace(/^\/+/, "");
     if (name.endsWith("/")) {
@@ -499,7 +544,8 @@ function packTar(files: readonly FileEntry[]): Readable {
   return Readable.from(pack as AsyncIterable<Buffer>);
 }
 
-function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buffer; mode: number }> {
+async function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buffer; mode: number }> {
+  const tar = await tarStream();
   return new Promise((resolve, reject) => {
     const extract = tar.extract();
     let found: { content: Buffer; mode: number } | undefined;

@@ -1,0 +1,47 @@
+/**
+ * What the CLI loads before it knows the command: the bundle's entry and the chunks it imports
+ * statically. Keeping config, YAML, spinner and engine-client code out of it is what makes
+ * `--version`, `--help` and `cluster list` start fast (bench/startup.mjs measures that); a static
+ * import of a heavy module would quietly bring it back.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI } from "./helpers.js";
+
+/** Every file loaded with the entry: its static imports, transitively. */
+function startupFiles(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, "utf8").matchAll(/^(?:import|} from) .*?"(\.\.?\/[^"]+)";$/gm)) {
+      visit(join(dirname(file), m[1] as string));
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+/** The packages a bundled file holds, from esbuild's `// node_modules/PKG/...` markers. */
+function packagesIn(file: string): Set<string> {
+  const text = readFileSync(file, "utf8");
+  return new Set([...text.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1] as string));
+}
+
+describe("the CLI's start-up", () => {
+  it("loads commander and k3box's own code, and nothing heavy", () => {
+    const files = startupFiles(CLI);
+    const packages = new Set(files.flatMap((f) => [...packagesIn(f)]));
+    expect([...packages].sort()).toEqual(["chalk", "commander"]);
+    const own = files.flatMap((f) => [...readFileSync(f, "utf8").matchAll(/^\/\/ src\/(\S+)$/gm)].map((m) => m[1]));
+    for (const heavy of [
+      "core/config/schema.ts",
+      "core/config/load.ts",
+      "core/kubeconfig/yaml.ts",
+      "core/operations/create.ts",
+    ]) {
+      expect(own).not.toContain(heavy);
+    }
+  });
+});
