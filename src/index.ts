@@ -6,6 +6,8 @@ import * as create from "./core/operations/create.js";
 import * as remove from "./core/operations/delete.js";
 import * as edit from "./core/operations/edit.js";
 import * as images from "./core/operations/import.js";
+import * as archive from "./core/operations/image-archive.js";
+import * as inspect from "./core/operations/inspect.js";
 import * as kubeconfig from "./core/operations/kubeconfig.js";
 import * as lifecycle from "./core/operations/lifecycle.js";
 import * as list from "./core/operations/list.js";
@@ -25,6 +27,8 @@ export const planClusterCreate: typeof create.planClusterCreate = (input, o = {}
 export const deleteCluster: typeof remove.deleteCluster = (name, o = {}) => remove.deleteCluster(name, engine(o));
 export const listClusters: typeof list.listClusters = (o = {}) => list.listClusters(engine(o));
 export const getCluster: typeof list.getCluster = (name, o = {}) => list.getCluster(name, engine(o));
+export const engineInfo: typeof list.engineInfo = (o = {}) => list.engineInfo(engine(o));
+export const inspectClusters: typeof inspect.inspectClusters = (names, o = {}) => inspect.inspectClusters(names, engine(o));
 export const startCluster: typeof lifecycle.startCluster = (name, o = {}) => lifecycle.startCluster(name, engine(o));
 export const stopCluster: typeof lifecycle.stopCluster = (name, o = {}) => lifecycle.stopCluster(name, engine(o));
 export const restartCluster: typeof lifecycle.restartCluster = (name, o = {}) => lifecycle.restartCluster(name, engine(o));
@@ -41,6 +45,8 @@ export const mergeClusterKubeconfig: typeof kubeconfig.mergeClusterKubeconfig = 
 export const buildNodeImage: typeof nodeImage.buildNodeImage = (input, o = {}) => nodeImage.buildNodeImage(input, engine(o));
 export const importImages: typeof images.importImages = (cluster, sources, o = {}) =>
   images.importImages(cluster, sources, engine(o));
+export const keepImageArchive: typeof archive.keepImageArchive = (cluster, sources, o = {}) =>
+  archive.keepImageArchive(cluster, sources, engine(o));
 export const createRegistry: typeof registry.createRegistry = (input, o = {}) => registry.createRegistry(input, engine(o));
 export const listRegistries: typeof registry.listRegistries = (o = {}) => registry.listRegistries(engine(o));
 export const getRegistry: typeof registry.getRegistry = (name, o = {}) => registry.getRegistry(name, engine(o));
@@ -59,6 +65,14 @@ export type { NodeCreateInput, NodeCreateResult, NodeInfo } from "./core/operati
 export type { PortEdit, PortEditResult } from "./core/operations/edit.js";
 export type { MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/cluster-status.js";
+export type {
+  ApiBinding,
+  ClusterDetail,
+  InspectOptions,
+  LoadBalancerValues,
+  NodeDetail,
+} from "./core/operations/inspect.js";
+export { DIALECTS, K3BOX, K3D, K3D_COMPAT_VERSION, type Dialect } from "./core/dialect.js";
 export type {
   ConnectOptions,
   CreateRegistryOptions,
@@ -83,8 +97,14 @@ export { planCreate, type CreatePlan, type PlanContext } from "./core/plan/clust
 export type { Action, Milestone } from "./core/plan/actions.js";
 export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";
 export * from "./base/errors.js";
-export { serializeKubeconfig, parseKubeconfig, type KubeConfig } from "./core/kubeconfig/index.js";
-export type { Runtime } from "./runtime/types.js";
+export {
+  clusterKubeconfigPath,
+  defaultKubeconfigPath,
+  serializeKubeconfig,
+  parseKubeconfig,
+  type KubeConfig,
+} from "./core/kubeconfig/index.js";
+export type { Runtime, RuntimeInfo } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
 export { DEFAULT_K3S_IMAGE, DEFAULT_CLUSTER_NAME } from "./core/cluster-spec/defaults.js";
 export { VERSION } from "./core/version.js";

@@ -53,7 +53,7 @@ export async function execute(action: Action, op: Operation): Promise<void> {
           if (joins !== undefined) {
             // Unwound after the container is gone, so the node cannot register again meanwhile.
             undo.push(`remove the Node object of ${container.name}`, () =>
-              removeNodeObjects(runtime, joins, [container.name], onEvent),
+              removeNodeObjects(runtime, op.dialect, joins, [container.name], onEvent),
             );
           }
           try {
@@ -167,15 +167,17 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       await step(onEvent, "wait-node", () => waitSinceStart(op, action.container, action.milestone), action.container);
       return;
     case "wait-ready": {
-      const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, action.cluster, signal));
+      const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(op, action.cluster));
       await step(onEvent, "wait-api", () => waitForApi(creds, signal));
       return;
     }
     case "update-loadbalancer":
-      await updateClusterLoadBalancer(runtime, action.cluster, new Set(action.exclude ?? []), op);
+      await updateClusterLoadBalancer(op, action.cluster, new Set(action.exclude ?? []));
       return;
     case "remove-node-objects":
-      await step(onEvent, "remove-node-object", () => removeNodeObjects(runtime, action.cluster, action.nodes, onEvent, signal));
+      await step(onEvent, "remove-node-object", () =>
+        removeNodeObjects(runtime, op.dialect, action.cluster, action.nodes, onEvent, signal),
+      );
       return;
   }
 }

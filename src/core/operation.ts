@@ -6,6 +6,7 @@
 import { deadlineSignal, formatMs } from "../base/abort.js";
 import { CancelledError, K3boxError, TimeoutError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
+import { K3BOX, type Dialect } from "./dialect.js";
 import { ignoreEvents, type EventSink } from "./events.js";
 import { UndoStack } from "./undo.js";
 
@@ -17,6 +18,8 @@ export interface OperationOptions {
   readonly signal?: AbortSignal;
   /** The kubeconfig file to update; defaults to the first of $KUBECONFIG, else ~/.kube/config. */
   readonly kubeconfigPath?: string;
+  /** Whose names, labels and defaults the operation speaks: k3box's own (the default) or k3d's. */
+  readonly dialect?: Dialect;
 }
 
 /** What the body of an operation works with. */
@@ -28,6 +31,7 @@ export interface Operation {
   /** Everything the body creates pushes its inverse here; it unwinds if the body fails. */
   readonly undo: UndoStack;
   readonly kubeconfigPath?: string;
+  readonly dialect: Dialect;
 }
 
 export interface FrameSettings {
@@ -55,6 +59,7 @@ export async function runOperation<T>(
     onEvent,
     signal,
     undo,
+    dialect: options.dialect ?? K3BOX,
     ...(options.kubeconfigPath !== undefined ? { kubeconfigPath: options.kubeconfigPath } : {}),
   };
   try {

@@ -17,6 +17,9 @@ import { parseSubnet } from "./subnet.js";
 import type { ApiEndpoint, ClusterSpec, ClusterRegistries, NodeFile, NodeFilter, NodeRef, PortMapping } from "./types.js";
 import { parseVolumeMount } from "./volumes.js";
 import { buildClusterRegistries } from "../registry/spec.js";
+import { K3BOX } from "../dialect.js";
+import { applyLbOverride, parseGpus, parseMemory, parseRuntimeLabel, parseUlimit } from "./runtime.js";
+import type { LoadBalancerSettings } from "./types.js";
 
 const EVERY_NODE = "server:*;agent:*";
 const EVERY_SERVER = "server:*";
@@ -68,6 +71,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
       .filter(isDefined);
   };
 
+  const dialect = options.dialect ?? K3BOX;
   const name = attempt(() => validateClusterName(input.name ?? DEFAULT_CLUSTER_NAME), "name");
   const servers = input.servers ?? 1;
   const agents = input.agents ?? 0;
@@ -88,7 +92,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
 
   const api = await attemptAsync(
     async () => {
-      const endpoint = await parseApiPort(input.apiPort);
+      const endpoint = await parseApiPort(input.apiPort, dialect.defaultApiHostIp);
       return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
     },
     input.apiHost !== undefined ? "apiHost" : "apiPort",
@@ -102,16 +106,30 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     return placed;
   });
   const volumes = each("volumes", input.volumes, (raw) => parseVolumeMount(raw));
-  const env = each("env", input.env, (raw) => parseEnvVar(raw));
+  const env = each("env", input.env, (raw) => parseEnvVar(raw, process.env, dialect.envPassThrough));
   const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
   const nodeLabels = each("nodeLabels", input.nodeLabels, parseNodeLabel);
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
   const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
   const manifests = await eachAsync("manifests", input.manifests, (m) => loadManifests(m));
   const files = [...nodeFiles.map((f) => withFilters(f.value, EVERY_NODE)), ...manifests.flatMap((m) => m.value)];
-  const registries = await buildClusterRegistries(input, report);
+  const registries = await buildClusterRegistries(input, report, dialect);
+  const memory = (field: "serversMemory" | "agentsMemory", what: string) =>
+    input[field] === undefined ? undefined : attempt(() => parseMemory(input[field] as string, what), field);
+  const serversMemory = memory("serversMemory", "servers memory");
+  const agentsMemory = memory("agentsMemory", "agents memory");
+  const gpus = input.gpus === undefined ? undefined : attempt(() => parseGpus(input.gpus as string), "gpus");
+  const runtimeLabels = each("runtimeLabels", input.runtimeLabels, parseRuntimeLabel);
+  const ulimits = each("runtimeUlimits", input.runtimeUlimits, parseUlimit);
+  let lbSettings: LoadBalancerSettings = {};
+  for (const [index, raw] of (input.lbConfigOverrides ?? []).entries()) {
+    lbSettings = attempt(() => applyLbOverride(lbSettings, raw), "lbConfigOverrides", index) ?? lbSettings;
+  }
+  if (!loadBalancer && (input.lbConfigOverrides ?? []).length > 0) {
+    report("load balancer overrides given, but the cluster has no load balancer (--no-lb)", "lbConfigOverrides");
+  }
 
-  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
+  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles, ...runtimeLabels]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
   checkPortClashes(ports, api, registries, report);
@@ -142,6 +160,16 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ...(input.network !== undefined ? { network: input.network } : {}),
     ...(subnet !== undefined ? { subnet } : {}),
     loadBalancer,
+    loadBalancerSettings: lbSettings,
+    imageVolume: input.imageVolume ?? dialect.imageVolume,
+    runtime: {
+      ...(serversMemory !== undefined ? { serversMemory } : {}),
+      ...(agentsMemory !== undefined ? { agentsMemory } : {}),
+      ...(gpus !== undefined ? { gpus: { request: gpus, raw: input.gpus as string } } : {}),
+      hostPid: input.hostPidMode ?? false,
+      labels: runtimeLabels.map(({ value }) => withFilters(value, EVERY_NODE)),
+      ulimits: ulimits.map((u) => u.value),
+    },
     wait: input.wait ?? true,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     kubeconfig: {
@@ -163,15 +191,19 @@ function validateApiHost(host: string): string {
   return host;
 }
 
-/** `[HOST:]PORT`; a host name must resolve here, since the port is bound to its address. */
-export async function parseApiPort(text: string | undefined): Promise<ApiEndpoint> {
-  if (text === undefined || text === "") return { host: DEFAULT_HOST_IP, hostIp: DEFAULT_HOST_IP };
+/**
+ * `[HOST:]PORT`; a host name must resolve here, since the port is bound to its address. Without a
+ * host the port is bound to `defaultIp`; the kubeconfig names loopback for an unspecified address.
+ */
+export async function parseApiPort(text: string | undefined, defaultIp = DEFAULT_HOST_IP): Promise<ApiEndpoint> {
+  const unnamed = { host: DEFAULT_HOST_IP, hostIp: defaultIp };
+  if (text === undefined || text === "") return unnamed;
   const colon = text.lastIndexOf(":");
   const hostText = colon < 0 ? "" : text.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
   const portText = colon < 0 ? text : text.slice(colon + 1);
   const hostPort = portText === "" ? undefined : parsePortNumber(portText, "API port", `--api-port ${text}`);
   const port = hostPort !== undefined ? { hostPort } : {};
-  if (hostText === "") return { host: DEFAULT_HOST_IP, hostIp: DEFAULT_HOST_IP, ...port };
+  if (hostText === "") return { ...unnamed, ...port };
   if (isIP(hostText) !== 0) {
     // A kubeconfig pointing at 0.0.0.0 does not work everywhere; loopback reaches the same socket.
     const host = hostText === "0.0.0.0" ? DEFAULT_HOST_IP : hostText;

@@ -1,4 +1,5 @@
 /** The user-facing description of a cluster, after parsing and validation. */
+import type { DeviceRequest, Ulimit } from "../../runtime/types.js";
 import type { RegistriesConfig } from "../registry/config.js";
 import type { RegistryCreateSpec } from "../registry/types.js";
 
@@ -45,7 +46,8 @@ export interface VolumeMount {
 
 export interface EnvVar {
   readonly key: string;
-  readonly value: string;
+  /** Undefined: given without a value (k3d's pass-through); the nodes do not get it. */
+  readonly value?: string;
   readonly filters: readonly NodeFilter[];
   readonly raw: string;
 }
@@ -72,6 +74,33 @@ export interface NodeFile {
   readonly filters: readonly NodeFilter[];
   /** Where it came from, for messages. */
   readonly raw: string;
+}
+
+/** A label on node containers (`--runtime-label`). */
+export interface RuntimeLabel {
+  readonly key: string;
+  readonly value: string;
+  readonly filters: readonly NodeFilter[];
+  readonly raw: string;
+}
+
+/** Engine settings of the node containers: k3d's `options.runtime`. */
+export interface NodeRuntime {
+  /** Memory limits in bytes; the nodes also see them as their total memory. */
+  readonly serversMemory?: number;
+  readonly agentsMemory?: number;
+  /** GPUs for every server and agent, and the request as the user wrote it. */
+  readonly gpus?: { readonly request: DeviceRequest; readonly raw: string };
+  readonly hostPid: boolean;
+  readonly labels: readonly RuntimeLabel[];
+  readonly ulimits: readonly Ulimit[];
+}
+
+/** The load balancer's nginx settings, under k3d's names. */
+export interface LoadBalancerSettings {
+  readonly workerConnections?: number;
+  /** Seconds a proxied connection may stay idle (nginx proxy_timeout; default 600). */
+  readonly defaultProxyTimeout?: number;
 }
 
 export interface ApiEndpoint {
@@ -117,6 +146,10 @@ export interface ClusterSpec {
   /** The IPv4 CIDR of the network k3box creates; undefined: the engine picks one. */
   readonly subnet?: string;
   readonly loadBalancer: boolean;
+  readonly loadBalancerSettings: LoadBalancerSettings;
+  /** A volume on /k3d/images in every node, shared by them (k3d's image volume). */
+  readonly imageVolume: boolean;
+  readonly runtime: NodeRuntime;
   readonly wait: boolean;
   /** Undefined: no deadline. */
   readonly timeoutMs?: number;

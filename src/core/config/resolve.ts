@@ -85,6 +85,9 @@ const LIST_FIELDS = [
   "files",
   "manifests",
   "registryUse",
+  "runtimeLabels",
+  "runtimeUlimits",
+  "lbConfigOverrides",
 ] as const;
 
 export function resolveClusterInput(layers: Layers): ResolvedInput {

@@ -14,6 +14,7 @@ export {
 export { parseKubeconfig, serializeKubeconfig, toKubeConfig } from "./yaml.js";
 export { clusterKubeconfig, mergeKubeconfig, removeCluster } from "./merge.js";
 export {
+  clusterKubeconfigPath,
   defaultKubeconfigPath,
   readKubeconfigFile,
   updateKubeconfigFile,

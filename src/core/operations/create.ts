@@ -11,6 +11,7 @@ import { execute } from "../executor.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
+import { K3BOX, type Dialect } from "../dialect.js";
 import { clusterSelector } from "../labels.js";
 import { loadBalancerContext } from "../loadbalancer/image.js";
 import { networkName } from "../naming.js";
@@ -20,7 +21,6 @@ import { planCreate, type CreatePlan, type PlanContext } from "../plan/cluster.j
 import { registryNames } from "../registry/addresses.js";
 import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
 import { prepareClusterRegistries } from "../registry/cluster.js";
-import { VERSION } from "../version.js";
 
 export interface CreateResult {
   readonly name: string;
@@ -29,8 +29,10 @@ export interface CreateResult {
   readonly nodes: readonly string[];
   /** https://HOST:PORT of the API as published on the host. */
   readonly server: string;
-  /** The cluster's kubeconfig (entries named k3box-NAME), as YAML. */
+  /** The cluster's kubeconfig (entries named PREFIX-NAME: k3box-NAME, or k3d-NAME in k3d's dialect), as YAML. */
   readonly kubeconfig: string;
+  /** The kubeconfig context of the cluster. */
+  readonly context: string;
   /** The file the entries were merged into, when they were. */
   readonly kubeconfigPath?: string;
   /** The cluster's registries and the names to use them by. */
@@ -49,24 +51,24 @@ export interface CreateOptions extends OperationOptions {
  * everything it created is removed again (unless the spec turns rollback off).
  */
 export async function createCluster(input: ClusterInput, options: CreateOptions = {}): Promise<CreateResult> {
-  const spec = await buildClusterSpec(input, options.build);
+  const spec = await buildClusterSpec(input, buildOptions(options));
   const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
-    const { runtime, onEvent, signal, undo } = op;
-    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, signal));
+    const { runtime, onEvent, signal, undo, dialect } = op;
+    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, dialect, spec, signal));
     await execute(plan.actions, op);
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
     const serverNode = plan.nodes.find((n) => n.role === "server")?.name as string;
     const kubeconfig = await step(onEvent, "kubeconfig", () =>
-      fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode }, signal),
+      fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode, prefix: dialect.prefix }, signal),
     );
     let kubeconfigPath: string | undefined;
     if (spec.kubeconfig.updateDefault) {
       kubeconfigPath = op.kubeconfigPath ?? defaultKubeconfigPath();
       const path = kubeconfigPath;
       const restore = await step(onEvent, "merge-kubeconfig", () =>
-        mergeIntoFile(path, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal),
+        mergeIntoFile(path, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal, dialect.prefix),
       );
       undo.push(`restore ${path}`, restore);
     }
@@ -91,6 +93,7 @@ function result(
     nodes: plan.nodes.map((n) => n.name),
     server,
     kubeconfig: serializeKubeconfig(kubeconfig),
+    context: kubeconfig["current-context"],
     ...(kubeconfigPath !== undefined ? { kubeconfigPath } : {}),
     ports: plan.nodes
       .flatMap((n) => (n.container.ports ?? []).map((p) => ({ ...p, node: n.name })))
@@ -109,9 +112,9 @@ export interface DryRun {
  * reads from the engine (conflicts, an existing network); it creates nothing and reserves no port.
  */
 export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
-  const spec = await buildClusterSpec(input, options.build);
-  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal }) => {
-    const { plan } = await planOnEngine(runtime, spec, signal, async () => ({
+  const spec = await buildClusterSpec(input, buildOptions(options));
+  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal, dialect }) => {
+    const { plan } = await planOnEngine(runtime, dialect, spec, signal, async () => ({
       token: "<generated at create>",
       apiHostPort: spec.api.hostPort ?? 0,
       portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
@@ -120,16 +123,26 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
   });
 }
 
+/** The spec builder's options: the caller's, with the operation's dialect for its defaults. */
+function buildOptions(options: CreateOptions): CreateOptions["build"] {
+  return { ...options.build, dialect: options.dialect ?? options.build?.dialect ?? K3BOX };
+}
+
 /** What must hold on the engine before anything is created: no such cluster, a usable network. */
-async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<{ networkExists: boolean }> {
+async function checkTarget(
+  runtime: Runtime,
+  d: Dialect,
+  spec: ClusterSpec,
+  signal: AbortSignal,
+): Promise<{ networkExists: boolean }> {
   await runtime.info(signal);
-  const existing = await runtime.listContainers(clusterSelector(spec.name), signal);
+  const existing = await runtime.listContainers(clusterSelector(d, spec.name), signal);
   if (existing.length > 0) throw new ConflictError(`cluster "${spec.name}" already exists`);
   const ownNetwork = spec.network === undefined;
-  const network = await runtime.inspectNetwork(spec.network ?? networkName(spec.name), signal);
+  const network = await runtime.inspectNetwork(spec.network ?? networkName(d, spec.name), signal);
   if (ownNetwork && network) {
     throw new ConflictError(
-      `network "${network.name}" already exists: a cluster "${spec.name}" was not fully removed (run: k3box cluster delete ${spec.name})`,
+      `network "${network.name}" already exists: a cluster "${spec.name}" was not fully removed (run: ${d.prefix} cluster delete ${spec.name})`,
     );
   }
   if (network && spec.subnet !== undefined && network.subnet !== spec.subnet) {
@@ -143,10 +156,11 @@ async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSig
 /** Everything that needs the engine or the host before planning: conflicts, ports, the network. */
 function prepare(
   runtime: Runtime,
+  d: Dialect,
   spec: ClusterSpec,
   signal: AbortSignal,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
-  return planOnEngine(runtime, spec, signal, async () => {
+  return planOnEngine(runtime, d, spec, signal, async () => {
     if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
     for (const p of spec.ports) {
       if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
@@ -168,20 +182,22 @@ type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts">;
  */
 async function planOnEngine(
   runtime: Runtime,
+  d: Dialect,
   spec: ClusterSpec,
   signal: AbortSignal,
   choose: () => Promise<Choices>,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
-  const { networkExists } = await checkTarget(runtime, spec, signal);
+  const { networkExists } = await checkTarget(runtime, d, spec, signal);
   const choices = await choose();
-  const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
+  const registries = await prepareClusterRegistries(runtime, d, spec, spec.network ?? networkName(d, spec.name), signal);
   const plan = planCreate(
     { ...spec, files: [...spec.files, ...registries.files] },
     {
       ...choices,
       loadBalancerImage: spec.loadBalancer ? (await loadBalancerContext()).tag : "",
       networkExists,
-      version: VERSION,
+      version: d.versionValue,
+      dialect: d,
       nodeEntrypoint: await loadNodeEntrypoint(),
       ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
       connectRegistries: registries.connect,

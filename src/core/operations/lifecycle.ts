@@ -34,10 +34,11 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
   const timeoutMs = toTimeoutMs(options.timeout);
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation(`starting cluster "${name}"`, frame, async (op) => {
-    const ref = await loadCluster(op.runtime, name, op.signal);
+    const ref = await loadCluster(op, name);
     if (ref.containers.every((c) => c.running)) return { name, changed: false };
     // Nothing is created, so there is nothing to roll back: what started stays started.
-    await execute(planClusterStart(name, ref.containers.map(toNodeState), options.wait ?? true), op);
+    const nodes = ref.containers.map((c) => toNodeState(op.dialect, c));
+    await execute(planClusterStart(name, nodes, options.wait ?? true), op);
     return { name, changed: true };
   });
 }
@@ -45,9 +46,9 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
 /** Stops every running node: load balancer, agents, joined servers, and the init server last. */
 export function stopCluster(name: string, options: StopOptions = {}): Promise<LifecycleResult> {
   return runOperation(`stopping cluster "${name}"`, options, async (op) => {
-    const ref = await loadCluster(op.runtime, name, op.signal);
+    const ref = await loadCluster(op, name);
     if (!ref.containers.some((c) => c.running || c.state === "restarting")) return { name, changed: false };
-    const nodes = ref.containers.map((c) => ({ ...toNodeState(c), running: c.running || c.state === "restarting" }));
+    const nodes = ref.containers.map((c) => ({ ...toNodeState(op.dialect, c), running: c.running || c.state === "restarting" }));
     await execute(planStop(nodes, options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS), op);
     return { name, changed: true };
   });
