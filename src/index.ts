@@ -88,6 +88,8 @@ export type { FileInput } from "./core/cluster-spec/files.js";
 export { loadConfig, readConfigSource, type ConfigFormat, type LoadedConfig } from "./core/config/load.js";
 export { CONFIG_ENV_VAR, ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { starterConfig } from "./core/config/starter.js";
+export { migrateK3dConfig } from "./core/config/migrate.js";
+export { ConfigSource } from "./core/config/source.js";
 export { k3boxConfigSchema, k3boxJsonSchema, type K3boxConfig } from "./core/config/schema.js";
 
 export { specView } from "./core/cluster-spec/view.js";
