@@ -72,12 +72,17 @@ export function normalizeBooleanFlags(program: Command, argv: readonly string[])
       out.push(arg);
       continue;
     }
-    const m = /^(--[^=]+)=(.*)$/.exec(arg);
-    const plain = m ? options.find((o) => o.long === m[1] && !o.required && !o.optional) : undefined;
-    if (m && plain) {
+    const m = /^(-[A-Za-z]|--[^=]+)=(.*)$/.exec(arg);
+    const named = m ? options.find((o) => o.long === m[1] || o.short === m[1]) : undefined;
+    if (m && named && !named.required && !named.optional) {
       const value = parseGoBool(m[2] as string);
       if (value === undefined) throw new UsageError(`invalid boolean "${m[2]}" for ${m[1]}: use true or false (or 1, t, 0, f…)`);
       if (value) out.push(m[1] as string);
+      continue;
+    }
+    if (m && named?.optional && named.long !== undefined && m[1] === named.short) {
+      // `-s=false`, as pflag reads it; commander knows only the long form with `=`.
+      out.push(`${named.long}=${m[2]}`);
       continue;
     }
     const optionalBool = options.find((o) => (o.long === arg || o.short === arg) && o.optional && o.parseArg === bool);

@@ -485,10 +485,12 @@ describe("the command line k3box speaks", () => {
       .option("--no-lb")
       .option("-a, --all")
       .option("--token <t>")
-      .addOption(new Option("--wait [bool]").argParser(bool));
+      .addOption(new Option("--wait [bool]").argParser(bool))
+      .addOption(new Option("-s, --switch [bool]").argParser(bool));
     const norm = (...argv: string[]) => normalizeBooleanFlags(program, argv);
     expect(norm("create", "--no-lb=T", "--all=0", "x")).toEqual(["create", "--no-lb", "x"]);
     expect(norm("create", "--no-lb=False")).toEqual(["create"]);
+    expect(norm("create", "-a=f", "-s=false")).toEqual(["create", "--switch=false"]);
     expect(norm("create", "--wait", "mycluster")).toEqual(["create", "--wait=true", "mycluster"]);
     expect(norm("create", "--wait", "FALSE")).toEqual(["create", "--wait", "FALSE"]);
     expect(norm("create", "--token=1", "--", "--all=x")).toEqual(["create", "--token=1", "--", "--all=x"]);
