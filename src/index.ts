@@ -72,7 +72,7 @@ export type {
   LoadBalancerValues,
   NodeDetail,
 } from "./core/operations/inspect.js";
-export { DIALECTS, K3BOX, K3D, K3D_COMPAT_VERSION, type Dialect } from "./core/dialect.js";
+export { K3BOX, K3D, K3D_COMPAT_VERSION, type Dialect } from "./core/dialect.js";
 export type {
   ConnectOptions,
   CreateRegistryOptions,

@@ -170,13 +170,6 @@ export const K3D: Dialect = {
   kubeconfigDir: "k3d",
 };
 
-export const DIALECTS: Readonly<Record<Dialect["name"], Dialect>> = { k3box: K3BOX, k3d: K3D };
-
-/** The labels every object of the dialect carries: the marker, the version, and the extras. */
-export function objectLabels(d: Dialect): Labels {
-  return { [d.labels.managed]: d.managedValue, [d.labels.version]: d.versionValue, ...d.extraLabels };
-}
-
 /** The selector of every object of the dialect. */
 export function managedSelector(d: Dialect): Labels {
   return { [d.labels.managed]: d.managedValue };

@@ -256,7 +256,7 @@ describe("k3box as k3d: k3d's documented examples", () => {
       expect(refused.stderr).toContain("already exists");
     });
 
-    it("node list [NODE…], node create NAME --memory (node add), node edit --port-add, debug loadbalancer", async () => {
+    it("node list [NODE…], node create NAME --memory (node add), node edit --port-add, debug loadbalancer get/set", async () => {
       const list = await k3d(["node", "list"]);
       expect(list.stdout.split("\n")[0]?.split(/\s+/)).toEqual(["NAME", "ROLE", "CLUSTER", "STATUS"]);
       const one = JSON.parse((await k3d(["node", "list", `k3d-${name}-agent-0`, "-o", "json"])).stdout) as Array<{
@@ -286,6 +286,15 @@ describe("k3box as k3d: k3d's documented examples", () => {
       expect(config.ports["6443.tcp"]).toEqual([`k3d-${name}-server-0`]);
       expect(config.ports["80.tcp"]?.sort()).toEqual(
         [`k3d-${name}-server-0`, `k3d-${name}-agent-0`, `k3d-${name}-agent-1`, `k3d-${extra}-0`].sort(),
+      );
+
+      const set = await k3d(["debug", "loadbalancer", "set-config", name, "settings.workerConnections=4096"]);
+      expect(set.code, set.stderr).toBe(0);
+      const after = parse((await k3d(["debug", "lb", "get-config", name])).stdout) as typeof config;
+      expect(after.settings.workerConnections).toBe(4096);
+      expect(after.ports).toEqual(config.ports);
+      expect((await docker(["exec", `k3d-${name}-serverlb`, "cat", "/etc/nginx/nginx.conf"])).stdout).toContain(
+        "worker_connections 4096;",
       );
 
       const del = await k3d(["node", "delete", `k3d-${extra}-0`]);

@@ -153,7 +153,7 @@ function nodeDetail(d: Dialect, cluster: string, c: ContainerInfo, api: ApiBindi
 }
 
 /** What the load balancer forwards where, over the running nodes, in k3d's `values.yaml` shape. */
-export function loadBalancerValues(d: Dialect, lb: ContainerInfo, nodes: readonly ContainerInfo[]): LoadBalancerValues {
+function loadBalancerValues(d: Dialect, lb: ContainerInfo, nodes: readonly ContainerInfo[]): LoadBalancerValues {
   const settings = storedSettings(d, lb);
   const ports = Object.fromEntries(
     loadBalancerTargets(storedPortSpecs(d, lb), nodes, d)
