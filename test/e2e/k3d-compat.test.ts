@@ -284,7 +284,7 @@ describe("k3box as k3d: k3d's documented examples", () => {
       };
       expect(config.settings.workerConnections).toBe(1024);
       expect(config.ports["6443.tcp"]).toEqual([`k3d-${name}-server-0`]);
-      expect(config.ports["80.tcp"]?.sort()).toEqual(
+      expect([...(config.ports["80.tcp"] ?? [])].sort()).toEqual(
         [`k3d-${name}-server-0`, `k3d-${name}-agent-0`, `k3d-${name}-agent-1`, `k3d-${extra}-0`].sort(),
       );
 
