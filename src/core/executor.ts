@@ -34,15 +34,22 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         await ensureLoadBalancerImage(runtime, await loadBalancerContext(), () => {}, signal);
       });
       return;
+    // Each undo goes on before its create: an engine that made the object but lost the answer
+    // still gets it removed, and removing what is not there is no error.
     case "create-network":
       await step(onEvent, "network", async () => {
-        await runtime.createNetwork(action.network, signal);
-        undo.push(`remove network ${action.network.name}`, () => runtime.removeNetwork(action.network.name));
+        const forget = undo.push(`remove network ${action.network.name}`, () => runtime.removeNetwork(action.network.name));
+        try {
+          await runtime.createNetwork(action.network, signal);
+        } catch (err) {
+          if (err instanceof ConflictError) forget();
+          throw err;
+        }
       });
       return;
     case "create-volume":
-      await runtime.createVolume(action.volume, signal);
       undo.push(`remove volume ${action.volume.name}`, () => runtime.removeVolume(action.volume.name));
+      await runtime.createVolume(action.volume, signal);
       return;
     case "create-container": {
       const { container, files, joins } = action;
@@ -56,15 +63,17 @@ export async function execute(action: Action, op: Operation): Promise<void> {
               removeNodeObjects(runtime, op.dialect, joins, [container.name], onEvent),
             );
           }
+          const forget = undo.push(`remove container ${container.name}`, () => runtime.removeContainer(container.name));
           try {
             await runtime.createContainer(container, signal);
           } catch (err) {
             if (err instanceof ConflictError) {
+              // The name is someone else's container: not ours to remove.
+              forget();
               throw new ConflictError(`container name "${container.name}" is already in use`, { cause: err });
             }
             throw err;
           }
-          undo.push(`remove container ${container.name}`, () => runtime.removeContainer(container.name));
           if (files.length > 0) await runtime.putFiles(container.name, files, signal);
         },
         container.name,

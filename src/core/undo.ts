@@ -5,8 +5,14 @@
 export class UndoStack {
   private readonly steps: Array<{ what: string; fn: () => Promise<void> }> = [];
 
-  push(what: string, fn: () => Promise<void>): void {
-    this.steps.push({ what, fn });
+  /** Returns a function that takes the step back off the stack (what it would undo turned out not to be ours). */
+  push(what: string, fn: () => Promise<void>): () => void {
+    const step = { what, fn };
+    this.steps.push(step);
+    return () => {
+      const i = this.steps.indexOf(step);
+      if (i >= 0) this.steps.splice(i, 1);
+    };
   }
 
   /** Nothing was created yet, so there is nothing to roll back. */

@@ -138,6 +138,13 @@ async function checkTarget(
   await runtime.info(signal);
   const existing = await runtime.listContainers(clusterSelector(d, spec.name), signal);
   if (existing.length > 0) throw new ConflictError(`cluster "${spec.name}" already exists`);
+  // The engine would hand an old volume to a new node (it creates volumes idempotently), old data and all.
+  const volumes = await runtime.listVolumes(clusterSelector(d, spec.name), signal);
+  if (volumes.length > 0) {
+    throw new ConflictError(
+      `volumes of a cluster "${spec.name}" exist already (${volumes.join(", ")}): it was not fully removed (run: ${d.prefix} cluster delete ${spec.name})`,
+    );
+  }
   const ownNetwork = spec.network === undefined;
   const network = await runtime.inspectNetwork(spec.network ?? networkName(d, spec.name), signal);
   if (ownNetwork && network) {

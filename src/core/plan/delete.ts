@@ -39,9 +39,10 @@ export function planDelete(o: ClusterObjects): { actions: Action; keptRegistries
   }
   const own = o.networks.filter((n) => n.labels[keys.networkExternal] !== "true");
   // A registry that stays is let go with a way back to the host: on no network, its port would be dead.
+  // Its own inspect says where it is attached, stopped or not: a network lists only running members.
   const keptOnNetwork = (n: NetworkInfo) =>
     o.registries
-      .filter((r) => !removed.has(r.name) && n.containers.includes(r.name))
+      .filter((r) => !removed.has(r.name) && n.name in r.networks)
       .map<Action>((r) => ({
         type: "disconnect-network",
         network: n.name,

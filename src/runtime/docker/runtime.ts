@@ -465,13 +465,17 @@ function firstFileOfTar(stream: Readable, what: string): Promise<{ content: Buff
     const extract = tar.extract();
     let found: { content: Buffer; mode: number } | undefined;
     let linkTarget: string | undefined;
+    // The archive of a directory starts with the directory and goes on with what it holds: only
+    // the first entry is the path asked for.
+    let first = true;
     extract.on("entry", (header, body, next) => {
+      const isFirst = first;
+      first = false;
       const chunks: Buffer[] = [];
       body.on("data", (c: unknown) => chunks.push(c as Buffer));
       body.on("end", () => {
-        if (found === undefined && header.type === "file")
-          found = { content: Buffer.concat(chunks), mode: (header.mode ?? 0o644) & 0o7777 };
-        if (header.type === "symlink") linkTarget = header.linkname ?? undefined;
+        if (isFirst && header.type === "file") found = { content: Buffer.concat(chunks), mode: (header.mode ?? 0o644) & 0o7777 };
+        if (isFirst && header.type === "symlink") linkTarget = header.linkname ?? undefined;
         next();
       });
       body.resume();
