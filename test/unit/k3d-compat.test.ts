@@ -29,6 +29,11 @@ import { bool, normalizeBooleanFlags } from "../../src/cli/options.js";
 import { run } from "../../src/cli/program.js";
 import { timestamped } from "../../src/cli/timestamps.js";
 import { K3S_KUBECONFIG } from "./k3s-kubeconfig-fixture.js";
+import { MemoryRuntime } from "../support/memory-runtime/index.js";
+import { createCluster } from "../../src/core/operations/create.js";
+import { deleteCluster } from "../../src/core/operations/delete.js";
+import { inspectClusters } from "../../src/core/operations/inspect.js";
+import { listClusters } from "../../src/core/operations/list.js";
 
 const ctx: PlanContext = {
   token: "t0ken",
@@ -521,5 +526,46 @@ describe("the command line k3box speaks", () => {
     const stream = timestamped(target as unknown as NodeJS.WriteStream, () => new Date("2026-01-02T03:04:05Z"));
     await new Promise<void>((done) => stream.write("a\nb", () => stream.write("c\n", () => done())));
     expect(text).toBe("[2026-01-02T03:04:05.000Z] a\n[2026-01-02T03:04:05.000Z] bc\n");
+  });
+});
+
+describe("operations in k3d's dialect, on the in-memory engine", () => {
+  const IMAGE = "rancher/k3s:v1.35.5-k3s1";
+  const engine = () => {
+    const runtime = new MemoryRuntime({ images: { [IMAGE]: {} } });
+    // A k3s server writes its admin kubeconfig where k3box reads it.
+    runtime.program(/-server-\d+$/, (p) =>
+      p.files.write({ path: "/output/kubeconfig.yaml", content: K3S_KUBECONFIG, mode: 0o600 }),
+    );
+    return runtime;
+  };
+  const input = { name: "dev", agents: 1, image: IMAGE, wait: false, loadBalancer: false, apiPort: "127.0.0.1:" };
+
+  const dir = mkdtempSync(join(tmpdir(), "k3box-k3d-op-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("creates, lists in k3d's shape and deletes a cluster the other dialect never sees", async () => {
+    const runtime = engine();
+    const kubeconfigPath = join(dir, "config");
+    const created = await createCluster(input, { runtime, dialect: K3D, kubeconfigPath });
+    expect(created.nodes).toEqual(["k3d-dev-server-0", "k3d-dev-agent-0"]);
+    expect(created.context).toBe("k3d-dev");
+    expect(created.network).toBe("k3d-dev");
+    const [detail] = await inspectClusters(["dev"], { runtime, dialect: K3D, token: true });
+    const shaped = [k3dCluster(detail as ClusterDetail)];
+    const schema = JSON.parse(readFileSync(new URL("../fixtures/k3d/cluster-list.schema.json", import.meta.url), "utf8"));
+    const validate = new Ajv2020({ allErrors: true }).compile(schema);
+    expect(validate(shaped), JSON.stringify(validate.errors)).toBe(true);
+    expect(shaped[0]).toMatchObject({ name: "dev", serversCount: 1, agentsCount: 1, imageVolume: "k3d-dev-images" });
+    expect(shaped[0]?.clusterToken).toMatch(/^[0-9a-f]{40}$/);
+    expect(detail?.volumes).toEqual(["k3d-dev-agent-0-data", "k3d-dev-images", "k3d-dev-server-0-data"]);
+    // k3box's own dialect lists only its own clusters, and k3d's only k3d's.
+    expect(await listClusters({ runtime })).toEqual([]);
+    expect((await listClusters({ runtime, dialect: K3D })).map((c) => c.name)).toEqual(["dev"]);
+    await expect(deleteCluster("dev", { runtime, kubeconfigPath })).rejects.toThrow(/not found/);
+    expect((await deleteCluster("dev", { runtime, dialect: K3D, kubeconfigPath })).deleted).toBe(true);
+    expect(await runtime.listContainers({})).toEqual([]);
+    expect(await runtime.listVolumes({})).toEqual([]);
+    expect((await runtime.listNetworks({})).map((n) => n.name)).not.toContain("k3d-dev");
   });
 });
