@@ -72,7 +72,9 @@ Examples:
         ctx.out(formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
         return;
       }
-      if (input.apiPort === undefined && mode.apiBindNote !== undefined) ctx.err(mode.apiBindNote);
+      // `--api-port 6550` names no host either: the port is bound to the mode's default address.
+      const namesHost = input.apiPort !== undefined && /^(\[[^\]]+\]|[^:]+):/.test(input.apiPort);
+      if (!namesHost && mode.apiBindNote !== undefined) ctx.err(mode.apiBindNote);
       const result = await ctx.withProgress((onEvent, signal) => createCluster(input, { onEvent, signal, build, dialect }));
       if (format) {
         ctx.out(
