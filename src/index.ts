@@ -11,6 +11,10 @@ import type * as remove from "./core/operations/delete.js";
 import type * as diagnosis from "./core/operations/doctor.js";
 import type * as bundle from "./core/operations/bundle.js";
 import type * as edit from "./core/operations/edit.js";
+import type * as archive from "./core/operations/image-archive.js";
+import type * as inspect from "./core/operations/inspect.js";
+import type * as migrate from "./core/config/migrate.js";
+import type * as source from "./core/config/source.js";
 import type * as images from "./core/operations/import.js";
 import type * as kubeconfig from "./core/operations/kubeconfig.js";
 import type * as lifecycle from "./core/operations/lifecycle.js";
@@ -38,6 +42,10 @@ export const listClusters: typeof list.listClusters = async (o = {}) =>
   (await import("./core/operations/list.js")).listClusters(engine(o));
 export const getCluster: typeof list.getCluster = async (name, o = {}) =>
   (await import("./core/operations/list.js")).getCluster(name, engine(o));
+export const engineInfo: typeof list.engineInfo = async (o = {}) =>
+  (await import("./core/operations/list.js")).engineInfo(engine(o));
+export const inspectClusters: typeof inspect.inspectClusters = async (names, o = {}) =>
+  (await import("./core/operations/inspect.js")).inspectClusters(names, engine(o));
 export const startCluster: typeof lifecycle.startCluster = async (name, o = {}) =>
   (await import("./core/operations/lifecycle.js")).startCluster(name, engine(o));
 export const stopCluster: typeof lifecycle.stopCluster = async (name, o = {}) =>
@@ -66,6 +74,8 @@ export const buildNodeImage: typeof nodeImage.buildNodeImage = async (input, o =
   (await import("./core/operations/node-image.js")).buildNodeImage(input, engine(o));
 export const importImages: typeof images.importImages = async (cluster, sources, o = {}) =>
   (await import("./core/operations/import.js")).importImages(cluster, sources, engine(o));
+export const keepImageArchive: typeof archive.keepImageArchive = async (cluster, sources, o = {}) =>
+  (await import("./core/operations/image-archive.js")).keepImageArchive(cluster, sources, engine(o));
 export const createRegistry: typeof registry.createRegistry = async (input, o = {}) =>
   (await import("./core/operations/registry.js")).createRegistry(input, engine(o));
 export const listRegistries: typeof registry.listRegistries = async (o = {}) =>
@@ -109,6 +119,14 @@ export type { PortEdit, PortEditResult } from "./core/operations/edit.js";
 export type { MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
 export type { ClusterStatus, NodeStatus } from "./core/cluster-status.js";
 export type {
+  ApiBinding,
+  ClusterDetail,
+  InspectOptions,
+  LoadBalancerValues,
+  NodeDetail,
+} from "./core/operations/inspect.js";
+export { K3BOX, K3D, K3D_COMPAT_VERSION, type Dialect } from "./core/dialect.js";
+export type {
   ConnectOptions,
   CreateRegistryOptions,
   DeleteRegistryOptions,
@@ -136,6 +154,12 @@ export type { ChartInput } from "./core/cluster-spec/charts.js";
 export { CONFIG_ENV_VAR, ENV_VARS, resolveClusterInput, type Layers, type ResolvedInput } from "./core/config/resolve.js";
 export { starterConfig } from "./core/config/starter.js";
 export type { K3boxConfig } from "./core/config/schema.js";
+/** A k3d config file of an older version, rewritten as v1alpha5. */
+export const migrateK3dConfig = async (...args: Parameters<typeof migrate.migrateK3dConfig>): Promise<string> =>
+  (await import("./core/config/migrate.js")).migrateK3dConfig(...args);
+/** Config text from anywhere (not a file), ready for `loadConfig`. */
+export const configSourceOf = async (name: string, text: string, dir: string): Promise<source.ConfigSource> =>
+  new (await import("./core/config/source.js")).ConfigSource(name, text, dir);
 
 export { specView } from "./core/cluster-spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
@@ -149,7 +173,8 @@ export const serializeKubeconfig = async (config: kube.KubeConfig): Promise<stri
 export const parseKubeconfig = async (text: string, source?: string): Promise<kube.KubeConfig> =>
   (await import("./core/kubeconfig/yaml.js")).parseKubeconfig(text, source);
 export type { KubeConfig } from "./core/kubeconfig/index.js";
-export type { Runtime } from "./runtime/types.js";
+export { clusterKubeconfigPath, defaultKubeconfigPath } from "./core/kubeconfig/file.js";
+export type { Runtime, RuntimeInfo } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
 export {
   DEFAULT_CLUSTER_NAME,

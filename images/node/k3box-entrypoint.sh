@@ -7,12 +7,14 @@
 #
 # Switches (env vars on the node; default on): K3BOX_FIX_CGROUPV2,
 # K3BOX_FIX_MOUNTS, K3BOX_FIX_DNS, K3BOX_FIX_HOSTS. K3BOX_HOST_IP overrides the
-# address host.k3box.internal points at (default: the network's gateway).
-# Extra host entries are read from /etc/k3box/hosts (hosts-file syntax).
+# address host.k3box.internal points at (default: the network's gateway), and
+# K3BOX_HOST_NAME that name. Extra host entries are read from /etc/k3box/hosts
+# (hosts-file syntax). A node with a memory limit has /etc/k3box/meminfo.
 
 K3S_BIN=/bin/k3s
 ALIASES_FILE=/etc/k3box/hosts
-HOST_NAME=host.k3box.internal
+MEMINFO_FILE=/etc/k3box/meminfo
+HOST_NAME=${K3BOX_HOST_NAME:-host.k3box.internal}
 STATE_DIR=/run/k3box
 
 log() {
@@ -196,6 +198,26 @@ fix_mounts() {
   fi
 }
 
+# Memory: cadvisor reads the machine's memory from /proc/meminfo, which shows
+# the host's, not the container's limit. The limit's own meminfo is mounted over
+# it (mounts do not survive a restart, so this runs on every start), and an
+# empty edac directory hides ECC memory controllers, which cadvisor would
+# otherwise count instead.
+fix_meminfo() {
+  if [ ! -f "$MEMINFO_FILE" ]; then
+    log "meminfo: no memory limit, nothing to do"
+    return
+  fi
+  if mount --bind "$MEMINFO_FILE" /proc/meminfo 2>/dev/null; then
+    log "meminfo: /proc/meminfo shows $(awk '/^MemTotal:/ { print $2 " " $3 }' /proc/meminfo)"
+  else
+    log "meminfo: failed: mount --bind $MEMINFO_FILE /proc/meminfo"
+  fi
+  if [ -d /sys/devices/system/edac ] && ! mount -t tmpfs -o ro,size=4k k3box-edac /sys/devices/system/edac 2>/dev/null; then
+    log "meminfo: failed: cannot hide /sys/devices/system/edac"
+  fi
+}
+
 # DNS: Docker's embedded DNS server answers at 127.0.0.11, an address that
 # means "this network namespace" and so cannot be reached from a pod's. Queries
 # to the network's gateway address are redirected to the embedded server
@@ -288,6 +310,7 @@ mkdir -p "$STATE_DIR"
 
 if switched_on "${K3BOX_FIX_CGROUPV2:-true}"; then fix_cgroupv2; else log "cgroupv2: skipped (K3BOX_FIX_CGROUPV2=$K3BOX_FIX_CGROUPV2)"; fi
 if switched_on "${K3BOX_FIX_MOUNTS:-true}"; then fix_mounts; else log "mounts: skipped (K3BOX_FIX_MOUNTS=$K3BOX_FIX_MOUNTS)"; fi
+fix_meminfo
 
 GATEWAY=$(default_gateway)
 if switched_on "${K3BOX_FIX_DNS:-true}"; then fix_dns "$GATEWAY"; else log "dns: skipped (K3BOX_FIX_DNS=$K3BOX_FIX_DNS)"; fi

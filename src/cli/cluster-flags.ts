@@ -15,7 +15,7 @@ import {
   type ResolvedInput,
 } from "../index.js";
 import { addHelmFlags, chartsFromFlags } from "./helm-flags.js";
-import { bool, collect, count } from "./options.js";
+import { bool, collect, collectList, count } from "./options.js";
 
 export interface SpecFlags {
   config?: string;
@@ -47,6 +47,14 @@ export interface SpecFlags {
   kubeconfigUpdateDefault: boolean;
   kubeconfigSwitchContext: boolean;
   rollback: boolean;
+  serversMemory?: string;
+  agentsMemory?: string;
+  gpus?: string;
+  hostPidMode?: boolean;
+  lbConfigOverride: string[];
+  imageVolume: boolean;
+  runtimeLabel: string[];
+  runtimeUlimit: string[];
 }
 
 export function addSpecFlags(cmd: Command): Command {
@@ -106,7 +114,25 @@ export function addSpecFlags(cmd: Command): Command {
     .option("--registry-create <name[:host][:port]>", "create a registry with the cluster (deleted with it)")
     .option("--registry-use <name[:port]>", "pull through an existing k3box registry (repeatable)", collect, [])
     .option("--registry-config <file>", "a k3s registries.yaml merged over the mirrors k3box generates")
-    .option("--bundle <file>", "create from a bundle (k3box bundle create): its images go into every node before k3s starts");
+    .option("--bundle <file>", "create from a bundle (k3box bundle create): its images go into every node before k3s starts")
+    .option("--servers-memory <size>", "memory limit of every server (e.g. 2g); the nodes see it as their memory")
+    .option("--agents-memory <size>", "memory limit of every agent (e.g. 1g); the nodes see it as their memory")
+    .option("--gpus <request>", "GPUs for every server and agent, as docker run --gpus (all, 2, device=0)")
+    .addOption(new Option("--host-pid-mode [bool]", "the nodes share the host's PID namespace").argParser(bool))
+    .option(
+      "--lb-config-override <settings.KEY=VALUE>",
+      "load balancer setting: settings.workerConnections=N, settings.defaultProxyTimeout=SECONDS (repeatable)",
+      collectList,
+      [],
+    )
+    .option("--no-image-volume", "no shared image volume on /k3d/images (k3d's dialect makes one)")
+    .option("--runtime-label <KEY=VALUE@filter>", "label of the selected node containers, default all (repeatable)", collect, [])
+    .option(
+      "--runtime-ulimit <NAME=SOFT:HARD>",
+      "ulimit of every server and agent, e.g. nofile=1024:2048 (repeatable)",
+      collect,
+      [],
+    );
   return addHelmFlags(cmd);
 }
 
@@ -144,6 +170,14 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     updateDefaultKubeconfig: pick("kubeconfigUpdateDefault", flags.kubeconfigUpdateDefault),
     switchContext: pick("kubeconfigSwitchContext", flags.kubeconfigSwitchContext),
     rollback: pick("rollback", flags.rollback),
+    serversMemory: flags.serversMemory,
+    agentsMemory: flags.agentsMemory,
+    gpus: flags.gpus,
+    hostPidMode: flags.hostPidMode,
+    lbConfigOverrides: flags.lbConfigOverride,
+    imageVolume: pick("imageVolume", flags.imageVolume),
+    runtimeLabels: flags.runtimeLabel,
+    runtimeUlimits: flags.runtimeUlimit,
   };
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CancelledError } from "../index.js";
-import { EXIT } from "./exit.js";
+import { EXIT, exitCodeFor } from "./exit.js";
+import { modeFor } from "./mode.js";
 import { run } from "./program.js";
 
 // The one place that exits. The first Ctrl-C or SIGTERM cancels the operation, which
@@ -23,7 +24,15 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 process.on("SIGTERM", onSignal);
 
-const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal);
+// Called as `k3d` (a link or copy), or with K3BOX_COMPAT=k3d, k3box speaks k3d's command line.
+let code: number;
+try {
+  const mode = modeFor(process.argv[1], process.env);
+  code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal, mode);
+} catch (err) {
+  process.stderr.write(`error: ${(err as Error).message}\n`);
+  code = exitCodeFor(err);
+}
 process.exitCode = code;
 // Sockets to the engine may keep the loop alive; the work is done.
 setImmediate(() => process.exit(code));

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { Readable } from "node:stream";
-import { VERSION, K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
+import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { COMPLETE, candidates, completionCommand } from "./commands/completion.js";
@@ -12,9 +12,15 @@ import { nodeImageCommand } from "./commands/node-image.js";
 import { registryCommand } from "./commands/registry.js";
 import { nodeCommand } from "./commands/node.js";
 import { applyColourPolicy } from "./colour.js";
+import { debugCommand } from "./commands/debug.js";
+import { linkCommand } from "./commands/link.js";
+import { versionCommand } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit.js";
+import { K3BOX_MODE, versionFacts, type CliMode } from "./mode.js";
+import { normalizeBooleanFlags } from "./options.js";
 import { createProgress } from "./progress.js";
+import { timestamped } from "./timestamps.js";
 
 export interface Streams {
   readonly stdout: NodeJS.WriteStream;
@@ -23,17 +29,28 @@ export interface Streams {
   readonly stdin?: Readable;
 }
 
-/** Parses and runs one command line; returns the exit code. Only main.ts exits the process. */
-export async function run(argv: readonly string[], streams: Streams, signal: AbortSignal): Promise<number> {
+/**
+ * Parses and runs one command line; returns the exit code. Only main.ts exits the process. `mode`
+ * is the command line spoken: k3box's own, or k3d's (main.ts picks it from the program's name).
+ */
+export async function run(
+  argv: readonly string[],
+  streams: Streams,
+  signal: AbortSignal,
+  mode: CliMode = K3BOX_MODE,
+): Promise<number> {
   applyColourPolicy();
   let verbose = false;
   let quiet = false;
+  let stderr = streams.stderr;
   const ctx: CliContext = {
     signal,
+    mode,
+    dialect: mode.dialect,
     out: (text) => streams.stdout.write(text),
-    err: (line) => streams.stderr.write(line + "\n"),
+    err: (line) => stderr.write(line + "\n"),
     async withProgress(fn) {
-      const progress = await createProgress(streams.stderr, quiet);
+      const progress = await createProgress(stderr, quiet);
       try {
         return await fn(progress.onEvent, signal);
       } finally {
@@ -41,10 +58,12 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
       }
     },
   };
-  const program = new Command("k3box")
-    .description("Run k3s Kubernetes clusters in Docker")
-    .version(VERSION, "--version", "print the version")
+  const program = new Command(mode.program)
+    .description(mode.description)
+    .version(mode.version(versionFacts(undefined)).flag, "--version", "print the version")
     .option("--verbose", "print stack traces of errors")
+    .option("--trace", "print stack traces of errors (as --verbose)")
+    .option("--timestamps", "start every progress line with the time, and draw no spinner")
     .option("-q, --quiet", "no progress output")
     .configureOutput({
       writeOut: (s) => streams.stdout.write(s),
@@ -53,9 +72,10 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
     .exitOverride()
     .showHelpAfterError(false)
     .hook("preAction", (cmd) => {
-      const opts = cmd.optsWithGlobals<{ verbose?: boolean; quiet?: boolean }>();
-      verbose = opts.verbose ?? false;
+      const opts = cmd.optsWithGlobals<{ verbose?: boolean; trace?: boolean; timestamps?: boolean; quiet?: boolean }>();
+      verbose = (opts.verbose ?? false) || (opts.trace ?? false);
       quiet = opts.quiet ?? false;
+      if (opts.timestamps) stderr = timestamped(streams.stderr);
     });
   program.addCommand(clusterCommand(ctx));
   program.addCommand(nodeCommand(ctx));
@@ -66,10 +86,9 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
   program.addCommand(imageCommand(ctx, () => streams.stdin ?? process.stdin));
   program.addCommand(doctorCommand(ctx));
   program.addCommand(bundleCommand(ctx));
-  program
-    .command("version")
-    .description("Print k3box's version")
-    .action(() => ctx.out(`k3box ${VERSION}\n`));
+  program.addCommand(versionCommand(ctx));
+  program.addCommand(linkCommand(ctx));
+  program.addCommand(debugCommand(ctx));
   program.addCommand(completionCommand(ctx));
   for (const cmd of program.commands) inheritOverrides(cmd, streams);
 
@@ -79,7 +98,7 @@ export async function run(argv: readonly string[], streams: Streams, signal: Abo
   }
 
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(normalizeBooleanFlags(program, argv), { from: "user" });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

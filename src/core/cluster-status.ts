@@ -1,6 +1,7 @@
 /** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
 import type { ContainerInfo, Runtime } from "../runtime/types.js";
-import { LABEL, MANAGED_SELECTOR, apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
+import { managedSelector, type Dialect } from "./dialect.js";
+import { apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
 import { K3S_API_PORT } from "./cluster-spec/defaults.js";
 
 export interface NodeStatus {
@@ -41,16 +42,17 @@ export interface PublishedPortStatus {
 
 const ROLE_ORDER = { server: 0, agent: 1, loadbalancer: 2 } as const;
 
-export function clusterStatus(name: string, containers: readonly ContainerInfo[]): ClusterStatus {
+export function clusterStatus(d: Dialect, name: string, containers: readonly ContainerInfo[]): ClusterStatus {
   const nodes: NodeStatus[] = containers
+    .filter((c) => roleOf(d, c) in ROLE_ORDER)
     .map((c) => {
-      const role = roleOf(c);
-      const net = c.labels[LABEL.network] ?? "";
+      const role = roleOf(d, c);
+      const net = c.labels[d.labels.network] ?? "";
       const ip = c.networks[net]?.ip;
       return {
         name: c.name,
         role,
-        index: indexOf(c),
+        index: indexOf(d, c),
         state: c.state,
         running: c.running,
         image: c.image,
@@ -62,7 +64,7 @@ export function clusterStatus(name: string, containers: readonly ContainerInfo[]
     const of = nodes.filter((n) => n.role === role);
     return { running: of.filter((n) => n.running).length, total: of.length };
   };
-  const first = containers.find((c) => roleOf(c) === "server") ?? containers[0];
+  const first = containers.find((c) => roleOf(d, c) === "server") ?? containers[0];
   const labels = first?.labels ?? {};
   const running = nodes.filter((n) => n.running).length;
   return {
@@ -70,31 +72,45 @@ export function clusterStatus(name: string, containers: readonly ContainerInfo[]
     servers: count("server"),
     agents: count("agent"),
     loadBalancer: nodes.some((n) => n.role === "loadbalancer"),
-    server: apiServerUrl(labels, "?"),
-    image: labels[LABEL.image] ?? first?.image ?? "",
-    network: labels[LABEL.network] ?? "",
+    server: apiServerUrl(d, labels, "?"),
+    image: labels[d.labels.image] ?? first?.image ?? "",
+    network: labels[d.labels.network] ?? "",
     state: running === 0 ? "stopped" : running === nodes.length ? "running" : "degraded",
     nodes,
-    adaptations: JSON.parse(labels[LABEL.adaptations] ?? "[]") as string[],
+    adaptations: JSON.parse(labels[d.labels.adaptations] ?? "[]") as string[],
     ports: containers
       .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
-      .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[LABEL.apiPort]))
+      .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[d.labels.apiPort]))
       .sort((a, b) => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol)),
   };
 }
 
-export async function observeClusters(runtime: Runtime, signal?: AbortSignal): Promise<ClusterStatus[]> {
-  const containers = await runtime.listContainers(MANAGED_SELECTOR, signal);
+/** Every managed container that belongs to a cluster, grouped by cluster name, sorted by name. */
+export async function containersByCluster(
+  runtime: Runtime,
+  d: Dialect,
+  signal?: AbortSignal,
+): Promise<[string, ContainerInfo[]][]> {
+  const containers = await runtime.listContainers(managedSelector(d), signal);
   const byCluster = new Map<string, ContainerInfo[]>();
   for (const c of containers) {
-    const name = c.labels[LABEL.cluster];
+    const name = c.labels[d.labels.cluster];
     if (name === undefined) continue;
     byCluster.set(name, [...(byCluster.get(name) ?? []), c]);
   }
-  return [...byCluster.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([n, cs]) => clusterStatus(n, cs));
+  return [...byCluster.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
-export async function observeCluster(runtime: Runtime, name: string, signal?: AbortSignal): Promise<ClusterStatus | undefined> {
-  const containers = await runtime.listContainers(clusterSelector(name), signal);
-  return containers.length === 0 ? undefined : clusterStatus(name, containers);
+export async function observeClusters(runtime: Runtime, d: Dialect, signal?: AbortSignal): Promise<ClusterStatus[]> {
+  return (await containersByCluster(runtime, d, signal)).map(([n, cs]) => clusterStatus(d, n, cs));
+}
+
+export async function observeCluster(
+  runtime: Runtime,
+  d: Dialect,
+  name: string,
+  signal?: AbortSignal,
+): Promise<ClusterStatus | undefined> {
+  const containers = await runtime.listContainers(clusterSelector(d, name), signal);
+  return containers.length === 0 ? undefined : clusterStatus(d, name, containers);
 }

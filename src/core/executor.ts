@@ -5,8 +5,7 @@
 import { ConflictError, K3boxError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
 import { openBundleEntry } from "./bundle/read.js";
-import { clusterCredentials, clusterRef } from "./cluster-ref.js";
-import { clusterSelector } from "./labels.js";
+import { clusterContainers, clusterCredentials, clusterRef } from "./cluster-ref.js";
 import { step } from "./events.js";
 import { ensureImage } from "./images/ensure.js";
 import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
@@ -57,7 +56,7 @@ export async function execute(action: Action, op: Operation): Promise<void> {
           if (joins !== undefined) {
             // Unwound after the container is gone, so the node cannot register again meanwhile.
             undo.push(`remove the Node object of ${container.name}`, () =>
-              removeNodeObjects(runtime, joins, [container.name], onEvent),
+              removeNodeObjects(runtime, op.dialect, joins, [container.name], onEvent),
             );
           }
           const forget = undo.push(`remove container ${container.name}`, () => runtime.removeContainer(container.name));
@@ -189,8 +188,8 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       await step(onEvent, "wait-node", () => waitSinceStart(op, action.container, action.milestone), action.container);
       return;
     case "wait-ready": {
-      const ref = clusterRef(action.cluster, await runtime.listContainers(clusterSelector(action.cluster), signal));
-      const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(runtime, action.cluster, signal));
+      const ref = clusterRef(op.dialect, action.cluster, await clusterContainers(op, action.cluster));
+      const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(op, action.cluster));
       const nodes = [...ref.servers, ...ref.agents].filter((c) => c.running).map((c) => c.name);
       const addons = enabledAddons(ref.servers[0]?.spec.cmd ?? []);
       await waitForCluster(creds, { level: action.level, nodes, addons }, op);
@@ -199,10 +198,12 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     }
     case "update-loadbalancer":
-      await updateClusterLoadBalancer(runtime, action.cluster, new Set(action.exclude ?? []), op);
+      await updateClusterLoadBalancer(op, action.cluster, new Set(action.exclude ?? []));
       return;
     case "remove-node-objects":
-      await step(onEvent, "remove-node-object", () => removeNodeObjects(runtime, action.cluster, action.nodes, onEvent, signal));
+      await step(onEvent, "remove-node-object", () =>
+        removeNodeObjects(runtime, op.dialect, action.cluster, action.nodes, onEvent, signal),
+      );
       return;
   }
 }

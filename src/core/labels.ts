@@ -1,53 +1,39 @@
-/** Every label key k3box writes, in one place. Cluster state is read back from these and from inspect. */
-export const LABEL = {
-  managed: "dev.k3box.managed",
-  version: "dev.k3box.version",
-  cluster: "dev.k3box.cluster",
-  role: "dev.k3box.role",
-  index: "dev.k3box.node.index",
-  init: "dev.k3box.server.init",
-  network: "dev.k3box.network",
-  networkExternal: "dev.k3box.network.external",
-  apiHost: "dev.k3box.api.host",
-  apiHostIp: "dev.k3box.api.hostip",
-  apiPort: "dev.k3box.api.port",
-  image: "dev.k3box.image",
-  /** JSON list of the paths of files k3box put into the node before it first started. */
-  files: "dev.k3box.files",
-  ports: "dev.k3box.lb.ports",
-  /** On a registry: its name as the user gave it (the container is k3box-NAME). */
-  registry: "dev.k3box.registry",
-  /** On a registry created with a cluster: that cluster, which deletes it. Not `cluster`: a registry is no node. */
-  registryOwner: "dev.k3box.registry.cluster",
-  /** On servers: JSON list of the k3s arguments every agent gets, for agents added when none is left to copy. */
-  agentArgs: "dev.k3box.agent.args",
-  /** On nodes that joined a cluster k3box did not create: the URL they joined. */
-  joinUrl: "dev.k3box.join.url",
-  /** On k3s nodes: JSON list of the adaptations to the engine k3box made in them. */
-  adaptations: "dev.k3box.adaptations",
-} as const;
+/** Reading and selecting by the labels of a dialect (core/dialect.ts holds the keys). */
+import type { Labels } from "../runtime/types.js";
+import { K3BOX, type Dialect } from "./dialect.js";
+
+/** k3box's own label keys, for code and tests that only ever speak k3box's dialect. */
+export const LABEL = K3BOX.labels;
 
 /** The role label's value on registries. */
 export const REGISTRY_ROLE = "registry";
 
-export function clusterSelector(cluster: string): Record<string, string> {
-  return { [LABEL.managed]: "true", [LABEL.cluster]: cluster };
+export function clusterSelector(d: Dialect, cluster: string): Labels {
+  return { [d.labels.managed]: d.managedValue, [d.labels.cluster]: cluster };
 }
 
-export const MANAGED_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true" };
-
-export const REGISTRY_SELECTOR: Readonly<Record<string, string>> = { [LABEL.managed]: "true", [LABEL.role]: REGISTRY_ROLE };
+export function registrySelector(d: Dialect): Labels {
+  return { [d.labels.managed]: d.managedValue, [d.labels.role]: REGISTRY_ROLE };
+}
 
 /** https://HOST:PORT of the cluster's API as published on the host, from any of its nodes' labels. */
-export function apiServerUrl(labels: Readonly<Record<string, string>>, unknownPort = ""): string {
-  return `https://${labels[LABEL.apiHost] ?? "127.0.0.1"}:${labels[LABEL.apiPort] ?? unknownPort}`;
+export function apiServerUrl(d: Dialect, labels: Labels, unknownPort = ""): string {
+  const host = labels[d.labels.apiHost];
+  // k3d records the address it binds (0.0.0.0) as the host; a client reaches that socket on loopback.
+  const reachable = host === undefined || host === "0.0.0.0" ? "127.0.0.1" : host;
+  return `https://${reachable}:${labels[d.labels.apiPort] ?? unknownPort}`;
 }
+
+export type NodeKind = "server" | "agent" | "loadbalancer";
 
 /** What a container is to its cluster, read from its labels. */
-export function roleOf(c: { readonly labels: Readonly<Record<string, string>> }): "server" | "agent" | "loadbalancer" {
-  return (c.labels[LABEL.role] ?? "agent") as "server" | "agent" | "loadbalancer";
+export function roleOf(d: Dialect, c: { readonly labels: Labels }): NodeKind {
+  return (c.labels[d.labels.role] ?? "agent") as NodeKind;
 }
 
-export function indexOf(c: { readonly labels: Readonly<Record<string, string>> }): number {
-  return Number(c.labels[LABEL.index] ?? 0);
+/** The node's index in its role: its label, else (a node k3d made) the number its name ends in. */
+export function indexOf(d: Dialect, c: { readonly name?: string; readonly labels: Labels }): number {
+  const label = c.labels[d.labels.index];
+  if (label !== undefined) return Number(label);
+  return Number(/-(\d+)$/.exec(c.name ?? "")?.[1] ?? 0);
 }

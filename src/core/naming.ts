@@ -1,27 +1,42 @@
 /** Names of the engine objects of clusters and registries; one place so every command agrees. */
-export const PREFIX = "k3box";
+import type { Dialect } from "./dialect.js";
 
-export function networkName(cluster: string): string {
-  return `${PREFIX}-${cluster}`;
+export function networkName(d: Dialect, cluster: string): string {
+  return `${d.prefix}-${cluster}`;
 }
 
-export function nodeName(cluster: string, role: "server" | "agent", index: number): string {
-  return `${PREFIX}-${cluster}-${role}-${index}`;
+export function nodeName(d: Dialect, cluster: string, role: "server" | "agent", index: number): string {
+  return `${d.prefix}-${cluster}-${role}-${index}`;
 }
 
-export function loadBalancerName(cluster: string): string {
-  return `${PREFIX}-${cluster}-serverlb`;
+/** A node named by the user (`node create NAME`): PREFIX-NAME-N, as k3d names it. */
+export function namedNodeName(d: Dialect, name: string, index: number): string {
+  return `${d.prefix}-${name}-${index}`;
+}
+
+export function loadBalancerName(d: Dialect, cluster: string): string {
+  return `${d.prefix}-${cluster}-serverlb`;
+}
+
+export function imageVolumeName(d: Dialect, cluster: string): string {
+  return `${d.prefix}-${cluster}-images`;
 }
 
 export function nodeVolumeName(node: string): string {
   return `${node}-data`;
 }
 
-export function contextName(cluster: string): string {
-  return `${PREFIX}-${cluster}`;
+/** A registry's container, which is also its host name on every network it joins. */
+export function registryContainerName(d: Dialect, registry: string): string {
+  return `${d.prefix}-${registry}`;
 }
 
-/** A registry's container, which is also its host name on every network it joins. */
-export function registryContainerName(registry: string): string {
-  return `${PREFIX}-${registry}`;
+/** The registry created with a cluster (`--registry-create NAME`): k3d uses NAME as it is. */
+export function clusterRegistryContainerName(d: Dialect, registry: string): string {
+  return d.registryCreateVerbatim ? registry : registryContainerName(d, registry);
+}
+
+/** The containers a registry name may mean, most likely first: PREFIX-NAME, then (k3d) NAME itself. */
+export function registryContainerCandidates(d: Dialect, registry: string): string[] {
+  return d.registryCreateVerbatim ? [registryContainerName(d, registry), registry] : [registryContainerName(d, registry)];
 }

@@ -6,6 +6,7 @@
 import { deadlineSignal, formatMs } from "../base/abort.js";
 import { CancelledError, K3boxError, TimeoutError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
+import { K3BOX, type Dialect } from "./dialect.js";
 import { ignoreEvents, type EventSink } from "./events.js";
 import { NodeWatchdog } from "./readiness/watchdog.js";
 import { UndoStack } from "./undo.js";
@@ -18,6 +19,8 @@ export interface OperationOptions {
   readonly signal?: AbortSignal;
   /** The kubeconfig file to update; defaults to the first of $KUBECONFIG, else ~/.kube/config. */
   readonly kubeconfigPath?: string;
+  /** Whose names, labels and defaults the operation speaks: k3box's own (the default) or k3d's. */
+  readonly dialect?: Dialect;
 }
 
 /** What the body of an operation works with. */
@@ -31,6 +34,7 @@ export interface Operation {
   /** Nodes that came up in this operation and must stay up until it ends. */
   readonly watchdog: NodeWatchdog;
   readonly kubeconfigPath?: string;
+  readonly dialect: Dialect;
 }
 
 export interface FrameSettings {
@@ -60,6 +64,7 @@ export async function runOperation<T>(
     signal,
     undo,
     watchdog,
+    dialect: options.dialect ?? K3BOX,
     ...(options.kubeconfigPath !== undefined ? { kubeconfigPath: options.kubeconfigPath } : {}),
   };
   try {

@@ -24,6 +24,22 @@ export interface Mount {
   readonly options?: readonly string[];
 }
 
+/** A request for devices (GPUs) the engine attaches, as Docker's `--gpus` makes them. */
+export interface DeviceRequest {
+  readonly driver?: string;
+  /** -1: every device. */
+  readonly count?: number;
+  readonly deviceIds?: readonly string[];
+  readonly capabilities: readonly (readonly string[])[];
+  readonly options: Readonly<Record<string, string>>;
+}
+
+export interface Ulimit {
+  readonly name: string;
+  readonly soft: number;
+  readonly hard: number;
+}
+
 export interface ContainerSpec {
   readonly name: string;
   readonly image: string;
@@ -40,6 +56,12 @@ export interface ContainerSpec {
   readonly networkAliases?: readonly string[];
   readonly restartPolicy?: "no" | "unless-stopped" | "always";
   readonly init?: boolean;
+  /** Memory limit in bytes; undefined: none. */
+  readonly memoryBytes?: number;
+  readonly deviceRequests?: readonly DeviceRequest[];
+  readonly ulimits?: readonly Ulimit[];
+  /** Share the host's PID namespace. */
+  readonly hostPid?: boolean;
 }
 
 export interface ContainerInfo {
@@ -55,6 +77,7 @@ export interface ContainerInfo {
   readonly exitCode?: number;
   /** How often the engine restarted it by its restart policy (not counting starts asked for). */
   readonly restartCount: number;
+  readonly created?: Date;
   readonly ports: readonly PublishedPort[];
   readonly networks: Readonly<Record<string, { readonly ip: string }>>;
   readonly env: Readonly<Record<string, string>>;

@@ -26,7 +26,7 @@ describe("shell completion", () => {
     expect(await complete("")).toEqual(expect.arrayContaining(["cluster", "node", "completion", "config", "version"]));
     expect(await complete("cl")).toEqual(["cluster"]);
     expect(await complete("clusters", "")).toEqual(["create", "delete", "edit", "get", "list", "restart", "start", "stop"]);
-    expect(await complete("cluster", "create", "--ag")).toEqual(["--agents"]);
+    expect(await complete("cluster", "create", "--ag")).toEqual(["--agents", "--agents-memory"]);
     expect(await complete("cluster", "create", "-")).toEqual(
       expect.arrayContaining(["--servers", "-s", "--dry-run", "--verbose"]),
     );

@@ -426,15 +426,27 @@ describe("k3d Simple configs, translated", () => {
     expect(file.input.name).toBe("top");
   });
 
-  it("names every field k3box cannot honour, at its position", async () => {
-    const err = (await fromFile("k3d-refused.yaml").catch((e: Error) => e)) as Error;
-    const where = join(FIXTURES, "k3d-refused.yaml");
+  it("honours k3d's runtime options, load balancer overrides and image volume switch", async () => {
+    const spec = await fromFile("k3d-runtime.yaml");
+    expect(spec.runtime).toMatchObject({
+      serversMemory: 1024 ** 3,
+      agentsMemory: 512 * 1024 ** 2,
+      gpus: { raw: "all", request: { count: -1, capabilities: [["gpu"]] } },
+      hostPid: true,
+      ulimits: [{ name: "nofile", soft: 1024, hard: 2048 }],
+    });
+    expect(spec.runtime.labels.map((l) => [l.key, l.value, filters(l)])).toEqual([["team", "blue", "agent:*"]]);
+    expect(spec.loadBalancerSettings).toEqual({ workerConnections: 2048 });
+    expect(spec.imageVolume).toBe(false);
+  });
+
+  it("names what k3box still cannot honour, at its position", async () => {
+    const text =
+      "apiVersion: k3d.io/v1alpha5\nkind: Simple\noptions:\n  k3d:\n    loadbalancer:\n      configOverrides: [settings.colour=red]\n  runtime:\n    serversMemory: lots\n";
+    const err = (await build(text).catch((e: Error) => e)) as Error;
     expect(err.message.split("\n")).toEqual([
-      `${where}:9:9: options.k3d.loadbalancer.configOverrides: k3box cannot honour this field: k3box's load balancer takes no nginx overrides`,
-      `${where}:11:17: options.runtime.gpuRequest: k3box cannot honour this field: GPUs are not passed to nodes`,
-      `${where}:12:20: options.runtime.serversMemory: k3box cannot honour this field: memory limits are not supported`,
-      `${where}:13:18: options.runtime.hostPidMode: k3box cannot honour this field: nodes do not share the host's PID namespace`,
-      `${where}:15:7: options.runtime.ulimits: k3box cannot honour this field: ulimits are not supported`,
+      'test.yaml:8:20: options.runtime.serversMemory: invalid servers memory "lots": a size such as 512m or 2g, at least 6m',
+      'test.yaml:6:25: options.k3d.loadbalancer.configOverrides[0]: invalid load balancer override "settings.colour=red": use settings.workerConnections=N or settings.defaultProxyTimeout=N',
     ]);
   });
 

@@ -11,16 +11,17 @@ import {
   startCluster,
   stopCluster,
   getCluster,
+  inspectClusters,
   listClusters,
-  type ClusterStatus,
   DEFAULT_CLUSTER_NAME,
   UsageError,
   type ReadyLevel,
 } from "../../index.js";
 import { addSpecFlags, configFile, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
+import { renderTable, type ClusterRow } from "../mode.js";
 import { bool, collect, count, waitForOption } from "../options.js";
 import { nameLines } from "../registry-names.js";
-import { formatData, parseOutputFormat, table } from "../render.js";
+import { formatData, parseOutputFormat } from "../render.js";
 import type { CliContext } from "../context.js";
 
 interface CreateFlags extends SpecFlags {
@@ -29,6 +30,8 @@ interface CreateFlags extends SpecFlags {
 }
 
 export function clusterCommand(ctx: CliContext): Command {
+  const { dialect, mode } = ctx;
+  const prog = mode.program;
   const cluster = new Command("cluster")
     .description("Create, list, inspect, start, stop, edit and delete clusters")
     .alias("clusters");
@@ -45,31 +48,35 @@ export function clusterCommand(ctx: CliContext): Command {
       `
 Node filters: server:0, agent:1,2, agent:1-, server:*, loadbalancer, all; separate several with ';'.
 Ports without a filter go through the load balancer to every server and agent.
-Nodes and pods resolve host.k3box.internal to the Docker host.
+Nodes and pods resolve ${dialect.hostName} to the Docker host.
 Precedence: flags, then K3BOX_* variables, then the --config file, then defaults.
 
 Examples:
-  k3box cluster create
-  k3box cluster create dev -s 1 -a 2 -p 8080:80@loadbalancer
-  k3box cluster create ha --servers 3 --api-port 127.0.0.1:6550
-  k3box cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m
-  k3box cluster create --config k3box.yaml --agents 3
-  k3box cluster create dev --manifest ./deploy/ --file ./ca.pem:/etc/ssl/certs/dev-ca.pem
-  k3box cluster create --config k3d.yaml --dry-run
-  k3box cluster create dev --host-alias 10.0.0.5:db.internal,db
-  k3box cluster create offline --image k3box/node:v1.35.5-k3s1
-  k3box cluster create dev --registry-create dev-registry:5050
-  k3box cluster create dev --registry-use shared --registry-config ./registries.yaml`,
+  ${prog} cluster create
+  ${prog} cluster create dev -s 1 -a 2 -p 8080:80@loadbalancer
+  ${prog} cluster create ha --servers 3 --api-port 127.0.0.1:6550
+  ${prog} cluster create ci --k3s-arg "--disable=traefik@server:*" --timeout 3m
+  ${prog} cluster create --config k3box.yaml --agents 3
+  ${prog} cluster create dev --manifest ./deploy/ --file ./ca.pem:/etc/ssl/certs/dev-ca.pem
+  ${prog} cluster create --config k3d.yaml --dry-run
+  ${prog} cluster create dev --host-alias 10.0.0.5:db.internal,db
+  ${prog} cluster create offline --image k3box/node:v1.35.5-k3s1
+  ${prog} cluster create dev --registry-create dev-registry:5050
+  ${prog} cluster create dev --registry-use shared --registry-config ./registries.yaml
+  ${prog} cluster create dev --agents-memory 1g --runtime-ulimit nofile=65536:65536`,
     )
     .action(async (name: string | undefined, flags: CreateFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
       const { input, build } = await resolveFromCommandLine(create, name, flags);
       if (flags.dryRun) {
-        const { spec, plan } = await planClusterCreate(input, { build, signal: ctx.signal });
+        const { spec, plan } = await planClusterCreate(input, { build, signal: ctx.signal, dialect });
         ctx.out(await formatData(format ?? "yaml", { spec: specView(spec), plan: describePlan(plan) }));
         return;
       }
-      const result = await ctx.withProgress((onEvent, signal) => createCluster(input, { onEvent, signal, build }));
+      // `--api-port 6550` names no host either: the port is bound to the mode's default address.
+      const namesHost = input.apiPort !== undefined && /^(\[[^\]]+\]|[^:]+):/.test(input.apiPort);
+      if (!namesHost && mode.apiBindNote !== undefined) ctx.err(mode.apiBindNote);
+      const result = await ctx.withProgress((onEvent, signal) => createCluster(input, { onEvent, signal, build, dialect }));
       if (format) {
         ctx.out(
           await formatData(format, {
@@ -92,33 +99,33 @@ Examples:
       }
       if (result.kubeconfigPath !== undefined) {
         ctx.err(
-          `Kubeconfig merged into ${result.kubeconfigPath}${result.spec.kubeconfig.switchContext ? `, current context k3box-${result.name}` : ""}`,
+          `Kubeconfig merged into ${result.kubeconfigPath}${result.spec.kubeconfig.switchContext ? `, current context ${result.context}` : ""}`,
         );
-        ctx.err(`  kubectl --context k3box-${result.name} get nodes`);
+        ctx.err(`  kubectl --context ${result.context} get nodes`);
       } else {
-        ctx.err(`  k3box kubeconfig get ${result.name} > kubeconfig.yaml`);
+        ctx.err(`  ${prog} kubeconfig get ${result.name} > kubeconfig.yaml`);
       }
     });
 
   const lifecycleTargets = async (names: string[], all: boolean | undefined): Promise<string[]> => {
     if (all) {
       if (names.length > 0) throw new UsageError("give cluster names or --all, not both");
-      return (await listClusters()).map((c) => c.name);
+      return (await listClusters({ signal: ctx.signal, dialect })).map((c) => c.name);
     }
     return names.length > 0 ? names : [DEFAULT_CLUSTER_NAME];
   };
 
   cluster
     .command("delete")
-    .alias("rm")
+    .aliases(["rm", "del"])
     .argument("[names...]", "clusters to delete")
     .description("Delete clusters: containers, volumes, network and kubeconfig entries")
-    .option("-a, --all", "delete every k3box cluster")
+    .option("-a, --all", `delete every ${prog} cluster`)
     .option("--ignore-missing", "a cluster that does not exist is not an error")
     .option("-c, --config <file>", "delete the cluster a config file describes")
     .addHelpText(
       "after",
-      "\nExamples:\n  k3box cluster delete dev\n  k3box cluster delete --all\n  k3box cluster delete --config k3box.yaml",
+      `\nExamples:\n  ${prog} cluster delete dev\n  ${prog} cluster delete --all\n  ${prog} cluster delete --config k3box.yaml`,
     )
     .action(async (names: string[], flags: { all?: boolean; ignoreMissing?: boolean; config?: string }) => {
       let targets: string[];
@@ -133,7 +140,7 @@ Examples:
       }
       for (const name of targets) {
         const r = await ctx.withProgress((onEvent, signal) =>
-          deleteCluster(name, { onEvent, signal, ignoreMissing: flags.ignoreMissing ?? false }),
+          deleteCluster(name, { onEvent, signal, dialect, ignoreMissing: flags.ignoreMissing ?? false }),
         );
         ctx.err(r.deleted ? `Cluster "${name}" deleted` : `Cluster "${name}" does not exist`);
       }
@@ -141,50 +148,76 @@ Examples:
 
   cluster
     .command("list")
-    .alias("ls")
+    .aliases(mode.listGetAlias ? ["ls", "get"] : ["ls"])
+    .argument("[names...]", "only these clusters")
     .description("List clusters")
     .option("-o, --output <format>", "table, json or yaml", "table")
     .option("--no-headers", "omit the table header")
-    .addHelpText("after", "\nExamples:\n  k3box cluster list\n  k3box cluster list -o json")
-    .action(async (flags: { output: string; headers: boolean }) => {
+    .option("--token", "show each cluster's join token")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  ${prog} cluster list\n  ${prog} cluster list dev -o json\n  ${prog} cluster list --token`,
+    )
+    .action(async (names: string[], flags: { output: string; headers: boolean; token?: boolean }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
-      const clusters = await listClusters();
-      ctx.out(format === "table" ? clusterTable(clusters, flags.headers) : await formatData(format, clusters));
+      const token = flags.token ?? false;
+      const options = { signal: ctx.signal, dialect };
+      const statuses =
+        names.length === 0 ? await listClusters(options) : await Promise.all(names.map((n) => getCluster(n, options)));
+      const details =
+        mode.detailedClusters || token
+          ? await inspectClusters(
+              statuses.map((s) => s.name),
+              { ...options, token },
+            )
+          : [];
+      const rows: ClusterRow[] = statuses.map((status) => {
+        const detail = details.find((d) => d.name === status.name);
+        return detail ? { status, detail } : { status };
+      });
+      ctx.out(
+        format === "table"
+          ? renderTable(mode.clusterTable(rows, token), flags.headers)
+          : await formatData(format, rows.map(mode.clusterData)),
+      );
     });
 
-  cluster
-    .command("get")
-    .argument("<name>", "cluster name")
-    .description("Show one cluster")
-    .option("-o, --output <format>", "table, json or yaml", "table")
-    .addHelpText("after", "\nExamples:\n  k3box cluster get dev -o yaml")
-    .action(async (name: string, flags: { output: string }) => {
-      const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
-      const c = await getCluster(name);
-      if (format !== "table") {
-        ctx.out(await formatData(format, c));
-        return;
-      }
-      ctx.out(clusterTable([c], true));
-      ctx.out(`adaptations: ${c.adaptations.length > 0 ? c.adaptations.join(", ") : "none"}\n`);
-    });
+  if (!mode.listGetAlias) {
+    cluster
+      .command("get")
+      .argument("<name>", "cluster name")
+      .description("Show one cluster")
+      .option("-o, --output <format>", "table, json or yaml", "table")
+      .addHelpText("after", `\nExamples:\n  ${prog} cluster get dev -o yaml`)
+      .action(async (name: string, flags: { output: string }) => {
+        const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
+        const status = await getCluster(name, { signal: ctx.signal, dialect });
+        if (format !== "table") {
+          ctx.out(await formatData(format, status));
+          return;
+        }
+        ctx.out(renderTable(mode.clusterTable([{ status }], false), true));
+        ctx.out(`adaptations: ${status.adaptations.length > 0 ? status.adaptations.join(", ") : "none"}\n`);
+      });
+  }
 
   cluster
     .command("start")
     .argument("[names...]", "clusters to start")
     .description("Start stopped clusters: servers in turn, agents in parallel, then the load balancer")
-    .option("-a, --all", "start every k3box cluster")
+    .option("-a, --all", `start every ${prog} cluster`)
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .addOption(waitForOption())
     .option("--timeout <duration>", "deadline for each cluster's start (e.g. 90s, 5m)")
-    .addHelpText("after", "\nExamples:\n  k3box cluster start dev\n  k3box cluster start --all --timeout 3m")
+    .addHelpText("after", `\nExamples:\n  ${prog} cluster start dev\n  ${prog} cluster start --all --timeout 3m`)
     .action(async (names: string[], flags: { all?: boolean; wait: boolean; waitFor?: ReadyLevel; timeout?: string }) => {
       for (const name of await lifecycleTargets(names, flags.all)) {
         const r = await ctx.withProgress((onEvent, signal) =>
           startCluster(name, {
             onEvent,
             signal,
+            dialect,
             wait: flags.wait,
             ...(flags.waitFor !== undefined ? { waitFor: flags.waitFor } : {}),
             ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
@@ -198,18 +231,18 @@ Examples:
     .command("stop")
     .argument("[names...]", "clusters to stop")
     .description("Stop clusters: load balancer and agents first, the init server last")
-    .option("-a, --all", "stop every k3box cluster")
+    .option("-a, --all", `stop every ${prog} cluster`)
     .option(
       "--stop-timeout <seconds>",
       "seconds each node gets to shut down before it is killed",
       count("stop timeout"),
       DEFAULT_STOP_TIMEOUT_SECONDS,
     )
-    .addHelpText("after", "\nExamples:\n  k3box cluster stop dev\n  k3box cluster stop --all")
+    .addHelpText("after", `\nExamples:\n  ${prog} cluster stop dev\n  ${prog} cluster stop --all`)
     .action(async (names: string[], flags: { all?: boolean; stopTimeout: number }) => {
       for (const name of await lifecycleTargets(names, flags.all)) {
         const r = await ctx.withProgress((onEvent, signal) =>
-          stopCluster(name, { onEvent, signal, stopTimeoutSeconds: flags.stopTimeout }),
+          stopCluster(name, { onEvent, signal, dialect, stopTimeoutSeconds: flags.stopTimeout }),
         );
         ctx.err(r.changed ? `Cluster "${name}" stopped` : `Cluster "${name}" is already stopped: nothing to do`);
       }
@@ -219,7 +252,7 @@ Examples:
     .command("restart")
     .argument("[names...]", "clusters to restart")
     .description("Stop, then start clusters (same order and readiness as start)")
-    .option("-a, --all", "restart every k3box cluster")
+    .option("-a, --all", `restart every ${prog} cluster`)
     .addOption(new Option("--wait [bool]", "wait until the cluster is ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .addOption(waitForOption())
@@ -230,7 +263,7 @@ Examples:
       count("stop timeout"),
       DEFAULT_STOP_TIMEOUT_SECONDS,
     )
-    .addHelpText("after", "\nExamples:\n  k3box cluster restart dev")
+    .addHelpText("after", `\nExamples:\n  ${prog} cluster restart dev`)
     .action(
       async (
         names: string[],
@@ -241,6 +274,7 @@ Examples:
             restartCluster(name, {
               onEvent,
               signal,
+              dialect,
               wait: flags.wait,
               ...(flags.waitFor !== undefined ? { waitFor: flags.waitFor } : {}),
               stopTimeoutSeconds: flags.stopTimeout,
@@ -254,6 +288,7 @@ Examples:
 
   cluster
     .command("edit")
+    .alias("update")
     .argument("<name>", "cluster name")
     .description("Add or remove load-balanced ports of a cluster (replaces its load balancer)")
     .option("--port-add <spec>", "publish a port through the load balancer, as create's --port (repeatable)", collect, [])
@@ -268,8 +303,8 @@ serve the API before the old one is removed; on any failure the old one is put b
 Ports published on a node directly (:direct) cannot be added after create.
 
 Examples:
-  k3box cluster edit dev --port-add 8080:80@loadbalancer
-  k3box cluster edit dev --port-delete 8080 --port-add 9090:80`,
+  ${prog} cluster edit dev --port-add 8080:80@loadbalancer
+  ${prog} cluster edit dev --port-delete 8080 --port-add 9090:80`,
     )
     .action(async (name: string, flags: { portAdd: string[]; portDelete: string[]; timeout?: string; output?: string }) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
@@ -277,7 +312,7 @@ Examples:
         editClusterPorts(
           name,
           { add: flags.portAdd, delete: flags.portDelete, ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}) },
-          { onEvent, signal },
+          { onEvent, signal, dialect },
         ),
       );
       if (format) {
@@ -289,18 +324,4 @@ Examples:
     });
 
   return cluster;
-}
-
-function clusterTable(clusters: readonly ClusterStatus[], headers: boolean): string {
-  const rows = clusters.map((c) => [
-    c.name,
-    `${c.servers.running}/${c.servers.total}`,
-    `${c.agents.running}/${c.agents.total}`,
-    c.loadBalancer ? "true" : "false",
-    c.server,
-    c.state,
-    c.image,
-  ]);
-  const text = table(["NAME", "SERVERS", "AGENTS", "LOADBALANCER", "API", "STATE", "IMAGE"], rows);
-  return headers ? text : text.split("\n").slice(1).join("\n");
 }

@@ -1,9 +1,14 @@
 import { writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { Command } from "commander";
 import {
   ConflictError,
   UsageError,
   buildClusterSpec,
+  configSourceOf,
+  loadConfig,
+  migrateK3dConfig,
+  readConfigSource,
   k3boxJsonSchema,
   readConfig,
   resolveClusterInput,
@@ -20,7 +25,7 @@ export function configCommand(ctx: CliContext): Command {
   config
     .command("init")
     .description("Write a commented starter config file")
-    .option("--output <file>", "where to write it; - for stdout", "k3box.yaml")
+    .option("-o, --output <file>", "where to write it; - for stdout", "k3box.yaml")
     .option("-f, --force", "overwrite an existing file")
     .addHelpText(
       "after",
@@ -72,6 +77,35 @@ export function configCommand(ctx: CliContext): Command {
       const format = parseOutputFormat(flags.output, ["yaml", "json"]);
       const { input, build } = await resolveFromCommandLine(view, name, flags);
       ctx.out(await formatData(format, specView(await buildClusterSpec(input, build))));
+    });
+
+  config
+    .command("migrate")
+    .alias("update")
+    .argument("<input>", "a k3d config file (k3d.io/v1alpha2 to v1alpha5); - for stdin")
+    .argument("[output]", "where to write the migrated file; - (the default) for stdout")
+    .description("Rewrite a k3d config file of an older version as k3d.io/v1alpha5")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  ${ctx.mode.program} config migrate old.yaml new.yaml\n  ${ctx.mode.program} config migrate old.yaml`,
+    )
+    .action(async (input: string, output: string | undefined) => {
+      const source = await readConfigSource(input);
+      const text = await migrateK3dConfig(source.text, source.name);
+      // What comes out must read as the current version; problems are reported before anything is written.
+      const dir = output === undefined || output === "-" ? source.dir : dirname(resolve(output));
+      const problems = (await loadConfig(await configSourceOf(output ?? "<migrated>", text, dir), process.env)).problems;
+      if (problems.length > 0) throw new UsageError(problems.join("\n"));
+      if (output === undefined || output === "-") {
+        ctx.out(text);
+        return;
+      }
+      try {
+        await writeFile(output, text);
+      } catch (err) {
+        throw new UsageError(`cannot write ${output}: ${(err as Error).message}`, { cause: err });
+      }
+      ctx.err(`Wrote ${output} (k3d.io/v1alpha5)`);
     });
 
   config

@@ -9,6 +9,7 @@ import {
   type ImageSource,
   DEFAULT_CLUSTER_NAME,
   listClusterImages,
+  keepImageArchive,
 } from "../../index.js";
 import { addSpecFlags, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import type { CliContext } from "../context.js";
@@ -20,10 +21,18 @@ interface ImportFlags {
   cluster: string[];
   nodes?: string;
   output?: string;
+  mode: string;
+  keepTarball?: boolean;
+  keepTools?: boolean;
 }
+
+/** k3d's import modes (and `tools`, which its help names); every one streams here. */
+const MODES = ["auto", "direct", "tools-node", "tools"];
 
 /** `stdin` is only asked for when a source is `-`. */
 export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
+  const { dialect, mode } = ctx;
+  const prog = mode.program;
   const image = new Command("image").description("Move images into cluster nodes").alias("images");
 
   image
@@ -41,6 +50,9 @@ export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
     )
     .option("--nodes <filter>", "only these nodes, e.g. agent:0 or server:*;agent:1 (default every server and agent)")
     .option("-o, --output <format>", "print the per-node result as json or yaml")
+    .option("-m, --mode <mode>", `k3d's import mode (${MODES.join(", ")}): accepted; k3box always streams`, "tools-node")
+    .option("-k, --keep-tarball", "also keep the images as a tarball in the cluster's image volume (/k3d/images)")
+    .option("-t, --keep-tools", "accepted for k3d's scripts: k3box uses no tools node")
     .addHelpText(
       "after",
       `
@@ -49,15 +61,19 @@ is written to disk. A node already holding the same image (same image ID) is ski
 An existing file wins over an image of the same name.
 
 Examples:
-  k3box image import myapp:dev -c dev
-  k3box image import myapp:dev redis:7 -c dev --nodes agent:*
-  k3box image import ./images.tar.gz -c dev
-  docker save myapp:dev | k3box image import - -c dev
-  k3box image import myapp:dev -c dev -o json`,
+  ${prog} image import myapp:dev -c dev
+  ${prog} image import myapp:dev redis:7 -c dev --nodes agent:*
+  ${prog} image import ./images.tar.gz -c dev
+  docker save myapp:dev | ${prog} image import - -c dev
+  ${prog} image import myapp:dev -c dev -o json
+  ${prog} image import myapp:dev -c dev --keep-tarball`,
     )
     .action(async (args: string[], flags: ImportFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
+      if (!MODES.includes(flags.mode)) throw new UsageError(`invalid import mode "${flags.mode}": use ${MODES.join(", ")}`);
       if (args.filter((a) => a === "-").length > 1) throw new UsageError('"-" given more than once: stdin can be read only once');
+      if (flags.keepTarball && args.includes("-"))
+        throw new UsageError("--keep-tarball cannot keep stdin: it is read once, for the import");
       const sources: ImageSource[] = args.map((a) => (a === "-" ? { stream: pipedStdin(stdin()), label: "stdin" } : a));
       const clusters = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
       let result: ImportResult;
@@ -74,6 +90,7 @@ Examples:
           return importImages(clusters, sources, {
             onEvent,
             signal,
+            dialect,
             ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
           });
         });
@@ -81,6 +98,12 @@ Examples:
         const partial = err instanceof ImportFailedError ? err.result : undefined;
         if (format && partial) ctx.out(await formatData(format, partial));
         throw err;
+      }
+      if (flags.keepTarball) {
+        for (const cluster of clusters) {
+          const path = await keepImageArchive(cluster, args, { signal: ctx.signal, dialect });
+          ctx.err(`Kept the images of "${cluster}" in ${path}`);
+        }
       }
       if (format) {
         ctx.out(await formatData(format, result));

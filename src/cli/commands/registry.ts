@@ -7,11 +7,11 @@ import {
   disconnectRegistry,
   getRegistry,
   listRegistries,
-  type RegistryStatus,
   type RegistryInput,
 } from "../../index.js";
+import { renderTable } from "../mode.js";
 import { nameLines } from "../registry-names.js";
-import { formatData, parseOutputFormat, table } from "../render.js";
+import { formatData, parseOutputFormat } from "../render.js";
 import type { CliContext } from "../context.js";
 
 interface CreateFlags extends Omit<RegistryInput, "name" | "port"> {
@@ -21,6 +21,9 @@ interface CreateFlags extends Omit<RegistryInput, "name" | "port"> {
 }
 
 export function registryCommand(ctx: CliContext): Command {
+  const { dialect, mode } = ctx;
+  const prog = mode.program;
+  const options = { signal: ctx.signal, dialect };
   const registry = new Command("registry")
     .description("Create and manage local image registries")
     .alias("registries")
@@ -28,7 +31,7 @@ export function registryCommand(ctx: CliContext): Command {
 
   registry
     .command("create")
-    .argument("<name>", "registry name (the container is k3box-NAME)")
+    .argument("<name>", `registry name (the container is ${dialect.prefix}-NAME)`)
     .description("Create a registry:2 container and print the names to reach it by")
     .option("-p, --port <[host:]port>", "where it is published on the host (default 127.0.0.1 and a free port)")
     .option("-i, --image <image>", "registry image", "registry:2")
@@ -46,16 +49,16 @@ export function registryCommand(ctx: CliContext): Command {
       "after",
       `
 Examples:
-  k3box registry create dev --port 5050
+  ${prog} registry create dev --port 5050
   docker tag app:dev 127.0.0.1:5050/app:dev && docker push 127.0.0.1:5050/app:dev
-  k3box cluster create demo --registry-use dev        # pods then run image k3box-dev:5000/app:dev
-  k3box registry create hub --proxy-remote-url https://registry-1.docker.io   # a docker.io cache`,
+  ${prog} cluster create demo --registry-use dev        # pods then run image ${dialect.prefix}-dev:5000/app:dev
+  ${prog} registry create hub --proxy-remote-url https://registry-1.docker.io   # a docker.io cache`,
     )
     .action(async (name: string, flags: CreateFlags) => {
       const { network, output, ...input } = flags;
       const format = output === undefined ? undefined : parseOutputFormat(output, ["json", "yaml"]);
       const r = await ctx.withProgress((onEvent, signal) =>
-        createRegistry({ name, ...input }, { onEvent, signal, ...(network !== undefined ? { network } : {}) }),
+        createRegistry({ name, ...input }, { onEvent, signal, dialect, ...(network !== undefined ? { network } : {}) }),
       );
       if (format) {
         ctx.out(await formatData(format, r));
@@ -65,52 +68,62 @@ Examples:
         `Registry "${r.name}" created: container ${r.container}, plain http${r.proxyRemoteUrl ? `, a cache of ${r.proxyRemoteUrl}` : ""}`,
       );
       for (const line of nameLines(r)) ctx.err(line);
-      ctx.err(`Use it: k3box cluster create NAME --registry-use ${r.name}, or k3box registry connect ${r.name} --cluster NAME`);
+      ctx.err(
+        `Use it: ${prog} cluster create NAME --registry-use ${r.name}, or ${prog} registry connect ${r.name} --cluster NAME`,
+      );
     });
 
   registry
     .command("list")
-    .alias("ls")
+    .aliases(mode.listGetAlias ? ["ls", "get"] : ["ls"])
+    .argument("[names...]", "only these registries")
     .description("List registries, with the names to reach them by and the clusters using them")
     .option("-o, --output <format>", "table, json or yaml", "table")
     .option("--no-headers", "omit the table header")
-    .addHelpText("after", "\nExamples:\n  k3box registry list\n  k3box registry list -o json")
-    .action(async (flags: { output: string; headers: boolean }) => {
+    .addHelpText("after", `\nExamples:\n  ${prog} registry list\n  ${prog} registry list dev -o json`)
+    .action(async (names: string[], flags: { output: string; headers: boolean }) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
-      const all = await listRegistries();
-      ctx.out(format === "table" ? registryTable(all, flags.headers) : await formatData(format, all));
+      const all =
+        names.length === 0 ? await listRegistries(options) : await Promise.all(names.map((n) => getRegistry(n, options)));
+      ctx.out(
+        format === "table"
+          ? renderTable(mode.registryTable(all), flags.headers)
+          : await formatData(format, all.map(mode.registryData)),
+      );
     });
 
-  registry
-    .command("get")
-    .argument("<name>", "registry name")
-    .description("Show one registry")
-    .option("-o, --output <format>", "table, json or yaml", "table")
-    .addHelpText("after", "\nExamples:\n  k3box registry get dev -o yaml")
-    .action(async (name: string, flags: { output: string }) => {
-      const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
-      const r = await getRegistry(name);
-      ctx.out(format === "table" ? registryTable([r], true) : await formatData(format, r));
-    });
+  if (!mode.listGetAlias) {
+    registry
+      .command("get")
+      .argument("<name>", "registry name")
+      .description("Show one registry")
+      .option("-o, --output <format>", "table, json or yaml", "table")
+      .addHelpText("after", `\nExamples:\n  ${prog} registry get dev -o yaml`)
+      .action(async (name: string, flags: { output: string }) => {
+        const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
+        const r = await getRegistry(name, options);
+        ctx.out(format === "table" ? renderTable(mode.registryTable([r]), true) : await formatData(format, r));
+      });
+  }
 
   registry
     .command("delete")
-    .alias("rm")
+    .aliases(["rm", "del"])
     .argument("[names...]", "registries to delete")
     .description("Delete registries; one a cluster uses is refused unless --force, which disconnects it first")
-    .option("-a, --all", "delete every k3box registry")
+    .option("-a, --all", `delete every ${prog} registry`)
     .option("-f, --force", "also delete registries clusters use (their nodes stop using them)")
-    .addHelpText("after", "\nExamples:\n  k3box registry delete dev\n  k3box registry delete --all --force")
+    .addHelpText("after", `\nExamples:\n  ${prog} registry delete dev\n  ${prog} registry delete --all --force`)
     .action(async (names: string[], flags: { all?: boolean; force?: boolean }) => {
       let targets = names;
       if (flags.all) {
         if (names.length > 0) throw new UsageError("give registry names or --all, not both");
-        targets = (await listRegistries()).map((r) => r.name);
+        targets = (await listRegistries(options)).map((r) => r.name);
       } else if (targets.length === 0) {
         throw new UsageError("give registry names or --all");
       }
       const deleted = await ctx.withProgress((onEvent, signal) =>
-        deleteRegistries(targets, { onEvent, signal, force: flags.force ?? false }),
+        deleteRegistries(targets, { onEvent, signal, dialect, force: flags.force ?? false }),
       );
       for (const name of deleted) ctx.err(`Registry "${name}" deleted`);
     });
@@ -124,26 +137,12 @@ Examples:
       .argument("<name>", "registry name")
       .description(help)
       .requiredOption("-c, --cluster <cluster>", "the cluster")
-      .addHelpText("after", `\nExamples:\n  k3box registry ${verb} dev --cluster demo`)
+      .addHelpText("after", `\nExamples:\n  ${prog} registry ${verb} dev --cluster demo`)
       .action(async (name: string, flags: { cluster: string }) => {
-        await ctx.withProgress((onEvent, signal) => run(name, { cluster: flags.cluster, onEvent, signal }));
+        await ctx.withProgress((onEvent, signal) => run(name, { cluster: flags.cluster, onEvent, signal, dialect }));
         ctx.err(`Registry "${name}" ${verb}ed ${verb === "connect" ? "to" : "from"} cluster "${flags.cluster}"`);
       });
   }
 
   return registry;
-}
-
-/** The three names, each with what it is for. */
-function registryTable(registries: readonly RegistryStatus[], headers: boolean): string {
-  const rows = registries.map((r) => [
-    r.name,
-    r.names.host,
-    r.names.node,
-    r.state,
-    r.proxyRemoteUrl ?? "-",
-    r.clusters.join(",") || "-",
-  ]);
-  const text = table(["NAME", "HOST", "IN-CLUSTER", "STATE", "PROXY", "CLUSTERS"], rows);
-  return headers ? text : text.split("\n").slice(1).join("\n");
 }

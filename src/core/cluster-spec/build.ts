@@ -30,6 +30,9 @@ import type {
 import { parseVolumeMount } from "./volumes.js";
 import { buildClusterRegistries } from "../registry/spec.js";
 import { clampCount, LIMITS, nodeCountProblems } from "../limits.js";
+import { K3BOX } from "../dialect.js";
+import { applyLbOverride, parseGpus, parseMemory, parseRuntimeLabel, parseUlimit } from "./runtime.js";
+import type { LoadBalancerSettings } from "./types.js";
 
 const EVERY_NODE = "server:*;agent:*";
 const EVERY_SERVER = "server:*";
@@ -81,6 +84,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
       .filter(isDefined);
   };
 
+  const dialect = options.dialect ?? K3BOX;
   const name = attempt(() => validateClusterName(input.name ?? DEFAULT_CLUSTER_NAME), "name");
   const servers = input.servers ?? 1;
   const agents = input.agents ?? 0;
@@ -109,7 +113,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
 
   const api = await attemptAsync(
     async () => {
-      const endpoint = await parseApiPort(input.apiPort);
+      const endpoint = await parseApiPort(input.apiPort, dialect.defaultApiHostIp);
       return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
     },
     input.apiHost !== undefined ? "apiHost" : "apiPort",
@@ -123,7 +127,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     return placed;
   });
   const volumes = each("volumes", input.volumes, (raw) => parseVolumeMount(raw));
-  const env = each("env", input.env, (raw) => parseEnvVar(raw));
+  const env = each("env", input.env, (raw) => parseEnvVar(raw, process.env, dialect.envPassThrough));
   const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
   const nodeLabels = each("nodeLabels", input.nodeLabels, parseNodeLabel);
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
@@ -139,9 +143,23 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ...charts.map((c) => chartFile(c.value)),
   ];
   const files = [...ownFiles, ...withoutRepeats(bundle?.files ?? [], ownFiles)];
-  const registries = await buildClusterRegistries(input, report);
+  const registries = await buildClusterRegistries(input, report, dialect);
+  const memory = (field: "serversMemory" | "agentsMemory", what: string) =>
+    input[field] === undefined ? undefined : attempt(() => parseMemory(input[field] as string, what), field);
+  const serversMemory = memory("serversMemory", "servers memory");
+  const agentsMemory = memory("agentsMemory", "agents memory");
+  const gpus = input.gpus === undefined ? undefined : attempt(() => parseGpus(input.gpus as string), "gpus");
+  const runtimeLabels = each("runtimeLabels", input.runtimeLabels, parseRuntimeLabel);
+  const ulimits = each("runtimeUlimits", input.runtimeUlimits, parseUlimit);
+  let lbSettings: LoadBalancerSettings = {};
+  for (const [index, raw] of (input.lbConfigOverrides ?? []).entries()) {
+    lbSettings = attempt(() => applyLbOverride(lbSettings, raw), "lbConfigOverrides", index) ?? lbSettings;
+  }
+  if (!loadBalancer && (input.lbConfigOverrides ?? []).length > 0) {
+    report("load balancer overrides given, but the cluster has no load balancer (--no-lb)", "lbConfigOverrides");
+  }
 
-  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles]) {
+  for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles, ...runtimeLabels]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
   checkPortClashes(ports, api, registries, report);
@@ -175,6 +193,16 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ...(subnet !== undefined ? { subnet } : {}),
     loadBalancer,
     loadBalancerImage,
+    loadBalancerSettings: lbSettings,
+    imageVolume: input.imageVolume ?? dialect.imageVolume,
+    runtime: {
+      ...(serversMemory !== undefined ? { serversMemory } : {}),
+      ...(agentsMemory !== undefined ? { agentsMemory } : {}),
+      ...(gpus !== undefined ? { gpus: { request: gpus, raw: input.gpus as string } } : {}),
+      hostPid: input.hostPidMode ?? false,
+      labels: runtimeLabels.map(({ value }) => withFilters(value, EVERY_NODE)),
+      ulimits: ulimits.map((u) => u.value),
+    },
     wait: input.wait ?? true,
     waitFor: waitFor ?? DEFAULT_READY_LEVEL,
     adaptationsOff: (
@@ -214,15 +242,19 @@ function validateApiHost(host: string): string {
   return host;
 }
 
-/** `[HOST:]PORT`; a host name must resolve here, since the port is bound to its address. */
-export async function parseApiPort(text: string | undefined): Promise<ApiEndpoint> {
-  if (text === undefined || text === "") return { host: DEFAULT_HOST_IP, hostIp: DEFAULT_HOST_IP };
+/**
+ * `[HOST:]PORT`; a host name must resolve here, since the port is bound to its address. Without a
+ * host the port is bound to `defaultIp`; the kubeconfig names loopback for an unspecified address.
+ */
+export async function parseApiPort(text: string | undefined, defaultIp = DEFAULT_HOST_IP): Promise<ApiEndpoint> {
+  const unnamed = { host: DEFAULT_HOST_IP, hostIp: defaultIp };
+  if (text === undefined || text === "") return unnamed;
   const colon = text.lastIndexOf(":");
   const hostText = colon < 0 ? "" : text.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
   const portText = colon < 0 ? text : text.slice(colon + 1);
   const hostPort = portText === "" ? undefined : parsePortNumber(portText, "API port", `--api-port ${text}`);
   const port = hostPort !== undefined ? { hostPort } : {};
-  if (hostText === "") return { host: DEFAULT_HOST_IP, hostIp: DEFAULT_HOST_IP, ...port };
+  if (hostText === "") return { ...unnamed, ...port };
   if (isIP(hostText) !== 0) {
     // A kubeconfig pointing at 0.0.0.0 does not work everywhere; loopback reaches the same socket.
     const host = hostText === "0.0.0.0" ? DEFAULT_HOST_IP : hostText;

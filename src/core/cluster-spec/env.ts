@@ -4,16 +4,22 @@ import type { EnvVar, K3sArg, NodeFilter } from "./types.js";
 
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Parses `KEY=VALUE[@FILTER]`; `KEY` alone takes the value from k3box's own environment, as docker does. */
-export function parseEnvVar(raw: string, env: NodeJS.ProcessEnv = process.env): EnvVar {
+/**
+ * Parses `KEY=VALUE[@FILTER]`; `KEY` alone takes the value from k3box's own environment, as docker
+ * does. Unset there, it is an error, or with `passThrough` (k3d's way) a variable without a value,
+ * which the nodes do not get.
+ */
+export function parseEnvVar(raw: string, env: NodeJS.ProcessEnv = process.env, passThrough = false): EnvVar {
   const { value, filter } = splitFilterSuffix(raw);
   const filters: NodeFilter[] = filter === undefined ? [] : parseNodeFilters(filter, `env "${raw}"`);
   const eq = value.indexOf("=");
   const key = eq < 0 ? value : value.slice(0, eq);
   if (!ENV_KEY_RE.test(key)) throw new UsageError(`invalid env "${raw}": "${key}" is not a valid variable name`);
   const val = eq < 0 ? env[key] : value.slice(eq + 1);
-  if (val === undefined) throw new UsageError(`invalid env "${raw}": ${key} has no value and is not set in the environment`);
-  return { key, value: val, filters, raw };
+  if (val === undefined && !passThrough) {
+    throw new UsageError(`invalid env "${raw}": ${key} has no value and is not set in the environment`);
+  }
+  return { key, ...(val !== undefined ? { value: val } : {}), filters, raw };
 }
 
 /** Parses `ARG[@FILTER]`, e.g. `--disable=traefik@server:0`. */

@@ -1,5 +1,6 @@
 /** The input a cluster is built from, as callers give it. */
 import type { ChartInput } from "./charts.js";
+import type { Dialect } from "../dialect.js";
 import type { FileInput } from "./files.js";
 
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
@@ -59,6 +60,21 @@ export interface ClusterInput {
   registryConfig?: string;
   /** registries.yaml content given inline (a config file's `registries.config`). */
   registryConfigYaml?: string;
+  /** Docker memory sizes (`2g`) for every server, every agent. */
+  serversMemory?: string;
+  agentsMemory?: string;
+  /** Docker's `--gpus` syntax (`all`, `2`, `device=0`), for every server and agent. */
+  gpus?: string;
+  /** Nodes share the host's PID namespace. */
+  hostPidMode?: boolean;
+  /** `KEY[=VALUE][@FILTER]`: labels of the node containers. */
+  runtimeLabels?: readonly string[];
+  /** `NAME=SOFT:HARD`, for every server and agent. */
+  runtimeUlimits?: readonly string[];
+  /** False: no shared image volume; default the dialect's. */
+  imageVolume?: boolean;
+  /** k3d's `--lb-config-override`: `settings.workerConnections=N`, `settings.defaultProxyTimeout=N`. */
+  lbConfigOverrides?: readonly string[];
 }
 
 export type InputField = keyof ClusterInput;
@@ -71,4 +87,6 @@ export interface BuildOptions {
   readonly origin?: (field: InputField, index?: number) => string | undefined;
   /** Problems found before building (in a config file), reported first, together with the builder's. */
   readonly problems?: readonly string[];
+  /** Whose defaults apply where the input says nothing (API address, image volume); k3box's by default. */
+  readonly dialect?: Dialect;
 }

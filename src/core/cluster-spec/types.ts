@@ -1,6 +1,7 @@
 /** The user-facing description of a cluster, after parsing and validation. */
 import type { AdaptationName } from "../host/adaptation-names.js";
 import type { ReadyLevel } from "../readiness/levels.js";
+import type { DeviceRequest, Ulimit } from "../../runtime/types.js";
 import type { RegistriesConfig } from "../registry/config.js";
 import type { RegistryCreateSpec } from "../registry/types.js";
 
@@ -47,7 +48,8 @@ export interface VolumeMount {
 
 export interface EnvVar {
   readonly key: string;
-  readonly value: string;
+  /** Undefined: given without a value (k3d's pass-through); the nodes do not get it. */
+  readonly value?: string;
   readonly filters: readonly NodeFilter[];
   readonly raw: string;
 }
@@ -88,6 +90,33 @@ export interface HelmChartSpec {
   readonly namespace?: string;
   readonly valuesContent?: string;
   readonly raw: string;
+}
+
+/** A label on node containers (`--runtime-label`). */
+export interface RuntimeLabel {
+  readonly key: string;
+  readonly value: string;
+  readonly filters: readonly NodeFilter[];
+  readonly raw: string;
+}
+
+/** Engine settings of the node containers: k3d's `options.runtime`. */
+export interface NodeRuntime {
+  /** Memory limits in bytes; the nodes also see them as their total memory. */
+  readonly serversMemory?: number;
+  readonly agentsMemory?: number;
+  /** GPUs for every server and agent, and the request as the user wrote it. */
+  readonly gpus?: { readonly request: DeviceRequest; readonly raw: string };
+  readonly hostPid: boolean;
+  readonly labels: readonly RuntimeLabel[];
+  readonly ulimits: readonly Ulimit[];
+}
+
+/** The load balancer's nginx settings, under k3d's names. */
+export interface LoadBalancerSettings {
+  readonly workerConnections?: number;
+  /** Seconds a proxied connection may stay idle (nginx proxy_timeout; default 600). */
+  readonly defaultProxyTimeout?: number;
 }
 
 export interface ApiEndpoint {
@@ -147,6 +176,10 @@ export interface ClusterSpec {
   readonly subnet?: string;
   readonly loadBalancer: boolean;
   readonly loadBalancerImage: string;
+  readonly loadBalancerSettings: LoadBalancerSettings;
+  /** A volume on /k3d/images in every node, shared by them (k3d's image volume). */
+  readonly imageVolume: boolean;
+  readonly runtime: NodeRuntime;
   readonly wait: boolean;
   /** What "ready" means when waiting (see readiness/cluster.ts). */
   readonly waitFor: ReadyLevel;

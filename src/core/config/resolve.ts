@@ -120,6 +120,9 @@ const LIST_FIELDS = [
   "manifests",
   "charts",
   "registryUse",
+  "runtimeLabels",
+  "runtimeUlimits",
+  "lbConfigOverrides",
 ] as const;
 
 export function resolveClusterInput(layers: Layers): ResolvedInput {

@@ -30,7 +30,10 @@ type ListField =
   | "files"
   | "manifests"
   | "charts"
-  | "registryUse";
+  | "registryUse"
+  | "runtimeLabels"
+  | "runtimeUlimits"
+  | "lbConfigOverrides";
 type WithFilters = { readonly nodeFilters?: readonly string[] | undefined };
 
 type Item<K extends string> = { readonly [P in K]: string } & WithFilters;
@@ -232,19 +235,27 @@ export function translateK3d(c: K3dSimpleConfig, dir: string): Translated {
   const refuse = (path: FieldPath, set: boolean, why: string) => {
     if (set) out.problem(path, `k3box cannot honour this field: ${why}`);
   };
-  refuse(
-    ["options", "k3d", "loadbalancer", "configOverrides"],
-    (k3d?.loadbalancer?.configOverrides?.length ?? 0) > 0,
-    "k3box's load balancer takes no nginx overrides",
+  if (k3d?.disableImageVolume !== undefined) {
+    out.set("imageVolume", !k3d.disableImageVolume, ["options", "k3d", "disableImageVolume"]);
+  }
+  k3d?.loadbalancer?.configOverrides?.forEach((o, i) =>
+    out.add("lbConfigOverrides", o, ["options", "k3d", "loadbalancer", "configOverrides", i]),
   );
   refuse(["options", "k3d", "nodeHookActions"], (k3d?.nodeHookActions?.length ?? 0) > 0, "node hooks are not supported");
   const rt = c.options?.runtime;
-  refuse(["options", "runtime", "gpuRequest"], !!rt?.gpuRequest, "GPUs are not passed to nodes");
-  refuse(["options", "runtime", "serversMemory"], !!rt?.serversMemory, "memory limits are not supported");
-  refuse(["options", "runtime", "agentsMemory"], !!rt?.agentsMemory, "memory limits are not supported");
-  refuse(["options", "runtime", "hostPidMode"], rt?.hostPidMode === true, "nodes do not share the host's PID namespace");
-  refuse(["options", "runtime", "labels"], (rt?.labels?.length ?? 0) > 0, "container labels are k3box's own (dev.k3box.*)");
-  refuse(["options", "runtime", "ulimits"], (rt?.ulimits?.length ?? 0) > 0, "ulimits are not supported");
+  const runtime: FieldPath = ["options", "runtime"];
+  if (rt?.gpuRequest) out.set("gpus", rt.gpuRequest, [...runtime, "gpuRequest"]);
+  if (rt?.serversMemory) out.set("serversMemory", rt.serversMemory, [...runtime, "serversMemory"]);
+  if (rt?.agentsMemory) out.set("agentsMemory", rt.agentsMemory, [...runtime, "agentsMemory"]);
+  out.set("hostPidMode", rt?.hostPidMode, [...runtime, "hostPidMode"]);
+  rt?.labels?.forEach((l, i) => out.add("runtimeLabels", withFilters(l.label, l), [...runtime, "labels", i]));
+  rt?.ulimits?.forEach((u, i) => {
+    if (u.soft === undefined && u.hard === undefined) {
+      out.problem([...runtime, "ulimits", i], "give soft, hard or both");
+      return;
+    }
+    out.add("runtimeUlimits", `${u.name}=${u.soft ?? u.hard}:${u.hard ?? u.soft}`, [...runtime, "ulimits", i]);
+  });
   const create = c.registries?.create;
   refuse(
     ["registries", "create", "image"],

@@ -1,7 +1,7 @@
 /** Reading a cluster's admin kubeconfig out of its first server, and putting it into a user's file. */
 import type { Runtime } from "../../runtime/types.js";
 import { abortError, sleep } from "../../base/abort.js";
-import { K3boxError, NotFoundError } from "../../base/errors.js";
+import { ConflictError, K3boxError, NotFoundError } from "../../base/errors.js";
 import { clusterKubeconfig, kubeconfigEntryNames, mergeKubeconfig, updateKubeconfigFile, type KubeConfig } from "./index.js";
 import { KUBECONFIG_OUTPUT } from "../node/paths.js";
 import type { ClientCredentials } from "../readiness/api.js";
@@ -9,14 +9,15 @@ import type { ClientCredentials } from "../readiness/api.js";
 /** k3s writes the file early in its start; until then, retry. */
 export async function fetchClusterKubeconfig(
   runtime: Runtime,
-  o: { cluster: string; server: string; node: string },
+  o: { cluster: string; server: string; node: string; prefix: string },
   signal: AbortSignal,
 ): Promise<KubeConfig> {
   let lastError: unknown;
   for (;;) {
     try {
       const raw = await runtime.readFile(o.node, KUBECONFIG_OUTPUT, signal);
-      if (raw.length > 0) return clusterKubeconfig(raw.toString("utf8"), { clusterName: o.cluster, server: o.server });
+      if (raw.length > 0)
+        return clusterKubeconfig(raw.toString("utf8"), { clusterName: o.cluster, server: o.server, prefix: o.prefix });
     } catch (err) {
       if (signal.aborted) break;
       if (!(err instanceof NotFoundError) && !(err instanceof K3boxError)) throw err;
@@ -56,12 +57,17 @@ export async function mergeIntoFile(
   entry: KubeConfig,
   switchContext: boolean,
   signal: AbortSignal,
+  prefix: string,
+  update = true,
 ): Promise<() => Promise<void>> {
-  const names = kubeconfigEntryNames(cluster);
+  const names = kubeconfigEntryNames(cluster, prefix);
   let before: KubeConfig | undefined;
   await updateKubeconfigFile(
     path,
     (current) => {
+      if (!update && current.clusters.some((c) => c.name === names.cluster)) {
+        throw new ConflictError(`cluster "${names.cluster}" already exists in ${path} (update it with --update)`);
+      }
       before = current;
       return mergeKubeconfig(current, entry, { switchContext });
     },

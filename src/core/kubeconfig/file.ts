@@ -25,6 +25,20 @@ export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env, home
   return first ?? join(home, ".kube", "config");
 }
 
+/**
+ * Where `kubeconfig write` puts a cluster's own kubeconfig: `kubeconfig-CLUSTER.yaml` in
+ * $XDG_CONFIG_HOME when it is set (as k3d does, the directory itself), else in ~/.config/DIR.
+ */
+export function clusterKubeconfigPath(
+  dirName: string,
+  cluster: string,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = homedir(),
+): string {
+  const dir = env.XDG_CONFIG_HOME ? env.XDG_CONFIG_HOME : join(home, ".config", dirName);
+  return join(dir, `kubeconfig-${cluster}.yaml`);
+}
+
 /** Reads and parses a kubeconfig; a missing or empty file is an empty config, as for kubectl. */
 export async function readKubeconfigFile(path: string): Promise<KubeConfig> {
   const text = await readIfExists(path);

@@ -15,6 +15,7 @@ export { parseKubeconfig, serializeKubeconfig, toKubeConfig } from "./yaml.js";
 export { clusterKubeconfig, mergeKubeconfig, removeCluster } from "./merge.js";
 export {
   checkKubeconfigUpdatable,
+  clusterKubeconfigPath,
   defaultKubeconfigPath,
   readKubeconfigFile,
   updateKubeconfigFile,

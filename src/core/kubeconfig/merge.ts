@@ -32,8 +32,8 @@ function checkServer(server: string): void {
  * current-context set. Fields of the k3s entries other than names and server
  * (CA data, client certificate, extensions) are kept.
  */
-export function clusterKubeconfig(raw: string, o: { clusterName: string; server: string }): KubeConfig {
-  const names = kubeconfigEntryNames(o.clusterName);
+export function clusterKubeconfig(raw: string, o: { clusterName: string; server: string; prefix?: string }): KubeConfig {
+  const names = kubeconfigEntryNames(o.clusterName, o.prefix);
   checkServer(o.server);
   const source = `kubeconfig of cluster ${JSON.stringify(o.clusterName)}`;
   const src = parseKubeconfig(raw, source);
@@ -125,8 +125,12 @@ export function mergeKubeconfig(target: KubeConfig, entry: KubeConfig, o: { swit
  * When nothing was removed, `config` is `target` itself, which lets
  * `updateKubeconfigFile` skip rewriting the file.
  */
-export function removeCluster(target: KubeConfig, clusterName: string): { config: KubeConfig; removed: boolean } {
-  const names = kubeconfigEntryNames(clusterName);
+export function removeCluster(
+  target: KubeConfig,
+  clusterName: string,
+  prefix?: string,
+): { config: KubeConfig; removed: boolean } {
+  const names = kubeconfigEntryNames(clusterName, prefix);
   const clusters = target.clusters.filter((c) => c.name !== names.cluster);
   const contexts = target.contexts.filter((c) => c.name !== names.context);
   const users = target.users.filter((u) => u.name !== names.user);

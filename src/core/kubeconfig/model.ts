@@ -101,10 +101,11 @@ export interface KubeconfigEntryNames {
   user: string;
 }
 
-export function kubeconfigEntryNames(clusterName: string): KubeconfigEntryNames {
+/** The entries of one cluster: `PREFIX-NAME` for cluster and context, `admin@PREFIX-NAME` for the user. */
+export function kubeconfigEntryNames(clusterName: string, prefix = "k3box"): KubeconfigEntryNames {
   // An empty name would make k3box own the entries "k3box-" and
   // "admin@k3box-", which no cluster can ever have created.
   if (clusterName === "") throw new UsageError("cluster name must not be empty");
-  const base = `k3box-${clusterName}`;
+  const base = `${prefix}-${clusterName}`;
   return { cluster: base, context: base, user: `admin@${base}` };
 }

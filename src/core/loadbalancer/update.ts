@@ -5,10 +5,11 @@
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { K3boxError } from "../../base/errors.js";
 import { step } from "../events.js";
-import { LABEL, clusterSelector, indexOf, roleOf } from "../labels.js";
+import { K3BOX, type Dialect } from "../dialect.js";
+import { clusterSelector, indexOf, roleOf } from "../labels.js";
 import type { Operation } from "../operation.js";
-import type { NodeRole } from "../cluster-spec/types.js";
-import { NGINX_CONFIG_PATH, renderNginxConfig } from "./nginx.js";
+import type { LoadBalancerSettings, NodeRole } from "../cluster-spec/types.js";
+import { NGINX_CONFIG_PATH, renderNginxConfig, type ProxiedPort } from "./nginx.js";
 import { proxiedPorts, storedPorts } from "./targets.js";
 
 /** How long nginx gets to report that it reloaded. */
@@ -18,8 +19,8 @@ const RELOAD_CONFIRM_MS = 15_000;
  * The config for the cluster's current nodes. Only running nodes are targets: nginx resolves
  * every upstream name when it loads, and Docker's DNS does not know stopped containers.
  */
-export function loadBalancerConfig(lb: ContainerInfo, nodes: readonly ContainerInfo[]): string {
-  return renderLoadBalancerConfig(storedPortSpecs(lb), nodes);
+export function loadBalancerConfig(d: Dialect, lb: ContainerInfo, nodes: readonly ContainerInfo[]): string {
+  return renderLoadBalancerConfig(storedPortSpecs(d, lb), nodes, storedSettings(d, lb), d);
 }
 
 /**
@@ -27,40 +28,55 @@ export function loadBalancerConfig(lb: ContainerInfo, nodes: readonly ContainerI
  * to go), and applies it in place; its undo goes on the operation's stack.
  */
 export async function updateClusterLoadBalancer(
-  runtime: Runtime,
+  op: Pick<Operation, "runtime" | "dialect" | "onEvent" | "signal" | "undo">,
   cluster: string,
   exclude: ReadonlySet<string>,
-  op: Pick<Operation, "onEvent" | "signal" | "undo">,
 ): Promise<void> {
-  const containers = await runtime.listContainers(clusterSelector(cluster), op.signal);
-  const lb = containers.find((c) => roleOf(c) === "loadbalancer");
+  const { runtime, dialect } = op;
+  const containers = await runtime.listContainers(clusterSelector(dialect, cluster), op.signal);
+  const lb = containers.find((c) => roleOf(dialect, c) === "loadbalancer");
   if (!lb) return;
   const nodes = containers.map((c) => (exclude.has(c.name) ? { ...c, running: false } : c));
   const restore = await step(
     op.onEvent,
     "update-loadbalancer",
-    () => applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(lb, nodes), op.signal),
+    () => applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(dialect, lb, nodes), op.signal),
     lb.name,
   );
   op.undo.push(`restore the config of ${lb.name}`, restore);
 }
 
 /** The raw port specs stored on the load balancer. */
-export function storedPortSpecs(lb: ContainerInfo): string[] {
-  return JSON.parse(lb.labels[LABEL.ports] ?? "[]") as string[];
+export function storedPortSpecs(d: Dialect, lb: ContainerInfo): string[] {
+  return JSON.parse(lb.labels[d.labels.ports] ?? "[]") as string[];
 }
 
-export function renderLoadBalancerConfig(raws: readonly string[], nodes: readonly ContainerInfo[]): string {
-  const k3s = nodes.filter((n) => roleOf(n) !== "loadbalancer");
+/** The nginx settings the load balancer was created with (`--lb-config-override`). */
+export function storedSettings(d: Dialect, lb: ContainerInfo): LoadBalancerSettings {
+  return JSON.parse(lb.labels[d.labels.lbSettings] ?? "{}") as LoadBalancerSettings;
+}
+
+export function renderLoadBalancerConfig(
+  raws: readonly string[],
+  nodes: readonly ContainerInfo[],
+  settings: LoadBalancerSettings = {},
+  d: Dialect = K3BOX,
+): string {
+  return renderNginxConfig(loadBalancerTargets(raws, nodes, d), settings);
+}
+
+/** Every load-balanced port and the running nodes it goes to, from the stored specs and the nodes as they are. */
+export function loadBalancerTargets(raws: readonly string[], nodes: readonly ContainerInfo[], d: Dialect): ProxiedPort[] {
+  const k3s = nodes.filter((n) => roleOf(d, n) !== "loadbalancer");
   const counts = {
-    servers: k3s.filter((n) => roleOf(n) === "server").length,
-    agents: k3s.filter((n) => roleOf(n) === "agent").length,
+    servers: k3s.filter((n) => roleOf(d, n) === "server").length,
+    agents: k3s.filter((n) => roleOf(d, n) === "agent").length,
   };
   const targets = k3s
     .filter((n) => n.running)
-    .map((n) => ({ name: n.name, role: roleOf(n) as NodeRole, index: indexOf(n) }))
+    .map((n) => ({ name: n.name, role: roleOf(d, n) as NodeRole, index: indexOf(d, n) }))
     .sort((a, b) => Number(a.role !== "server") - Number(b.role !== "server") || a.index - b.index);
-  return renderNginxConfig(proxiedPorts(storedPorts(raws, counts), targets));
+  return proxiedPorts(storedPorts(raws, counts), targets);
 }
 
 /**

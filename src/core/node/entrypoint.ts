@@ -11,12 +11,22 @@ import type { HostAlias } from "../cluster-spec/types.js";
 export const NODE_ENTRYPOINT_PATH = "/bin/k3box-entrypoint.sh";
 /** Host entries beyond host.k3box.internal, one `IP NAME...` line each. */
 export const HOST_ALIASES_PATH = "/etc/k3box/hosts";
+/**
+ * A node with a memory limit gets this file, and the entrypoint mounts it over /proc/meminfo, so
+ * the kubelet (cadvisor) sees the limit as the machine's memory instead of the host's.
+ */
+export const MEMINFO_PATH = "/etc/k3box/meminfo";
 
 /** The script's place in the package (and in the repository): the same depth from src/ and dist/. */
 export const NODE_ENTRYPOINT_SOURCE = new URL("../../../images/node/k3box-entrypoint.sh", import.meta.url);
 
 export async function loadNodeEntrypoint(): Promise<string> {
   return readFile(NODE_ENTRYPOINT_SOURCE, "utf8");
+}
+
+/** The fake /proc/meminfo of a node limited to `bytes`: what cadvisor reads, in kB. */
+export function meminfoFile(bytes: number): FileEntry {
+  return { path: MEMINFO_PATH, content: `MemTotal: ${Math.floor(bytes / 1024)} kB\nSwapTotal: 0 kB\n`, mode: 0o644 };
 }
 
 /** The files the entrypoint needs in a node before it first starts. */

@@ -1,6 +1,7 @@
 /** A node's objects in the Kubernetes API, which outlive its container unless k3box removes them. */
 import type { Runtime } from "../../runtime/types.js";
 import { clusterCredentials, loadCluster } from "../cluster-ref.js";
+import type { Dialect } from "../dialect.js";
 import type { EventSink } from "../events.js";
 import { apiRequest } from "../readiness/api.js";
 
@@ -14,6 +15,7 @@ const API_LIMIT_MS = 15_000;
  */
 export async function removeNodeObjects(
   runtime: Runtime,
+  dialect: Dialect,
   cluster: string,
   names: readonly string[],
   onEvent: EventSink,
@@ -21,10 +23,11 @@ export async function removeNodeObjects(
 ): Promise<void> {
   const limit = AbortSignal.any([AbortSignal.timeout(API_LIMIT_MS), ...(signal ? [signal] : [])]);
   try {
-    const ref = await loadCluster(runtime, cluster, limit);
+    const engine = { runtime, dialect, signal: limit };
+    const ref = await loadCluster(engine, cluster);
     const reachable = ref.servers.some((s) => s.running) && ref.server.split(":").at(-1) !== "";
     if (!reachable) return;
-    const creds = await clusterCredentials(runtime, cluster, limit);
+    const creds = await clusterCredentials(engine, cluster);
     for (const name of names) {
       const objects = [
         { what: `Node ${name}`, path: `/api/v1/nodes/${encodeURIComponent(name)}` },

@@ -14,6 +14,7 @@ import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { ensureImage } from "../images/ensure.js";
 import { checkKubeconfigUpdatable, defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
+import { K3BOX, type Dialect } from "../dialect.js";
 import { clusterSelector } from "../labels.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
@@ -22,7 +23,6 @@ import { planCreate, type CreatePlan, type PlanContext } from "../plan/cluster.j
 import { registryNames } from "../registry/addresses.js";
 import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
 import { prepareClusterRegistries } from "../registry/cluster.js";
-import { VERSION } from "../version.js";
 
 export interface CreateResult {
   readonly name: string;
@@ -31,8 +31,10 @@ export interface CreateResult {
   readonly nodes: readonly string[];
   /** https://HOST:PORT of the API as published on the host. */
   readonly server: string;
-  /** The cluster's kubeconfig (entries named k3box-NAME), as YAML. */
+  /** The cluster's kubeconfig (entries named PREFIX-NAME: k3box-NAME, or k3d-NAME in k3d's dialect), as YAML. */
   readonly kubeconfig: string;
+  /** The kubeconfig context of the cluster. */
+  readonly context: string;
   /** The file the entries were merged into, when they were. */
   readonly kubeconfigPath?: string;
   /** The cluster's registries and the names to use them by. */
@@ -51,23 +53,25 @@ export interface CreateOptions extends OperationOptions {
  * everything it created is removed again (unless the spec turns rollback off).
  */
 export async function createCluster(input: ClusterInput, options: CreateOptions = {}): Promise<CreateResult> {
-  const spec = await buildClusterSpec(input, options.build);
+  const spec = await buildClusterSpec(input, buildOptions(options));
   const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
-    const { runtime, onEvent, signal, undo } = op;
+    const { runtime, onEvent, signal, undo, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
-    const { plan, registries } = await step(onEvent, "prepare", () => prepare(runtime, spec, onEvent, signal, kubeconfigPath));
+    const { plan, registries } = await step(onEvent, "prepare", () =>
+      prepare(runtime, dialect, spec, onEvent, signal, kubeconfigPath),
+    );
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
 
     const server = `https://${plan.api.host}:${plan.api.hostPort}`;
     const serverNode = plan.nodes.find((n) => n.role === "server")?.name as string;
     const kubeconfig = await step(onEvent, "kubeconfig", () =>
-      fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode }, signal),
+      fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode, prefix: dialect.prefix }, signal),
     );
     if (kubeconfigPath !== undefined) {
       const restore = await step(onEvent, "merge-kubeconfig", () =>
-        mergeIntoFile(kubeconfigPath, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal),
+        mergeIntoFile(kubeconfigPath, spec.name, kubeconfig, spec.kubeconfig.switchContext, signal, dialect.prefix),
       );
       undo.push(`restore ${kubeconfigPath}`, restore);
     }
@@ -92,6 +96,7 @@ function result(
     nodes: plan.nodes.map((n) => n.name),
     server,
     kubeconfig: serializeKubeconfig(kubeconfig),
+    context: kubeconfig["current-context"],
     ...(kubeconfigPath !== undefined ? { kubeconfigPath } : {}),
     ports: plan.nodes
       .flatMap((n) => (n.container.ports ?? []).map((p) => ({ ...p, node: n.name })))
@@ -110,9 +115,10 @@ export interface DryRun {
  * reads from the engine (conflicts, an existing network); it creates nothing and reserves no port.
  */
 export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
-  const spec = await buildClusterSpec(input, options.build);
-  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal }) => {
-    const { plan } = await planOnEngine(runtime, spec, signal, kubeconfigTarget(spec, options.kubeconfigPath), async () => ({
+  const spec = await buildClusterSpec(input, buildOptions(options));
+  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal, dialect }) => {
+    const kubeconfigPath = kubeconfigTarget(spec, options.kubeconfigPath);
+    const { plan } = await planOnEngine(runtime, dialect, spec, signal, kubeconfigPath, async () => ({
       token: "<generated at create>",
       apiHostPort: spec.api.hostPort ?? 0,
       portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
@@ -121,23 +127,33 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
   });
 }
 
+/** The spec builder's options: the caller's, with the operation's dialect for its defaults. */
+function buildOptions(options: CreateOptions): CreateOptions["build"] {
+  return { ...options.build, dialect: options.dialect ?? options.build?.dialect ?? K3BOX };
+}
+
 /** What must hold on the engine before anything is created: no such cluster, a usable network. */
-async function checkTarget(runtime: Runtime, spec: ClusterSpec, signal: AbortSignal): Promise<{ networkExists: boolean }> {
+async function checkTarget(
+  runtime: Runtime,
+  d: Dialect,
+  spec: ClusterSpec,
+  signal: AbortSignal,
+): Promise<{ networkExists: boolean }> {
   await runtime.info(signal);
-  const existing = await runtime.listContainers(clusterSelector(spec.name), signal);
+  const existing = await runtime.listContainers(clusterSelector(d, spec.name), signal);
   if (existing.length > 0) throw new ConflictError(`cluster "${spec.name}" already exists`);
   // The engine would hand an old volume to a new node (it creates volumes idempotently), old data and all.
-  const volumes = await runtime.listVolumes(clusterSelector(spec.name), signal);
+  const volumes = await runtime.listVolumes(clusterSelector(d, spec.name), signal);
   if (volumes.length > 0) {
     throw new ConflictError(
-      `volumes of a cluster "${spec.name}" exist already (${volumes.join(", ")}): it was not fully removed (run: k3box cluster delete ${spec.name})`,
+      `volumes of a cluster "${spec.name}" exist already (${volumes.join(", ")}): it was not fully removed (run: ${d.prefix} cluster delete ${spec.name})`,
     );
   }
   const ownNetwork = spec.network === undefined;
-  const network = await runtime.inspectNetwork(spec.network ?? networkName(spec.name), signal);
+  const network = await runtime.inspectNetwork(spec.network ?? networkName(d, spec.name), signal);
   if (ownNetwork && network) {
     throw new ConflictError(
-      `network "${network.name}" already exists: a cluster "${spec.name}" was not fully removed (run: k3box cluster delete ${spec.name})`,
+      `network "${network.name}" already exists: a cluster "${spec.name}" was not fully removed (run: ${d.prefix} cluster delete ${spec.name})`,
     );
   }
   if (network && spec.subnet !== undefined && network.subnet !== spec.subnet) {
@@ -159,12 +175,13 @@ function kubeconfigTarget(spec: ClusterSpec, given: string | undefined): string 
  */
 function prepare(
   runtime: Runtime,
+  d: Dialect,
   spec: ClusterSpec,
   onEvent: EventSink,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
-  return planOnEngine(runtime, spec, signal, kubeconfigPath, async () => {
+  return planOnEngine(runtime, d, spec, signal, kubeconfigPath, async () => {
     const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
     const portHostPorts = new Map<number, number>();
     for (const [i, p] of spec.ports.entries()) {
@@ -193,25 +210,27 @@ type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "ad
  */
 async function planOnEngine(
   runtime: Runtime,
+  d: Dialect,
   spec: ClusterSpec,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
   choose: () => Promise<Choices>,
 ): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
   if (kubeconfigPath !== undefined) await checkKubeconfigUpdatable(kubeconfigPath);
-  const { networkExists } = await checkTarget(runtime, spec, signal);
+  const { networkExists } = await checkTarget(runtime, d, spec, signal);
   if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
   for (const p of spec.ports) {
     if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
   }
   const choices = await choose();
-  const registries = await prepareClusterRegistries(runtime, spec, spec.network ?? networkName(spec.name), signal);
+  const registries = await prepareClusterRegistries(runtime, d, spec, spec.network ?? networkName(d, spec.name), signal);
   const plan = planCreate(
     { ...spec, files: [...spec.files, ...registries.files] },
     {
       ...choices,
       networkExists,
-      version: VERSION,
+      version: d.versionValue,
+      dialect: d,
       nodeEntrypoint: await loadNodeEntrypoint(),
       ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
       connectRegistries: registries.connect,

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { NotFoundError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
 import { step } from "../events.js";
 import { execute } from "../executor.js";
-import { defaultKubeconfigPath, removeCluster, updateKubeconfigFile } from "../kubeconfig/index.js";
-import { LABEL, REGISTRY_SELECTOR, clusterSelector } from "../labels.js";
+import { clusterKubeconfigPath, defaultKubeconfigPath, removeCluster, updateKubeconfigFile } from "../kubeconfig/index.js";
+import { clusterSelector, registrySelector } from "../labels.js";
 import { networkName } from "../naming.js";
 import { runOperation, type OperationOptions } from "../operation.js";
 import { planDelete } from "../plan/delete.js";
@@ -27,33 +28,35 @@ export interface DeleteResult {
 export function deleteCluster(name: string, options: DeleteOptions = {}): Promise<DeleteResult> {
   validateClusterName(name);
   return runOperation(`deleting cluster "${name}"`, options, async (op) => {
-    const { runtime, onEvent, signal } = op;
-    const selector = clusterSelector(name);
+    const { runtime, onEvent, signal, dialect } = op;
+    const selector = clusterSelector(dialect, name);
     const [containers, volumes, networks, registries] = await Promise.all([
       runtime.listContainers(selector, signal),
       runtime.listVolumes(selector, signal),
       runtime.listNetworks(selector, signal),
-      runtime.listContainers(REGISTRY_SELECTOR, signal),
+      runtime.listContainers(registrySelector(dialect), signal),
     ]);
-    const owned = registries.filter((r) => r.labels[LABEL.registryOwner] === name);
+    const owned = registries.filter((r) => r.labels[dialect.labels.registryOwner] === name);
     if (containers.length === 0 && volumes.length === 0 && networks.length === 0 && owned.length === 0) {
       if (options.ignoreMissing) return { name, deleted: false };
       throw new NotFoundError(`cluster "${name}" not found`);
     }
-    const network = containers[0]?.labels[LABEL.network] ?? networkName(name);
-    const plan = planDelete({ cluster: name, containers, volumes, networks, registries, network });
+    const network = containers[0]?.labels[dialect.labels.network] ?? networkName(dialect, name);
+    const plan = planDelete({ cluster: name, containers, volumes, networks, registries, network, dialect });
     for (const [registry, elsewhere] of plan.keptRegistries) {
       // Another cluster (or container) still reaches it there: it outlives the cluster that made it.
       onEvent({ type: "warning", message: `registry ${registry} is kept: it is still attached to ${elsewhere.join(", ")}` });
     }
     await execute(plan.actions, op);
     await step(onEvent, "remove-kubeconfig", async () => {
+      // The cluster's own file, written by `kubeconfig write`, goes with it.
+      if (dialect.kubeconfigDir !== undefined) await rm(clusterKubeconfigPath(dialect.kubeconfigDir, name), { force: true });
       const path = op.kubeconfigPath ?? defaultKubeconfigPath();
       if (!existsSync(path)) return;
       await updateKubeconfigFile(
         path,
         (current) => {
-          const { config, removed } = removeCluster(current, name);
+          const { config, removed } = removeCluster(current, name, dialect.prefix);
           return removed ? config : current;
         },
         { signal },

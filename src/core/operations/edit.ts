@@ -9,14 +9,15 @@ import { UsageError } from "../../base/errors.js";
 import { toTimeoutMs } from "../cluster-spec/duration.js";
 import { checkFiltersSelect } from "../cluster-spec/filters.js";
 import { parsePortMapping, placePort } from "../cluster-spec/ports.js";
-import type { PortMapping } from "../cluster-spec/types.js";
+import type { LoadBalancerSettings, PortMapping } from "../cluster-spec/types.js";
 import { loadCluster } from "../cluster-ref.js";
 import { execute } from "../executor.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
-import { LABEL, clusterSelector, indexOf } from "../labels.js";
+import { clusterSelector, indexOf } from "../labels.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
-import { renderLoadBalancerConfig, storedPortSpecs } from "../loadbalancer/update.js";
+import { renderLoadBalancerConfig, storedPortSpecs, storedSettings } from "../loadbalancer/update.js";
+import { applyLbOverride } from "../cluster-spec/runtime.js";
 import { runOperation, type OperationOptions } from "../operation.js";
 import { sequence, type Action } from "../plan/actions.js";
 import { isApi, checkAdds, matchDeletes, pairMappings } from "../plan/port-edit.js";
@@ -27,6 +28,8 @@ export interface PortEdit {
   readonly add?: readonly string[];
   /** A spec as it was added, or its host port (`8080`, `127.0.0.1:8080:80`). */
   readonly delete?: readonly string[];
+  /** k3d's load balancer overrides (`settings.workerConnections=N`), applied over the current settings. */
+  readonly settings?: readonly string[];
   readonly timeout?: string | number;
 }
 
@@ -34,6 +37,8 @@ export interface PortEditResult {
   readonly name: string;
   /** Every load-balanced mapping after the edit, with its host port. */
   readonly ports: ReadonlyArray<{ readonly spec: string; readonly hostIp: string; readonly hostPort: number }>;
+  /** The load balancer's settings after the edit. */
+  readonly settings: LoadBalancerSettings;
 }
 
 /** How long the new load balancer gets to serve the API, unless the edit has a deadline. */
@@ -42,18 +47,26 @@ const DEFAULT_EDIT_TIMEOUT_MS = 120_000;
 export function editClusterPorts(name: string, edit: PortEdit, options: OperationOptions = {}): Promise<PortEditResult> {
   const adds = edit.add ?? [];
   const deletes = edit.delete ?? [];
-  if (adds.length === 0 && deletes.length === 0) throw new UsageError("nothing to edit: give --port-add or --port-delete");
+  const overrides = edit.settings ?? [];
+  if (adds.length === 0 && deletes.length === 0 && overrides.length === 0) {
+    throw new UsageError("nothing to edit: give --port-add or --port-delete");
+  }
   const timeoutMs = edit.timeout === undefined ? DEFAULT_EDIT_TIMEOUT_MS : toTimeoutMs(edit.timeout);
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation(`editing the ports of cluster "${name}"`, frame, async (op) => {
-    const { runtime, signal } = op;
-    const ref = await loadCluster(runtime, name, signal);
+    const { runtime, signal, dialect } = op;
+    const keys = dialect.labels;
+    const ref = await loadCluster(op, name);
     const lb = ref.loadBalancer;
     if (!lb) {
       throw new UsageError(`cluster "${name}" has no load balancer: ports published on nodes cannot be changed after create`);
     }
     const counts = { servers: ref.servers.length, agents: ref.agents.length, loadBalancer: true };
-    const present = { server: ref.servers.map(indexOf), agent: ref.agents.map(indexOf), loadBalancer: true };
+    const present = {
+      server: ref.servers.map((c) => indexOf(dialect, c)),
+      agent: ref.agents.map((c) => indexOf(dialect, c)),
+      loadBalancer: true,
+    };
     const problems: string[] = [];
     const parsed = adds.flatMap((raw) => {
       try {
@@ -67,13 +80,22 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
         return [];
       }
     });
+    let settings = storedSettings(dialect, lb);
+    for (const o of overrides) {
+      try {
+        settings = applyLbOverride(settings, o);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        problems.push(err.message);
+      }
+    }
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
 
-    const apiHostPort = Number(lb.labels[LABEL.apiPort]);
+    const apiHostPort = Number(lb.labels[keys.apiPort]);
     const api = lb.spec.ports?.find((b) => isApi(b, apiHostPort));
     if (!api) throw new UsageError(`the load balancer of cluster "${name}" does not publish the API port ${apiHostPort}`);
     const current = pairMappings(
-      storedPortSpecs(lb).map((raw) => ({ raw, mapping: placePort(parsePortMapping(raw), counts) })),
+      storedPortSpecs(dialect, lb).map((raw) => ({ raw, mapping: placePort(parsePortMapping(raw), counts) })),
       lb.spec.ports ?? [],
       apiHostPort,
     );
@@ -104,10 +126,19 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
     const spec: ContainerSpec = {
       ...lb.spec,
       name: `${lb.name}-${suffix}`,
-      labels: { ...lb.spec.labels, [LABEL.ports]: JSON.stringify(raws) },
+      labels: {
+        ...lb.spec.labels,
+        [keys.ports]: JSON.stringify(raws),
+        ...(Object.keys(settings).length > 0 ? { [keys.lbSettings]: JSON.stringify(settings) } : {}),
+      },
       ports: [api, ...next.map((m) => m.binding)],
     };
-    const config = renderLoadBalancerConfig(raws, await runtime.listContainers(clusterSelector(name), signal));
+    const config = renderLoadBalancerConfig(
+      raws,
+      await runtime.listContainers(clusterSelector(dialect, name), signal),
+      settings,
+      dialect,
+    );
     const parked = `${lb.name}-old-${suffix}`;
     // The new load balancer is created beside the old, takes over its name, and must serve the API
     // before the old one goes; every step before that is undone in reverse if anything fails.
@@ -133,6 +164,7 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
     return {
       name,
       ports: next.map((m) => ({ spec: m.raw, hostIp: m.binding.hostIp, hostPort: m.binding.hostPort })),
+      settings,
     };
   });
 }

@@ -5,6 +5,7 @@
 import { createReadStream, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import type { Runtime } from "../../runtime/types.js";
+import type { Dialect } from "../dialect.js";
 import { abortError } from "../../base/abort.js";
 import { K3boxError, NotFoundError, UsageError } from "../../base/errors.js";
 import { ImportFailedError, type ImportResult, type NodeImportResult } from "../images/import-result.js";
@@ -66,13 +67,14 @@ export async function importImages(
 ): Promise<ImportResult> {
   // One signal for the operation: every node's calls listen to it. A failed node keeps what it
   // had; nodes that succeeded keep their checked copy, so there is nothing to roll back.
-  return runOperation("image import", options, ({ runtime, onEvent, signal }) =>
-    importWith(runtime, onEvent, signal, cluster, sources, options.nodes),
+  return runOperation("image import", options, ({ runtime, onEvent, signal, dialect }) =>
+    importWith(runtime, dialect, onEvent, signal, cluster, sources, options.nodes),
   );
 }
 
 async function importWith(
   runtime: Runtime,
+  dialect: Dialect,
   onEvent: EventSink,
   signal: AbortSignal,
   cluster: string | readonly string[],
@@ -86,7 +88,7 @@ async function importWith(
   // Nothing here runs inside a node: a bad source or node selection fails before any is touched.
   const [selected, sourcesChecked] = await Promise.allSettled([
     (async () => {
-      const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, c, nodeFilter, signal)))).flat();
+      const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, dialect, c, nodeFilter, signal)))).flat();
       const platforms = new Map<string, Promise<Platform>>();
       for (const n of nodes) if (!platforms.has(n.image)) platforms.set(n.image, nodePlatform(runtime, n, signal));
       return Promise.all(nodes.map(async (n) => ({ ...n, platform: await (platforms.get(n.image) as Promise<Platform>) })));
@@ -123,8 +125,14 @@ async function importWith(
   return { clusters, nodes: merged };
 }
 
-async function selectNodes(runtime: Runtime, cluster: string, filter: string | undefined, signal?: AbortSignal) {
-  const status = await observeCluster(runtime, cluster, signal);
+async function selectNodes(
+  runtime: Runtime,
+  dialect: Dialect,
+  cluster: string,
+  filter: string | undefined,
+  signal?: AbortSignal,
+) {
+  const status = await observeCluster(runtime, dialect, cluster, signal);
   if (!status) throw new NotFoundError(`cluster "${cluster}" not found`);
   let nodes = status.nodes.filter((n) => n.role !== "loadbalancer");
   if (filter !== undefined) {

@@ -14,17 +14,25 @@ export function getKubeconfig(name: string, options: OperationOptions = {}): Pro
   );
 }
 
-async function readKubeconfig(name: string, { runtime, signal }: Operation): Promise<KubeConfig> {
-  const ref = await loadCluster(runtime, name, signal);
+async function readKubeconfig(name: string, op: Operation): Promise<KubeConfig> {
+  const ref = await loadCluster(op, name);
   const server = ref.servers.find((s) => s.running);
   if (!server) throw new NotFoundError(`cluster "${name}" has no running server to read the kubeconfig from`);
-  return fetchClusterKubeconfig(runtime, { cluster: name, server: ref.server, node: server.name }, signal);
+  return fetchClusterKubeconfig(
+    op.runtime,
+    { cluster: name, server: ref.server, node: server.name, prefix: op.dialect.prefix },
+    op.signal,
+  );
 }
 
 export interface MergeKubeconfigOptions extends OperationOptions {
   /** Write only this cluster's kubeconfig to this file (replacing it) instead of merging into the default one. */
   readonly output?: string;
+  /** With `output`: merge into that file, keeping its other entries, instead of replacing it. */
+  readonly mergeOutput?: boolean;
   readonly switchContext?: boolean;
+  /** False: entries of the cluster already in the target file are an error instead of being replaced. */
+  readonly update?: boolean;
 }
 
 /** Merges the cluster's entries into the default kubeconfig (or writes them to `output`); returns the path. */
@@ -34,12 +42,13 @@ export function mergeClusterKubeconfig(name: string, options: MergeKubeconfigOpt
     { ...options, timeoutMs: KUBECONFIG_READ_TIMEOUT_MS },
     async (op) => {
       const config = await readKubeconfig(name, op);
-      if (options.output !== undefined) {
+      if (options.output !== undefined && !options.mergeOutput) {
         await writeKubeconfigFile(options.output, config, { signal: op.signal });
         return options.output;
       }
-      const path = op.kubeconfigPath ?? defaultKubeconfigPath();
-      await mergeIntoFile(path, name, config, options.switchContext ?? true, op.signal);
+      const path = options.output ?? op.kubeconfigPath ?? defaultKubeconfigPath();
+      const { switchContext = true, update = true } = options;
+      await mergeIntoFile(path, name, config, switchContext, op.signal, op.dialect.prefix, update);
       return path;
     },
   );

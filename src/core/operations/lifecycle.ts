@@ -37,11 +37,12 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
   const timeoutMs = toTimeoutMs(options.timeout);
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation(`starting cluster "${name}"`, frame, async (op) => {
-    const ref = await loadCluster(op.runtime, name, op.signal);
+    const ref = await loadCluster(op, name);
     if (ref.containers.every((c) => c.running)) return { name, changed: false };
     // Nothing is created, so there is nothing to roll back: what started stays started.
     const level = options.waitFor ?? DEFAULT_READY_LEVEL;
-    await execute(planClusterStart(name, ref.containers.map(toNodeState), options.wait ?? true, level), op);
+    const nodes = ref.containers.map((c) => toNodeState(op.dialect, c));
+    await execute(planClusterStart(name, nodes, options.wait ?? true, level), op);
     return { name, changed: true };
   });
 }
@@ -50,9 +51,9 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
 export function stopCluster(name: string, options: StopOptions = {}): Promise<LifecycleResult> {
   return runOperation(`stopping cluster "${name}"`, options, async (op) => {
     const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
-    const ref = await loadCluster(op.runtime, name, op.signal);
+    const ref = await loadCluster(op, name);
     if (!ref.containers.some((c) => c.running || c.state === "restarting")) return { name, changed: false };
-    const nodes = ref.containers.map((c) => ({ ...toNodeState(c), running: c.running || c.state === "restarting" }));
+    const nodes = ref.containers.map((c) => ({ ...toNodeState(op.dialect, c), running: c.running || c.state === "restarting" }));
     await execute(planStop(nodes, timeoutSeconds), op);
     return { name, changed: true };
   });

@@ -3,27 +3,27 @@ import type { ContainerInfo, FileEntry, Runtime } from "../../runtime/types.js";
 import { ConflictError, NotFoundError, UsageError } from "../../base/errors.js";
 import { DEFAULT_K3S_IMAGE, K3S_API_PORT } from "../cluster-spec/defaults.js";
 import { toTimeoutMs } from "../cluster-spec/duration.js";
-import { parseEnvVar, parseK3sArg } from "../cluster-spec/env.js";
+import { parseEnvVar, parseK3sArg, parseNodeLabel } from "../cluster-spec/env.js";
+import { parseMemory, parseRuntimeLabel, parseUlimit } from "../cluster-spec/runtime.js";
 import type { NodeRole } from "../cluster-spec/types.js";
 import { validateClusterName, validateImage, validateNetworkName } from "../cluster-spec/validate.js";
 import { parseVolumeMount } from "../cluster-spec/volumes.js";
-import { loadCluster, toNodeState } from "../cluster-ref.js";
-import { clusterStatus, type NodeStatus } from "../cluster-status.js";
-import type { EventSink } from "../events.js";
+import { loadCluster, toNodeState, type Engine } from "../cluster-ref.js";
+import { clusterStatus, containersByCluster, type NodeStatus } from "../cluster-status.js";
+import { isManaged, type Dialect } from "../dialect.js";
 import { execute } from "../executor.js";
 import { adaptationsFor } from "../host/facts.js";
 import { ensureImage } from "../images/ensure.js";
-import { LABEL, MANAGED_SELECTOR, clusterSelector, roleOf } from "../labels.js";
+import { clusterSelector, roleOf } from "../labels.js";
 import { nodeVolumeName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
-import { runOperation, type OperationOptions } from "../operation.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 import { sequence, type Action } from "../plan/actions.js";
 import { planStart } from "../plan/lifecycle.js";
 import { toMount } from "../plan/node-container.js";
 import { planJoinNodes, planNewNodes, planNodeCreate, type NewNode, type NodeExtras, type ReadyNode } from "../plan/nodes.js";
 import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/levels.js";
 import { checkReplicas, checkStopTimeout } from "../limits.js";
-import { VERSION } from "../version.js";
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from "../cluster-spec/defaults.js";
 
 export interface NodeCreateInput {
@@ -39,8 +39,19 @@ export interface NodeCreateInput {
   readonly volumes?: readonly string[];
   /** Joining by URL: the cluster's token. */
   readonly token?: string;
-  /** Joining by URL: names the new nodes (`k3box-NAME-ROLE-N`). */
+  /**
+   * Names the new nodes: PREFIX-NAME-N in a cluster k3box made (as k3d names them), else by role and
+   * index; joining by URL, PREFIX-NAME-ROLE-N (and NAME is needed).
+   */
   readonly name?: string;
+  /** A Docker memory size (`1g`) for the new nodes, which they also see as their total memory. */
+  readonly memory?: string;
+  /** `KEY=VALUE`: labels of the new containers. */
+  readonly runtimeLabels?: readonly string[];
+  /** `NAME=SOFT:HARD`. */
+  readonly runtimeUlimits?: readonly string[];
+  /** `KEY=VALUE`: Kubernetes labels of the new nodes (k3s `--node-label`). */
+  readonly nodeLabels?: readonly string[];
   /** Joining by URL: the Docker network for the new nodes (default `bridge`). */
   readonly network?: string;
   readonly wait?: boolean;
@@ -73,11 +84,11 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
   return runOperation(`creating nodes in "${input.cluster}"`, frame, async (op) => {
     const { runtime, signal } = op;
     const { group, own, nodes } = byUrl
-      ? await planJoin(runtime, op.onEvent, input, role, replicas, extras, signal)
+      ? await planJoin(op, input, role, replicas, extras)
       : {
           group: input.cluster,
           own: input.cluster,
-          nodes: await planJoinOwn(runtime, input.cluster, role, replicas, extras, signal),
+          nodes: await planJoinOwn(op, input.cluster, role, replicas, extras),
         };
     const ready = await readFiles(runtime, nodes, signal);
     const image = extras.image !== undefined || byUrl ? nodes[0]?.container.image : undefined;
@@ -130,6 +141,20 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
       "volume",
     ),
   );
+  const nodeLabels = (input.nodeLabels ?? []).map((r) =>
+    noFilter(
+      attempt(() => parseNodeLabel(r)),
+      "k3s-node-label",
+    ),
+  );
+  const runtimeLabels = (input.runtimeLabels ?? []).map((r) =>
+    noFilter(
+      attempt(() => parseRuntimeLabel(r)),
+      "runtime-label",
+    ),
+  );
+  const ulimits = (input.runtimeUlimits ?? []).map((r) => attempt(() => parseUlimit(r)));
+  const memoryBytes = input.memory === undefined ? undefined : attempt(() => parseMemory(input.memory as string, "memory"));
   if (input.image !== undefined) attempt(() => validateImage(input.image as string));
   if (byUrl) {
     if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(input.cluster))
@@ -141,50 +166,57 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
   } else {
     attempt(() => validateClusterName(input.cluster));
     if (input.token !== undefined)
-      problems.push("--token is only for joining a cluster by its URL; a k3box cluster's token is known");
+      problems.push("--token is only for joining a cluster by its URL; the cluster's own token is known");
     if (input.network !== undefined)
       problems.push("--network is only for joining a cluster by its URL; new nodes join the cluster's network");
   }
   if (problems.length > 0) throw new UsageError(problems.join("\n"));
+  const defined = <T>(items: readonly (T | undefined)[]): T[] => items.filter((i): i is T => i !== undefined);
   return {
     ...(input.image !== undefined ? { image: input.image.trim() } : {}),
-    k3sArgs: k3sArgs.filter((a): a is string => a !== undefined),
-    env: Object.fromEntries(env.flatMap((e) => (e ? [[e.key, e.value]] : []))),
+    k3sArgs: [...defined(k3sArgs), ...defined(nodeLabels).map((l) => l.arg)],
+    env: Object.fromEntries(env.flatMap((e) => (e?.value !== undefined ? [[e.key, e.value]] : []))),
     mounts: volumes.flatMap((v) => (v ? [toMount(v)] : [])),
+    ...(!byUrl && input.name !== undefined ? { name: input.name } : {}),
+    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    ...(runtimeLabels.length > 0
+      ? { runtimeLabels: Object.fromEntries(defined(runtimeLabels).map((l) => [l.key, l.value])) }
+      : {}),
+    ...(ulimits.length > 0 ? { ulimits: defined(ulimits) } : {}),
   };
 }
 
 async function planJoinOwn(
-  runtime: Runtime,
+  op: Operation,
   cluster: string,
   role: NodeRole,
   replicas: number,
   extras: NodeExtras,
-  signal: AbortSignal,
 ): Promise<NewNode[]> {
-  const ref = await loadCluster(runtime, cluster, signal);
-  if (ref.servers.length === 0 && ref.containers.some((c) => c.labels[LABEL.joinUrl] !== undefined)) {
+  const keys = op.dialect.labels;
+  const ref = await loadCluster(op, cluster);
+  if (ref.servers.length === 0 && ref.containers.some((c) => c.labels[keys.joinUrl] !== undefined)) {
     throw new UsageError(
       `"${cluster}" is a group of nodes that joined another cluster by URL: join that cluster by its URL again`,
     );
   }
   checkReplicas(replicas, ref.servers.length + ref.agents.length);
-  return planNewNodes(cluster, ref.containers, role, replicas, extras);
+  return planNewNodes(cluster, ref.containers, role, replicas, extras, op.dialect);
 }
 
 async function planJoin(
-  runtime: Runtime,
-  onEvent: EventSink,
+  op: Operation,
   input: NodeCreateInput,
   role: NodeRole,
   replicas: number,
   extras: NodeExtras,
-  signal: AbortSignal,
 ): Promise<{ group: string; own?: undefined; nodes: NewNode[] }> {
+  const { runtime, signal, dialect, onEvent } = op;
+  const keys = dialect.labels;
   const group = input.name as string;
-  const existing = await runtime.listContainers(clusterSelector(group), signal);
-  if (existing.some((c) => c.labels[LABEL.joinUrl] === undefined)) {
-    throw new UsageError(`"${group}" is a k3box cluster: add nodes to it with --cluster ${group}`);
+  const existing = await runtime.listContainers(clusterSelector(dialect, group), signal);
+  if (existing.some((c) => c.labels[keys.joinUrl] === undefined)) {
+    throw new UsageError(`"${group}" is a cluster of its own: add nodes to it with --cluster ${group}`);
   }
   checkReplicas(replicas, existing.length);
   const network = input.network ?? "bridge";
@@ -202,10 +234,11 @@ async function planJoin(
       replicas,
       image,
       network,
-      version: VERSION,
-      existing: existing.map((c) => ({ role: roleOf(c), index: Number(c.labels[LABEL.index] ?? 0) })),
+      version: dialect.versionValue,
+      existing: existing.map((c) => ({ role: roleOf(dialect, c), index: Number(c.labels[keys.index] ?? 0) })),
       nodeEntrypoint: await loadNodeEntrypoint(),
       adaptations,
+      dialect,
     },
     extras,
   );
@@ -218,26 +251,28 @@ async function readFiles(runtime: Runtime, nodes: readonly NewNode[], signal: Ab
   return Promise.all(
     nodes.map(async (n) => {
       const files = n.files;
-      if ("entries" in files) return { ...n, files: files.entries };
+      if (!("from" in files)) return { ...n, files: files.entries };
       const key = `${files.from}\0${files.paths.join("\0")}`;
       if (!read.has(key)) read.set(key, Promise.all(files.paths.map((p) => runtime.readFileEntry(files.from, p, signal))));
-      return { ...n, files: await (read.get(key) as Promise<FileEntry[]>) };
+      return { ...n, files: [...(await (read.get(key) as Promise<FileEntry[]>)), ...(files.entries ?? [])] };
     }),
   );
 }
 
-/** Finds k3box nodes by container name; every name must exist before anything is done. */
-async function findNodes(runtime: Runtime, names: readonly string[], signal?: AbortSignal): Promise<ContainerInfo[]> {
+/** Finds nodes by container name; every name must exist before anything is done. */
+async function findNodes({ runtime, signal, dialect }: Engine, names: readonly string[]): Promise<ContainerInfo[]> {
   if (names.length === 0) throw new UsageError("name at least one node");
   const found = await Promise.all(names.map((n) => runtime.inspectContainer(n, signal)));
   return names.map((n, i) => {
     const c = found[i];
-    if (c?.labels[LABEL.managed] !== "true" || c.labels[LABEL.cluster] === undefined) {
-      throw new NotFoundError(`node "${n}" not found (k3box node list shows the nodes)`);
+    if (c === undefined || !isManaged(dialect, c.labels) || c.labels[dialect.labels.cluster] === undefined) {
+      throw new NotFoundError(`node "${n}" not found (${dialect.prefix} node list shows the nodes)`);
     }
     return c;
   });
 }
+
+const clusterOf = (d: Dialect, c: ContainerInfo): string => c.labels[d.labels.cluster] as string;
 
 /**
  * Deletes nodes: out of the load balancer first, then (best effort) the Node object from the API,
@@ -246,35 +281,35 @@ async function findNodes(runtime: Runtime, names: readonly string[], signal?: Ab
 export function deleteNodes(names: readonly string[], options: OperationOptions = {}): Promise<string[]> {
   // What is removed cannot come back; a failed delete is run again, not undone.
   return runOperation("deleting nodes", { ...options, rollback: false }, async (op) => {
-    const { runtime, signal } = op;
-    const nodes = await findNodes(runtime, names, signal);
+    const { dialect: d } = op;
+    const nodes = await findNodes(op, names);
     const gone = new Set(nodes.map((n) => n.name));
     for (const n of nodes) {
-      if (roleOf(n) === "loadbalancer") {
+      if (roleOf(d, n) === "loadbalancer") {
         throw new UsageError(
-          `"${n.name}" is the load balancer of cluster "${n.labels[LABEL.cluster]}", not a node to delete: use k3box cluster delete`,
+          `"${n.name}" is the load balancer of cluster "${clusterOf(d, n)}", not a node to delete: use ${d.prefix} cluster delete`,
         );
       }
       if (n.spec.ports?.some((p) => p.containerPort === K3S_API_PORT)) {
         throw new UsageError(
-          `refusing to delete "${n.name}": it publishes the API of cluster "${n.labels[LABEL.cluster]}" (created without a load balancer), and the kubeconfig points at it. Delete the whole cluster with: k3box cluster delete ${n.labels[LABEL.cluster]}`,
+          `refusing to delete "${n.name}": it publishes the API of cluster "${clusterOf(d, n)}" (created without a load balancer), and the kubeconfig points at it. Delete the whole cluster with: ${d.prefix} cluster delete ${clusterOf(d, n)}`,
         );
       }
     }
-    const clusters = [...new Set(nodes.map((n) => n.labels[LABEL.cluster] as string))];
-    const refs = await Promise.all(clusters.map((c) => loadCluster(runtime, c, signal)));
+    const clusters = [...new Set(nodes.map((n) => clusterOf(d, n)))];
+    const refs = await Promise.all(clusters.map((c) => loadCluster(op, c)));
     for (const ref of refs) {
       const left = ref.servers.filter((s) => !gone.has(s.name));
       // Nodes joined by URL belong to a cluster elsewhere: their group may go away whole.
-      const joined = ref.servers.every((s) => s.labels[LABEL.joinUrl] !== undefined);
+      const joined = ref.servers.every((s) => s.labels[d.labels.joinUrl] !== undefined);
       if (ref.servers.length > 0 && left.length === 0 && !joined) {
         throw new UsageError(
-          `refusing to delete the last server of cluster "${ref.name}": a cluster needs one. Delete the whole cluster with: k3box cluster delete ${ref.name}`,
+          `refusing to delete the last server of cluster "${ref.name}": a cluster needs one. Delete the whole cluster with: ${d.prefix} cluster delete ${ref.name}`,
         );
       }
     }
     const plan = refs.map((ref) => {
-      const mine = nodes.filter((n) => n.labels[LABEL.cluster] === ref.name).map((n) => n.name);
+      const mine = nodes.filter((n) => clusterOf(d, n) === ref.name).map((n) => n.name);
       return sequence([
         { type: "update-loadbalancer", cluster: ref.name, exclude: mine },
         { type: "remove-node-objects", cluster: ref.name, nodes: mine },
@@ -297,29 +332,36 @@ export function startNodes(
   const timeoutMs = toTimeoutMs(options.timeout);
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation("starting nodes", frame, async (op) => {
-    const { runtime, signal } = op;
-    const nodes = await findNodes(runtime, names, signal);
+    const { runtime, signal, dialect: d } = op;
+    const nodes = await findNodes(op, names);
     const wait = options.wait ?? true;
-    const k3s = nodes.filter((n) => roleOf(n) !== "loadbalancer");
-    const clusters = [...new Set(k3s.map((n) => n.labels[LABEL.cluster] as string))];
+    const k3s = nodes.filter((n) => roleOf(d, n) !== "loadbalancer");
+    const clusters = [...new Set(k3s.map((n) => clusterOf(d, n)))];
     for (const cluster of clusters) {
       // An agent waits for a server forever: with none running or starting, say so instead.
       const starting = new Set(k3s.map((n) => n.name));
-      const servers = (await runtime.listContainers(clusterSelector(cluster), signal)).filter((c) => roleOf(c) === "server");
+      const servers = (await runtime.listContainers(clusterSelector(d, cluster), signal)).filter(
+        (c) => roleOf(d, c) === "server",
+      );
       if (servers.length > 0 && !servers.some((s) => s.running || starting.has(s.name))) {
         throw new ConflictError(
-          `cluster "${cluster}" has no running server for the nodes to join: start it with k3box cluster start ${cluster}`,
+          `cluster "${cluster}" has no running server for the nodes to join: start it with ${d.prefix} cluster start ${cluster}`,
         );
       }
     }
-    const lbs = nodes.filter((n) => roleOf(n) === "loadbalancer");
+    const lbs = nodes.filter((n) => roleOf(d, n) === "loadbalancer");
     await execute(
       sequence([
         // The same order and waits as cluster start, so stopped etcd members come back together.
-        ...clusters.map((cluster) => planStart(k3s.filter((n) => n.labels[LABEL.cluster] === cluster).map(toNodeState), wait)),
+        ...clusters.map((cluster) =>
+          planStart(
+            k3s.filter((n) => clusterOf(d, n) === cluster).map((n) => toNodeState(d, n)),
+            wait,
+          ),
+        ),
         ...lbs.map((lb) =>
           sequence([
-            { type: "update-loadbalancer", cluster: lb.labels[LABEL.cluster] as string },
+            { type: "update-loadbalancer", cluster: clusterOf(d, lb) },
             ...(lb.running
               ? []
               : [{ type: "start" as const, container: lb.name, ...(wait ? { milestone: "loadbalancer" as const } : {}) }]),
@@ -339,12 +381,11 @@ export function stopNodes(
   options: OperationOptions & { stopTimeoutSeconds?: number } = {},
 ): Promise<string[]> {
   return runOperation("stopping nodes", options, async (op) => {
+    const d = op.dialect;
     const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
-    const nodes = await findNodes(op.runtime, names, op.signal);
+    const nodes = await findNodes(op, names);
     const stopping = nodes.map((n) => n.name);
-    const clusters = [
-      ...new Set(nodes.filter((n) => roleOf(n) !== "loadbalancer").map((n) => n.labels[LABEL.cluster] as string)),
-    ];
+    const clusters = [...new Set(nodes.filter((n) => roleOf(d, n) !== "loadbalancer").map((n) => clusterOf(d, n)))];
     await execute(
       sequence([
         ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),
@@ -357,28 +398,23 @@ export function stopNodes(
 }
 
 export function listNodes(options: OperationOptions & { cluster?: string } = {}): Promise<NodeInfo[]> {
-  const selector = options.cluster === undefined ? MANAGED_SELECTOR : clusterSelector(validateClusterName(options.cluster));
-  return runOperation("listing nodes", options, async ({ runtime, signal }) => {
-    const containers = await runtime.listContainers(selector, signal);
-    if (options.cluster !== undefined && containers.length === 0) {
+  if (options.cluster !== undefined) validateClusterName(options.cluster);
+  return runOperation("listing nodes", options, async ({ runtime, signal, dialect }) => {
+    const byCluster = (await containersByCluster(runtime, dialect, signal)).filter(
+      ([name]) => options.cluster === undefined || name === options.cluster,
+    );
+    if (options.cluster !== undefined && byCluster.length === 0) {
       throw new NotFoundError(`cluster "${options.cluster}" not found`);
     }
-    const byCluster = new Map<string, ContainerInfo[]>();
-    for (const c of containers) {
-      const name = c.labels[LABEL.cluster];
-      if (name !== undefined) byCluster.set(name, [...(byCluster.get(name) ?? []), c]);
-    }
-    return [...byCluster.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .flatMap(([cluster, cs]) => clusterStatus(cluster, cs).nodes.map((n) => ({ cluster, ...n })));
+    return byCluster.flatMap(([cluster, cs]) => clusterStatus(dialect, cluster, cs).nodes.map((n) => ({ cluster, ...n })));
   });
 }
 
 export function getNode(name: string, options: OperationOptions = {}): Promise<NodeInfo> {
-  return runOperation(`reading node "${name}"`, options, async ({ runtime, signal }) => {
-    const [node] = await findNodes(runtime, [name], signal);
-    const cluster = (node as ContainerInfo).labels[LABEL.cluster] as string;
-    const status = clusterStatus(cluster, [node as ContainerInfo]).nodes[0] as NodeStatus;
+  return runOperation(`reading node "${name}"`, options, async (op) => {
+    const [node] = await findNodes(op, [name]);
+    const cluster = clusterOf(op.dialect, node as ContainerInfo);
+    const status = clusterStatus(op.dialect, cluster, [node as ContainerInfo]).nodes[0] as NodeStatus;
     return { cluster, ...status };
   });
 }

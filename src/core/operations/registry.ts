@@ -10,7 +10,8 @@ import { observeClusters, type ClusterStatus } from "../cluster-status.js";
 import { step } from "../events.js";
 import { execute } from "../executor.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
-import { LABEL, REGISTRY_SELECTOR, clusterSelector } from "../labels.js";
+import type { Dialect } from "../dialect.js";
+import { clusterSelector, registrySelector } from "../labels.js";
 import { registryContainerName } from "../naming.js";
 import { REGISTRY_HOSTING_MANIFEST_PATH } from "../node/paths.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
@@ -21,7 +22,7 @@ import { EMPTY_REGISTRIES, usesRegistry, withRegistry, withoutRegistry, type Reg
 import { endpointFromContainer, registryContainerSpec } from "../registry/container.js";
 import { hostingOrder, renderHostingManifest } from "../registry/hosting.js";
 import { buildRegistrySpec, type RegistryInput } from "../registry/spec.js";
-import { DEFAULT_NETWORK, type RegistryNames } from "../registry/types.js";
+import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT, type RegistryNames } from "../registry/types.js";
 
 export interface RegistryStatus {
   readonly name: string;
@@ -43,8 +44,8 @@ export interface RegistryStatus {
   readonly owner?: string;
 }
 
-function statusOf(c: ContainerInfo, clusters: readonly ClusterStatus[]): RegistryStatus {
-  const e = endpointFromContainer(c);
+function statusOf(d: Dialect, c: ContainerInfo, clusters: readonly ClusterStatus[]): RegistryStatus {
+  const e = endpointFromContainer(c, d);
   const networks = Object.keys(c.networks);
   return {
     name: e.name,
@@ -70,10 +71,10 @@ export interface CreateRegistryOptions extends OperationOptions {
 
 /** Creates and starts a registry and waits until `/v2/` answers; on failure nothing is left. */
 export async function createRegistry(input: RegistryInput, options: CreateRegistryOptions = {}): Promise<RegistryStatus> {
-  const spec = buildRegistrySpec(input);
+  const spec = buildRegistrySpec(input, options.dialect?.prefix);
   return runOperation(`creating registry "${spec.name}"`, options, async (op) => {
-    const { runtime, onEvent, signal } = op;
-    const container = registryContainerName(spec.name);
+    const { runtime, onEvent, signal, dialect } = op;
+    const container = registryContainerName(dialect, spec.name);
     const network = options.network ?? DEFAULT_NETWORK;
     const hostPort = await step(onEvent, "prepare", async () => {
       await runtime.info(signal);
@@ -87,32 +88,36 @@ export async function createRegistry(input: RegistryInput, options: CreateRegist
     await execute(
       sequence([
         { type: "ensure-image", image: spec.image },
-        { type: "create-container", container: registryContainerSpec(spec, { hostPort, network }), files: [] },
+        { type: "create-container", container: registryContainerSpec(spec, { hostPort, network }, dialect), files: [] },
         { type: "start", container },
-        { type: "wait-registry", container, address: registryNames(endpointOf(spec.name, spec.hostIp, hostPort)).host },
+        {
+          type: "wait-registry",
+          container,
+          address: registryNames(endpointOf(spec.name, spec.hostIp, hostPort, REGISTRY_INTERNAL_PORT, container)).host,
+        },
       ]),
       op,
     );
     const info = await runtime.inspectContainer(container, signal);
     if (!info) throw new K3boxError(`registry container ${container} disappeared`);
-    return statusOf(info, []);
+    return statusOf(dialect, info, []);
   });
 }
 
 export function listRegistries(options: OperationOptions = {}): Promise<RegistryStatus[]> {
-  return runOperation("listing registries", options, async ({ runtime, signal }) => {
+  return runOperation("listing registries", options, async ({ runtime, signal, dialect }) => {
     const [containers, clusters] = await Promise.all([
-      runtime.listContainers(REGISTRY_SELECTOR, signal),
-      observeClusters(runtime, signal),
+      runtime.listContainers(registrySelector(dialect), signal),
+      observeClusters(runtime, dialect, signal),
     ]);
-    return containers.map((c) => statusOf(c, clusters)).sort((a, b) => a.name.localeCompare(b.name));
+    return containers.map((c) => statusOf(dialect, c, clusters)).sort((a, b) => a.name.localeCompare(b.name));
   });
 }
 
 export function getRegistry(name: string, options: OperationOptions = {}): Promise<RegistryStatus> {
-  return runOperation(`reading registry "${name}"`, options, async ({ runtime, signal }) => {
-    const c = await findRegistry(runtime, name, signal);
-    return statusOf(c, await observeClusters(runtime, signal));
+  return runOperation(`reading registry "${name}"`, options, async ({ runtime, signal, dialect }) => {
+    const c = await findRegistry(runtime, dialect, name, signal);
+    return statusOf(dialect, c, await observeClusters(runtime, dialect, signal));
   });
 }
 
@@ -127,17 +132,17 @@ export interface DeleteRegistryOptions extends OperationOptions {
  */
 export function deleteRegistries(names: readonly string[], options: DeleteRegistryOptions = {}): Promise<string[]> {
   return runOperation("deleting registries", options, async (op) => {
-    const { runtime, signal } = op;
-    const found = await Promise.all(names.map((n) => findRegistry(runtime, n, signal)));
-    const clusters = await observeClusters(runtime, signal);
-    const statuses = found.map((c) => statusOf(c, clusters));
+    const { runtime, signal, dialect } = op;
+    const found = await Promise.all(names.map((n) => findRegistry(runtime, dialect, n, signal)));
+    const clusters = await observeClusters(runtime, dialect, signal);
+    const statuses = found.map((c) => statusOf(dialect, c, clusters));
     const inUse = statuses.filter((s) => s.clusters.length > 0);
     if (inUse.length > 0 && !options.force) {
       throw new ConflictError(
         inUse
           .map(
             (s) =>
-              `registry "${s.name}" is used by cluster${s.clusters.length > 1 ? "s" : ""} ${s.clusters.join(", ")}: disconnect it first (k3box registry disconnect ${s.name} --cluster ${s.clusters[0]}) or delete with --force`,
+              `registry "${s.name}" is used by cluster${s.clusters.length > 1 ? "s" : ""} ${s.clusters.join(", ")}: disconnect it first (${dialect.prefix} registry disconnect ${s.name} --cluster ${s.clusters[0]}) or delete with --force`,
           )
           .join("\n"),
       );
@@ -179,28 +184,33 @@ function changeClusterRegistry(name: string, options: ConnectOptions, change: "c
  * registries.yaml and containerd host configs, and the servers' KEP-1755 manifest, each with its undo.
  */
 async function planRegistryChange(
-  { runtime, signal }: { runtime: Operation["runtime"]; signal: AbortSignal },
+  { runtime, signal, dialect }: Pick<Operation, "runtime" | "signal" | "dialect">,
   name: string,
   cluster: string,
   change: "connect" | "disconnect",
 ): Promise<Action> {
   validateClusterName(cluster);
-  const registry = await findRegistry(runtime, name, signal);
-  const nodes = (await runtime.listContainers(clusterSelector(cluster), signal)).filter(
-    (c) => c.labels[LABEL.role] === "server" || c.labels[LABEL.role] === "agent",
+  const keys = dialect.labels;
+  const registry = await findRegistry(runtime, dialect, name, signal);
+  const nodes = (await runtime.listContainers(clusterSelector(dialect, cluster), signal)).filter(
+    (c) => c.labels[keys.role] === "server" || c.labels[keys.role] === "agent",
   );
   if (nodes.length === 0) throw new NotFoundError(`cluster "${cluster}" not found`);
-  const network = nodes[0]?.labels[LABEL.network] ?? "";
-  const endpoint = endpointFromContainer(registry);
+  const network = nodes[0]?.labels[keys.network] ?? "";
+  const endpoint = endpointFromContainer(registry, dialect);
   const attached = network in registry.networks;
   const configs = await Promise.all(nodes.map((n) => readNodeRegistries(runtime, n, signal)));
   if (change === "disconnect" && !attached && !configs.some((c) => usesRegistry(c, endpoint))) {
     throw new UsageError(`registry "${endpoint.name}" is not connected to cluster "${cluster}"`);
   }
-  const others = (await runtime.listContainers(REGISTRY_SELECTOR, signal)).filter(
+  const others = (await runtime.listContainers(registrySelector(dialect), signal)).filter(
     (c) => network in c.networks && c.name !== registry.name,
   );
-  const order = (cs: readonly ContainerInfo[]) => hostingOrder(cs.map(endpointFromContainer), cluster);
+  const order = (cs: readonly ContainerInfo[]) =>
+    hostingOrder(
+      cs.map((c) => endpointFromContainer(c, dialect)),
+      cluster,
+    );
   const hosting = (content: string) => ({ files: [{ path: REGISTRY_HOSTING_MANIFEST_PATH, content, mode: 0o600 }] });
   const hostingBefore = hosting(renderHostingManifest(order([...others, ...(attached ? [registry] : [])])));
   const hostingAfter = hosting(renderHostingManifest(order(change === "connect" ? [...others, registry] : others)));
@@ -216,7 +226,7 @@ async function planRegistryChange(
         restore: registriesChange(node.running, after, before),
       },
     ];
-    if (node.labels[LABEL.role] === "server") {
+    if (node.labels[keys.role] === "server") {
       files.push({ type: "change-files", container: node.name, change: hostingAfter, restore: hostingBefore });
     }
     return sequence(files);

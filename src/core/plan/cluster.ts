@@ -6,17 +6,24 @@ import { K3S_AGENT_IMAGES_DIR } from "../cluster-spec/files.js";
 import { filterMatches } from "../cluster-spec/filters.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { ClusterSpec, NodeRole } from "../cluster-spec/types.js";
-import type { ContainerSpec, FileEntry, PublishedPort } from "../../runtime/types.js";
-import { LABEL } from "../labels.js";
-import { entrypointFiles } from "../node/entrypoint.js";
+import type { ContainerSpec, FileEntry, Mount, PublishedPort } from "../../runtime/types.js";
+import { IMAGE_VOLUME_PATH, K3BOX, type Dialect } from "../dialect.js";
+import { entrypointFiles, meminfoFile } from "../node/entrypoint.js";
 import { registryContainerSpec } from "../registry/container.js";
 import { endpointOf, registryNames } from "../registry/addresses.js";
-import { DEFAULT_NETWORK } from "../registry/types.js";
+import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT } from "../registry/types.js";
 import { NGINX_CONFIG_PATH, renderNginxConfig } from "../loadbalancer/nginx.js";
 import { isDirect, proxiedPorts } from "../loadbalancer/targets.js";
-import { loadBalancerName, networkName, nodeName, nodeVolumeName } from "../naming.js";
+import {
+  clusterRegistryContainerName,
+  imageVolumeName,
+  loadBalancerName,
+  networkName,
+  nodeName,
+  nodeVolumeName,
+} from "../naming.js";
 import { parallel, sequence, type Action, type Milestone } from "./actions.js";
-import { nodeContainer, toMount } from "./node-container.js";
+import { nodeContainer, toMount, type NodeEngineSettings } from "./node-container.js";
 import type { Adaptation } from "../host/adaptations.js";
 
 /** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
@@ -36,6 +43,8 @@ export interface PlanContext {
   readonly connectRegistries?: readonly string[];
   /** What the nodes need to run on this engine (see host/adaptations.ts). */
   readonly adaptations?: readonly Adaptation[];
+  /** Whose names and labels the cluster gets; k3box's own by default. */
+  readonly dialect?: Dialect;
 }
 
 export interface PlannedNode {
@@ -58,23 +67,38 @@ export interface CreatePlan {
 }
 
 export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
-  const net = spec.network ?? networkName(spec.name);
-  const lbName = loadBalancerName(spec.name);
-  const initUrl = `https://${nodeName(spec.name, "server", 0)}:${K3S_API_PORT}`;
+  const d = ctx.dialect ?? K3BOX;
+  const keys = d.labels;
+  const net = spec.network ?? networkName(d, spec.name);
+  const lbName = loadBalancerName(d, spec.name);
+  const initUrl = `https://${nodeName(d, spec.name, "server", 0)}:${K3S_API_PORT}`;
   const ports = spec.ports.map((p, i) => ({ ...p, hostPort: p.hostPort ?? (ctx.portHostPorts.get(i) as number) }));
   const adaptations = ctx.adaptations ?? [];
   const agentArgs = [...argsForEveryAgent(spec), ...adaptations.flatMap((a) => a.k3sArgs)];
+  const imageVolume = spec.imageVolume ? imageVolumeName(d, spec.name) : undefined;
 
   const common = {
-    [LABEL.managed]: "true",
-    [LABEL.version]: ctx.version,
-    [LABEL.cluster]: spec.name,
-    [LABEL.network]: net,
-    [LABEL.networkExternal]: String(ctx.networkExists),
-    [LABEL.apiHost]: spec.api.host,
-    [LABEL.apiHostIp]: spec.api.hostIp,
-    [LABEL.apiPort]: String(ctx.apiHostPort),
+    [keys.managed]: d.managedValue,
+    [keys.version]: ctx.version,
+    ...d.extraLabels,
+    [keys.cluster]: spec.name,
+    [keys.network]: net,
+    [keys.networkExternal]: String(ctx.networkExists),
+    [keys.apiHost]: spec.api.host,
+    [keys.apiHostIp]: spec.api.hostIp,
+    [keys.apiPort]: String(ctx.apiHostPort),
   };
+  // What k3d itself records on every node, for k3d and the tools that read its labels.
+  const foreign = d.foreign;
+  const k3dLabels: Record<string, string> = {
+    ...(foreign.clusterUrl ? { [foreign.clusterUrl]: initUrl } : {}),
+    ...(foreign.serverLoadBalancer ? { [foreign.serverLoadBalancer]: spec.loadBalancer ? lbName : "" } : {}),
+    ...(foreign.imageVolume && imageVolume ? { [foreign.imageVolume]: imageVolume } : {}),
+    ...(foreign.hostAliases && spec.hostAliases.length > 0
+      ? { [foreign.hostAliases]: JSON.stringify(spec.hostAliases.map((h) => ({ ip: h.ip, hostnames: h.names }))) }
+      : {}),
+  };
+  const imageMount: Mount[] = imageVolume ? [{ type: "volume", source: imageVolume, target: IMAGE_VOLUME_PATH }] : [];
 
   const k3sNodes: Array<PlannedNode & { readonly role: NodeRole }> = [];
   const roles: Array<[NodeRole, number]> = [
@@ -83,7 +107,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   ];
   for (const [role, count] of roles) {
     for (let index = 0; index < count; index++) {
-      const name = nodeName(spec.name, role, index);
+      const name = nodeName(d, spec.name, role, index);
       const ref = { role, index };
       const isInit = role === "server" && index === 0 && spec.servers > 1;
       const args: string[] = [];
@@ -96,8 +120,18 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       for (const a of spec.k3sArgs) if (filterMatches(a.filters, ref)) args.push(a.arg);
       args.push(...adaptations.flatMap((a) => a.k3sArgs));
 
-      const env: Record<string, string> = {};
-      for (const e of spec.env) if (filterMatches(e.filters, ref)) env[e.key] = e.value;
+      const env: Record<string, string> = { ...d.nodeEnv };
+      for (const e of spec.env) if (filterMatches(e.filters, ref) && e.value !== undefined) env[e.key] = e.value;
+      const runtimeLabels = Object.fromEntries(
+        spec.runtime.labels.filter((l) => filterMatches(l.filters, ref)).map((l) => [l.key, l.value]),
+      );
+      const memoryBytes = role === "server" ? spec.runtime.serversMemory : spec.runtime.agentsMemory;
+      const engine: NodeEngineSettings = {
+        ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+        ...(spec.runtime.gpus ? { deviceRequests: [spec.runtime.gpus.request] } : {}),
+        ulimits: spec.runtime.ulimits,
+        hostPid: spec.runtime.hostPid,
+      };
 
       const published: PublishedPort[] = [];
       if (!spec.loadBalancer && role === "server" && index === 0) {
@@ -112,6 +146,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       const files = [
         ...entrypointFiles(ctx.nodeEntrypoint, spec.hostAliases),
         ...adaptations.flatMap((a) => a.files),
+        ...(memoryBytes !== undefined ? [meminfoFile(memoryBytes)] : []),
         ...spec.files
           .filter((f) => filterMatches(f.filters, ref))
           .map<FileEntry>((f) => ({
@@ -129,18 +164,21 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         ...(role === "agent" || index > 0 ? { joinUrl: initUrl } : {}),
         env,
         labels: {
+          ...runtimeLabels,
           ...common,
-          [LABEL.role]: role,
-          [LABEL.index]: String(index),
-          [LABEL.image]: spec.image,
-          [LABEL.files]: JSON.stringify(files.map((f) => f.path)),
-          ...(isInit ? { [LABEL.init]: "true" } : {}),
-          ...(role === "server" ? { [LABEL.agentArgs]: JSON.stringify(agentArgs) } : {}),
-          [LABEL.adaptations]: JSON.stringify(adaptations.map((a) => a.name)),
+          ...k3dLabels,
+          [keys.role]: role,
+          [keys.index]: String(index),
+          [keys.image]: spec.image,
+          [keys.files]: JSON.stringify(files.map((f) => f.path)),
+          ...(isInit ? { [keys.init]: "true" } : {}),
+          ...(role === "server" ? { [keys.agentArgs]: JSON.stringify(agentArgs) } : {}),
+          [keys.adaptations]: JSON.stringify(adaptations.map((a) => a.name)),
         },
-        mounts: spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount),
+        mounts: [...imageMount, ...spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount)],
         ports: published,
         network: net,
+        engine,
       });
       k3sNodes.push({ name, role, index, container, files });
     }
@@ -158,20 +196,22 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         .filter((p) => !isDirect(p))
         .map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort })),
     ];
+    const settings = spec.loadBalancerSettings;
     lb = {
       name: lbName,
       role: "loadbalancer",
       index: 0,
-      files: [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied), mode: 0o644 }],
+      files: [{ path: NGINX_CONFIG_PATH, content: renderNginxConfig(proxied, settings), mode: 0o644 }],
       container: {
         name: lbName,
         image: spec.loadBalancerImage,
         hostname: lbName,
         labels: {
           ...common,
-          [LABEL.role]: "loadbalancer",
-          [LABEL.index]: "0",
-          [LABEL.ports]: JSON.stringify(ports.filter((p) => !isDirect(p)).map((p) => p.raw)),
+          [keys.role]: "loadbalancer",
+          [keys.index]: "0",
+          [keys.ports]: JSON.stringify(ports.filter((p) => !isDirect(p)).map((p) => p.raw)),
+          ...(Object.keys(settings).length > 0 ? { [keys.lbSettings]: JSON.stringify(settings) } : {}),
         },
         ports: published,
         network: net,
@@ -183,8 +223,9 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
 
   const volumes = k3sNodes.map<Action>((n) => ({
     type: "create-volume",
-    volume: { name: nodeVolumeName(n.name), labels: { ...common, [LABEL.role]: n.role } },
+    volume: { name: nodeVolumeName(n.name), labels: { ...common, [keys.role]: n.role } },
   }));
+  if (imageVolume) volumes.push({ type: "create-volume", volume: { name: imageVolume, labels: common } });
   const bundle = spec.bundle;
   const nodeImages = bundle?.nodeImages;
   const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => {
@@ -227,7 +268,16 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   const regSpec = spec.registries.create;
   const registry =
     regSpec && ctx.registryHostPort !== undefined
-      ? registryContainerSpec(regSpec, { hostPort: ctx.registryHostPort, network: net, owner: spec.name })
+      ? registryContainerSpec(
+          regSpec,
+          {
+            hostPort: ctx.registryHostPort,
+            network: net,
+            owner: spec.name,
+            container: clusterRegistryContainerName(d, regSpec.name),
+          },
+          d,
+        )
       : undefined;
   const connects = (ctx.connectRegistries ?? []).map<Action>((container) => ({
     type: "connect-network",
@@ -238,7 +288,14 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   if (registry && regSpec) {
     images.add(regSpec.image);
     creates.push({ type: "create-container", container: registry, files: [] });
-    const address = registryNames(endpointOf(regSpec.name, regSpec.hostIp, ctx.registryHostPort as number)).host;
+    const endpoint = endpointOf(
+      regSpec.name,
+      regSpec.hostIp,
+      ctx.registryHostPort as number,
+      REGISTRY_INTERNAL_PORT,
+      registry.name,
+    );
+    const address = registryNames(endpoint).host;
     // The registry starts alongside the nodes: nothing pulls from it before the cluster is up.
     const startRegistry: Action = {
       type: "sequence",

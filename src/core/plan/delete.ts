@@ -1,6 +1,6 @@
 /** Pure planning of a cluster delete, from what the engine holds with the cluster's labels. */
 import type { ContainerInfo, NetworkInfo } from "../../runtime/types.js";
-import { LABEL } from "../labels.js";
+import { K3BOX, type Dialect } from "../dialect.js";
 import { DEFAULT_NETWORK } from "../registry/types.js";
 import { parallel, sequence, type Action } from "./actions.js";
 
@@ -13,6 +13,8 @@ export interface ClusterObjects {
   readonly cluster: string;
   /** The cluster's network, as its nodes name it. */
   readonly network: string;
+  /** Whose labels the objects carry; k3box's by default. */
+  readonly dialect?: Dialect;
 }
 
 /**
@@ -22,7 +24,8 @@ export interface ClusterObjects {
 export function planDelete(o: ClusterObjects): { actions: Action; keptRegistries: ReadonlyMap<string, readonly string[]> } {
   const kept = new Map<string, readonly string[]>();
   const registries: Action[] = [];
-  const owned = o.registries.filter((r) => r.labels[LABEL.registryOwner] === o.cluster);
+  const keys = (o.dialect ?? K3BOX).labels;
+  const owned = o.registries.filter((r) => r.labels[keys.registryOwner] === o.cluster);
   const removed = new Set<string>();
   for (const r of owned) {
     // Docker's default bridge is where a disconnected registry waits, not another user of it.
@@ -34,7 +37,7 @@ export function planDelete(o: ClusterObjects): { actions: Action; keptRegistries
       kept.set(r.name, elsewhere);
     }
   }
-  const own = o.networks.filter((n) => n.labels[LABEL.networkExternal] !== "true");
+  const own = o.networks.filter((n) => n.labels[keys.networkExternal] !== "true");
   // A registry that stays is let go with a way back to the host: on no network, its port would be dead.
   // Its own inspect says where it is attached, stopped or not: a network lists only running members.
   const keptOnNetwork = (n: NetworkInfo) =>

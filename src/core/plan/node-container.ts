@@ -11,6 +11,9 @@ import { K3S_DATA_DIR, KUBECONFIG_OUTPUT } from "../node/paths.js";
 /** Docker's default network knows no aliases. */
 const DEFAULT_BRIDGE = "bridge";
 
+/** Engine settings of one node: k3d's memory limit, GPUs, ulimits and host PID mode. */
+export type NodeEngineSettings = Pick<ContainerSpec, "memoryBytes" | "deviceRequests" | "ulimits" | "hostPid">;
+
 export interface NodeContainerInput {
   readonly name: string;
   readonly role: NodeRole;
@@ -27,6 +30,7 @@ export interface NodeContainerInput {
   readonly mounts?: readonly Mount[];
   readonly ports?: readonly PublishedPort[];
   readonly network: string;
+  readonly engine?: NodeEngineSettings;
 }
 
 /**
@@ -35,6 +39,7 @@ export interface NodeContainerInput {
  * writes its admin kubeconfig where k3box reads it, and comes back after an engine restart.
  */
 export function nodeContainer(n: NodeContainerInput): ContainerSpec {
+  const e = n.engine ?? {};
   return {
     name: n.name,
     image: n.image,
@@ -55,6 +60,10 @@ export function nodeContainer(n: NodeContainerInput): ContainerSpec {
     network: n.network,
     ...(n.network === DEFAULT_BRIDGE ? {} : { networkAliases: [n.name] }),
     restartPolicy: "unless-stopped",
+    ...(e.memoryBytes !== undefined ? { memoryBytes: e.memoryBytes } : {}),
+    ...(e.deviceRequests !== undefined && e.deviceRequests.length > 0 ? { deviceRequests: e.deviceRequests } : {}),
+    ...(e.ulimits !== undefined && e.ulimits.length > 0 ? { ulimits: e.ulimits } : {}),
+    ...(e.hostPid ? { hostPid: true } : {}),
   };
 }
 

@@ -6,14 +6,15 @@ import type { ContainerInfo, ContainerSpec, FileEntry, Mount, VolumeSpec } from 
 import { ConflictError, UsageError } from "../../base/errors.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { NodeRole } from "../cluster-spec/types.js";
-import { LABEL, indexOf, roleOf } from "../labels.js";
-import { nodeName, nodeVolumeName } from "../naming.js";
-import { entrypointFiles } from "../node/entrypoint.js";
+import { K3BOX, type Dialect } from "../dialect.js";
+import { indexOf, roleOf } from "../labels.js";
+import { namedNodeName, nodeName, nodeVolumeName } from "../naming.js";
+import { MEMINFO_PATH, entrypointFiles, meminfoFile } from "../node/entrypoint.js";
 import { K3S_DATA_DIR } from "../node/paths.js";
 import type { Adaptation } from "../host/adaptations.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 import { parallel, sequence, type Action } from "./actions.js";
-import { nodeContainer } from "./node-container.js";
+import { nodeContainer, type NodeEngineSettings } from "./node-container.js";
 
 /** What the user adds on top of what the peer has. */
 export interface NodeExtras {
@@ -21,6 +22,14 @@ export interface NodeExtras {
   readonly k3sArgs: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly mounts: readonly Mount[];
+  /** Names the nodes PREFIX-NAME-N (k3d's `node create NAME`) instead of by role and index. */
+  readonly name?: string;
+  /** A memory limit in bytes, replacing the peer's. */
+  readonly memoryBytes?: number;
+  /** Container labels added to the peer's. */
+  readonly runtimeLabels?: Readonly<Record<string, string>>;
+  /** Replacing the peer's. */
+  readonly ulimits?: NodeEngineSettings["ulimits"];
 }
 
 export interface NewNode {
@@ -33,7 +42,9 @@ export interface NewNode {
    * What goes into the new container before it starts: copies of a peer's files (`from`), or,
    * for a node with no k3box peer, the files themselves.
    */
-  readonly files: { readonly from: string; readonly paths: readonly string[] } | { readonly entries: readonly FileEntry[] };
+  readonly files:
+    | { readonly from: string; readonly paths: readonly string[]; readonly entries?: readonly FileEntry[] }
+    | { readonly entries: readonly FileEntry[] };
 }
 
 /** A new node whose files have been read (from its peer, if it has one). */
@@ -56,18 +67,29 @@ export function nextIndices(existing: ReadonlyArray<{ role: string; index: numbe
  * server that joined another one (K3S_URL) is an etcd member too, so this holds after the
  * init server is gone.
  */
-export function hasEmbeddedEtcd(servers: readonly ContainerInfo[]): boolean {
+export function hasEmbeddedEtcd(servers: readonly ContainerInfo[], d: Dialect = K3BOX): boolean {
   return servers.some(
     (s) =>
-      s.labels[LABEL.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
+      s.labels[d.labels.init] === "true" || s.spec.cmd?.includes("--cluster-init") === true || s.spec.env?.K3S_URL !== undefined,
   );
 }
 
 /** The peer to clone: a joined (not init) node of the role, newest first; for a first agent, a server. */
-export function choosePeer(nodes: readonly ContainerInfo[], role: NodeRole): ContainerInfo | undefined {
-  const rank = (c: ContainerInfo) => (c.labels[LABEL.init] === "true" ? -1 : indexOf(c));
+export function choosePeer(nodes: readonly ContainerInfo[], role: NodeRole, d: Dialect = K3BOX): ContainerInfo | undefined {
+  const rank = (c: ContainerInfo) => (c.labels[d.labels.init] === "true" ? -1 : indexOf(d, c));
   const byRank = (list: ContainerInfo[]) => list.sort((a, b) => rank(b) - rank(a))[0];
-  return byRank(nodes.filter((c) => roleOf(c) === role)) ?? byRank(nodes.filter((c) => roleOf(c) === "server"));
+  return byRank(nodes.filter((c) => roleOf(d, c) === role)) ?? byRank(nodes.filter((c) => roleOf(d, c) === "server"));
+}
+
+/** PREFIX-NAME-N for the next free N: after the highest of that name in use. */
+function namedNodes(d: Dialect, name: string, nodes: readonly ContainerInfo[], count: number): string[] {
+  const pattern = new RegExp(`^${namedNodeName(d, name, 0).slice(0, -1).replace(/[.]/g, "\\.")}(\\d+)$`);
+  const used = nodes.flatMap((c) => {
+    const m = pattern.exec(c.name);
+    return m ? [Number(m[1])] : [];
+  });
+  const first = used.length === 0 ? 0 : Math.max(...used) + 1;
+  return Array.from({ length: count }, (_, i) => namedNodeName(d, name, first + i));
 }
 
 export function planNewNodes(
@@ -76,32 +98,50 @@ export function planNewNodes(
   role: NodeRole,
   replicas: number,
   extras: NodeExtras,
+  d: Dialect = K3BOX,
 ): NewNode[] {
-  const servers = nodes.filter((c) => roleOf(c) === "server");
-  if (role === "server" && !hasEmbeddedEtcd(servers)) {
+  const LABEL = d.labels;
+  const servers = nodes.filter((c) => roleOf(d, c) === "server");
+  if (role === "server" && !hasEmbeddedEtcd(servers, d)) {
     throw new UsageError(
       `cluster "${cluster}" has a single server without embedded etcd, so k3s cannot add servers to it. ` +
         `Create the cluster with --servers 3 (or --k3s-arg "--cluster-init@server:0") to be able to add servers later; agents can be added now.`,
     );
   }
-  const peer = choosePeer(nodes, role);
+  const peer = choosePeer(nodes, role, d);
   const join = servers.find((s) => s.running && s.labels[LABEL.init] === "true") ?? servers.find((s) => s.running);
   if (!peer || !join) {
     throw new ConflictError(
       `cluster "${cluster}" has no running server to join: start it first (k3box cluster start ${cluster})`,
     );
   }
-  const sameRole = roleOf(peer) === role;
+  const sameRole = roleOf(d, peer) === role;
   const peerFiles = JSON.parse(peer.labels[LABEL.files] ?? "[]") as string[];
-  const paths = sameRole ? peerFiles : peerFiles.filter((p) => !p.startsWith(SERVER_ONLY));
-  const existing = nodes.map((c) => ({ role: roleOf(c) ?? "", index: indexOf(c) }));
-  return nextIndices(existing, role, replicas).map((index) => {
-    const name = nodeName(cluster, role, index);
+  // A memory limit of its own brings its own meminfo; without one the peer's goes with the peer's limit.
+  const memoryBytes = extras.memoryBytes ?? peer.spec.memoryBytes;
+  const ownFiles = extras.memoryBytes !== undefined ? [meminfoFile(extras.memoryBytes)] : [];
+  const copied = (sameRole ? peerFiles : peerFiles.filter((p) => !p.startsWith(SERVER_ONLY))).filter(
+    (p) => !(p === MEMINFO_PATH && (ownFiles.length > 0 || memoryBytes === undefined)),
+  );
+  const paths = [...copied, ...ownFiles.map((f) => f.path)];
+  const existing = nodes.map((c) => ({ role: roleOf(d, c) ?? "", index: indexOf(d, c) }));
+  const indices = nextIndices(existing, role, replicas);
+  const names =
+    extras.name !== undefined
+      ? namedNodes(d, extras.name, nodes, replicas)
+      : indices.map((index) => nodeName(d, cluster, role, index));
+  return indices.map((index, i) => {
+    const name = names[i] as string;
     const base = peer.spec;
     const cmd = sameRole
       ? (base.cmd ?? [role]).filter((a) => a !== "--cluster-init")
       : [role, ...(JSON.parse(base.labels[LABEL.agentArgs] ?? "[]") as string[])];
-    const labels: Record<string, string> = { ...base.labels, [LABEL.role]: role, [LABEL.index]: String(index) };
+    const labels: Record<string, string> = {
+      ...base.labels,
+      ...extras.runtimeLabels,
+      [LABEL.role]: role,
+      [LABEL.index]: String(index),
+    };
     delete labels[LABEL.init];
     if (role === "agent") delete labels[LABEL.agentArgs];
     delete labels[LABEL.files];
@@ -122,9 +162,17 @@ export function planNewNodes(
       labels,
       mounts: [...(base.mounts ?? []).filter((m) => m.source !== ownVolume), ...extras.mounts],
       network: base.network,
+      engine: {
+        ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+        ...(base.deviceRequests !== undefined ? { deviceRequests: base.deviceRequests } : {}),
+        ...((extras.ulimits ?? base.ulimits) !== undefined ? { ulimits: extras.ulimits ?? base.ulimits } : {}),
+        ...(base.hostPid !== undefined ? { hostPid: base.hostPid } : {}),
+      },
     });
     const volumeLabels = Object.fromEntries(
-      [LABEL.managed, LABEL.version, LABEL.cluster].flatMap((k) => (labels[k] !== undefined ? [[k, labels[k]]] : [])),
+      [LABEL.managed, LABEL.version, ...Object.keys(d.extraLabels), LABEL.cluster].flatMap((k) =>
+        labels[k] !== undefined ? [[k, labels[k]]] : [],
+      ),
     );
     return {
       name,
@@ -132,7 +180,7 @@ export function planNewNodes(
       index,
       volume: { name: volume, labels: { ...volumeLabels, [LABEL.role]: role } },
       container,
-      files: { from: peer.name, paths },
+      files: { from: peer.name, paths: copied, ...(ownFiles.length > 0 ? { entries: ownFiles } : {}) },
     };
   });
 }
@@ -153,16 +201,25 @@ export function planJoinNodes(
     readonly nodeEntrypoint: string;
     /** What the nodes need to run on this engine, as for a cluster k3box creates. */
     readonly adaptations: readonly Adaptation[];
+    readonly dialect?: Dialect;
   },
   extras: NodeExtras,
 ): NewNode[] {
-  const files = [...entrypointFiles(o.nodeEntrypoint, []), ...o.adaptations.flatMap((a) => a.files)];
+  const d = o.dialect ?? K3BOX;
+  const LABEL = d.labels;
+  const files = [
+    ...entrypointFiles(o.nodeEntrypoint, []),
+    ...(extras.memoryBytes !== undefined ? [meminfoFile(extras.memoryBytes)] : []),
+    ...o.adaptations.flatMap((a) => a.files),
+  ];
   return nextIndices(o.existing, o.role, o.replicas).map((index) => {
-    const name = nodeName(group, o.role, index);
+    const name = nodeName(d, group, o.role, index);
     const labels = {
+      ...extras.runtimeLabels,
       [LABEL.files]: JSON.stringify(files.map((f) => f.path)),
-      [LABEL.managed]: "true",
+      [LABEL.managed]: d.managedValue,
       [LABEL.version]: o.version,
+      ...d.extraLabels,
       [LABEL.cluster]: group,
       [LABEL.network]: o.network,
       [LABEL.networkExternal]: "true",
@@ -177,7 +234,7 @@ export function planJoinNodes(
       name,
       role: o.role,
       index,
-      volume: { name: volume, labels: { [LABEL.managed]: "true", [LABEL.cluster]: group, [LABEL.role]: o.role } },
+      volume: { name: volume, labels: { [LABEL.managed]: d.managedValue, [LABEL.cluster]: group, [LABEL.role]: o.role } },
       container: nodeContainer({
         name,
         role: o.role,
@@ -185,10 +242,14 @@ export function planJoinNodes(
         args: [...extras.k3sArgs, ...o.adaptations.flatMap((a) => a.k3sArgs)],
         token: o.token,
         joinUrl: o.url,
-        env: extras.env,
+        env: { ...d.nodeEnv, ...extras.env },
         labels,
         mounts: extras.mounts,
         network: o.network,
+        engine: {
+          ...(extras.memoryBytes !== undefined ? { memoryBytes: extras.memoryBytes } : {}),
+          ...(extras.ulimits !== undefined ? { ulimits: extras.ulimits } : {}),
+        },
       }),
       files: { entries: files },
     };

@@ -1,7 +1,8 @@
 /** Registry names and the `NAME[:HOST][:PORT]` / `NAME[:PORT]` flag syntax. */
 import { isIP } from "node:net";
 import { UsageError } from "../../base/errors.js";
-import { PREFIX, registryContainerName } from "../naming.js";
+import { K3BOX } from "../dialect.js";
+import { registryContainerName } from "../naming.js";
 import { REGISTRY_INTERNAL_PORT, type RegistryEndpoint, type RegistryNames } from "./types.js";
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -9,9 +10,9 @@ const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const NODE_SUFFIX_RE = /-(server|agent)-\d+$|-serverlb$/;
 const MAX_NAME = 58;
 
-/** Validates a registry name; `k3box-NAME` and `NAME` mean the same registry. */
-export function validateRegistryName(input: string): string {
-  const name = input.startsWith(`${PREFIX}-`) ? input.slice(PREFIX.length + 1) : input;
+/** Validates a registry name; `PREFIX-NAME` and `NAME` mean the same registry (no prefix: NAME is taken as it is). */
+export function validateRegistryName(input: string, prefix = K3BOX.prefix): string {
+  const name = prefix !== "" && input.startsWith(`${prefix}-`) ? input.slice(prefix.length + 1) : input;
   if (!NAME_RE.test(name) || name.length > MAX_NAME) {
     throw new UsageError(
       `invalid registry name "${input}": use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${MAX_NAME} characters`,
@@ -31,10 +32,10 @@ export interface RegistryLocation {
 }
 
 /** `NAME[:HOST][:PORT]` of --registry-create. */
-export function parseRegistryCreateRef(text: string, flag: string): { name: string } & RegistryLocation {
+export function parseRegistryCreateRef(text: string, flag: string, prefix?: string): { name: string } & RegistryLocation {
   const [nameText = "", ...rest] = text.split(":");
   if (nameText === "" || rest.length > 2) throw new UsageError(`invalid ${flag} "${text}": expected NAME[:HOST][:PORT]`);
-  return { name: validateRegistryName(nameText), ...parseLocation(rest, text, flag) };
+  return { name: validateRegistryName(nameText, prefix), ...parseLocation(rest, text, flag) };
 }
 
 /** `[HOST:]PORT` of `registry create --port`. */
@@ -59,10 +60,10 @@ function parseLocation(parts: readonly string[], text: string, flag: string): Re
 }
 
 /** `NAME[:PORT]` of --registry-use; a port, if given, must be one the registry has. */
-export function parseRegistryUseRef(text: string, flag: string): { name: string; port?: number } {
+export function parseRegistryUseRef(text: string, flag: string, prefix?: string): { name: string; port?: number } {
   const parts = text.split(":");
   if (parts.length > 2 || parts.some((p) => p === "")) throw new UsageError(`invalid ${flag} "${text}": expected NAME[:PORT]`);
-  const name = validateRegistryName(parts[0] as string);
+  const name = validateRegistryName(parts[0] as string, prefix);
   const port = parts[1] === undefined ? undefined : parsePort(parts[1], `${flag} ${text}`);
   return { name, ...(port !== undefined ? { port } : {}) };
 }
@@ -73,8 +74,14 @@ export function parsePort(text: string, context: string): number {
   return n;
 }
 
-export function endpointOf(name: string, hostIp: string, hostPort: number, port = REGISTRY_INTERNAL_PORT): RegistryEndpoint {
-  return { name, container: registryContainerName(name), port, hostIp, hostPort };
+export function endpointOf(
+  name: string,
+  hostIp: string,
+  hostPort: number,
+  port = REGISTRY_INTERNAL_PORT,
+  container = registryContainerName(K3BOX, name),
+): RegistryEndpoint {
+  return { name, container, port, hostIp, hostPort };
 }
 
 /** A registry bound to every address or to loopback is reached from the host on 127.0.0.1. */

@@ -3,8 +3,9 @@ import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { ConflictError, NotFoundError, UsageError } from "../../base/errors.js";
 import type { ClusterSpec, NodeFile } from "../cluster-spec/types.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
-import { LABEL, REGISTRY_ROLE } from "../labels.js";
-import { registryContainerName } from "../naming.js";
+import { isManaged, type Dialect } from "../dialect.js";
+import { REGISTRY_ROLE } from "../labels.js";
+import { clusterRegistryContainerName, registryContainerCandidates } from "../naming.js";
 import { CONTAINERD_CERTS_DIR, REGISTRIES_YAML_PATH } from "../node/paths.js";
 import type { FileChange } from "../plan/actions.js";
 import { endpointOf, validateRegistryName } from "./addresses.js";
@@ -13,16 +14,22 @@ import { endpointFromContainer } from "./container.js";
 import { registryNodeFiles } from "./files.js";
 import { hostingOrder } from "./hosting.js";
 import { renderHostsFiles } from "./hosts-toml.js";
-import type { RegistryEndpoint } from "./types.js";
+import { REGISTRY_INTERNAL_PORT, type RegistryEndpoint } from "./types.js";
 
 /** The registry's container; a missing one, or a container that is not a k3box registry, is NotFound. */
-export async function findRegistry(runtime: Runtime, name: string, signal?: AbortSignal): Promise<ContainerInfo> {
-  const registry = validateRegistryName(name);
-  const c = await runtime.inspectContainer(registryContainerName(registry), signal);
-  if (c?.labels[LABEL.managed] !== "true" || c.labels[LABEL.role] !== REGISTRY_ROLE) {
-    throw new NotFoundError(`registry "${registry}" not found${c ? ` (container ${c.name} is not a k3box registry)` : ""}`);
+export async function findRegistry(runtime: Runtime, d: Dialect, name: string, signal?: AbortSignal): Promise<ContainerInfo> {
+  const registry = validateRegistryName(name, d.prefix);
+  const isRegistry = (c: ContainerInfo | undefined) =>
+    c !== undefined && isManaged(d, c.labels) && c.labels[d.labels.role] === REGISTRY_ROLE;
+  let other: ContainerInfo | undefined;
+  for (const container of registryContainerCandidates(d, registry)) {
+    const c = await runtime.inspectContainer(container, signal);
+    if (isRegistry(c)) return c as ContainerInfo;
+    other ??= c;
   }
-  return c;
+  throw new NotFoundError(
+    `registry "${registry}" not found${other ? ` (container ${other.name} is not a ${d.prefix} registry)` : ""}`,
+  );
 }
 
 export interface ClusterRegistryPlan {
@@ -42,6 +49,7 @@ export interface ClusterRegistryPlan {
  */
 export async function prepareClusterRegistries(
   runtime: Runtime,
+  d: Dialect,
   spec: ClusterSpec,
   network: string,
   signal: AbortSignal,
@@ -50,7 +58,7 @@ export async function prepareClusterRegistries(
   const entries: RegistryEndpoint[] = [];
   let hostPort: number | undefined;
   if (create) {
-    const container = registryContainerName(create.name);
+    const container = clusterRegistryContainerName(d, create.name);
     if (await runtime.inspectContainer(container, signal)) {
       throw new ConflictError(
         `registry "${create.name}" of --registry-create already exists (use --registry-use ${create.name})`,
@@ -58,12 +66,12 @@ export async function prepareClusterRegistries(
     }
     if (create.hostPort !== undefined) await assertPortFree(create.hostIp, create.hostPort, `--registry-create ${create.name}`);
     hostPort = create.hostPort ?? (await pickFreePort(create.hostIp));
-    entries.push({ ...endpointOf(create.name, create.hostIp, hostPort), owner: spec.name });
+    entries.push({ ...endpointOf(create.name, create.hostIp, hostPort, REGISTRY_INTERNAL_PORT, container), owner: spec.name });
   }
   const connect: string[] = [];
   for (const u of use) {
-    const c = await findRegistry(runtime, u.name, signal);
-    const endpoint = endpointFromContainer(c);
+    const c = await findRegistry(runtime, d, u.name, signal);
+    const endpoint = endpointFromContainer(c, d);
     if (u.port !== undefined && u.port !== endpoint.hostPort && u.port !== endpoint.port) {
       throw new UsageError(
         `--registry-use ${u.name}:${u.port}: registry "${u.name}" is published on host port ${endpoint.hostPort} and serves port ${endpoint.port} in the cluster network`,

@@ -1,8 +1,8 @@
 /** A registry as a container: the spec to create one, and reading one back from inspect. */
 import type { ContainerInfo, ContainerSpec } from "../../runtime/types.js";
-import { LABEL, REGISTRY_ROLE } from "../labels.js";
+import { K3BOX, type Dialect } from "../dialect.js";
+import { REGISTRY_ROLE } from "../labels.js";
 import { registryContainerName } from "../naming.js";
-import { VERSION } from "../version.js";
 import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT, type RegistryCreateSpec, type RegistryEndpoint } from "./types.js";
 
 export interface RegistryPlacement {
@@ -10,10 +10,20 @@ export interface RegistryPlacement {
   readonly network: string;
   /** The cluster that created it and deletes it. */
   readonly owner?: string;
+  /** The container's name, when it is not PREFIX-NAME. */
+  readonly container?: string;
 }
 
-export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlacement): ContainerSpec {
-  const name = registryContainerName(spec.name);
+export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlacement, d: Dialect = K3BOX): ContainerSpec {
+  const name = at.container ?? registryContainerName(d, spec.name);
+  const keys = d.labels;
+  const f = d.foreign;
+  const k3dLabels: Record<string, string> = {
+    ...(f.registryHost ? { [f.registryHost]: `${name}:${at.hostPort}` } : {}),
+    ...(f.registryHostIp ? { [f.registryHostIp]: spec.hostIp } : {}),
+    ...(f.registryPortExternal ? { [f.registryPortExternal]: String(at.hostPort) } : {}),
+    ...(f.registryPortInternal ? { [f.registryPortInternal]: String(REGISTRY_INTERNAL_PORT) } : {}),
+  };
   const env: Record<string, string> = {};
   if (spec.proxy) {
     env.REGISTRY_PROXY_REMOTEURL = spec.proxy.remoteUrl;
@@ -27,11 +37,13 @@ export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlac
     hostname: name,
     env,
     labels: {
-      [LABEL.managed]: "true",
-      [LABEL.version]: VERSION,
-      [LABEL.role]: REGISTRY_ROLE,
-      [LABEL.registry]: spec.name,
-      ...(at.owner !== undefined ? { [LABEL.registryOwner]: at.owner } : {}),
+      [keys.managed]: d.managedValue,
+      [keys.version]: d.versionValue,
+      ...d.extraLabels,
+      ...k3dLabels,
+      [keys.role]: REGISTRY_ROLE,
+      [keys.registry]: spec.name,
+      ...(at.owner !== undefined ? { [keys.registryOwner]: at.owner } : {}),
     },
     mounts: spec.volume
       ? [
@@ -50,14 +62,14 @@ export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlac
   };
 }
 
-export function endpointFromContainer(c: ContainerInfo): RegistryEndpoint {
+export function endpointFromContainer(c: ContainerInfo, d: Dialect = K3BOX): RegistryEndpoint {
   const addr = /:(\d+)$/.exec(c.env.REGISTRY_HTTP_ADDR ?? "");
   const port = addr ? Number(addr[1]) : REGISTRY_INTERNAL_PORT;
   const published = c.ports.find((p) => p.containerPort === port && p.protocol === "tcp");
   const remote = c.env.REGISTRY_PROXY_REMOTEURL;
-  const owner = c.labels[LABEL.registryOwner];
+  const owner = c.labels[d.labels.registryOwner];
   return {
-    name: c.labels[LABEL.registry] ?? c.name,
+    name: c.labels[d.labels.registry] ?? c.name,
     container: c.name,
     port,
     hostIp: published?.hostIp ?? "",

@@ -4,6 +4,7 @@ import { readYamlFile } from "../yaml-guard.js";
 import type { ClusterInput } from "../cluster-spec/input.js";
 import { DEFAULT_HOST_IP } from "../cluster-spec/ports.js";
 import type { ClusterRegistries } from "../cluster-spec/types.js";
+import { K3BOX, type Dialect } from "../dialect.js";
 import { mergeRegistries, parseRegistriesYaml, type RegistriesConfig } from "./config.js";
 import {
   parseRegistryCreateRef,
@@ -29,8 +30,8 @@ export interface RegistryInput {
   deleteEnabled?: boolean;
 }
 
-/** Validates everything at once, like the cluster spec builder. */
-export function buildRegistrySpec(input: RegistryInput): RegistryCreateSpec {
+/** Validates everything at once, like the cluster spec builder; `prefix` is the one a name may carry. */
+export function buildRegistrySpec(input: RegistryInput, prefix?: string): RegistryCreateSpec {
   const problems: string[] = [];
   const attempt = <T>(fn: () => T): T | undefined => {
     try {
@@ -41,7 +42,7 @@ export function buildRegistrySpec(input: RegistryInput): RegistryCreateSpec {
       return undefined;
     }
   };
-  const name = attempt(() => validateRegistryName(input.name));
+  const name = attempt(() => validateRegistryName(input.name, prefix));
   const port = input.port;
   const where = typeof port === "string" ? attempt(() => parseRegistryPort(port, "--port")) : port;
   const image = (input.image ?? DEFAULT_REGISTRY_IMAGE).trim();
@@ -93,7 +94,10 @@ export type RegistryProblems = (message: string, field: RegistryField, index?: n
 export async function buildClusterRegistries(
   input: ClusterInput,
   report: RegistryProblems,
+  d: Dialect = K3BOX,
 ): Promise<ClusterRegistries | undefined> {
+  // A registry made with the cluster keeps its name as given where the dialect names it verbatim.
+  const createPrefix = d.registryCreateVerbatim ? "" : d.prefix;
   let failed = false;
   const fail = (message: string, field: RegistryField, index?: number): undefined => {
     failed = true;
@@ -116,12 +120,12 @@ export async function buildClusterRegistries(
     input.registryCreate === undefined
       ? undefined
       : await attempt("registryCreate", undefined, () => {
-          const { name, ...port } = parseRegistryCreateRef(input.registryCreate as string, "--registry-create");
-          return buildRegistrySpec({ name, port });
+          const { name, ...port } = parseRegistryCreateRef(input.registryCreate as string, "--registry-create", createPrefix);
+          return buildRegistrySpec({ name, port }, createPrefix);
         });
   const use: Array<{ name: string; port?: number }> = [];
   for (const [index, text] of (input.registryUse ?? []).entries()) {
-    const ref = await attempt("registryUse", index, () => parseRegistryUseRef(text, "--registry-use"));
+    const ref = await attempt("registryUse", index, () => parseRegistryUseRef(text, "--registry-use", d.prefix));
     if (!ref) continue;
     if (ref.name === create?.name || use.some((u) => u.name === ref.name)) {
       fail(`registry "${ref.name}" is named twice in --registry-create/--registry-use`, "registryUse", index);

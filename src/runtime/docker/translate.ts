@@ -1,6 +1,60 @@
 /** Pure mappings between k3box's runtime types and Docker Engine API bodies. */
 import type Docker from "dockerode";
-import type { ContainerInfo, ContainerSpec, Mount, NetworkInfo, PublishedPort } from "../types.js";
+import type { ContainerInfo, ContainerSpec, DeviceRequest, Mount, NetworkInfo, PublishedPort, Ulimit } from "../types.js";
+
+/** The HostConfig fields k3box sets beyond dockerode's typings of them. */
+interface EngineSettings {
+  Memory?: number;
+  DeviceRequests?: Array<{
+    Driver?: string;
+    Count?: number;
+    DeviceIDs?: string[];
+    Capabilities?: string[][];
+    Options?: Record<string, string>;
+  }>;
+  Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+  PidMode?: string;
+}
+
+/** Memory limit, GPUs, ulimits and host PID mode as Docker's HostConfig spells them. */
+function engineSettings(spec: ContainerSpec): EngineSettings {
+  return {
+    ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes } : {}),
+    ...(spec.deviceRequests !== undefined && spec.deviceRequests.length > 0
+      ? {
+          DeviceRequests: spec.deviceRequests.map((r) => ({
+            ...(r.driver !== undefined ? { Driver: r.driver } : {}),
+            ...(r.count !== undefined ? { Count: r.count } : {}),
+            ...(r.deviceIds !== undefined ? { DeviceIDs: [...r.deviceIds] } : {}),
+            Capabilities: r.capabilities.map((c) => [...c]),
+            Options: { ...r.options },
+          })),
+        }
+      : {}),
+    ...(spec.ulimits !== undefined && spec.ulimits.length > 0
+      ? { Ulimits: spec.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) }
+      : {}),
+    ...(spec.hostPid ? { PidMode: "host" } : {}),
+  };
+}
+
+/** The inverse of engineSettings, from an inspected HostConfig. */
+function engineSettingsOf(host: EngineSettings): Pick<ContainerSpec, "memoryBytes" | "deviceRequests" | "ulimits" | "hostPid"> {
+  const devices: DeviceRequest[] = (host.DeviceRequests ?? []).map((r) => ({
+    ...(r.Driver ? { driver: r.Driver } : {}),
+    ...(r.Count !== undefined && r.Count !== 0 ? { count: r.Count } : {}),
+    ...(r.DeviceIDs && r.DeviceIDs.length > 0 ? { deviceIds: r.DeviceIDs } : {}),
+    capabilities: r.Capabilities ?? [],
+    options: r.Options ?? {},
+  }));
+  const ulimits: Ulimit[] = (host.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }));
+  return {
+    ...(host.Memory ? { memoryBytes: host.Memory } : {}),
+    ...(devices.length > 0 ? { deviceRequests: devices } : {}),
+    ...(ulimits.length > 0 ? { ulimits } : {}),
+    ...(host.PidMode === "host" ? { hostPid: true } : {}),
+  };
+}
 
 export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
@@ -29,7 +83,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       PortBindings: bindings,
       RestartPolicy: { Name: spec.restartPolicy ?? "no" },
       NetworkMode: spec.network,
-    },
+      ...engineSettings(spec),
+    } as Docker.HostConfig,
     NetworkingConfig: {
       EndpointsConfig: {
         [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] },
@@ -95,6 +150,7 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     ...(finished ? { finishedAt: finished } : {}),
     exitCode: c.State.ExitCode,
     restartCount: c.RestartCount ?? 0,
+    ...(c.Created ? { created: new Date(c.Created) } : {}),
     ports,
     networks,
     env,
@@ -117,7 +173,7 @@ const RESTART_POLICIES = new Set(["no", "unless-stopped", "always"]);
  */
 export function specFromInspect(c: Docker.ContainerInspectInfo): ContainerSpec {
   const name = c.Name.replace(/^\//, "");
-  const host = c.HostConfig as Docker.HostConfig & { Mounts?: Docker.MountSettings[]; Init?: boolean | null };
+  const host = c.HostConfig as Docker.HostConfig & { Mounts?: Docker.MountSettings[]; Init?: boolean | null } & EngineSettings;
   const ports = publishedPorts(host.PortBindings as PortMap | undefined);
   const env: Record<string, string> = {};
   for (const e of c.Config.Env ?? []) {
@@ -156,6 +212,7 @@ export function specFromInspect(c: Docker.ContainerInspectInfo): ContainerSpec {
     networkAliases: aliases,
     restartPolicy: RESTART_POLICIES.has(restart) ? (restart as "no") : "no",
     init: host.Init ?? false,
+    ...engineSettingsOf(host),
   };
 }
 
