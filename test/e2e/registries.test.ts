@@ -123,7 +123,7 @@ describe("cluster create --registry-create: push from the host, pull in every no
   });
 
   it("succeeds and reports the names of both registries", () => {
-    expect(created.stderr).toContain("API ready through the load balancer");
+    expect(created.stderr).toContain("API answered through the load balancer");
     expect(created.code).toBe(0);
     const own = created.json.registries.find((r) => r.name === `${cluster}-registry`);
     expect(own).toMatchObject({ node: `k3box-${cluster}-registry:5000`, pod: `k3box-${cluster}-registry:5000` });
