@@ -12,7 +12,7 @@ import { canAnimate } from "./terminal.js";
 /** What a step is called while it runs, and once it is done; a node's name follows. */
 const LABELS: Record<string, readonly [running: string, done: string]> = {
   prepare: ["Checking the engine, host ports and kubeconfig", "Checked the engine, host ports and kubeconfig"],
-  image: ["Getting the node image", "Got the node image"],
+  image: ["Getting image", "Got image"],
   network: ["Creating the network", "Created the network"],
   "create-node": ["Creating", "Created"],
   "start-node": ["Starting", "Started"],

@@ -28,7 +28,7 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       await settleAll(action.actions.map((a) => execute(a, op)));
       return;
     case "ensure-image":
-      await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal));
+      await step(onEvent, "image", () => ensureImage(runtime, action.image, onEvent, signal), action.image);
       return;
     // Each undo goes on before its create: an engine that made the object but lost the answer
     // still gets it removed, and removing what is not there is no error.

@@ -9,6 +9,7 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { PublishedPortStatus } from "../cluster-status.js";
 import { type EventSink, step } from "../events.js";
 import { execute } from "../executor.js";
+import type { Adaptation } from "../host/adaptations.js";
 import { adaptationsFor } from "../host/facts.js";
 import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { ensureImage } from "../images/ensure.js";
@@ -58,9 +59,9 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
-    const { plan, registries } = await step(onEvent, "prepare", () =>
-      prepare(runtime, dialect, spec, onEvent, signal, kubeconfigPath),
-    );
+    const prepared = await step(onEvent, "prepare", () => prepare(runtime, dialect, spec, signal, kubeconfigPath));
+    const plan = prepared.plan(await adaptToEngine(runtime, spec, onEvent, signal));
+    const registries = prepared.registries;
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
 
@@ -123,7 +124,8 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
       apiHostPort: spec.api.hostPort ?? 0,
       portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
     }));
-    return { spec, plan };
+    // The probe that decides the adaptations runs a container: a dry run leaves them out.
+    return { spec, plan: plan([]) };
   });
 }
 
@@ -169,37 +171,53 @@ function kubeconfigTarget(spec: ClusterSpec, given: string | undefined): string 
   return spec.kubeconfig.updateDefault ? (given ?? defaultKubeconfigPath()) : undefined;
 }
 
-/**
- * The plan, with the token and the host ports still to be chosen chosen for real, and what the
- * nodes need to run on this engine (which the node image, pulled here, tells).
- */
+/** The plan, with the token and the host ports still to be chosen chosen for real. */
 function prepare(
   runtime: Runtime,
   d: Dialect,
   spec: ClusterSpec,
-  onEvent: EventSink,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
-): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
+): Promise<PlanOnEngine> {
   return planOnEngine(runtime, d, spec, signal, kubeconfigPath, async () => {
     const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
     const portHostPorts = new Map<number, number>();
     for (const [i, p] of spec.ports.entries()) {
       if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
     }
-    await ensureImage(runtime, spec.image, onEvent, signal);
-    const adaptations = await adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal);
-    for (const a of adaptations)
-      onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
-    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts, adaptations };
+    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts };
   });
+}
+
+/**
+ * What the nodes need to run on this engine, which the node image tells: it is pulled here (its own
+ * step, as a pull can take a while), and probed unless every adaptation is switched off. Each
+ * adaptation made is said once.
+ */
+async function adaptToEngine(
+  runtime: Runtime,
+  spec: ClusterSpec,
+  onEvent: EventSink,
+  signal: AbortSignal,
+): Promise<Adaptation[]> {
+  await step(onEvent, "image", () => ensureImage(runtime, spec.image, onEvent, signal), spec.image);
+  const adaptations = await step(onEvent, "probe", () => adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal));
+  for (const a of adaptations)
+    onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
+  return adaptations;
 }
 
 function envName(name: string): string {
   return name.toUpperCase().replace(/-/g, "_");
 }
 
-type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "adaptations">;
+type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts">;
+
+interface PlanOnEngine {
+  /** The plan, given what the nodes need to run on this engine. */
+  plan(adaptations: readonly Adaptation[]): CreatePlan;
+  readonly registries: readonly RegistryEndpoint[];
+}
 
 /**
  * The plan for a spec against the engine and the host as they are. Everything that can be known
@@ -215,7 +233,7 @@ async function planOnEngine(
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
   choose: () => Promise<Choices>,
-): Promise<{ plan: CreatePlan; registries: readonly RegistryEndpoint[] }> {
+): Promise<PlanOnEngine> {
   if (kubeconfigPath !== undefined) await checkKubeconfigUpdatable(kubeconfigPath);
   const { networkExists } = await checkTarget(runtime, d, spec, signal);
   if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
@@ -224,17 +242,20 @@ async function planOnEngine(
   }
   const choices = await choose();
   const registries = await prepareClusterRegistries(runtime, d, spec, spec.network ?? networkName(d, spec.name), signal);
-  const plan = planCreate(
-    { ...spec, files: [...spec.files, ...registries.files] },
-    {
-      ...choices,
-      networkExists,
-      version: d.versionValue,
-      dialect: d,
-      nodeEntrypoint: await loadNodeEntrypoint(),
-      ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
-      connectRegistries: registries.connect,
-    },
-  );
+  const nodeEntrypoint = await loadNodeEntrypoint();
+  const plan = (adaptations: readonly Adaptation[]) =>
+    planCreate(
+      { ...spec, files: [...spec.files, ...registries.files] },
+      {
+        ...choices,
+        adaptations,
+        networkExists,
+        version: d.versionValue,
+        dialect: d,
+        nodeEntrypoint,
+        ...(registries.hostPort !== undefined ? { registryHostPort: registries.hostPort } : {}),
+        connectRegistries: registries.connect,
+      },
+    );
   return { plan, registries: registries.registries };
 }
