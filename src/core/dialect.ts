@@ -36,6 +36,14 @@ export interface LabelKeys {
   readonly lbSettings: string;
   /** On k3s nodes: JSON list of the adaptations to the engine k3box made in them. */
   readonly adaptations: string;
+  /** On every object of a cluster a test session made: that session; its reaper removes them once the session's process is gone. */
+  readonly session: string;
+  /** On every object of a cluster a test fixture may reuse: the hash of the options it was made with. */
+  readonly reuse: string;
+  /** On a reaper container: the session whose objects it removes. */
+  readonly reaper: string;
+  /** On Kubernetes objects a test fixture applied (a Kubernetes label, not an engine one): reset() removes them. */
+  readonly applied: string;
 }
 
 /**
@@ -108,6 +116,10 @@ const K3BOX_LABELS: LabelKeys = {
   joinUrl: "dev.k3box.join.url",
   lbSettings: "dev.k3box.lb.settings",
   adaptations: "dev.k3box.adaptations",
+  session: "dev.k3box.session",
+  reuse: "dev.k3box.reuse",
+  reaper: "dev.k3box.reaper",
+  applied: "k3box.dev/applied",
 };
 
 /** The k3d release whose command line, names, labels and output k3d's dialect follows. */

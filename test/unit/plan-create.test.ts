@@ -298,4 +298,27 @@ describe("the plan as --dry-run prints it", () => {
     ]);
     expect(view.api).toMatchObject({ hostPort: "auto" });
   });
+
+  it("puts the caller's labels on every object it makes", async () => {
+    const labels = { "dev.k3box.session": "s1", "example.dev/owner": "suite" };
+    const p = await plan({ agents: 1, registryCreate: "reg" }, { ...ctx, registryHostPort: 5111, labels });
+    const made: Array<{ name: string; labels: Readonly<Record<string, string>> }> = [];
+    const walk = (a: Action): void => {
+      if (a.type === "sequence" || a.type === "parallel") a.actions.forEach(walk);
+      else if (a.type === "create-network") made.push(a.network);
+      else if (a.type === "create-volume") made.push(a.volume);
+      else if (a.type === "create-container") made.push(a.container);
+    };
+    walk(p.actions);
+    expect(made.map((o) => o.name).sort()).toEqual([
+      "k3box-demo",
+      "k3box-demo-agent-0",
+      "k3box-demo-agent-0-data",
+      "k3box-demo-server-0",
+      "k3box-demo-server-0-data",
+      "k3box-demo-serverlb",
+      "k3box-reg",
+    ]);
+    for (const o of made) expect(o.labels, o.name).toMatchObject({ "dev.k3box.session": "s1", "example.dev/owner": "suite" });
+  });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Runtime } from "../../runtime/types.js";
+import type { Labels, Runtime } from "../../runtime/types.js";
 import { ConflictError, UsageError } from "../../base/errors.js";
 import { checkBundleForCreate } from "../bundle/cluster.js";
 import { buildClusterSpec } from "../cluster-spec/build.js";
@@ -47,6 +47,12 @@ export interface CreateResult {
 export interface CreateOptions extends OperationOptions {
   /** How the input is checked: where its values came from (a config file's lines), earlier problems. */
   readonly build?: BuildOptions;
+  /**
+   * Engine labels for every object the create makes (network, volumes, containers, its registry):
+   * the caller's own bookkeeping, such as the test session a cluster belongs to. k3box's own
+   * labels win over these.
+   */
+  readonly labels?: Labels;
 }
 
 /**
@@ -55,11 +61,14 @@ export interface CreateOptions extends OperationOptions {
  */
 export async function createCluster(input: ClusterInput, options: CreateOptions = {}): Promise<CreateResult> {
   const spec = await buildClusterSpec(input, buildOptions(options));
+  checkCallerLabels(options.dialect ?? K3BOX, options.labels ?? {});
   const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
-    const prepared = await step(onEvent, "prepare", () => prepare(runtime, dialect, spec, signal, kubeconfigPath));
+    const prepared = await step(onEvent, "prepare", () =>
+      prepare(runtime, dialect, spec, signal, kubeconfigPath, options.labels ?? {}),
+    );
     const plan = prepared.plan(await adaptToEngine(runtime, spec, onEvent, signal));
     const registries = prepared.registries;
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
@@ -123,10 +132,26 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
       token: "<generated at create>",
       apiHostPort: spec.api.hostPort ?? 0,
       portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
+      labels: options.labels ?? {},
     }));
     // The probe that decides the adaptations runs a container: a dry run leaves them out.
     return { spec, plan: plan([]) };
   });
+}
+
+/**
+ * The caller's labels may not be k3box's own keys (a registry carrying someone's `cluster` label
+ * would belong to that cluster), except the two that record what a caller tracks clusters by.
+ */
+function checkCallerLabels(d: Dialect, labels: Labels): void {
+  const open = new Set([d.labels.session, d.labels.reuse]);
+  const own = new Set([...Object.values(d.labels), ...Object.values(d.foreign)].filter((k) => !open.has(k)));
+  const taken = Object.keys(labels).filter((k) => own.has(k));
+  if (taken.length > 0) {
+    throw new UsageError(
+      `label ${taken.map((k) => `"${k}"`).join(", ")} is k3box's own and cannot be given (${[...open].join(" and ")} can)`,
+    );
+  }
 }
 
 /** The spec builder's options: the caller's, with the operation's dialect for its defaults. */
@@ -178,6 +203,7 @@ function prepare(
   spec: ClusterSpec,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
+  labels: Labels,
 ): Promise<PlanOnEngine> {
   return planOnEngine(runtime, d, spec, signal, kubeconfigPath, async () => {
     const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
@@ -185,7 +211,7 @@ function prepare(
     for (const [i, p] of spec.ports.entries()) {
       if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
     }
-    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts };
+    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts, labels };
   });
 }
 
@@ -211,7 +237,7 @@ function envName(name: string): string {
   return name.toUpperCase().replace(/-/g, "_");
 }
 
-type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts">;
+type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "labels">;
 
 interface PlanOnEngine {
   /** The plan, given what the nodes need to run on this engine. */

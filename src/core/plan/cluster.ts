@@ -6,7 +6,7 @@ import { K3S_AGENT_IMAGES_DIR } from "../cluster-spec/files.js";
 import { filterMatches } from "../cluster-spec/filters.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { ClusterSpec, NodeRole } from "../cluster-spec/types.js";
-import type { ContainerSpec, FileEntry, Mount, PublishedPort } from "../../runtime/types.js";
+import type { ContainerSpec, FileEntry, Labels, Mount, PublishedPort } from "../../runtime/types.js";
 import { IMAGE_VOLUME_PATH, K3BOX, type Dialect } from "../dialect.js";
 import { entrypointFiles, meminfoFile } from "../node/entrypoint.js";
 import { registryContainerSpec } from "../registry/container.js";
@@ -45,6 +45,8 @@ export interface PlanContext {
   readonly adaptations?: readonly Adaptation[];
   /** Whose names and labels the cluster gets; k3box's own by default. */
   readonly dialect?: Dialect;
+  /** The caller's labels for every object (see CreateOptions.labels); k3box's own win. */
+  readonly labels?: Labels;
 }
 
 export interface PlannedNode {
@@ -78,6 +80,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   const imageVolume = spec.imageVolume ? imageVolumeName(d, spec.name) : undefined;
 
   const common = {
+    ...ctx.labels,
     [keys.managed]: d.managedValue,
     [keys.version]: ctx.version,
     ...d.extraLabels,
@@ -275,6 +278,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
             network: net,
             owner: spec.name,
             container: clusterRegistryContainerName(d, regSpec.name),
+            ...(ctx.labels !== undefined ? { labels: ctx.labels } : {}),
           },
           d,
         )

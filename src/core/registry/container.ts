@@ -1,5 +1,5 @@
 /** A registry as a container: the spec to create one, and reading one back from inspect. */
-import type { ContainerInfo, ContainerSpec } from "../../runtime/types.js";
+import type { ContainerInfo, ContainerSpec, Labels } from "../../runtime/types.js";
 import { K3BOX, type Dialect } from "../dialect.js";
 import { REGISTRY_ROLE } from "../labels.js";
 import { registryContainerName } from "../naming.js";
@@ -12,6 +12,8 @@ export interface RegistryPlacement {
   readonly owner?: string;
   /** The container's name, when it is not PREFIX-NAME. */
   readonly container?: string;
+  /** The caller's labels (see CreateOptions.labels); k3box's own win. */
+  readonly labels?: Labels;
 }
 
 export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlacement, d: Dialect = K3BOX): ContainerSpec {
@@ -37,6 +39,7 @@ export function registryContainerSpec(spec: RegistryCreateSpec, at: RegistryPlac
     hostname: name,
     env,
     labels: {
+      ...at.labels,
       [keys.managed]: d.managedValue,
       [keys.version]: d.versionValue,
       ...d.extraLabels,
