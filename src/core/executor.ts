@@ -14,7 +14,7 @@ import type { Operation } from "./operation.js";
 import type { Action, FileChange, Milestone } from "./plan/actions.js";
 import { waitForRegistry } from "./registry/ready.js";
 import { settleAll } from "./undo.js";
-import { enabledAddons, waitForCluster } from "./readiness/cluster.js";
+import { clusterReadiness, waitForCluster } from "./readiness/cluster.js";
 import { afterRun, waitForMilestone } from "./readiness/milestones.js";
 
 export async function execute(action: Action, op: Operation): Promise<void> {
@@ -190,9 +190,7 @@ export async function execute(action: Action, op: Operation): Promise<void> {
     case "wait-ready": {
       const ref = clusterRef(op.dialect, action.cluster, await clusterContainers(op, action.cluster));
       const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(op, action.cluster));
-      const nodes = [...ref.servers, ...ref.agents].filter((c) => c.running).map((c) => c.name);
-      const addons = enabledAddons(ref.servers[0]?.spec.cmd ?? []);
-      await waitForCluster(creds, { level: action.level, nodes, addons }, op);
+      await waitForCluster(creds, clusterReadiness(ref, action.level), op);
       // A node that went down while the API looked fine is caught here at the latest.
       await op.watchdog.check(signal);
       return;
