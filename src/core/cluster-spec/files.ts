@@ -81,7 +81,7 @@ export async function loadNodeFile(input: FileInput, cwd = process.cwd()): Promi
   return { destination, content, mode: input.mode ?? 0o644, filters, raw };
 }
 
-async function readSource(path: string, context: string): Promise<Buffer> {
+export async function readSource(path: string, context: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
@@ -95,8 +95,27 @@ async function readSource(path: string, context: string): Promise<Buffer> {
  * `app.yaml` from different directories, or a manifest called `coredns.yaml`, clash with nothing.
  */
 export async function loadManifests(path: string, cwd = process.cwd()): Promise<NodeFile[]> {
-  const full = resolve(cwd, path);
   const context = `manifest "${path}"`;
+  const sources = await manifestFiles(path, context, cwd);
+  const filters = parseNodeFilters("server:*", context);
+  return Promise.all(
+    sources.map(async (source) => ({
+      destination: `${K3S_MANIFESTS_DIR}/${manifestFileName(source)}`,
+      content: await readSource(source, context),
+      mode: 0o644,
+      filters,
+      raw: path,
+      origin: "manifest" as const,
+    })),
+  );
+}
+
+/**
+ * The manifest files a path names: the file itself, or a directory's `*.yaml`, `*.yml` and
+ * `*.json` (not recursive, no dotfiles), in name order; `context` starts the error messages.
+ */
+export async function manifestFiles(path: string, context: string, cwd = process.cwd()): Promise<string[]> {
+  const full = resolve(cwd, path);
   let isDir: boolean;
   try {
     isDir = (await stat(full)).isDirectory();
@@ -110,17 +129,7 @@ export async function loadManifests(path: string, cwd = process.cwd()): Promise<
         .sort()
     : [full];
   if (sources.length === 0) throw new UsageError(`${context}: the directory ${full} holds no .yaml, .yml or .json file`);
-  const filters = parseNodeFilters("server:*", context);
-  return Promise.all(
-    sources.map(async (source) => ({
-      destination: `${K3S_MANIFESTS_DIR}/${manifestFileName(source)}`,
-      content: await readSource(source, context),
-      mode: 0o644,
-      filters,
-      raw: path,
-      origin: "manifest" as const,
-    })),
-  );
+  return sources;
 }
 
 function manifestFileName(source: string): string {

@@ -15,18 +15,32 @@ export function apiGet(creds: ClientCredentials, path: string, signal?: AbortSig
   return apiRequest(creds, "GET", path, signal);
 }
 
+export type ApiMethod = "GET" | "DELETE" | "POST" | "PUT" | "PATCH";
+
+/** A request body and its media type (`application/json`, `application/apply-patch+yaml` for server-side apply...). */
+export interface ApiBody {
+  readonly contentType: string;
+  readonly data: string;
+}
+
 /** One request with the admin certificate; resolves with status and body. */
 export function apiRequest(
   creds: ClientCredentials,
-  method: "GET" | "DELETE",
+  method: ApiMethod,
   path: string,
   signal?: AbortSignal,
+  body?: ApiBody,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, creds.server);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body) {
+      headers["content-type"] = body.contentType;
+      headers["content-length"] = String(Buffer.byteLength(body.data));
+    }
     const req = request(
       url,
-      { method, ca: creds.ca, cert: creds.cert, key: creds.key, timeout: 5000, ...(signal ? { signal } : {}) },
+      { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, timeout: 5000, ...(signal ? { signal } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -36,7 +50,7 @@ export function apiRequest(
     );
     req.on("timeout", () => req.destroy(new K3boxError(`${method} ${url.href}: no answer within 5s`)));
     req.on("error", reject);
-    req.end();
+    req.end(body?.data);
   });
 }
 
