@@ -1,5 +1,6 @@
 /**
- * The layers of k3box, lowest first: base ← runtime ← core ← the library's entry (src/index.ts) ← cli.
+ * The layers of k3box, lowest first: base ← runtime ← core ← the library's entry (src/index.ts) ← cli,
+ * and beside the cli the testing entry (src/testing/, `k3box/testing`), on the library and core.
  * `npm run lint:deps` fails on an import against that grain or on any import cycle.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -39,6 +40,20 @@ module.exports = {
       comment: "Plans are worked out without the engine: planners never reach for operations or the executor.",
       from: { path: "^src/core/plan/" },
       to: { path: "^src/core/(operations|execute)/" },
+    },
+    {
+      name: "testing-is-an-entry-point",
+      severity: "error",
+      comment: "k3box/testing sits on top: nothing of k3box imports it.",
+      from: { path: "^src/(?!testing/)" },
+      to: { path: "^src/testing/" },
+    },
+    {
+      name: "testing-uses-the-library-and-core",
+      severity: "error",
+      comment: "The testing entry builds on the public library and core; the engine comes from the library, never from an adapter.",
+      from: { path: "^src/testing/" },
+      to: { path: "^src/cli/|^src/runtime/(?!types\\.ts$)" },
     },
     {
       name: "cli-uses-the-public-library",
