@@ -108,7 +108,7 @@ export type {
   LoadBundleResult,
 } from "./core/operations/bundle.js";
 export type { ClusterImage, ClusterImages, ImagePlace } from "./core/airgap/cluster-images.js";
-export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/airgap/k3s-version.js";
+export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/k3s-version.js";
 export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
 export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
 export type { ImageSource, ImportOptions } from "./core/operations/import.js";
