@@ -173,7 +173,7 @@ export const serializeKubeconfig = async (config: kube.KubeConfig): Promise<stri
 export const parseKubeconfig = async (text: string, source?: string): Promise<kube.KubeConfig> =>
   (await import("./core/kubeconfig/yaml.js")).parseKubeconfig(text, source);
 export type { KubeConfig } from "./core/kubeconfig/index.js";
-export { clusterKubeconfigPath, defaultKubeconfigPath } from "./core/kubeconfig/file.js";
+export { clusterKubeconfigPath, defaultKubeconfigPath } from "./core/kubeconfig/paths.js";
 export type { Runtime, RuntimeInfo } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
 export {
