@@ -195,7 +195,7 @@ export class StartedCluster implements AsyncDisposable {
   }
 
   /** Runs a command in a node (`server-0`, `agent-1`, `loadbalancer` or the container's name). */
-  exec(node: string, argv: readonly string[]): Promise<ExecResult> {
+  async exec(node: string, argv: readonly string[]): Promise<ExecResult> {
     return this.engine.runtime.exec(this.container(node), argv, {}, this.engine.signal);
   }
 
@@ -246,6 +246,8 @@ export class StartedCluster implements AsyncDisposable {
         signal,
         250,
       );
+      // Kinds of the CRDs it deleted are no longer served.
+      this.discovery.forget();
     });
   }
 
