@@ -88,7 +88,7 @@ export async function startCluster(options: ClusterFixtureOptions = {}): Promise
       { ...engine, labels: session !== undefined ? { [dialect.labels.session]: session } : {} },
     );
     try {
-      return await open(name, engine, { owned: true, input, spec: created.spec, dir });
+      return await open(name, engine, { owned: true, reused: false, input, spec: created.spec, dir });
     } catch (err) {
       // A fixture that cannot be handed out leaves nothing behind.
       const kubeconfig = input.updateDefaultKubeconfig ? {} : { kubeconfigPath: join(dir, "kubeconfig") };
@@ -113,18 +113,18 @@ export async function useCluster(
     ...(onEvent ? { onEvent } : {}),
     ...(signal ? { signal } : {}),
   };
-  return open(name, engine, { owned: false, input: { timeout: DEFAULT_TIMEOUT, ...input } });
+  return open(name, engine, { owned: false, reused: true, input: { timeout: DEFAULT_TIMEOUT, ...input } });
 }
 
 async function startReused(input: ClusterInput, prefix: string, engine: ClusterEngine): Promise<StartedCluster> {
   const { runtime, dialect } = engine;
   const hash = await specHash(input, dialect);
   const found = await reusableCluster(runtime, dialect, hash, engine.signal);
-  if (found !== undefined) return open(found, engine, { owned: false, input });
+  if (found !== undefined) return open(found, engine, { owned: false, reused: true, input });
   const name = input.name ?? `${prefix}-${hash.slice(0, 12)}`;
   try {
     const created = await createCluster({ ...input, name }, { ...engine, labels: { [dialect.labels.reuse]: hash } });
-    return await open(name, engine, { owned: false, input, spec: created.spec });
+    return await open(name, engine, { owned: false, reused: false, input, spec: created.spec });
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
     // Another process with the same options created it first: wait until it is complete.
@@ -135,12 +135,14 @@ async function startReused(input: ClusterInput, prefix: string, engine: ClusterE
         { cause: err },
       );
     }
-    return open(name, engine, { owned: false, input, expectNodes: (input.servers ?? 1) + (input.agents ?? 0) });
+    return open(name, engine, { owned: false, reused: true, input, expectNodes: (input.servers ?? 1) + (input.agents ?? 0) });
   }
 }
 
 interface OpenOptions {
   readonly owned: boolean;
+  /** Whether the cluster was there before this call (found again, or attached to). */
+  readonly reused: boolean;
   readonly input: ClusterInput;
   /** The spec the cluster was just created from: its manifests' namespaces count as the cluster's own. */
   readonly spec?: ClusterSpec;
@@ -180,6 +182,7 @@ async function open(name: string, engine: ClusterEngine, o: OpenOptions): Promis
       kubeconfig: await serializeKubeconfig(config),
       containers,
       owned: o.owned,
+      reused: o.reused,
       inDefaultKubeconfig: o.owned && o.input.updateDefaultKubeconfig === true,
       dir,
       waitFor: level,

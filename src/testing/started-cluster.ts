@@ -67,8 +67,10 @@ export interface ClusterHandle {
   readonly kubeconfig: string;
   /** Its containers (servers, agents, load balancer) as they were when the handle was made. */
   readonly containers: readonly ContainerInfo[];
-  /** Whether dispose deletes the cluster (this handle created it). */
+  /** Whether dispose deletes the cluster (this handle created it, not for reuse). */
   readonly owned: boolean;
+  /** Whether the cluster was there before the handle was asked for. */
+  readonly reused: boolean;
   /** Whether create merged it into the default kubeconfig (asked for): then delete takes it out again. */
   readonly inDefaultKubeconfig: boolean;
   /** A private directory for its kubeconfig file, removed on dispose. */
@@ -86,7 +88,7 @@ export class StartedCluster implements AsyncDisposable {
   readonly context: string;
   /** The k3s nodes (servers, then agents) by container name, which is also their Kubernetes name. */
   readonly nodes: readonly string[];
-  /** True when the cluster existed before (reused or attached): dispose leaves it running. */
+  /** True when the cluster was there before (found again with `reuse`, or attached with useCluster). */
   readonly reused: boolean;
   private readonly creds: ClientCredentials;
   private readonly discovery: Discovery;
@@ -104,7 +106,7 @@ export class StartedCluster implements AsyncDisposable {
     this.creds = credentialsOf(handle.config);
     this.server = this.creds.server;
     this.discovery = new Discovery(this.creds);
-    this.reused = !handle.owned;
+    this.reused = handle.reused;
     const role = (c: ContainerInfo) => c.labels[d.labels.role];
     const index = (c: ContainerInfo) => Number(c.labels[d.labels.index] ?? 0);
     const byRole = (r: string) =>

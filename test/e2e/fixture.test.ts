@@ -332,6 +332,8 @@ describe("test processes", () => {
       const first = await child(options, "dispose", "from-first");
       name = first.info.name;
       expect(name).toMatch(/^reuse-[0-9a-f]{12}$/);
+      // It made the cluster: nothing was there to reuse yet.
+      expect(first.info.reused).toBe(false);
       expect(await exited(first.proc)).toBe(0);
       expect((await docker(["inspect", "-f", "{{.State.Running}}", `k3box-${name}-agent-0`])).stdout.trim()).toBe("true");
       // No session label: no reaper removes a cluster meant to outlive its process.
