@@ -82,6 +82,7 @@ describe("examples/testing, as its GitHub Actions workflow runs them", () => {
   it("has the test steps this file runs", async () => {
     expect((await testSteps()).map((s) => s.run)).toEqual([
       "npx vitest run --config examples/testing/vitest/vitest.config.ts",
+      "node --experimental-vm-modules node_modules/jest/bin/jest.js --config examples/testing/jest/jest.config.mjs",
       "node --test examples/testing/node-test/",
     ]);
   });
@@ -100,8 +101,22 @@ describe("examples/testing, as its GitHub Actions workflow runs them", () => {
     }
   });
 
-  it("node:test: a cluster for the file, removed after it", async () => {
+  it("jest: a globalSetup shares one cluster with two files, reset between them, and removes it", async () => {
     const [, step] = await testSteps();
+    try {
+      const r = await runStep(step as Step);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^Test Suites: 2 passed, 2 total$/m);
+      expect(r.stderr).toMatch(/^Tests: +2 passed, 2 total$/m);
+      expect(await leftoversOf("jest-example")).toEqual([]);
+      expect(await readFile(join(home, ".kube", "config"), "utf8")).toBe(USER_KUBECONFIG);
+    } finally {
+      await removeLeftovers("jest-example");
+    }
+  });
+
+  it("node:test: a cluster for the file, removed after it", async () => {
+    const [, , step] = await testSteps();
     try {
       const r = await runStep(step as Step);
       expect(r.code, r.stdout + r.stderr).toBe(0);
