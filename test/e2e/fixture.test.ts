@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, deleteCluster, NotFoundError, TimeoutError, UsageError } from "../../src/index.js";
 import { startCluster, type StartedCluster } from "../../src/testing/index.js";
-import { DOUBLE_IMAGE, docker, leftovers, run } from "./helpers.js";
+import { DOUBLE_IMAGE, docker, leftovers, run, uniqueName } from "./helpers.js";
 
 const CHILD = fileURLToPath(new URL("./fixture-child.mjs", import.meta.url));
 
@@ -300,28 +300,35 @@ describe("one fixture's API and nodes", () => {
 });
 
 describe("test processes", () => {
-  it("a process killed with SIGKILL while holding a fixture: its reaper removes the cluster, then itself, within 30 s", async () => {
-    const { proc, info } = await child({ image: DOUBLE_IMAGE, prefix: "reap" }, "hold");
+  it("a process killed with SIGKILL while holding a fixture: its reaper removes the cluster and its registry, then itself, within 30 s", async () => {
+    const registry = uniqueName("reapreg");
+    const { proc, info } = await child({ image: DOUBLE_IMAGE, prefix: "reap", registryCreate: registry }, "hold");
     const session = (await containerLabels(`k3box-${info.name}-server-0`))["dev.k3box.session"];
+    const registryLeft = async () => (await docker(["ps", "-aq", "--filter", `name=^/k3box-${registry}$`])).stdout.trim();
     try {
       expect(await leftovers(info.name)).not.toEqual([]);
+      expect((await containerLabels(`k3box-${registry}`))["dev.k3box.session"]).toBe(session);
       proc.kill("SIGKILL");
       await exited(proc);
       const killed = Date.now();
       // The reaper's bound: what it leaves after 30 s is a leak.
       let left = await leftovers(info.name);
       let reapers = "";
+      let reg = "";
       while (Date.now() - killed < 30_000) {
         left = await leftovers(info.name);
         reapers = (await docker(["ps", "-aq", "--filter", `label=dev.k3box.reaper=${session}`])).stdout.trim();
-        if (left.length === 0 && reapers === "") break;
+        reg = await registryLeft();
+        if (left.length === 0 && reapers === "" && reg === "") break;
         await new Promise((r) => setTimeout(r, 500));
       }
       expect(left).toEqual([]);
+      expect(reg).toBe("");
       expect(reapers).toBe("");
     } finally {
       proc.kill("SIGKILL");
       await deleteCluster(info.name, { ignoreMissing: true, kubeconfigPath: join(home, "none") });
+      if ((await registryLeft()) !== "") await docker(["rm", "-f", "-v", `k3box-${registry}`]);
     }
   });
 
