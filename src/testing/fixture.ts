@@ -33,7 +33,7 @@ import {
   type ReadyLevel,
   type Runtime,
 } from "../index.js";
-import { reusableCluster, specHash } from "./reuse.js";
+import { reusableCluster, reusableContainers, specHash } from "./reuse.js";
 import { reaperSession, reaperWanted } from "./session.js";
 import { type ClusterEngine, recordBaseline, StartedCluster } from "./started-cluster.js";
 
@@ -118,8 +118,10 @@ export async function useCluster(
 
 async function startReused(input: ClusterInput, prefix: string, engine: ClusterEngine): Promise<StartedCluster> {
   const { runtime, dialect } = engine;
-  const hash = await specHash(input, dialect);
-  const found = await reusableCluster(runtime, dialect, hash, engine.signal);
+  // The hash (the spec builder) and the engine (its client) load at the same time: this is the
+  // whole cost of a later run beyond one readiness check.
+  const [hash, containers] = await Promise.all([specHash(input, dialect), reusableContainers(runtime, dialect, engine.signal)]);
+  const found = reusableCluster(containers, dialect, hash);
   if (found !== undefined) return open(found, engine, { owned: false, reused: true, input });
   const name = input.name ?? `${prefix}-${hash.slice(0, 12)}`;
   try {
@@ -128,7 +130,7 @@ async function startReused(input: ClusterInput, prefix: string, engine: ClusterE
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
     // Another process with the same options created it first: wait until it is complete.
-    const other = await reusableCluster(runtime, dialect, hash, engine.signal);
+    const other = reusableCluster(await reusableContainers(runtime, dialect, engine.signal), dialect, hash);
     if (other !== name) {
       throw new ConflictError(
         `cluster "${name}" exists but was not started with these options as a reusable fixture: delete it or choose another name`,

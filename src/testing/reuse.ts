@@ -3,7 +3,7 @@
  * stored in the dialect's reuse label on every object of it.
  */
 import { createHash } from "node:crypto";
-import type { Runtime } from "../runtime/types.js";
+import type { ContainerInfo, Runtime } from "../runtime/types.js";
 import { buildClusterSpec, type ClusterInput, type Dialect } from "../index.js";
 
 /** What a cluster is made of, without what only says how to create it (name, deadline, waiting, kubeconfig, rollback). */
@@ -40,13 +40,15 @@ export function canonical(value: unknown): unknown {
   return value;
 }
 
-/** The cluster whose objects carry this reuse hash, if any. */
-export async function reusableCluster(
-  runtime: Runtime,
-  d: Dialect,
-  hash: string,
-  signal?: AbortSignal,
-): Promise<string | undefined> {
-  const containers = await runtime.listContainers({ [d.labels.managed]: d.managedValue, [d.labels.reuse]: hash }, signal);
-  return containers.map((c) => c.labels[d.labels.cluster]).find((name) => name !== undefined);
+/** The reusable clusters' containers on the engine, any hash. */
+export function reusableContainers(runtime: Runtime, d: Dialect, signal?: AbortSignal): Promise<ContainerInfo[]> {
+  return runtime.listContainers({ [d.labels.managed]: d.managedValue }, signal);
+}
+
+/** The cluster among these containers whose objects carry this reuse hash, if any. */
+export function reusableCluster(containers: readonly ContainerInfo[], d: Dialect, hash: string): string | undefined {
+  return containers
+    .filter((c) => c.labels[d.labels.reuse] === hash)
+    .map((c) => c.labels[d.labels.cluster])
+    .find((name) => name !== undefined);
 }
