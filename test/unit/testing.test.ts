@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/base/errors.js";
 import { readManifests } from "../../src/core/kube/manifests.js";
 import { K3BOX, K3D } from "../../src/core/dialect.js";
-import { canonical, specHash } from "../../src/testing/reuse.js";
+import { canonical, reusableCluster, specHash } from "../../src/testing/reuse.js";
+import type { ContainerInfo } from "../../src/runtime/types.js";
 import { engineSocket, reaperWanted } from "../../src/testing/session.js";
 
 describe("reuse: the hash of a fixture's spec", () => {
@@ -28,6 +29,18 @@ describe("reuse: the hash of a fixture's spec", () => {
     expect(await specHash({ agents: 1, image: "img:2" }, K3BOX)).not.toBe(a);
     expect(await specHash({ agents: 1, image: "img:1", env: ["A=1@server:0"] }, K3BOX)).not.toBe(a);
     expect(await specHash({ agents: 1, image: "img:1" }, K3D)).not.toBe(a);
+  });
+
+  it("finds the cluster whose containers carry the hash", () => {
+    const c = (name: string, labels: Record<string, string>) => ({ name, labels }) as unknown as ContainerInfo;
+    const containers = [
+      c("k3box-a-server-0", { "dev.k3box.cluster": "a" }),
+      c("k3box-b-server-0", { "dev.k3box.cluster": "b", "dev.k3box.reuse": "h2" }),
+      c("k3box-c-server-0", { "dev.k3box.cluster": "c", "dev.k3box.reuse": "h1" }),
+    ];
+    expect(reusableCluster(containers, K3BOX, "h1")).toBe("c");
+    expect(reusableCluster(containers, K3BOX, "h3")).toBeUndefined();
+    expect(reusableCluster(containers, K3D, "h1")).toBeUndefined();
   });
 
   it("serializes data canonically: keys sorted, undefined left out, bytes as their hash", () => {
