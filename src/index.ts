@@ -117,7 +117,7 @@ export type { LifecycleResult, StartOptions, StopOptions } from "./core/operatio
 export type { NodeCreateInput, NodeCreateResult, NodeInfo } from "./core/operations/nodes.js";
 export type { PortEdit, PortEditResult } from "./core/operations/edit.js";
 export type { MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
-export type { ClusterStatus, NodeStatus } from "./core/cluster-status.js";
+export type { ClusterStatus, DatastoreStatus, NodeStatus } from "./core/cluster-status.js";
 export type {
   ApiBinding,
   ClusterDetail,
@@ -164,6 +164,8 @@ export const configSourceOf = async (name: string, text: string, dir: string): P
 export { specView } from "./core/cluster-spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
 export type * from "./core/cluster-spec/types.js";
+export type { DatastoreEngine, DatastoreType } from "./core/datastore/engines.js";
+export type { ExternalDriver, ExternalEndpoint, HostPort } from "./core/datastore/endpoint.js";
 export { planCreate, type CreatePlan, type PlanContext } from "./core/plan/cluster.js";
 export type { Action, Milestone } from "./core/plan/actions.js";
 export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";

@@ -36,6 +36,10 @@ export interface LabelKeys {
   readonly lbSettings: string;
   /** On k3s nodes: JSON list of the adaptations to the engine k3box made in them. */
   readonly adaptations: string;
+  /** On servers and the datastore container: the cluster's datastore type (sqlite, etcd, postgres...). */
+  readonly datastore: string;
+  /** On servers and the datastore container: the endpoint k3s is given, without its password. */
+  readonly datastoreEndpoint: string;
 }
 
 /**
@@ -108,6 +112,8 @@ const K3BOX_LABELS: LabelKeys = {
   joinUrl: "dev.k3box.join.url",
   lbSettings: "dev.k3box.lb.settings",
   adaptations: "dev.k3box.adaptations",
+  datastore: "dev.k3box.datastore",
+  datastoreEndpoint: "dev.k3box.datastore.endpoint",
 };
 
 /** The k3d release whose command line, names, labels and output k3d's dialect follows. */

@@ -7,6 +7,7 @@ import type { Runtime } from "../runtime/types.js";
 import { openBundleEntry } from "./bundle/read.js";
 import { clusterContainers, clusterCredentials, clusterRef } from "./cluster-ref.js";
 import { step } from "./events.js";
+import { waitForDatastore } from "./datastore/ready.js";
 import { ensureImage } from "./images/ensure.js";
 import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
 import { removeNodeObjects } from "./node/objects.js";
@@ -186,6 +187,18 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     case "wait":
       await step(onEvent, "wait-node", () => waitSinceStart(op, action.container, action.milestone), action.container);
+      return;
+    case "wait-datastore":
+      await step(
+        onEvent,
+        "wait-datastore",
+        async () => {
+          const { restarts } = await waitForDatastore(runtime, action.container, action.engine, signal);
+          // The servers need it from now on: one that goes down fails the operation, as a node would.
+          op.watchdog.watch(action.container, restarts);
+        },
+        action.container,
+      );
       return;
     case "wait-ready": {
       const ref = clusterRef(op.dialect, action.cluster, await clusterContainers(op, action.cluster));

@@ -67,7 +67,7 @@ export function renderLoadBalancerConfig(
 
 /** Every load-balanced port and the running nodes it goes to, from the stored specs and the nodes as they are. */
 export function loadBalancerTargets(raws: readonly string[], nodes: readonly ContainerInfo[], d: Dialect): ProxiedPort[] {
-  const k3s = nodes.filter((n) => roleOf(d, n) !== "loadbalancer");
+  const k3s = nodes.filter((n) => roleOf(d, n) === "server" || roleOf(d, n) === "agent");
   const counts = {
     servers: k3s.filter((n) => roleOf(d, n) === "server").length,
     agents: k3s.filter((n) => roleOf(d, n) === "agent").length,

@@ -268,6 +268,12 @@ async function findNodes({ runtime, signal, dialect }: Engine, names: readonly s
     if (c === undefined || !isManaged(dialect, c.labels) || c.labels[dialect.labels.cluster] === undefined) {
       throw new NotFoundError(`node "${n}" not found (${dialect.prefix} node list shows the nodes)`);
     }
+    if (roleOf(dialect, c) === "datastore") {
+      const cluster = clusterOf(dialect, c);
+      throw new UsageError(
+        `"${n}" is the datastore of cluster "${cluster}", not a node: ${dialect.prefix} cluster start|stop|delete ${cluster} take care of it`,
+      );
+    }
     return c;
   });
 }
@@ -340,12 +346,18 @@ export function startNodes(
     for (const cluster of clusters) {
       // An agent waits for a server forever: with none running or starting, say so instead.
       const starting = new Set(k3s.map((n) => n.name));
-      const servers = (await runtime.listContainers(clusterSelector(d, cluster), signal)).filter(
-        (c) => roleOf(d, c) === "server",
-      );
+      const members = await runtime.listContainers(clusterSelector(d, cluster), signal);
+      const servers = members.filter((c) => roleOf(d, c) === "server");
       if (servers.length > 0 && !servers.some((s) => s.running || starting.has(s.name))) {
         throw new ConflictError(
           `cluster "${cluster}" has no running server for the nodes to join: start it with ${d.prefix} cluster start ${cluster}`,
+        );
+      }
+      // Servers would wait for their database forever (or, on MySQL, give up at once).
+      const db = members.find((c) => roleOf(d, c) === "datastore");
+      if (db && !db.running) {
+        throw new ConflictError(
+          `the datastore ${db.name} of cluster "${cluster}" is not running: start the cluster with ${d.prefix} cluster start ${cluster}`,
         );
       }
     }

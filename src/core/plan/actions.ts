@@ -4,6 +4,7 @@
  * its own undo as it runs.
  */
 import type { ContainerSpec, FileEntry, NetworkSpec, VolumeSpec } from "../../runtime/types.js";
+import type { DatastoreEngine } from "../datastore/engines.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 
 /**
@@ -77,6 +78,11 @@ export type Action =
   | { readonly type: "disconnect-network"; readonly network: string; readonly container: string; readonly fallback?: string }
   /** Until the registry's `/v2/` answers at this host address. */
   | { readonly type: "wait-registry"; readonly container: string; readonly address: string }
+  /**
+   * Until the database k3box runs as the cluster's datastore accepts connections, asked with its
+   * own client inside its container; from then on it must stay up for the rest of the operation.
+   */
+  | { readonly type: "wait-datastore"; readonly container: string; readonly engine: DatastoreEngine }
   /** Waits for a milestone of a container started earlier in the same operation. */
   | { readonly type: "wait"; readonly container: string; readonly milestone: Milestone }
   /** Until the cluster is ready at that level, through its published address (the load balancer, if any). */
