@@ -223,7 +223,7 @@ async function planJoin(
   if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
   const image = extras.image ?? DEFAULT_K3S_IMAGE;
   await ensureImage(runtime, image, onEvent, signal);
-  const adaptations = await adaptationsFor(runtime, image, [], signal);
+  const adaptations = await adaptationsFor(runtime, image, [], signal, op.undo);
   for (const a of adaptations) onEvent({ type: "note", message: a.note });
   const nodes = planJoinNodes(
     group,
