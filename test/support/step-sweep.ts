@@ -1,0 +1,178 @@
+/**
+ * Runs an operation on the memory engine once to learn the engine calls it makes, then again
+ * with a fault at any one of them: the call fails with an injected error, or the caller's
+ * signal aborts (Ctrl-C), before the engine does its work or after. What each run left is
+ * returned for the test to judge.
+ */
+import { K3boxError } from "../../src/base/errors.js";
+import type { ClusterEvent } from "../../src/core/events.js";
+import { NGINX_CONFIG_PATH } from "../../src/core/loadbalancer/nginx.js";
+import type { Call, JournalEntry, MemoryRuntime, When } from "./memory-runtime/index.js";
+
+/** What an operation under test is given. */
+export interface RunOptions {
+  readonly runtime: MemoryRuntime;
+  readonly signal: AbortSignal;
+  readonly onEvent: (e: ClusterEvent) => void;
+}
+
+export interface Scenario<S extends { readonly rt: MemoryRuntime }> {
+  /** A fresh engine with whatever must exist before the operation (its calls do not count). */
+  readonly setup: () => Promise<S>;
+  readonly run: (s: S, o: RunOptions) => Promise<unknown>;
+}
+
+export type Fault = { readonly kind: "fail" | "abort"; readonly when: When };
+
+export const FAULTS: readonly Fault[] = [
+  { kind: "fail", when: "before" },
+  { kind: "fail", when: "after" },
+  { kind: "abort", when: "before" },
+  { kind: "abort", when: "after" },
+];
+
+/** How a test names a fault: "a failure before the engine's work", "a Ctrl-C after it". */
+export function describeFault(f: Fault): string {
+  return `${f.kind === "fail" ? "a failure" : "a Ctrl-C"} ${f.when === "before" ? "before the engine's work" : "after it"}`;
+}
+
+/** Where each container is, what it runs and (for a load balancer) the config it has: what a rollback must put back. */
+export interface EngineState {
+  readonly containers: ReadonlyArray<{
+    readonly name: string;
+    readonly state: string;
+    readonly ports: string[];
+    readonly networks: string[];
+    readonly config?: string;
+  }>;
+  readonly networks: readonly string[];
+  readonly volumes: readonly string[];
+}
+
+export async function engineState(rt: MemoryRuntime): Promise<EngineState> {
+  const containers = (await rt.listContainers({})).sort((a, b) => a.name.localeCompare(b.name));
+  const { networks, volumes } = rt.snapshot();
+  return {
+    containers: containers.map((c) => {
+      const files = rt.files(c.name);
+      return {
+        name: c.name,
+        state: c.state,
+        ports: (c.spec.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}/${p.protocol}`),
+        networks: Object.keys(c.networks),
+        ...(files.exists(NGINX_CONFIG_PATH) ? { config: files.read(NGINX_CONFIG_PATH).content.toString() } : {}),
+      };
+    }),
+    networks,
+    volumes,
+  };
+}
+
+export interface StepRun<S> {
+  readonly s: S;
+  /** The call the fault hit, as the run made it. */
+  readonly call: Call;
+  /** What the operation threw; undefined if it succeeded all the same. */
+  readonly error: unknown;
+  /** The error a "fail" fault injected. */
+  readonly injected: K3boxError;
+  readonly events: readonly ClusterEvent[];
+  /** The calls the operation made, from its first on. */
+  readonly calls: readonly Call[];
+  /** The operation's changes to the engine, from its first on. */
+  readonly journal: readonly JournalEntry[];
+  /** The seq of the first call made by the rollback, if one ran (Infinity: it ran and made none). */
+  readonly rollbackFrom?: number;
+}
+
+/** The operation's calls in a run without faults, and what it left. */
+export async function referenceRun<S extends { readonly rt: MemoryRuntime }>(
+  scenario: Scenario<S>,
+): Promise<{ s: S; calls: readonly Call[]; events: readonly ClusterEvent[]; result: unknown }> {
+  const s = await scenario.setup();
+  const first = s.rt.calls.length;
+  const events: ClusterEvent[] = [];
+  const result = await scenario.run(s, { runtime: s.rt, signal: new AbortController().signal, onEvent: (e) => events.push(e) });
+  return { s, calls: s.rt.calls.slice(first), events, result };
+}
+
+/** Runs the operation with `fault` at its `step`th engine call (counting from 1). */
+export async function runWithFault<S extends { readonly rt: MemoryRuntime }>(
+  scenario: Scenario<S>,
+  step: number,
+  fault: Fault,
+): Promise<StepRun<S>> {
+  const s = await scenario.setup();
+  const { rt } = s;
+  const first = rt.calls.length;
+  const target = rt.calls.length + step;
+  const injected = new K3boxError(`injected failure at call ${step}`);
+  const ac = new AbortController();
+  const stop =
+    fault.kind === "fail"
+      ? rt.failOn("*", { match: (c) => c.seq === target, error: injected, when: fault.when })
+      : rt.onCall("*", (c) => (c.seq === target ? ac.abort() : undefined), fault.when);
+  const events: ClusterEvent[] = [];
+  let rollbackFrom: number | undefined;
+  const onEvent = (e: ClusterEvent) => {
+    events.push(e);
+    if (e.type === "step-start" && e.step === "rollback") rollbackFrom = rt.calls.length + 1;
+  };
+  let error: unknown;
+  try {
+    await scenario.run(s, { runtime: rt, signal: ac.signal, onEvent });
+  } catch (err) {
+    error = err;
+  } finally {
+    stop();
+  }
+  const calls = rt.calls.slice(first);
+  return {
+    s,
+    call: rt.calls[target - 1] as Call,
+    error,
+    injected,
+    events,
+    calls,
+    journal: rt.journal.filter((e) => e.seq > first),
+    ...(rollbackFrom !== undefined ? { rollbackFrom } : {}),
+  };
+}
+
+/** "createContainer k3box-dev-server-0", with names that change from run to run made stable. */
+export function callName(c: Pick<Call, "method" | "names">): string {
+  const names = c.names.map((n) => n.replace(/^k3box-probe-[0-9a-f]+$/, "k3box-probe-*").replace(/-[0-9a-f]{6}$/, "-*"));
+  return [c.method, ...names].join(" ");
+}
+
+/**
+ * The objects the run created and had not removed when its rollback began, newest first, and the
+ * objects the rollback removed, in order: a complete rollback makes the two lists equal.
+ */
+export function rollbackOrder(run: Pick<StepRun<unknown>, "journal" | "rollbackFrom">): {
+  expected: string[];
+  removed: string[];
+} {
+  const from = run.rollbackFrom ?? Infinity;
+  const kinds: Record<string, string> = {
+    createContainer: "container",
+    createVolume: "volume",
+    createNetwork: "network",
+    removeContainer: "container",
+    removeVolume: "volume",
+    removeNetwork: "network",
+  };
+  const live: string[] = [];
+  const removed: string[] = [];
+  for (const e of run.journal) {
+    const kind = kinds[e.method];
+    if (kind === undefined || !e.applied) continue;
+    const object = `${kind} ${e.names[0]}`;
+    const at = live.indexOf(object);
+    if (e.method.startsWith("create")) live.push(object);
+    else if (e.seq < from) live.splice(at, 1);
+    // Undoing goes on before each creation, so the rollback may also remove what never came to be: no harm, and not counted.
+    else if (at >= 0 && !removed.includes(object)) removed.push(object);
+  }
+  return { expected: live.reverse(), removed };
+}
