@@ -96,8 +96,9 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         onEvent,
         "stop-node",
         async () => {
-          await runtime.stopContainer(action.container, action.timeoutSeconds, signal);
+          // Before the stop: one the engine stopped though the call failed (or was cancelled) is started again.
           if (action.reversible) undo.push(`start ${action.container} again`, () => runtime.startContainer(action.container));
+          await runtime.stopContainer(action.container, action.timeoutSeconds, signal);
         },
         action.container,
       );

@@ -375,7 +375,7 @@ export function startNodes(
   });
 }
 
-/** Takes nodes out of the load balancer, then stops them. */
+/** Takes nodes out of the load balancer, then stops them; a failure or cancellation starts them again and puts them back. */
 export function stopNodes(
   names: readonly string[],
   options: OperationOptions & { stopTimeoutSeconds?: number } = {},
@@ -389,7 +389,8 @@ export function stopNodes(
     await execute(
       sequence([
         ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),
-        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds })),
+        // Undone, they run again: the load balancer's previous config, put back, names them.
+        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds, reversible: true })),
       ]),
       op,
     );
