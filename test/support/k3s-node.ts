@@ -75,9 +75,9 @@ export function scriptK3sNodes(rt: MemoryRuntime, behaviour: (node: string) => N
 /** nginx's error log lines, as the official image prints them to stderr. */
 const nginxLine = (text: string) => `2026/01/01 00:00:00 [notice] 1#1: ${text}`;
 
-/** The node names a k3box nginx config sends traffic to (`server NAME:PORT ...;`). */
+/** The node names a k3box nginx config sends traffic to (`server NAME:PORT ...;`), sorted. */
 export function upstreamNames(config: string): string[] {
-  return [...new Set([...config.matchAll(/^\s*server (\S+):\d+ /gm)].map((m) => m[1] as string))];
+  return [...new Set([...config.matchAll(/^\s*server (\S+):\d+ /gm)].map((m) => m[1] as string))].sort();
 }
 
 /**

@@ -4,7 +4,8 @@
  * signal aborts (Ctrl-C), before the engine does its work or after. What each run left is
  * returned for the test to judge.
  */
-import { K3boxError } from "../../src/base/errors.js";
+import { expect } from "vitest";
+import { CancelledError, K3boxError } from "../../src/base/errors.js";
 import type { ClusterEvent } from "../../src/core/events.js";
 import { NGINX_CONFIG_PATH } from "../../src/core/loadbalancer/nginx.js";
 import type { Call, JournalEntry, MemoryRuntime, When } from "./memory-runtime/index.js";
@@ -175,4 +176,48 @@ export function rollbackOrder(run: Pick<StepRun<unknown>, "journal" | "rollbackF
     else if (at >= 0 && !removed.includes(object)) removed.push(object);
   }
   return { expected: live.reverse(), removed };
+}
+
+export type Reference<S> = Awaited<ReturnType<typeof referenceRun<S & { readonly rt: MemoryRuntime }>>>;
+
+/** "a failure before the engine's work at call 7 (createContainer k3box-dev-server-0)" */
+export type At = string;
+
+/**
+ * Runs the operation with `fault` at each call of the reference run, in turn, and checks what
+ * every operation owes: the runs go the same way up to the fault; the operation fails with the
+ * injected error (or a typed error caused by it) or, for a Ctrl-C, CancelledError; its rollback
+ * undoes everything it did (it reports nothing it could not undo). `failed` then checks what the
+ * run left; a run the operation survived (it retried the call) goes to `survived`. Returns the
+ * calls whose failure the operation survived. Checks are soft: one sweep reports every bad step.
+ */
+export async function sweepFault<S extends { readonly rt: MemoryRuntime }>(
+  scenario: Scenario<S>,
+  reference: Reference<S>,
+  fault: Fault,
+  checks: {
+    readonly failed: (run: StepRun<S>, at: At) => void | Promise<void>;
+    readonly survived?: (run: StepRun<S>, at: At) => void | Promise<void>;
+  },
+): Promise<string[]> {
+  const survived: string[] = [];
+  for (let step = 1; step <= reference.calls.length; step++) {
+    const run = await runWithFault(scenario, step, fault);
+    const at = `${describeFault(fault)} at call ${step} (${callName(run.call)})`;
+    expect.soft(callName(run.call), `${at}: the runs went the same way`).toBe(callName(reference.calls[step - 1] as Call));
+    if (run.error === undefined) {
+      survived.push(callName(run.call));
+      await checks.survived?.(run, at);
+      continue;
+    }
+    const error = run.error as Error;
+    if (fault.kind === "abort") expect.soft(error, at).toBeInstanceOf(CancelledError);
+    else expect.soft(error === run.injected || error.cause === run.injected, `${at}: ${String(error)}`).toBe(true);
+    // A rollback that could not undo something says so in the message and on the events.
+    expect.soft(String(error.message), at).not.toMatch(/rollback left/);
+    const couldNot = run.events.filter((e) => e.type === "warning" && e.message.startsWith("rollback:"));
+    expect.soft(couldNot, at).toEqual([]);
+    await checks.failed(run, at);
+  }
+  return survived;
 }

@@ -17,14 +17,15 @@ import { K3S_KUBECONFIG } from "./k3s-kubeconfig-fixture.js";
 import { k3sEngine } from "../support/k3s-node.js";
 import {
   FAULTS,
+  type Reference,
   type Scenario,
   callName,
   describeFault,
   referenceRun,
   rollbackOrder,
-  runWithFault,
+  sweepFault,
 } from "../support/step-sweep.js";
-import type { Call, MemoryRuntime } from "../support/memory-runtime/index.js";
+import type { MemoryRuntime } from "../support/memory-runtime/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "k3box-create-steps-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,56 +94,35 @@ const isCreation = (e: { method: string; names: readonly string[] }) =>
   ["createContainer", "createVolume", "createNetwork"].includes(e.method) && !e.names[0]?.startsWith("k3box-probe-");
 
 /**
- * The operation's own error: the one injected at that call (or a typed error it caused: a pull
- * that failed, a probe container not removed), or CancelledError for a Ctrl-C.
- */
-function expectTypedError(error: unknown, run: { injected: Error }, kind: "fail" | "abort", at: string): void {
-  if (kind === "abort") expect.soft(error, at).toBeInstanceOf(CancelledError);
-  else expect.soft(error === run.injected || (error as Error).cause === run.injected, `${at}: ${String(error)}`).toBe(true);
-  // A rollback that could not undo something says so in the message.
-  expect.soft(String((error as Error).message), at).not.toMatch(/rollback left/);
-}
-
-/**
  * Every fault at every call of the reference run. A failure at a call the operation retries
  * (`retried`) is no failure of the operation: it then ends as the reference run did.
  */
-function sweep(
-  scenario: Scenario<CreateWorld>,
-  reference: Awaited<ReturnType<typeof referenceRun<CreateWorld>>>,
-  retried: string[],
-) {
+function sweep(scenario: Scenario<CreateWorld>, reference: Reference<CreateWorld>, retried: string[]) {
   const calls = reference.calls.length;
   for (const fault of FAULTS) {
     const tolerated = fault.kind === "fail" ? retried : [];
-    it(`${describeFault(fault)} at any of its ${calls} engine calls fails with that error, rolls back newest first, and leaves nothing${tolerated.length > 0 ? ` (${tolerated.length} retried)` : ""}`, async () => {
-      const succeeded: string[] = [];
-      for (let step = 1; step <= calls; step++) {
-        const run = await runWithFault(scenario, step, fault);
-        const at = `${describeFault(fault)} at call ${step} (${callName(run.call)})`;
-        expect.soft(callName(run.call), `${at}: the runs went the same way`).toBe(callName(reference.calls[step - 1] as Call));
-        if (run.error === undefined) {
-          succeeded.push(callName(run.call));
-          expect.soft(run.s.rt.snapshot(), at).toEqual(reference.s.rt.snapshot());
-          continue;
-        }
-        expectTypedError(run.error, run, fault.kind, at);
-        expect.soft(run.s.rt.snapshot(), at).toEqual({ containers: [], networks: [], volumes: [] });
-        expect.soft(readIfThere(run.s.kubeconfigPath), at).toBe(USER_KUBECONFIG);
-        const created = run.journal.some((e) => isCreation(e) && e.applied);
-        const rolledBack = run.events.some((e) => e.type === "step-start" && e.step === "rollback");
-        // Nothing created before the fault (the checks, the probe) leaves nothing to roll back.
-        if (created) expect.soft(rolledBack, at).toBe(true);
-        expect
-          .soft(
-            run.events.filter((e) => e.type === "warning"),
-            at,
-          )
-          .toEqual([]);
-        const { expected, removed } = rollbackOrder(run);
-        expect.soft(removed, at).toEqual(expected);
-      }
-      expect(succeeded).toEqual(tolerated);
+    const note = tolerated.length > 0 ? ` (${tolerated.length} retried)` : "";
+    it(`${describeFault(fault)} at any of its ${calls} engine calls fails with that error, rolls back newest first, and leaves nothing${note}`, async () => {
+      const survived = await sweepFault(scenario, reference, fault, {
+        failed: (run, at) => {
+          expect.soft(run.s.rt.snapshot(), at).toEqual({ containers: [], networks: [], volumes: [] });
+          expect.soft(readIfThere(run.s.kubeconfigPath), at).toBe(USER_KUBECONFIG);
+          // Nothing created before the fault (the checks, the probe) leaves nothing to roll back.
+          const created = run.journal.some((e) => isCreation(e) && e.applied);
+          const rolledBack = run.events.some((e) => e.type === "step-start" && e.step === "rollback");
+          if (created) expect.soft(rolledBack, at).toBe(true);
+          expect
+            .soft(
+              run.events.filter((e) => e.type === "warning"),
+              at,
+            )
+            .toEqual([]);
+          const { expected, removed } = rollbackOrder(run);
+          expect.soft(removed, at).toEqual(expected);
+        },
+        survived: (run, at) => expect.soft(run.s.rt.snapshot(), at).toEqual(reference.s.rt.snapshot()),
+      });
+      expect(survived).toEqual(tolerated);
     });
   }
 }
