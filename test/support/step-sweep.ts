@@ -69,6 +69,14 @@ export async function engineState(rt: MemoryRuntime): Promise<EngineState> {
   };
 }
 
+/** The state with the host ports left out: they are picked afresh for every cluster, so two engines differ there. */
+export function withoutHostPorts(state: EngineState): EngineState {
+  return {
+    ...state,
+    containers: state.containers.map((c) => ({ ...c, ports: c.ports.map((p) => p.replace(/:\d+:/, ":*:")) })),
+  };
+}
+
 export interface StepRun<S> {
   readonly s: S;
   /** The call the fault hit, as the run made it. */
