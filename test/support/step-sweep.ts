@@ -186,6 +186,21 @@ export function rollbackOrder(run: Pick<StepRun<unknown>, "journal" | "rollbackF
   return { expected: live.reverse(), removed };
 }
 
+/**
+ * A failed run rolled back completely, newest first, with no warning but those `expected` allows
+ * (a rollback step the memory engine cannot serve, say).
+ */
+export function expectCleanRollback(
+  run: Pick<StepRun<unknown>, "journal" | "rollbackFrom" | "events">,
+  at: At,
+  expected: (warning: string) => boolean = () => false,
+): void {
+  const warnings = run.events.flatMap((e) => (e.type === "warning" && !expected(e.message) ? [e.message] : []));
+  expect.soft(warnings, at).toEqual([]);
+  const order = rollbackOrder(run);
+  expect.soft(order.removed, at).toEqual(order.expected);
+}
+
 export type Reference<S> = Awaited<ReturnType<typeof referenceRun<S & { readonly rt: MemoryRuntime }>>>;
 
 /** "a failure before the engine's work at call 7 (createContainer k3box-dev-server-0)" */

@@ -7,12 +7,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { CancelledError } from "../../src/base/errors.js";
-import type { ClusterInput } from "../../src/core/cluster-spec/input.js";
 import type { ClusterEvent } from "../../src/core/events.js";
-import { createCluster } from "../../src/core/operations/create.js";
 import { editClusterPorts, type PortEdit } from "../../src/core/operations/edit.js";
 import { startCluster, stopCluster } from "../../src/core/operations/lifecycle.js";
-import { k3sEngine, upstreamNames } from "../support/k3s-node.js";
+import { type ClusterWorld, LB, clusterScenario, expectLoadBalancerConsistent } from "../support/cluster-world.js";
 import type { MemoryRuntime } from "../support/memory-runtime/index.js";
 import {
   type EngineState,
@@ -23,54 +21,16 @@ import {
   describeFault,
   engineState,
   referenceRun,
-  rollbackOrder,
+  expectCleanRollback,
   sweepFault,
   withoutHostPorts,
 } from "../support/step-sweep.js";
-
-interface ClusterWorld {
-  readonly rt: MemoryRuntime;
-  /** The engine as the operation found it. */
-  readonly before: EngineState;
-}
-
-const CLUSTER: ClusterInput = {
-  name: "dev",
-  agents: 2,
-  wait: false,
-  apiPort: "127.0.0.1:",
-  ports: ["127.0.0.1::80@agent:*"],
-  updateDefaultKubeconfig: false,
-};
-const LB = "k3box-dev-serverlb";
-
-function clusterScenario(
-  run: Scenario<ClusterWorld>["run"],
-  prepare: (rt: MemoryRuntime) => Promise<unknown> = async () => {},
-): Scenario<ClusterWorld> {
-  return {
-    setup: async () => {
-      const rt = k3sEngine();
-      await createCluster(CLUSTER, { runtime: rt });
-      await prepare(rt);
-      return { rt, before: await engineState(rt) };
-    },
-    run,
-  };
-}
 
 const stoppedCluster = async (rt: MemoryRuntime) => {
   await stopCluster("dev", { runtime: rt });
   // Time passes before the next start, as it does.
   rt.advanceClock(1000);
 };
-
-/** A running load balancer's config names only nodes Docker's DNS knows from inside it: `nginx -t` passes. */
-function expectLoadBalancerConsistent(rt: MemoryRuntime, state: EngineState, at: string): void {
-  const lb = state.containers.find((c) => c.name === LB);
-  if (lb?.state !== "running") return;
-  for (const name of upstreamNames(lb.config ?? "")) expect.soft(rt.resolve(LB, name), `${at}: ${name}`).not.toEqual([]);
-}
 
 /**
  * A stop or start cut short: every node as it was or as asked, nothing made or removed, the load
@@ -92,7 +52,7 @@ function sweepResumable(
           for (const [i, c] of state.containers.entries()) {
             expect.soft([run.s.before.containers[i]?.state, asked], `${at}: ${c.name}`).toContain(c.state);
           }
-          expectLoadBalancerConsistent(run.s.rt, state, at);
+          await expectLoadBalancerConsistent(run.s.rt, at);
           await again(run.s.rt);
           expect.soft(withoutHostPorts(await engineState(run.s.rt)), `${at}, run again`).toEqual(end);
         },
@@ -157,14 +117,7 @@ function sweepRestores(scenario: Scenario<ClusterWorld>, reference: Reference<Cl
           const state = await engineState(run.s.rt);
           if (done && callName(run.call) === lastStep) expect.soft(withoutHostPorts(state), at).toEqual(edited);
           else expect.soft(state, at).toEqual(run.s.before);
-          expect
-            .soft(
-              run.events.filter((e) => e.type === "warning"),
-              at,
-            )
-            .toEqual([]);
-          const { expected, removed } = rollbackOrder(run);
-          expect.soft(removed, at).toEqual(expected);
+          expectCleanRollback(run, at);
         },
         survived: async (run, at) => expect.soft(withoutHostPorts(await engineState(run.s.rt)), at).toEqual(edited),
       });

@@ -22,7 +22,7 @@ import {
   callName,
   describeFault,
   referenceRun,
-  rollbackOrder,
+  expectCleanRollback,
   sweepFault,
 } from "../support/step-sweep.js";
 import type { MemoryRuntime } from "../support/memory-runtime/index.js";
@@ -111,14 +111,7 @@ function sweep(scenario: Scenario<CreateWorld>, reference: Reference<CreateWorld
           const created = run.journal.some((e) => isCreation(e) && e.applied);
           const rolledBack = run.events.some((e) => e.type === "step-start" && e.step === "rollback");
           if (created) expect.soft(rolledBack, at).toBe(true);
-          expect
-            .soft(
-              run.events.filter((e) => e.type === "warning"),
-              at,
-            )
-            .toEqual([]);
-          const { expected, removed } = rollbackOrder(run);
-          expect.soft(removed, at).toEqual(expected);
+          expectCleanRollback(run, at);
         },
         survived: (run, at) => expect.soft(run.s.rt.snapshot(), at).toEqual(reference.s.rt.snapshot()),
       });
