@@ -19,7 +19,7 @@ import { K3BOX, type Dialect } from "../dialect.js";
 import { clusterSelector } from "../labels.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
-import { runOperation, type OperationOptions } from "../operation.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 import { planCreate, type CreatePlan, type PlanContext } from "../plan/cluster.js";
 import { registryNames } from "../registry/addresses.js";
 import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
@@ -64,7 +64,7 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
     const { runtime, onEvent, signal, undo, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
     const prepared = await step(onEvent, "prepare", () => prepare(runtime, dialect, spec, onEvent, signal, kubeconfigPath));
-    const plan = prepared.plan(await adaptToEngine(runtime, spec, onEvent, signal));
+    const plan = prepared.plan(await adaptToEngine(op, spec));
     const registries = prepared.registries;
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
@@ -213,14 +213,9 @@ function prepare(
  * step, as a pull can take a while), and probed unless every adaptation is switched off. Each
  * adaptation made is said once.
  */
-async function adaptToEngine(
-  runtime: Runtime,
-  spec: ClusterSpec,
-  onEvent: EventSink,
-  signal: AbortSignal,
-): Promise<Adaptation[]> {
+async function adaptToEngine({ runtime, onEvent, signal, undo }: Operation, spec: ClusterSpec): Promise<Adaptation[]> {
   await step(onEvent, "image", () => ensureImage(runtime, spec.image, onEvent, signal), spec.image);
-  const adaptations = await step(onEvent, "probe", () => adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal));
+  const adaptations = await step(onEvent, "probe", () => adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal, undo));
   for (const a of adaptations)
     onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
   return adaptations;

@@ -223,7 +223,7 @@ async function planJoin(
   if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
   const image = extras.image ?? DEFAULT_K3S_IMAGE;
   await ensureImage(runtime, image, onEvent, signal);
-  const adaptations = await adaptationsFor(runtime, image, [], signal);
+  const adaptations = await adaptationsFor(runtime, image, [], signal, op.undo);
   for (const a of adaptations) onEvent({ type: "note", message: a.note });
   const nodes = planJoinNodes(
     group,
@@ -387,7 +387,7 @@ export function startNodes(
   });
 }
 
-/** Takes nodes out of the load balancer, then stops them. */
+/** Takes nodes out of the load balancer, then stops them; a failure or cancellation starts them again and puts them back. */
 export function stopNodes(
   names: readonly string[],
   options: OperationOptions & { stopTimeoutSeconds?: number } = {},
@@ -401,7 +401,8 @@ export function stopNodes(
     await execute(
       sequence([
         ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),
-        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds })),
+        // Undone, they run again: the load balancer's previous config, put back, names them.
+        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds, reversible: true })),
       ]),
       op,
     );

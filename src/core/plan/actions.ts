@@ -50,7 +50,10 @@ export type Action =
     }
   /** Undo renames it back. */
   | { readonly type: "rename"; readonly container: string; readonly to: string }
-  /** Removes a container for good (and its anonymous volumes); plans put it last. */
+  /**
+   * Removes a container for good (and its anonymous volumes); plans put it last: once it is gone,
+   * nothing done before it is undone any more (the operation's undo stack is cleared).
+   */
   | { readonly type: "remove-container"; readonly container: string }
   | { readonly type: "remove-volume"; readonly volume: string }
   /** Removes a network, first letting go of whatever else joined it. */
