@@ -264,6 +264,47 @@ for (const engine of ["postgres", "mariadb"] as const) {
   });
 }
 
+describe("named datastores of one server", () => {
+  let sb: Sandbox;
+  const volume = uniqueName("k3box-e2e-dsdata");
+  beforeAll(async () => {
+    sb = await Sandbox.create();
+  });
+  afterAll(async () => {
+    await sb?.dispose();
+    await docker(["volume", "rm", volume]);
+  });
+
+  it("mysql (the MySQL image's variables) on a volume of the user's, which delete keeps", async () => {
+    const image = await buildImage("mariadb");
+    const name = sb.name("dsmy");
+    const db = `k3box-${name}-datastore`;
+    const args = ["--datastore", "mysql", "--datastore-image", image, "--datastore-volume", volume];
+    const r = await sb.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, ...args, "--timeout", "4m"]);
+    expect(r.code, r.stderr).toBe(0);
+    const [info] = await dockerJson<Inspected[]>(["inspect", db]);
+    expect(info?.Config.Env).toEqual(expect.arrayContaining(["MYSQL_USER=k3s", `MYSQL_PASSWORD_FILE=${PASSWORD_FILE}`]));
+    expect(Number(await kineRows("mariadb", db, `/registry/minions/k3box-${name}-server-0`))).toBeGreaterThan(0);
+    const del = await sb.k3box(["cluster", "delete", name]);
+    expect(del.code, del.stderr).toBe(0);
+    expect(await leftovers(name)).toEqual([]);
+    expect((await docker(["volume", "inspect", volume])).code).toBe(0);
+  });
+
+  it("etcd by name: one server with --cluster-init, and no database container", async () => {
+    const name = sb.name("dset");
+    const r = await sb.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, "--datastore", "etcd", "--timeout", "4m"]);
+    expect(r.code, r.stderr).toBe(0);
+    const infos = await inspectCluster(name);
+    expect(infos.map((i) => i.Name).sort()).toEqual([`/k3box-${name}-server-0`, `/k3box-${name}-serverlb`]);
+    const server = infos.find((i) => i.Name.endsWith("-server-0"));
+    expect([...(server?.Config.Cmd ?? []), ...(server?.Args ?? [])]).toContain("--cluster-init");
+    expect((await sb.k3box(["cluster", "get", name])).stdout).toMatch(/^datastore: etcd/m);
+    expect((await sb.k3box(["cluster", "delete", name])).code).toBe(0);
+    expect(await leftovers(name)).toEqual([]);
+  });
+});
+
 describe("an external etcd k3box does not manage", () => {
   let sb: Sandbox;
   let name: string;

@@ -503,6 +503,20 @@ describe("on the in-memory engine", () => {
     expect(rt.isEmpty(), JSON.stringify(rt.snapshot())).toBe(true);
   });
 
+  it("a database that goes down once the servers start on it fails the create, which is rolled back", async () => {
+    const rt = engine();
+    rt.program(/-server-0$/, async (p) => {
+      rt.exitContainer("k3box-pg-datastore", 137);
+      // Long enough for the watch on the database to see it (it looks twice a second).
+      await new Promise((r) => setTimeout(r, 1500));
+      p.files.write({ path: "/output/kubeconfig.yaml", content: K3S_KUBECONFIG, mode: 0o600 });
+    });
+    const err = await rejection(createCluster(input, options(rt)));
+    expect(err).toBeInstanceOf(NodeFailedError);
+    expect((err as NodeFailedError).node).toBe("k3box-pg-datastore");
+    expect(rt.isEmpty(), JSON.stringify(rt.snapshot())).toBe(true);
+  });
+
   it("a failure at any step of the create leaves nothing behind", async () => {
     const count = engine();
     await createCluster(input, options(count));
