@@ -3,6 +3,7 @@
  * runs (the test images of test/fixtures/datastores under this run's own tags), an external etcd
  * the test runs itself, and what must fail before any node starts.
  */
+import { once } from "node:events";
 import { connect } from "node:net";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -229,6 +230,15 @@ for (const engine of ["postgres", "mariadb"] as const) {
       const others = (all: Inspected[]) => all.filter((i) => i.Name !== `/${db}`);
       for (const o of others(infos)) expect(ms(dbInfo(infos).State.FinishedAt)).toBeGreaterThanOrEqual(ms(o.State.FinishedAt));
 
+      // Neither the database nor a server alone: the cluster's commands take care of it.
+      const dbAlone = await sb.k3box(["node", "start", db]);
+      expect(dbAlone.code).toBe(2);
+      expect(dbAlone.stderr).toContain(`"${db}" is the datastore of cluster "${name}", not a node`);
+      const serverAlone = await sb.k3box(["node", "start", servers()[0] as string]);
+      expect(serverAlone.code).toBe(5);
+      expect(serverAlone.stderr).toContain(`the datastore ${db} of cluster "${name}" is not running`);
+      expect((await inspectCluster(name)).map((i) => i.State.Status)).toEqual(infos.map(() => "exited"));
+
       const start = await sb.k3box(["cluster", "start", name, "--timeout", "3m"]);
       expect(start.code, start.stderr).toBe(0);
       expect([...start.stderr.matchAll(/Started (\S+)/g)].map((m) => m[1])[0]).toBe(db);
@@ -385,7 +395,7 @@ describe("an external etcd k3box does not manage", () => {
   });
 });
 
-describe("what fails before any node starts", () => {
+describe("what fails, before any node starts or while the database comes up", () => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await Sandbox.create();
@@ -419,6 +429,32 @@ describe("what fails before any node starts", () => {
     expect(type.code).toBe(2);
     expect(type.stderr).toContain('invalid datastore "oracle"');
     expect(await leftovers(name)).toEqual([]);
+  });
+
+  it("Ctrl-C while the database comes up rolls it back with its volume", async () => {
+    const image = await buildImage("postgres");
+    const name = sb.name("dsint");
+    const child = sb.spawnK3box([
+      "cluster",
+      "create",
+      name,
+      "-i",
+      DOUBLE_IMAGE,
+      "--datastore",
+      "postgres",
+      "--datastore-image",
+      image,
+    ]);
+    let stderr = "";
+    child.stderr?.on("data", (b: Buffer) => {
+      stderr += b.toString();
+      if (stderr.includes(`Started k3box-${name}-datastore`) && !child.killed) child.kill("SIGINT");
+    });
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code, stderr).toBe(130);
+    expect(stderr).not.toContain(`Started k3box-${name}-server-0`);
+    expect(await leftovers(name)).toEqual([]);
+    expect((await docker(["volume", "inspect", `k3box-${name}-datastore-data`])).code).not.toBe(0);
   });
 
   it("a database that never comes up fails the create and is rolled back with its volume", async () => {
