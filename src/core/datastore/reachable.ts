@@ -7,6 +7,7 @@ import { K3boxError, UsageError } from "../../base/errors.js";
 import type { Runtime } from "../../runtime/types.js";
 import type { Dialect } from "../dialect.js";
 import type { EventSink } from "../events.js";
+import { runToEnd } from "../run-to-end.js";
 import type { ExternalEndpoint, HostPort } from "./endpoint.js";
 
 /**
@@ -35,7 +36,8 @@ async function connect(
   const name = `${d.prefix}-datastore-check-${randomBytes(4).toString("hex")}`;
   const signal = AbortSignal.any([caller, AbortSignal.timeout(CHECK_LIMIT_MS)]);
   try {
-    await runtime.createContainer(
+    const { lines, exitCode } = await runToEnd(
+      runtime,
       {
         name,
         image,
@@ -46,13 +48,9 @@ async function connect(
       },
       signal,
     );
-    await runtime.startContainer(name, signal);
-    const lines: string[] = [];
-    for await (const line of runtime.logs(name, { follow: true }, signal)) lines.push(line);
-    const info = await runtime.inspectContainer(name, signal);
-    const why = lines.filter((l) => l.trim() !== "").at(-1) ?? `exit code ${info?.exitCode ?? "?"}`;
-    if (info?.exitCode === 0) return { reachable: true };
-    if (NOT_RUNNABLE.has(info?.exitCode ?? 0)) return { unknown: `the node image ${image} cannot run the check (${why})` };
+    const why = lines.filter((l) => l.trim() !== "").at(-1) ?? `exit code ${exitCode ?? "?"}`;
+    if (exitCode === 0) return { reachable: true };
+    if (NOT_RUNNABLE.has(exitCode ?? 0)) return { unknown: `the node image ${image} cannot run the check (${why})` };
     return { reachable: false, why: why.replace(/^telnet: /, "") };
   } catch (err) {
     if (caller.aborted || !signal.aborted) throw err;

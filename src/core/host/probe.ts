@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { K3boxError } from "../../base/errors.js";
 import type { Runtime } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
+import { runToEnd } from "../run-to-end.js";
 import type { UndoStack } from "../undo.js";
 import { type K3sVersion, parseK3sVersion } from "../k3s-version.js";
 
@@ -111,7 +112,8 @@ export async function probeNodeImage(
   const forget = undo?.push(`remove the probe container ${name}`, remove);
   let facts: NodeImageFacts;
   try {
-    await runtime.createContainer(
+    const { lines, exitCode } = await runToEnd(
+      runtime,
       {
         name,
         image,
@@ -123,13 +125,8 @@ export async function probeNodeImage(
       },
       signal,
     );
-    await runtime.startContainer(name, signal);
-    const lines: string[] = [];
-    // The stream ends when the script does.
-    for await (const line of runtime.logs(name, { follow: true }, signal)) lines.push(line);
-    const info = await runtime.inspectContainer(name, signal);
-    if (info?.exitCode !== 0 && !lines.some((l) => l.startsWith("oom="))) {
-      throw new K3boxError(`cannot probe image ${image} (exit code ${info?.exitCode ?? "?"}): ${lines.slice(-3).join(" | ")}`);
+    if (exitCode !== 0 && !lines.some((l) => l.startsWith("oom="))) {
+      throw new K3boxError(`cannot probe image ${image} (exit code ${exitCode ?? "?"}): ${lines.slice(-3).join(" | ")}`);
     }
     facts = parseProbe(lines);
   } catch (err) {
