@@ -30,6 +30,18 @@ interface ImportFlags {
 /** k3d's import modes (and `tools`, which its help names) all stream into every node; `registry` pushes once. */
 const MODES = ["auto", "direct", "tools-node", "tools", "registry"];
 
+/** Passes events on, freeing the stream's buffers as the progress events count them. */
+function collectingGarbage(render: EventSink): EventSink {
+  const sent = new Map<string, number>();
+  return (e) => {
+    if (e.type === "import-progress") {
+      collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
+      sent.set(e.node, e.bytes);
+    }
+    render(e);
+  };
+}
+
 /** `stdin` is only asked for when a source is `-`. */
 export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
   const { dialect, mode } = ctx;
@@ -88,7 +100,7 @@ Examples:
         }
         for (const cluster of clusters) {
           const pushed = await ctx.withProgress((render, signal) =>
-            importImagesToRegistry(cluster, args, { onEvent: render, signal, dialect }),
+            importImagesToRegistry(cluster, args, { onEvent: collectingGarbage(render), signal, dialect }),
           );
           if (format) ctx.out(await formatData(format, pushed));
           const sent = pushed.images.filter((i) => i.status === "pushed").length;
@@ -102,22 +114,14 @@ Examples:
       }
       let result: ImportResult;
       try {
-        result = await ctx.withProgress((render, signal) => {
-          const sent = new Map<string, number>();
-          const onEvent: EventSink = (e) => {
-            if (e.type === "import-progress") {
-              collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
-              sent.set(e.node, e.bytes);
-            }
-            render(e);
-          };
-          return importImages(clusters, sources, {
-            onEvent,
+        result = await ctx.withProgress((render, signal) =>
+          importImages(clusters, sources, {
+            onEvent: collectingGarbage(render),
             signal,
             dialect,
             ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
-          });
-        });
+          }),
+        );
       } catch (err) {
         const partial = err instanceof ImportFailedError ? err.result : undefined;
         if (format && partial) ctx.out(await formatData(format, partial));

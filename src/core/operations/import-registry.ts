@@ -11,6 +11,7 @@ import { clusterSelector, registrySelector } from "../labels.js";
 import { runOperation, type OperationOptions } from "../operation.js";
 import { parallel, type Action } from "../plan/actions.js";
 import { RegistryClient, pushArchive, registryPath, type PushedImage } from "../images/registry-push.js";
+import { meter } from "../images/progress.js";
 import { parseImageReference } from "../images/reference.js";
 import { registryNames } from "../registry/addresses.js";
 import { readNodeRegistries, registriesChange } from "../registry/cluster.js";
@@ -87,7 +88,7 @@ export function importImagesToRegistry(
     let pushed: PushedImage[] = [];
     if (needed.length > 0) {
       onEvent({ type: "import-start", node: registry.container, source: label });
-      let bytes = 0;
+      const progress = meter(onEvent, registry.container);
       const tar = await runtime.saveImages(
         needed.map((r) => r.familiar),
         signal,
@@ -96,10 +97,7 @@ export function importImagesToRegistry(
         tar,
         client,
         needed.map((r) => r.canonical),
-        (n) => {
-          bytes += n;
-          onEvent({ type: "import-progress", node: registry.container, bytes });
-        },
+        (n) => progress.add(n),
       );
       onEvent({
         type: "import-done",
@@ -107,7 +105,7 @@ export function importImagesToRegistry(
         source: label,
         status: "imported",
         images: needed.map((r) => r.canonical),
-        bytes,
+        bytes: progress.bytes,
         ms: Date.now() - started,
       });
     }
