@@ -16,6 +16,7 @@ import type * as inspect from "./core/operations/inspect.js";
 import type * as migrate from "./core/config/migrate.js";
 import type * as source from "./core/config/source.js";
 import type * as images from "./core/operations/import.js";
+import type * as registryImport from "./core/operations/import-registry.js";
 import type * as kubeconfig from "./core/operations/kubeconfig.js";
 import type * as lifecycle from "./core/operations/lifecycle.js";
 import type * as list from "./core/operations/list.js";
@@ -74,6 +75,8 @@ export const buildNodeImage: typeof nodeImage.buildNodeImage = async (input, o =
   (await import("./core/operations/node-image.js")).buildNodeImage(input, engine(o));
 export const importImages: typeof images.importImages = async (cluster, sources, o = {}) =>
   (await import("./core/operations/import.js")).importImages(cluster, sources, engine(o));
+export const importImagesToRegistry: typeof registryImport.importImagesToRegistry = async (cluster, refs, o = {}) =>
+  (await import("./core/operations/import-registry.js")).importImagesToRegistry(cluster, refs, engine(o));
 export const keepImageArchive: typeof archive.keepImageArchive = async (cluster, sources, o = {}) =>
   (await import("./core/operations/image-archive.js")).keepImageArchive(cluster, sources, engine(o));
 export const createRegistry: typeof registry.createRegistry = async (input, o = {}) =>
@@ -112,6 +115,8 @@ export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/k3
 export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
 export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
 export type { ImageSource, ImportOptions } from "./core/operations/import.js";
+export type { RegistryImportResult } from "./core/operations/import-registry.js";
+export type { PushedImage } from "./core/images/registry-push.js";
 export { ImportFailedError, type ImportResult, type NodeImportResult } from "./core/images/import-result.js";
 export type { LifecycleResult, StartOptions, StopOptions } from "./core/operations/lifecycle.js";
 export type { NodeCreateInput, NodeCreateResult, NodeInfo } from "./core/operations/nodes.js";
