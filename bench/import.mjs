@@ -1,12 +1,29 @@
-// Benchmark: `k3box image import` of a locally built ~200 MB image into a 1 server + 2 agent
-// cluster on the k3s double: into 1 node, into 3 nodes, and again (everything skipped), against
-// the raw pipeline `docker save IMG | docker exec -i NODE ctr images import -` run node after
-// node. Also the k3box CLI process's peak RSS. Targets: 3 nodes <= 1.1x 1 node; re-import <= 1 s;
-// peak RSS <= 100 MB. Usage: npm run bench:import [-- --runs N]
+// Benchmark: getting a locally built ~200 MB image into a 1 server + 2 agent cluster on the k3s
+// double, every way side by side, interleaved round by round (the order rotates), medians:
+//
+//   raw 1        docker save IMG | docker exec -i NODE ctr images import -        (the 1-node floor)
+//   raw 3        one docker save teed into that pipeline for all 3 nodes at once   (the 3-node floor)
+//   k3d's way    docker save -o into the cluster's shared image volume, then
+//                ctr image import FILE in all 3 nodes at once, then rm FILE        (k3d's tools-node mode)
+//   eager 1/3    k3box image import IMG (--nodes server:0 / every node)
+//   re-import    the same again: every node already has it
+//   registry     k3box image import --mode registry IMG: one push to the cluster's registry
+//   first pull   then one agent pulls it through its mirror config, as the kubelet would for a pod
+//                (on the double: ctr images pull --hosts-dir, as test/e2e/registries.test.ts does)
+//
+//   profile      the parts of one import on their own: the engine's save alone, save through one
+//                exec stdin, and `ctr images import FILE` (with and without unpacking) in 1 and 3 nodes
+//
+// The cluster has the shared image volume (k3d's default), so eager into 3 nodes writes the stream
+// there once and imports the file in each node; into 1 node it streams through exec stdin.
+// Each round builds a fresh image for the registry cases, so every push and pull moves all bytes.
+// Prints each ratio against its target and the load average while it ran. `--with-engine-push`
+// adds `docker tag` + `docker push` of the same image to the same registry (the engine's own push,
+// which compresses every layer), for comparison. Usage: npm run bench:import [-- --runs N]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCluster, deleteCluster } from "../dist/index.js";
@@ -14,13 +31,20 @@ import { createCluster, deleteCluster } from "../dist/index.js";
 const NODE_IMAGE = process.env.K3S_DOUBLE_IMAGE ?? "k3box-test/k3s-double:dev";
 const IMAGE = "k3box-bench/import-200mb:latest";
 const REF = `docker.io/${IMAGE}`;
+const CERTS = "/var/lib/rancher/k3s/agent/etc/containerd/certs.d";
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-const runsArg = process.argv.indexOf("--runs");
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const RUNS = Number(arg("--runs") ?? 5);
+const ENGINE_PUSH = process.argv.includes("--with-engine-push");
+/** `--cases raw1,eager1`: only these (for working on one path); the default runs them all. */
+const ONLY = arg("--cases")?.split(",");
 
-function run(cmd, args, { input, stdin } = {}) {
+function run(cmd, args, { input, env } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [stdin ?? (input ? "pipe" : "ignore"), "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: [input ? "pipe" : "ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     let err = "";
     child.stdout.on("data", (b) => (out += b));
@@ -29,6 +53,12 @@ function run(cmd, args, { input, stdin } = {}) {
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err}`))));
   });
+}
+
+async function timed(fn) {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
 }
 
 /** Runs the k3box CLI; returns wall time and peak RSS (VmHWM, polled from /proc while it runs). */
@@ -50,7 +80,7 @@ function k3box(args, env) {
         // exited between polls
       }
     };
-    const timer = setInterval(poll, 20);
+    const timer = setInterval(poll, 10);
     child.on("exit", (code) => {
       clearInterval(timer);
       const ms = performance.now() - t0;
@@ -60,90 +90,215 @@ function k3box(args, env) {
   });
 }
 
-/** docker save IMG | docker exec -i NODE ctr images import -, as two processes joined by a pipe. */
-function rawPipeline(node) {
-  return new Promise((resolve, reject) => {
-    const save = spawn("docker", ["save", IMAGE], { stdio: ["ignore", "pipe", "inherit"] });
-    const exec = spawn("docker", ["exec", "-i", node, "ctr", "images", "import", "-"], {
-      stdio: [save.stdout, "ignore", "inherit"],
-    });
-    exec.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`raw import into ${node}: exit ${code}`))));
-  });
+/**
+ * One `docker save` into `ctr images import -` in every node at once: each node's `docker exec -i`
+ * reads a named pipe that `tee` fills, and the last node reads tee's stdout.
+ */
+function rawPipeline(image, nodes, dir) {
+  const script = [
+    'dir=$1; image=$2; last=$3; shift 3; fifos=""; pids=""; i=0',
+    'for n in "$@"; do f="$dir/fifo-$i"; i=$((i+1)); mkfifo "$f"; fifos="$fifos $f"',
+    '  docker exec -i "$n" ctr images import - >/dev/null <"$f" & pids="$pids $!"; done',
+    'docker save "$image" | tee $fifos | docker exec -i "$last" ctr images import - >/dev/null; status=$?',
+    'for p in $pids; do wait "$p" || status=1; done',
+    "rm -f $fifos; exit $status",
+  ].join("\n");
+  return run("sh", ["-c", script, "sh", dir, image, nodes[0], ...nodes.slice(1)]);
 }
 
-const removeFrom = (nodes) =>
-  Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", REF]).catch(() => {})));
+/** k3d's tools-node mode, at its leanest: save once into the shared volume, import from the file in every node at once. */
+async function k3dWay(image, nodes, volumeDir) {
+  const file = `bench-${randomBytes(3).toString("hex")}.tar`;
+  await run("docker", ["save", "-o", join(volumeDir, file), image]);
+  await Promise.all(
+    nodes.map((n) => run("docker", ["exec", n, "ctr", "image", "import", "--all-platforms", `/k3d/images/${file}`])),
+  );
+  await run("docker", ["exec", nodes[0], "rm", "-f", `/k3d/images/${file}`]);
+}
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const removeFrom = (nodes, ref = REF) =>
+  Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", ref]).catch(() => {})));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const list = (xs) => `[${xs.map((x) => (x / 1000).toFixed(2)).join(", ")}]`;
 
+const build = (tag, salt) =>
+  run("docker", ["build", "-q", "-t", tag, "-"], {
+    input: `FROM busybox:latest\nRUN echo ${salt} > /salt && head -c 200000000 /dev/urandom > /blob\n`,
+  });
+
 console.log(`building ${IMAGE} (busybox + 200 MB of random bytes)…`);
-await run("docker", ["build", "-q", "-t", IMAGE, "-"], {
-  input: "FROM busybox:latest\nRUN head -c 200000000 /dev/urandom > /blob\n",
-});
+await build(IMAGE, "base");
 const size = JSON.parse(await run("docker", ["image", "inspect", IMAGE]))[0].Size;
 
 const dir = mkdtempSync(join(tmpdir(), "k3box-bench-import-"));
-const env = { KUBECONFIG: join(dir, "config"), HOME: dir };
+const env = { KUBECONFIG: join(dir, "config"), HOME: dir, XDG_CACHE_HOME: join(dir, "cache") };
 const cluster = `bimp-${randomBytes(3).toString("hex")}`;
 const nodes = [`k3box-${cluster}-server-0`, `k3box-${cluster}-agent-0`, `k3box-${cluster}-agent-1`];
-await createCluster({ name: cluster, agents: 2, image: NODE_IMAGE }, { kubeconfigPath: env.KUBECONFIG });
+const registryTags = [];
+const loads = [];
+await createCluster(
+  { name: cluster, agents: 2, image: NODE_IMAGE, imageVolume: true, registryCreate: `${cluster}-reg` },
+  { kubeconfigPath: env.KUBECONFIG },
+);
 try {
-  const one = [];
-  const three = [];
-  const again = [];
-  const raw1 = [];
-  const raw3 = [];
-  const peaks = { one: [], three: [], again: [] };
-  // Warm-up: the engine's and the nodes' page caches.
+  const volumeDir = (await run("docker", ["volume", "inspect", "-f", "{{.Mountpoint}}", `k3box-${cluster}-images`])).trim();
+  const t = { raw1: [], raw3: [], k3d: [], eager1: [], eager3: [], again: [], push: [], pull: [], enginePush: [] };
+  // The profile: each part of one import on its own (see bench/README.md).
+  const p = { save: [], exec: [], file1: [], file1NoUnpack: [], file3: [], file3NoUnpack: [] };
+  // What any CLI run pays before doing anything: Node's own start, and k3box's (`version`).
+  const floor = { node: [], cli: [], cliPeak: [] };
+  const peaks = { eager1: [], eager3: [], again: [], push: [] };
+  let registryHost = "";
+
+  // Warm-up, outside the figures: page caches, and the mirror config registry mode adds.
   await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
-  for (let i = 0; i < RUNS; i++) {
-    await removeFrom(nodes);
-    let r = await k3box(["image", "import", IMAGE, "-c", cluster, "--nodes", "server:0", "-q"], env);
-    one.push(r.ms);
-    peaks.one.push(r.peak);
-    await removeFrom(nodes);
-    r = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
-    three.push(r.ms);
-    peaks.three.push(r.peak);
-    r = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
-    again.push(r.ms);
-    peaks.again.push(r.peak);
-    await removeFrom(nodes);
-    let t0 = performance.now();
-    await rawPipeline(nodes[0]);
-    raw1.push(performance.now() - t0);
-    await removeFrom(nodes);
-    t0 = performance.now();
-    for (const n of nodes) await rawPipeline(n);
-    raw3.push(performance.now() - t0);
+  if (!ONLY || ONLY.includes("registry")) {
+    await k3box(["image", "import", "busybox:latest", "-c", cluster, "--mode", "registry", "-q"], env);
+    const registries = JSON.parse(await run(process.execPath, [CLI, "registry", "list", "-o", "json"], { env }));
+    registryHost = registries.find((r) => r.owner === cluster)?.names.host;
   }
-  const mib = (xs) => `${(Math.max(...xs) / 1048576).toFixed(0)}`;
-  const peak = Math.max(...peaks.one, ...peaks.three, ...peaks.again);
-  const m1 = median(one);
-  const m3 = median(three);
-  const mr = median(again);
-  const b1 = median(raw1);
-  const b3 = median(raw3);
+
+  /** `ctr images import FILE` in these nodes at once, from a save already in the shared volume. */
+  const fileImport = async (nodes, flags) => {
+    await removeFrom(nodes);
+    return timed(() =>
+      Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "images", "import", ...flags, "/k3d/images/profile.tar"]))),
+    );
+  };
+  const cases = {
+    start: async () => {
+      floor.node.push(await timed(() => run(process.execPath, ["-e", "0"])));
+      const r = await k3box(["version"], env);
+      floor.cli.push(r.ms);
+      floor.cliPeak.push(r.peak);
+    },
+    profile: async () => {
+      p.save.push(await timed(() => run("sh", ["-c", 'docker save "$0" >/dev/null', IMAGE])));
+      p.exec.push(
+        await timed(() => run("sh", ["-c", 'docker save "$0" | docker exec -i "$1" sh -c "cat >/dev/null"', IMAGE, nodes[0]])),
+      );
+      await run("docker", ["save", "-o", join(volumeDir, "profile.tar"), IMAGE]);
+      p.file1.push(await fileImport(nodes.slice(0, 1), []));
+      p.file1NoUnpack.push(await fileImport(nodes.slice(0, 1), ["--no-unpack"]));
+      p.file3.push(await fileImport(nodes, []));
+      p.file3NoUnpack.push(await fileImport(nodes, ["--no-unpack"]));
+      await run("docker", ["exec", nodes[0], "rm", "-f", "/k3d/images/profile.tar"]);
+    },
+    raw1: async () => {
+      await removeFrom(nodes);
+      t.raw1.push(await timed(() => rawPipeline(IMAGE, nodes.slice(0, 1), dir)));
+    },
+    raw3: async () => {
+      await removeFrom(nodes);
+      t.raw3.push(await timed(() => rawPipeline(IMAGE, nodes, dir)));
+    },
+    k3d: async () => {
+      await removeFrom(nodes);
+      t.k3d.push(await timed(() => k3dWay(IMAGE, nodes, volumeDir)));
+    },
+    eager1: async () => {
+      await removeFrom(nodes);
+      const r = await k3box(["image", "import", IMAGE, "-c", cluster, "--nodes", "server:0", "-q"], env);
+      t.eager1.push(r.ms);
+      peaks.eager1.push(r.peak);
+    },
+    eager3: async () => {
+      await removeFrom(nodes);
+      let r = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
+      t.eager3.push(r.ms);
+      peaks.eager3.push(r.peak);
+      r = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
+      t.again.push(r.ms);
+      peaks.again.push(r.peak);
+    },
+    registry: async (round) => {
+      const tag = `k3box-bench/import-200mb:r${round}-${randomBytes(2).toString("hex")}`;
+      registryTags.push(tag);
+      await build(tag, tag);
+      const r = await k3box(["image", "import", tag, "-c", cluster, "--mode", "registry", "-q"], env);
+      t.push.push(r.ms);
+      peaks.push.push(r.peak);
+      const agent = nodes[2];
+      t.pull.push(
+        await timed(() => run("docker", ["exec", agent, "ctr", "images", "pull", "--hosts-dir", CERTS, `docker.io/${tag}`])),
+      );
+      await removeFrom([agent], `docker.io/${tag}`);
+      if (ENGINE_PUSH) {
+        const target = `${registryHost}/${tag}`;
+        await run("docker", ["tag", tag, target]);
+        t.enginePush.push(await timed(() => run("docker", ["push", target])));
+        await run("docker", ["rmi", target]);
+      }
+    },
+  };
+  const order = Object.keys(cases).filter((c) => !ONLY || ONLY.includes(c));
+  for (let round = 0; round < RUNS; round++) {
+    const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+    for (const name of rotated) {
+      loads.push(loadavg()[0]);
+      await cases[name](round);
+    }
+    process.stderr.write(`round ${round + 1}/${RUNS} done (load ${loadavg()[0].toFixed(1)})\n`);
+  }
+
+  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
+  const peak = Math.max(...peaks.eager1, ...peaks.eager3, ...peaks.again, ...peaks.push);
   const ok = (pass) => (pass ? "ok" : "MISSED");
+  const ratio = (name, value, target) =>
+    `  ${name.padEnd(34)} ${value.toFixed(2)}x  (target <= ${target}x) ${ok(value <= target)}`;
+  const line = (name, ms, xs) => `  ${name.padEnd(34)} ${sec(ms).padStart(8)}  ${list(xs)}`;
   console.log(
-    `image import, ${(size / 1e6).toFixed(0)} MB image, 1 server + 2 agents on the k3s double, ${RUNS} runs each (medians)`,
+    `image import, ${mb(size)} image, 1 server + 2 agents on the k3s double, ${RUNS} rounds interleaved (medians); load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${(await import("node:os")).cpus().length} cores`,
   );
-  console.log(`  k3box into 1 node:            ${s(m1)}  ${list(one)}`);
-  console.log(`  k3box into 3 nodes:           ${s(m3)}  ${list(three)}`);
-  console.log(`  k3box re-import (3 skipped):  ${s(mr)}  ${list(again)}`);
-  console.log(`  raw pipeline, 1 node:         ${s(b1)}  ${list(raw1)}`);
-  console.log(`  raw pipeline, 3 nodes in turn: ${s(b3)}  ${list(raw3)}`);
-  console.log(`  3 nodes / 1 node:             ${(m3 / m1).toFixed(2)}x  (target <= 1.1x) ${ok(m3 / m1 <= 1.1)}`);
-  console.log(`  re-import:                    ${s(mr)}  (target <= 1 s) ${ok(mr <= 1000)}`);
+  if (p.save.length > 0) {
+    const pm = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, median(v)]));
+    console.log("profile: the parts of one import");
+    console.log(line("docker save > /dev/null", pm.save, p.save));
+    console.log(line("docker save | docker exec -i cat", pm.exec, p.exec));
+    console.log(line("ctr import FILE, 1 node", pm.file1, p.file1));
+    console.log(line("ctr import --no-unpack FILE, 1 node", pm.file1NoUnpack, p.file1NoUnpack));
+    console.log(line("ctr import FILE, 3 nodes at once", pm.file3, p.file3));
+    console.log(line("ctr import --no-unpack FILE, 3 nodes", pm.file3NoUnpack, p.file3NoUnpack));
+  }
+  if (floor.node.length > 0) {
+    console.log(line("node -e 0", median(floor.node), floor.node));
+    console.log(
+      `${line("k3box version", median(floor.cli), floor.cli)}  peak RSS ${(Math.max(...floor.cliPeak) / 1e6).toFixed(0)} MB`,
+    );
+  }
+  console.log(line("raw pipeline, 1 node", m.raw1, t.raw1));
+  console.log(line("raw pipeline, 3 nodes at once", m.raw3, t.raw3));
+  console.log(line("k3d's way (volume + 3 file imports)", m.k3d, t.k3d));
+  console.log(line("k3box eager, 1 node", m.eager1, t.eager1));
+  console.log(line("k3box eager, 3 nodes", m.eager3, t.eager3));
+  console.log(line("k3box re-import (3 skipped)", m.again, t.again));
+  console.log(line("k3box --mode registry (push)", m.push, t.push));
+  console.log(line("first pull on one agent", m.pull, t.pull));
   console.log(
-    `  peak RSS of the k3box CLI:    ${(peak / 1e6).toFixed(0)} MB  (target <= 100 MB) ${ok(peak <= 100e6)}; MiB by case: 1 node ${mib(peaks.one)}, 3 nodes ${mib(peaks.three)}, re-import ${mib(peaks.again)}`,
+    line(
+      "registry push + first pull",
+      m.push + m.pull,
+      t.push.map((p, i) => p + (t.pull[i] ?? 0)),
+    ),
   );
-  console.log(`  k3box 1 node / raw 1 node:    ${(m1 / b1).toFixed(2)}x`);
-  console.log(`  k3box 3 nodes / raw 3 nodes:  ${(m3 / b3).toFixed(2)}x`);
+  if (ENGINE_PUSH) console.log(line("engine push (docker tag + push)", m.enginePush, t.enginePush));
+  console.log(ratio("eager 1 node / raw 1 node", m.eager1 / m.raw1, 1.05));
+  console.log(ratio("eager 3 nodes / k3d's way", m.eager3 / m.k3d, 0.8));
+  console.log(ratio("eager 3 nodes / raw 3 nodes", m.eager3 / m.raw3, 1.1));
+  console.log(`  ${"re-import".padEnd(34)} ${sec(m.again).padStart(8)}  (target <= 0.50 s) ${ok(m.again <= 500)}`);
+  console.log(
+    `  ${"peak RSS of the k3box CLI".padEnd(34)} ${mb(peak).padStart(8)}  (target <= 60 MB) ${ok(peak <= 60e6)}; by case: eager 1 ${mb(Math.max(...peaks.eager1))}, eager 3 ${mb(Math.max(...peaks.eager3))}, re-import ${mb(Math.max(...peaks.again))}, registry ${mb(Math.max(...peaks.push))}`,
+  );
+  console.log(`  ${"registry (push + 1 pull) / eager 3".padEnd(34)} ${((m.push + m.pull) / m.eager3).toFixed(2)}x`);
+  console.log(`  ${"registry (push + 1 pull) / eager 1".padEnd(34)} ${((m.push + m.pull) / m.eager1).toFixed(2)}x`);
 } finally {
   await deleteCluster(cluster, { kubeconfigPath: env.KUBECONFIG });
-  await run("docker", ["rmi", IMAGE]).catch(() => {});
+  for (const tag of [IMAGE, ...registryTags]) await run("docker", ["rmi", tag]).catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 }

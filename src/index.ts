@@ -16,6 +16,7 @@ import type * as inspect from "./core/operations/inspect.js";
 import type * as migrate from "./core/config/migrate.js";
 import type * as source from "./core/config/source.js";
 import type * as images from "./core/operations/import.js";
+import type * as registryImport from "./core/operations/import-registry.js";
 import type * as kubeconfig from "./core/operations/kubeconfig.js";
 import type * as lifecycle from "./core/operations/lifecycle.js";
 import type * as list from "./core/operations/list.js";
@@ -74,6 +75,8 @@ export const buildNodeImage: typeof nodeImage.buildNodeImage = async (input, o =
   (await import("./core/operations/node-image.js")).buildNodeImage(input, engine(o));
 export const importImages: typeof images.importImages = async (cluster, sources, o = {}) =>
   (await import("./core/operations/import.js")).importImages(cluster, sources, engine(o));
+export const importImagesToRegistry: typeof registryImport.importImagesToRegistry = async (cluster, refs, o = {}) =>
+  (await import("./core/operations/import-registry.js")).importImagesToRegistry(cluster, refs, engine(o));
 export const keepImageArchive: typeof archive.keepImageArchive = async (cluster, sources, o = {}) =>
   (await import("./core/operations/image-archive.js")).keepImageArchive(cluster, sources, engine(o));
 export const createRegistry: typeof registry.createRegistry = async (input, o = {}) =>
@@ -112,12 +115,14 @@ export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/k3
 export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
 export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
 export type { ImageSource, ImportOptions } from "./core/operations/import.js";
+export type { RegistryImportResult } from "./core/operations/import-registry.js";
+export type { PushedImage } from "./core/images/registry-push.js";
 export { ImportFailedError, type ImportResult, type NodeImportResult } from "./core/images/import-result.js";
 export type { LifecycleResult, StartOptions, StopOptions } from "./core/operations/lifecycle.js";
 export type { NodeCreateInput, NodeCreateResult, NodeInfo } from "./core/operations/nodes.js";
 export type { PortEdit, PortEditResult } from "./core/operations/edit.js";
 export type { MergeKubeconfigOptions } from "./core/operations/kubeconfig.js";
-export type { ClusterStatus, NodeStatus } from "./core/cluster-status.js";
+export type { ClusterStatus, DatastoreStatus, NodeStatus } from "./core/cluster-status.js";
 export type {
   ApiBinding,
   ClusterDetail,
@@ -164,6 +169,8 @@ export const configSourceOf = async (name: string, text: string, dir: string): P
 export { specView } from "./core/cluster-spec/view.js";
 export { describePlan } from "./core/plan/describe.js";
 export type * from "./core/cluster-spec/types.js";
+export type { DatastoreEngine, DatastoreType } from "./core/datastore/engines.js";
+export type { ExternalDriver, ExternalEndpoint, HostPort } from "./core/datastore/endpoint.js";
 export { planCreate, type CreatePlan, type PlanContext } from "./core/plan/cluster.js";
 export type { Action, Milestone } from "./core/plan/actions.js";
 export type { ClusterEvent, EventSink, ImportStatus } from "./core/events.js";

@@ -22,6 +22,11 @@ export interface SpecFlags {
   servers: number;
   agents: number;
   image: string;
+  datastore?: string;
+  datastoreImage?: string;
+  datastoreEndpoint?: string;
+  datastorePort?: string;
+  datastoreVolume?: string;
   lbImage?: string;
   apiPort?: string;
   port: string[];
@@ -66,6 +71,17 @@ export function addSpecFlags(cmd: Command): Command {
     .option("-s, --servers <count>", "number of servers", count("server count"), 1)
     .option("-a, --agents <count>", "number of agents", count("agent count"), 0)
     .option("-i, --image <image>", "k3s image for the nodes", DEFAULT_K3S_IMAGE)
+    .option(
+      "--datastore <type>",
+      "where the servers keep the cluster: sqlite, etcd, postgres, mysql, mariadb (k3box runs the database) or external (default sqlite for one server, etcd for more)",
+    )
+    .option("--datastore-image <image>", "image of the database k3box runs (default postgres:17, mysql:8.4, mariadb:11)")
+    .option(
+      "--datastore-endpoint <url>",
+      "an external datastore: postgres://, mysql:// or http(s):// of etcd (better: K3BOX_DATASTORE_ENDPOINT, kept out of the process list)",
+    )
+    .option("--datastore-port <[host:]port>", "publish the database k3box runs on the host (default host 127.0.0.1)")
+    .option("--datastore-volume <volume|path>", "named volume or host path for the database's data, kept on delete")
     .option("--api-port <[host:]port>", "where the API is published on the host (default 127.0.0.1 and a free port)")
     .option("-p, --port <spec>", "publish a port: [HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)", collect, [])
     .option("--k3s-arg <arg@filter>", "extra k3s argument for the selected nodes (repeatable)", collect, [])
@@ -145,6 +161,11 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     servers: pick("servers", flags.servers),
     agents: pick("agents", flags.agents),
     image: pick("image", flags.image),
+    datastore: flags.datastore,
+    datastoreImage: flags.datastoreImage,
+    datastoreEndpoint: flags.datastoreEndpoint,
+    datastorePort: flags.datastorePort,
+    datastoreVolume: flags.datastoreVolume,
     apiPort: flags.apiPort,
     ports: flags.port,
     k3sArgs: flags.k3sArg,

@@ -73,12 +73,13 @@ export interface NodeRow {
 }
 
 const k3boxTable = (clusters: readonly ClusterRow[], token: boolean) => ({
-  headers: ["NAME", "SERVERS", "AGENTS", "LOADBALANCER", "API", "STATE", "IMAGE", ...(token ? ["TOKEN"] : [])],
+  headers: ["NAME", "SERVERS", "AGENTS", "LOADBALANCER", "DATASTORE", "API", "STATE", "IMAGE", ...(token ? ["TOKEN"] : [])],
   rows: clusters.map(({ status: c, detail }) => [
     c.name,
     `${c.servers.running}/${c.servers.total}`,
     `${c.agents.running}/${c.agents.total}`,
     String(c.loadBalancer),
+    c.datastore.type,
     c.server,
     c.state,
     c.image,

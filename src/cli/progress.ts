@@ -28,6 +28,8 @@ const LABELS: Record<string, readonly [running: string, done: string]> = {
   "create-registry": ["Creating registry", "Created registry"],
   "start-registry": ["Starting registry", "Started registry"],
   "wait-registry": ["Waiting for registry", "Registry answered:"],
+  "wait-datastore": ["Waiting for datastore", "Datastore accepts connections:"],
+  "check-datastore": ["Checking that the datastore answers", "The datastore answered"],
   "connect-registry": ["Attaching the registry to the cluster network", "Attached the registry to the cluster network"],
   "connect-network": ["Attaching to the cluster network", "Attached to the cluster network"],
   "disconnect-network": ["Detaching from the cluster network", "Detached from the cluster network"],

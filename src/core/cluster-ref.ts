@@ -31,7 +31,15 @@ export function isInitServer(d: Dialect, c: ContainerInfo): boolean {
 }
 
 export function toNodeState(d: Dialect, c: ContainerInfo): NodeState {
-  return { name: c.name, role: roleOf(d, c), index: indexOf(d, c), init: isInitServer(d, c), running: c.running };
+  const datastore = c.labels[d.labels.datastore];
+  return {
+    name: c.name,
+    role: roleOf(d, c),
+    index: indexOf(d, c),
+    init: isInitServer(d, c),
+    running: c.running,
+    ...(datastore !== undefined ? { datastore } : {}),
+  };
 }
 
 export function clusterRef(d: Dialect, name: string, containers: readonly ContainerInfo[]): ClusterRef {

@@ -14,6 +14,22 @@ export interface NodeStatus {
   readonly ip?: string;
 }
 
+/** Where a cluster keeps its state, as its servers and its database container say. */
+export interface DatastoreStatus {
+  /** sqlite, etcd, postgres, mysql, mariadb or external. */
+  readonly type: string;
+  /** What the servers are given, without its password. */
+  readonly endpoint?: string;
+  /** The database k3box runs for the cluster. */
+  readonly container?: string;
+  readonly image?: string;
+  readonly state?: ContainerInfo["state"];
+  readonly running?: boolean;
+  /** Where it is published on the host, when it is. */
+  readonly hostIp?: string;
+  readonly hostPort?: number;
+}
+
 export interface ClusterStatus {
   readonly name: string;
   readonly servers: { readonly running: number; readonly total: number };
@@ -23,6 +39,8 @@ export interface ClusterStatus {
   readonly server: string;
   readonly image: string;
   readonly network: string;
+  readonly datastore: DatastoreStatus;
+  /** Of the nodes, the load balancer and the datastore k3box runs. */
   readonly state: "running" | "stopped" | "degraded";
   readonly nodes: readonly NodeStatus[];
   /** Host ports the cluster publishes besides the API: on the load balancer, or on a node (`:direct`). */
@@ -46,7 +64,7 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
   const nodes: NodeStatus[] = containers
     .filter((c) => roleOf(d, c) in ROLE_ORDER)
     .map((c) => {
-      const role = roleOf(d, c);
+      const role = roleOf(d, c) as NodeStatus["role"];
       const net = c.labels[d.labels.network] ?? "";
       const ip = c.networks[net]?.ip;
       return {
@@ -66,7 +84,9 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
   };
   const first = containers.find((c) => roleOf(d, c) === "server") ?? containers[0];
   const labels = first?.labels ?? {};
-  const running = nodes.filter((n) => n.running).length;
+  const datastore = datastoreStatus(d, containers);
+  const parts = [...nodes.map((n) => n.running), ...(datastore.running !== undefined ? [datastore.running] : [])];
+  const running = parts.filter(Boolean).length;
   return {
     name,
     servers: count("server"),
@@ -75,13 +95,40 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
     server: apiServerUrl(d, labels, "?"),
     image: labels[d.labels.image] ?? first?.image ?? "",
     network: labels[d.labels.network] ?? "",
-    state: running === 0 ? "stopped" : running === nodes.length ? "running" : "degraded",
+    datastore,
+    state: running === 0 ? "stopped" : running === parts.length ? "running" : "degraded",
     nodes,
     adaptations: JSON.parse(labels[d.labels.adaptations] ?? "[]") as string[],
     ports: containers
       .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
       .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[d.labels.apiPort]))
       .sort((a, b) => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol)),
+  };
+}
+
+/**
+ * The datastore from the servers' labels and the database container; a cluster made before the
+ * choice existed has etcd when a server started or joined one, else sqlite.
+ */
+export function datastoreStatus(d: Dialect, containers: readonly ContainerInfo[]): DatastoreStatus {
+  const servers = containers.filter((c) => roleOf(d, c) === "server");
+  const db = containers.find((c) => roleOf(d, c) === "datastore");
+  const labels = (db ?? servers[0])?.labels ?? {};
+  const etcd = servers.some((s) => s.labels[d.labels.init] === "true" || s.env.K3S_URL !== undefined);
+  const endpoint = labels[d.labels.datastoreEndpoint];
+  const published = db?.ports[0];
+  return {
+    type: labels[d.labels.datastore] ?? (etcd ? "etcd" : "sqlite"),
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(db
+      ? {
+          container: db.name,
+          image: db.labels[d.labels.image] ?? db.image,
+          state: db.state,
+          running: db.running,
+          ...(published ? { hostIp: published.hostIp, hostPort: published.hostPort } : {}),
+        }
+      : {}),
   };
 }
 

@@ -44,6 +44,10 @@ export interface LabelKeys {
   readonly reaper: string;
   /** On Kubernetes objects a test fixture applied (a Kubernetes label, not an engine one): reset() removes them. */
   readonly applied: string;
+  /** On servers and the datastore container: the cluster's datastore type (sqlite, etcd, postgres...). */
+  readonly datastore: string;
+  /** On servers and the datastore container: the endpoint k3s is given, without its password. */
+  readonly datastoreEndpoint: string;
 }
 
 /**
@@ -120,6 +124,8 @@ const K3BOX_LABELS: LabelKeys = {
   reuse: "dev.k3box.reuse",
   reaper: "dev.k3box.reaper",
   applied: "k3box.dev/applied",
+  datastore: "dev.k3box.datastore",
+  datastoreEndpoint: "dev.k3box.datastore.endpoint",
 };
 
 /** The k3d release whose command line, names, labels and output k3d's dialect follows. */

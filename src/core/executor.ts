@@ -2,11 +2,12 @@
  * Carries out planned actions. Each kind reports itself as a step and records its own undo
  * as soon as the change it stands for exists, so a rollback is complete whenever it runs.
  */
-import { ConflictError, K3boxError } from "../base/errors.js";
+import { ConflictError, K3boxError, NotFoundError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
 import { openBundleEntry } from "./bundle/read.js";
 import { clusterContainers, clusterCredentials, clusterRef } from "./cluster-ref.js";
 import { step } from "./events.js";
+import { waitForDatastore } from "./datastore/ready.js";
 import { ensureImage } from "./images/ensure.js";
 import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
 import { removeNodeObjects } from "./node/objects.js";
@@ -96,18 +97,46 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         onEvent,
         "stop-node",
         async () => {
-          await runtime.stopContainer(action.container, action.timeoutSeconds, signal);
+          // Before the stop: one the engine stopped though the call failed (or was cancelled) is started again.
           if (action.reversible) undo.push(`start ${action.container} again`, () => runtime.startContainer(action.container));
+          await runtime.stopContainer(action.container, action.timeoutSeconds, signal);
         },
         action.container,
       );
       return;
-    case "rename":
-      await runtime.renameContainer(action.container, action.to, signal);
-      undo.push(`rename ${action.to} back to ${action.container}`, () => runtime.renameContainer(action.to, action.container));
+    case "rename": {
+      // Before the rename, as for a create: one the engine made though the call failed is undone too.
+      // Undone where it never happened, it finds no container by the new name: nothing to do.
+      const back = () =>
+        runtime.renameContainer(action.to, action.container).catch((err: unknown) => {
+          if (!(err instanceof NotFoundError)) throw err;
+        });
+      const forget = undo.push(`rename ${action.to} back to ${action.container}`, back);
+      try {
+        await runtime.renameContainer(action.container, action.to, signal);
+      } catch (err) {
+        // The new name is someone else's: theirs is not ours to rename.
+        if (err instanceof ConflictError) forget();
+        throw err;
+      }
       return;
+    }
     case "remove-container":
-      await step(onEvent, "remove-node", () => runtime.removeContainer(action.container, signal), action.container);
+      await step(
+        onEvent,
+        "remove-node",
+        async () => {
+          try {
+            await runtime.removeContainer(action.container, signal);
+          } catch (err) {
+            // An engine that removed it but lost the answer (or a Ctrl-C that came as it did) removed it all the same.
+            if ((await runtime.inspectContainer(action.container).catch(() => err)) !== undefined) throw err;
+          }
+          // Gone for good: what came before it can no longer be undone.
+          undo.clear();
+        },
+        action.container,
+      );
       return;
     case "remove-volume":
       await runtime.removeVolume(action.volume, signal);
@@ -186,6 +215,18 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     case "wait":
       await step(onEvent, "wait-node", () => waitSinceStart(op, action.container, action.milestone), action.container);
+      return;
+    case "wait-datastore":
+      await step(
+        onEvent,
+        "wait-datastore",
+        async () => {
+          const { restarts } = await waitForDatastore(runtime, action.container, action.engine, signal);
+          // The servers need it from now on: one that goes down fails the operation, as a node would.
+          op.watchdog.watch(action.container, restarts);
+        },
+        action.container,
+      );
       return;
     case "wait-ready": {
       const ref = clusterRef(op.dialect, action.cluster, await clusterContainers(op, action.cluster));

@@ -24,7 +24,7 @@ export function apiServerUrl(d: Dialect, labels: Labels, unknownPort = ""): stri
   return `https://${reachable}:${labels[d.labels.apiPort] ?? unknownPort}`;
 }
 
-export type NodeKind = "server" | "agent" | "loadbalancer";
+export type NodeKind = "server" | "agent" | "loadbalancer" | "datastore";
 
 /** What a container is to its cluster, read from its labels. */
 export function roleOf(d: Dialect, c: { readonly labels: Labels }): NodeKind {

@@ -18,6 +18,11 @@ export function loadBalancerName(d: Dialect, cluster: string): string {
   return `${d.prefix}-${cluster}-serverlb`;
 }
 
+/** The database k3box runs as the cluster's datastore (`--datastore postgres|mysql|mariadb`). */
+export function datastoreName(d: Dialect, cluster: string): string {
+  return `${d.prefix}-${cluster}-datastore`;
+}
+
 export function imageVolumeName(d: Dialect, cluster: string): string {
   return `${d.prefix}-${cluster}-images`;
 }

@@ -15,6 +15,7 @@ import {
   listClusters,
   DEFAULT_CLUSTER_NAME,
   UsageError,
+  type DatastoreStatus,
   type ReadyLevel,
 } from "../../index.js";
 import { addSpecFlags, configFile, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
@@ -87,11 +88,15 @@ Examples:
             kubeconfigPath: result.kubeconfigPath ?? null,
             registries: result.registries,
             ports: result.ports,
+            datastore: result.datastore,
           }),
         );
         return;
       }
       ctx.err(`Cluster "${result.name}" created: API at ${result.server}`);
+      const ds = result.datastore;
+      if (ds.container !== undefined) ctx.err(`  datastore ${ds.type}: ${ds.container}, ${ds.endpoint ?? ""}`);
+      else if (ds.endpoint !== undefined) ctx.err(`  datastore ${ds.type}: ${ds.endpoint}`);
       for (const p of result.ports) ctx.err(`  port ${p.hostIp}:${p.hostPort} -> ${p.containerPort}/${p.protocol} on ${p.node}`);
       for (const r of result.registries) {
         ctx.err(`Registry "${r.name}":`);
@@ -197,6 +202,7 @@ Examples:
           return;
         }
         ctx.out(renderTable(mode.clusterTable([{ status }], false), true));
+        ctx.out(`datastore: ${datastoreLine(status.datastore)}\n`);
         ctx.out(`adaptations: ${status.adaptations.length > 0 ? status.adaptations.join(", ") : "none"}\n`);
       });
   }
@@ -324,4 +330,14 @@ Examples:
     });
 
   return cluster;
+}
+
+/** `postgres, container k3box-dev-datastore (running, 127.0.0.1:5432), postgres://k3s@…` */
+function datastoreLine(ds: DatastoreStatus): string {
+  const where = ds.hostPort !== undefined ? `, ${ds.hostIp}:${ds.hostPort}` : "";
+  return [
+    ds.type,
+    ...(ds.container !== undefined ? [`container ${ds.container} (${ds.state ?? "?"}${where})`] : []),
+    ...(ds.endpoint !== undefined ? [ds.endpoint] : []),
+  ].join(", ");
 }

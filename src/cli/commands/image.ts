@@ -6,6 +6,7 @@ import {
   type ImportResult,
   type EventSink,
   importImages,
+  importImagesToRegistry,
   type ImageSource,
   DEFAULT_CLUSTER_NAME,
   listClusterImages,
@@ -26,8 +27,20 @@ interface ImportFlags {
   keepTools?: boolean;
 }
 
-/** k3d's import modes (and `tools`, which its help names); every one streams here. */
-const MODES = ["auto", "direct", "tools-node", "tools"];
+/** k3d's import modes (and `tools`, which its help names) all stream into every node; `registry` pushes once. */
+const MODES = ["auto", "direct", "tools-node", "tools", "registry"];
+
+/** Passes events on, freeing the stream's buffers as the progress events count them. */
+function collectingGarbage(render: EventSink): EventSink {
+  const sent = new Map<string, number>();
+  return (e) => {
+    if (e.type === "import-progress") {
+      collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
+      sent.set(e.node, e.bytes);
+    }
+    render(e);
+  };
+}
 
 /** `stdin` is only asked for when a source is `-`. */
 export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
@@ -50,7 +63,11 @@ export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
     )
     .option("--nodes <filter>", "only these nodes, e.g. agent:0 or server:*;agent:1 (default every server and agent)")
     .option("-o, --output <format>", "print the per-node result as json or yaml")
-    .option("-m, --mode <mode>", `k3d's import mode (${MODES.join(", ")}): accepted; k3box always streams`, "tools-node")
+    .option(
+      "-m, --mode <mode>",
+      `${MODES.join(", ")}: registry pushes to the cluster's registry, for nodes to pull when a pod needs it; k3d's modes all stream into every node`,
+      "tools-node",
+    )
     .option("-k, --keep-tarball", "also keep the images as a tarball in the cluster's image volume (/k3d/images)")
     .option("-t, --keep-tools", "accepted for k3d's scripts: k3box uses no tools node")
     .addHelpText(
@@ -66,7 +83,8 @@ Examples:
   ${prog} image import ./images.tar.gz -c dev
   docker save myapp:dev | ${prog} image import - -c dev
   ${prog} image import myapp:dev -c dev -o json
-  ${prog} image import myapp:dev -c dev --keep-tarball`,
+  ${prog} image import myapp:dev -c dev --keep-tarball
+  ${prog} image import myapp:dev -c dev --mode registry`,
     )
     .action(async (args: string[], flags: ImportFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
@@ -76,24 +94,34 @@ Examples:
         throw new UsageError("--keep-tarball cannot keep stdin: it is read once, for the import");
       const sources: ImageSource[] = args.map((a) => (a === "-" ? { stream: pipedStdin(stdin()), label: "stdin" } : a));
       const clusters = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
+      if (flags.mode === "registry") {
+        if (flags.nodes !== undefined || flags.keepTarball) {
+          throw new UsageError("--mode registry delivers to no node: --nodes and --keep-tarball do not apply");
+        }
+        for (const cluster of clusters) {
+          const pushed = await ctx.withProgress((render, signal) =>
+            importImagesToRegistry(cluster, args, { onEvent: collectingGarbage(render), signal, dialect }),
+          );
+          if (format) ctx.out(await formatData(format, pushed));
+          const sent = pushed.images.filter((i) => i.status === "pushed").length;
+          ctx.err(
+            sent === 0
+              ? `Nothing to do: ${pushed.registry} already has the images`
+              : `Pushed ${sent} image${sent === 1 ? "" : "s"} to ${pushed.registry}; the nodes of "${cluster}" pull ${sent === 1 ? "it" : "them"} from there when a pod needs ${sent === 1 ? "it" : "them"}`,
+          );
+        }
+        return;
+      }
       let result: ImportResult;
       try {
-        result = await ctx.withProgress((render, signal) => {
-          const sent = new Map<string, number>();
-          const onEvent: EventSink = (e) => {
-            if (e.type === "import-progress") {
-              collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
-              sent.set(e.node, e.bytes);
-            }
-            render(e);
-          };
-          return importImages(clusters, sources, {
-            onEvent,
+        result = await ctx.withProgress((render, signal) =>
+          importImages(clusters, sources, {
+            onEvent: collectingGarbage(render),
             signal,
             dialect,
             ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
-          });
-        });
+          }),
+        );
       } catch (err) {
         const partial = err instanceof ImportFailedError ? err.result : undefined;
         if (format && partial) ctx.out(await formatData(format, partial));

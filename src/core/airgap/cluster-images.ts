@@ -60,6 +60,7 @@ export async function clusterImages(spec: ClusterSpec, options: ClusterImagesOpt
   if (spec.loadBalancer) add(spec.loadBalancerImage, "engine", "load balancer");
   const registry = spec.registries.create;
   if (registry) add(registry.image, "engine", `registry ${registry.name}`);
+  if ("image" in spec.datastore) add(spec.datastore.image, "engine", `${spec.datastore.type} datastore`);
 
   const warnings: string[] = [];
   const omitted: { image: string; why: string }[] = [];

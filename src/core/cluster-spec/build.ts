@@ -5,6 +5,7 @@ import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE, DEFAULT_LOADBALANCER_IMAGE } f
 import { toTimeoutMs } from "./duration.js";
 import { parseEnvVar, parseK3sArg, parseNodeLabel } from "./env.js";
 import { loadClusterBundle, withoutRepeats } from "./bundle.js";
+import { buildDatastore } from "./datastore.js";
 import { chartFile, loadChart } from "./charts.js";
 import { loadManifests, loadNodeFile, parseFileFlag } from "./files.js";
 import type { BuildOptions, ClusterInput, InputField } from "./input.js";
@@ -12,13 +13,14 @@ import { parseHostAlias } from "./hosts.js";
 import { DEFAULT_READY_LEVEL, parseReadyLevel } from "../readiness/levels.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
 import { HOST_ALIASES_PATH, NODE_ENTRYPOINT_PATH } from "../node/entrypoint.js";
-import { REGISTRIES_YAML_PATH } from "../node/paths.js";
+import { DATASTORE_CONFIG_PATH, REGISTRIES_YAML_PATH } from "../node/paths.js";
 import { checkFiltersInRange, filterMatches, parseNodeFilters } from "./filters.js";
 import { validateClusterName, validateImage, validateNetworkName } from "./validate.js";
 import { DEFAULT_HOST_IP, parsePortMapping, parsePortNumber, placePort } from "./ports.js";
 import { parseSubnet } from "./subnet.js";
 import type {
   ApiEndpoint,
+  ClusterDatastore,
   ClusterSpec,
   ClusterRegistries,
   HelmChartSpec,
@@ -129,6 +131,12 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const volumes = each("volumes", input.volumes, (raw) => parseVolumeMount(raw));
   const env = each("env", input.env, (raw) => parseEnvVar(raw, process.env, dialect.envPassThrough));
   const k3sArgs = each("k3sArgs", input.k3sArgs, parseK3sArg);
+  const datastore = buildDatastore(
+    input,
+    servers,
+    k3sArgs.map((a) => a.value.arg),
+    report,
+  );
   const nodeLabels = each("nodeLabels", input.nodeLabels, parseNodeLabel);
   const hostAliases = each("hostAliases", input.hostAliases, parseHostAlias);
   const nodeFiles = await eachAsync("files", input.files, (f) => loadNodeFile(typeof f === "string" ? parseFileFlag(f) : f));
@@ -162,12 +170,12 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   for (const item of [...volumes, ...env, ...k3sArgs, ...nodeLabels, ...nodeFiles, ...runtimeLabels]) {
     attempt(() => checkFiltersInRange(item.value.filters, counts, `"${item.value.raw}"`), item.field, item.index);
   }
-  checkPortClashes(ports, api, registries, report);
+  checkPortClashes(ports, api, registries, datastore, report);
   const listener = sharedListenerProblem(ports.map((p) => p.value));
   if (listener !== undefined) report(listener, "ports");
   checkFileClashes(files, counts, report);
 
-  if (problems.length > 0 || name === undefined || api === undefined || registries === undefined) {
+  if (problems.length > 0 || name === undefined || api === undefined || registries === undefined || datastore === undefined) {
     throw new UsageError(problems.join("\n"));
   }
   return {
@@ -175,6 +183,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     servers,
     agents,
     image,
+    datastore,
     api,
     ports: ports.map((p) => p.value),
     volumes: volumes.map(({ value }) => withFilters(value, EVERY_NODE)),
@@ -277,15 +286,23 @@ function checkPortClashes(
   ports: readonly { value: PortMapping; index: number }[],
   api: ApiEndpoint | undefined,
   registries: ClusterRegistries | undefined,
+  datastore: ClusterDatastore | undefined,
   report: Report,
 ): void {
   const seen = new Map<string, string>();
   if (api?.hostPort !== undefined) seen.set(`${api.hostIp}:${api.hostPort}/tcp`, `--api-port`);
+  const published = datastore !== undefined && "publish" in datastore ? datastore.publish : undefined;
+  if (published !== undefined) {
+    const key = `${published.hostIp}:${published.hostPort}/tcp`;
+    if (seen.has(key)) report(`--datastore-port uses host port ${key} already taken by --api-port`, "datastorePort");
+    else seen.set(key, "--datastore-port");
+  }
   const reg = registries?.create;
   if (reg?.hostPort !== undefined) {
     const key = `${reg.hostIp}:${reg.hostPort}/tcp`;
-    if (seen.has(key))
-      report(`--registry-create ${reg.name} uses host port ${key} already taken by --api-port`, "registryCreate");
+    const other = seen.get(key);
+    if (other !== undefined)
+      report(`--registry-create ${reg.name} uses host port ${key} already taken by ${other}`, "registryCreate");
     else seen.set(key, `--registry-create ${reg.name}`);
   }
   for (const { value: p, index } of ports) {
@@ -303,6 +320,7 @@ const RESERVED_PATHS: ReadonlyMap<string, string> = new Map([
   [REGISTRIES_YAML_PATH, "give the file as --registry-config (registries.config in a config file) and it is merged in"],
   [NODE_ENTRYPOINT_PATH, "the node entrypoint; switch fixes off with K3BOX_FIX_* env vars instead"],
   [HOST_ALIASES_PATH, "use --host-alias (hostAliases in a config file)"],
+  [DATASTORE_CONFIG_PATH, "the servers' datastore; give it with --datastore"],
 ]);
 
 function checkFileClashes(files: readonly NodeFile[], counts: { servers: number; agents: number }, report: Report): void {

@@ -9,6 +9,16 @@ export interface ClusterInput {
   servers?: number;
   agents?: number;
   image?: string;
+  /** sqlite, etcd, postgres, mysql, mariadb or external; default sqlite for one server, etcd for more. */
+  datastore?: string;
+  /** The image of a database k3box runs (postgres, mysql, mariadb); default the official one. */
+  datastoreImage?: string;
+  /** The endpoint of an external datastore (postgres://, mysql://, http(s):// of etcd); implies external. */
+  datastoreEndpoint?: string;
+  /** `[HOST:]PORT`: publish the database k3box runs on the host (default: not published). */
+  datastorePort?: string;
+  /** A named volume or absolute host path for the data of the database k3box runs; kept on delete. */
+  datastoreVolume?: string;
   /** `[HOST:]PORT`. */
   apiPort?: string;
   /** The name the kubeconfig and the server certificate use for the API, when it differs from the bound address. */

@@ -1,4 +1,6 @@
 /** The user-facing description of a cluster, after parsing and validation. */
+import type { DatastoreEngine } from "../datastore/engines.js";
+import type { ExternalEndpoint } from "../datastore/endpoint.js";
 import type { AdaptationName } from "../host/adaptation-names.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 import type { DeviceRequest, Ulimit } from "../../runtime/types.js";
@@ -152,11 +154,28 @@ export interface ClusterBundle {
   readonly k3sVersion?: string;
 }
 
+/**
+ * Where the servers keep the cluster's state: k3s's SQLite (one server), etcd embedded in the
+ * servers, a database k3box runs beside them, or one it is given the endpoint of.
+ */
+export type ClusterDatastore =
+  | { readonly type: "sqlite" | "etcd" }
+  | {
+      readonly type: DatastoreEngine;
+      readonly image: string;
+      /** Published on the host only when asked for. */
+      readonly publish?: { readonly hostIp: string; readonly hostPort: number };
+      /** The user's named volume or absolute host path for the data, kept on delete; default: one of the cluster's. */
+      readonly volume?: string;
+    }
+  | { readonly type: "external"; readonly endpoint: ExternalEndpoint };
+
 export interface ClusterSpec {
   readonly name: string;
   readonly servers: number;
   readonly agents: number;
   readonly image: string;
+  readonly datastore: ClusterDatastore;
   readonly api: ApiEndpoint;
   readonly ports: readonly PortMapping[];
   readonly volumes: readonly VolumeMount[];

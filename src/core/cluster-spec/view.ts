@@ -1,6 +1,6 @@
 /** A cluster spec as plain data for people to read (`config view`, `--dry-run`): filters as text, secrets hidden. */
 import { formatNodeFilters } from "./filters.js";
-import type { ClusterSpec } from "./types.js";
+import type { ClusterDatastore, ClusterSpec } from "./types.js";
 
 export const REDACTED = "<redacted>";
 /** Environment variables whose values are not shown. */
@@ -27,6 +27,7 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
     servers: spec.servers,
     agents: spec.agents,
     image: spec.image,
+    datastore: datastoreView(spec.datastore),
     api: { host: spec.api.host, hostIP: spec.api.hostIp, hostPort: spec.api.hostPort ?? "auto" },
     network: spec.network ?? `(own network)`,
     ...(spec.subnet !== undefined ? { subnet: spec.subnet } : {}),
@@ -97,5 +98,17 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
     timeout: spec.timeoutMs === undefined ? "none" : `${spec.timeoutMs / 1000}s`,
     kubeconfig: { updateDefault: spec.kubeconfig.updateDefault, switchContext: spec.kubeconfig.switchContext },
     rollback: spec.rollback,
+  };
+}
+
+/** The datastore as people read it: an external endpoint without its password. */
+export function datastoreView(ds: ClusterDatastore): Record<string, unknown> {
+  if (ds.type === "external") return { type: ds.type, endpoint: ds.endpoint.shown };
+  if (!("image" in ds)) return { type: ds.type };
+  return {
+    type: ds.type,
+    image: ds.image,
+    ...(ds.publish ? { port: `${ds.publish.hostIp}:${ds.publish.hostPort}` } : {}),
+    ...(ds.volume !== undefined ? { volume: ds.volume } : {}),
   };
 }

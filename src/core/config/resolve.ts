@@ -11,6 +11,9 @@ type ScalarField =
   | "servers"
   | "agents"
   | "image"
+  | "datastore"
+  | "datastoreImage"
+  | "datastoreEndpoint"
   | "loadBalancerImage"
   | "apiPort"
   | "network"
@@ -46,6 +49,19 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: "K3BOX_SERVERS", field: "servers", help: "number of servers (--servers)", parse: count },
   { name: "K3BOX_AGENTS", field: "agents", help: "number of agents (--agents)", parse: count },
   { name: "K3BOX_IMAGE", field: "image", help: "k3s image (--image)", parse: text },
+  { name: "K3BOX_DATASTORE", field: "datastore", help: "datastore type (--datastore)", parse: text },
+  {
+    name: "K3BOX_DATASTORE_IMAGE",
+    field: "datastoreImage",
+    help: "image of the database k3box runs (--datastore-image)",
+    parse: text,
+  },
+  {
+    name: "K3BOX_DATASTORE_ENDPOINT",
+    field: "datastoreEndpoint",
+    help: "external datastore endpoint (--datastore-endpoint), kept out of the process list",
+    parse: text,
+  },
   { name: "K3BOX_LB_IMAGE", field: "loadBalancerImage", help: "load balancer image (--lb-image)", parse: text },
   { name: "K3BOX_API_PORT", field: "apiPort", help: "[HOST:]PORT of the API (--api-port)", parse: text },
   { name: "K3BOX_NETWORK", field: "network", help: "Docker network (--network)", parse: text },

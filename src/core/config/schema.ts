@@ -76,6 +76,27 @@ export const k3boxConfigSchema = z
     servers: z.int().min(1).optional(),
     agents: z.int().min(0).optional(),
     image: z.string().optional().meta({ description: "k3s image of the nodes" }),
+    datastore: z
+      .strictObject({
+        type: z.enum(["sqlite", "etcd", "postgres", "mysql", "mariadb", "external"]).optional().meta({
+          description:
+            "sqlite (one server), etcd (embedded in the servers), postgres|mysql|mariadb (a database k3box runs), external (endpoint); default sqlite for one server, etcd for more",
+        }),
+        image: z
+          .string()
+          .optional()
+          .meta({ description: "Image of the database k3box runs (default postgres:17, mysql:8.4, mariadb:11)" }),
+        endpoint: z.string().optional().meta({
+          description:
+            "External datastore: postgres://, mysql:// or http(s):// of etcd; use ${VAR} to keep the password out of the file",
+        }),
+        port: portValue.optional().meta({ description: "[HOST:]PORT: publish the database k3box runs on the host (127.0.0.1)" }),
+        volume: z.string().optional().meta({
+          description: "Named volume or host path (relative to the config file) for the database's data; kept on delete",
+        }),
+      })
+      .optional()
+      .meta({ description: "Where the servers keep the cluster's state" }),
     kubeAPI: kubeAPI.optional(),
     network: z.string().optional().meta({ description: "Docker network to use; an existing one is kept at delete" }),
     subnet: z.string().optional().meta({ description: "IPv4 CIDR of the cluster's network, or auto" }),

@@ -15,6 +15,9 @@ metadata:
 servers: 1
 agents: 0
 image: ${DEFAULT_K3S_IMAGE}
+# datastore:                 # default: sqlite for one server, etcd embedded in the servers for more
+#   type: postgres           # a database k3box runs beside the nodes (or mysql, mariadb)
+#   endpoint: \${DATASTORE_URL}   # with type: external, a database k3box does not manage
 # kubeAPI:
 #   hostIP: 127.0.0.1        # where the API port binds on the host
 #   hostPort: 6550           # default: a free port

@@ -211,6 +211,16 @@ export function translateK3box(c: K3boxConfig, dir: string): Translated {
     out.add("charts", chart, ["charts", i]);
   });
   if (c.bundle !== undefined) out.set("bundle", resolve(dir, c.bundle), ["bundle"]);
+  const ds = c.datastore;
+  if (ds) {
+    out.set("datastore", ds.type, ["datastore", "type"]);
+    out.set("datastoreImage", ds.image, ["datastore", "image"]);
+    out.set("datastoreEndpoint", ds.endpoint, ["datastore", "endpoint"]);
+    out.set("datastorePort", ds.port === undefined ? undefined : String(ds.port), ["datastore", "port"]);
+    // A host path is taken from the config file's directory; a bare word is a volume's name.
+    const volume = ds.volume !== undefined && /^[./]/.test(ds.volume) ? resolve(dir, ds.volume) : ds.volume;
+    out.set("datastoreVolume", volume, ["datastore", "volume"]);
+  }
   runOptions(c.options?.k3box, ["options", "k3box"], out);
   out.set("loadBalancerImage", c.options?.k3box?.loadbalancer?.image, ["options", "k3box", "loadbalancer", "image"]);
   return out.done();

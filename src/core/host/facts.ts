@@ -10,6 +10,7 @@ import { type Adaptation, type HostFacts, chooseAdaptations } from "./adaptation
 import { ADAPTATIONS, type AdaptationName } from "./adaptation-names.js";
 import type { K3sVersionSource } from "../k3s-version.js";
 import { type NodeImageFacts, probeNodeImage } from "./probe.js";
+import type { UndoStack } from "../undo.js";
 
 /** Bumped when the probe learns something new, so older answers are probed again. */
 const CACHE_VERSION = 1;
@@ -21,15 +22,15 @@ function cacheFile(): string {
 
 const memory = new Map<string, Promise<NodeImageFacts>>();
 
-export async function hostFacts(runtime: Runtime, image: string, signal: AbortSignal): Promise<HostFacts> {
+export async function hostFacts(runtime: Runtime, image: string, signal: AbortSignal, undo?: UndoStack): Promise<HostFacts> {
   const [info, img] = await Promise.all([runtime.info(signal), runtime.inspectImage(image, signal)]);
   const cgroup = info.cgroupVersion !== undefined ? { cgroupVersion: info.cgroupVersion } : {};
   // Without an ID to key on, the answer is not kept.
-  if (!img || info.id === "") return { ...cgroup, image: await probeNodeImage(runtime, image, signal) };
+  if (!img || info.id === "") return { ...cgroup, image: await probeNodeImage(runtime, image, signal, undo) };
   const key = `v${CACHE_VERSION}:${info.id}:${info.version}:${img.id}`;
   let facts = memory.get(key);
   if (facts === undefined) {
-    facts = cached(key, () => probeNodeImage(runtime, image, signal));
+    facts = cached(key, () => probeNodeImage(runtime, image, signal, undo));
     memory.set(key, facts);
     facts.catch(() => memory.delete(key));
   }
@@ -58,16 +59,17 @@ async function cached(key: string, probe: () => Promise<NodeImageFacts>): Promis
 
 /**
  * The adaptations nodes of this image need on this engine, except those switched off; nothing is
- * probed when all are. The image must be present.
+ * probed when all are. The image must be present. `undo`: the operation's, for the probe's container.
  */
 export async function adaptationsFor(
   runtime: Runtime,
   image: string,
   off: readonly AdaptationName[],
   signal: AbortSignal,
+  undo?: UndoStack,
 ): Promise<Adaptation[]> {
   if (ADAPTATIONS.every((a) => off.includes(a))) return [];
-  return chooseAdaptations(await hostFacts(runtime, image, signal), new Set(off));
+  return chooseAdaptations(await hostFacts(runtime, image, signal, undo), new Set(off));
 }
 
 /** `k3s --version` of a node image the engine has (the probe's answer); nothing for one it lacks. */

@@ -6,6 +6,8 @@ import { randomBytes } from "node:crypto";
 import { K3boxError } from "../../base/errors.js";
 import type { Runtime } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
+import { runToEnd } from "../run-to-end.js";
+import type { UndoStack } from "../undo.js";
 import { type K3sVersion, parseK3sVersion } from "../k3s-version.js";
 
 export interface NodeImageFacts {
@@ -92,12 +94,26 @@ const SCRIPT = [
 /** The probe is a few shell commands; an image whose shell never returns must not hang a create. */
 const PROBE_LIMIT_MS = 60_000;
 
-/** Runs the probe in a throwaway container, removed whatever happens. The image must be present. */
-export async function probeNodeImage(runtime: Runtime, image: string, caller: AbortSignal): Promise<NodeImageFacts> {
+/**
+ * Runs the probe in a throwaway container, removed whatever happens. The image must be present.
+ * An engine that does not remove it fails the probe; with `undo` (the operation's), the removal is
+ * also on the operation's stack, so its rollback tries again and leaves nothing behind.
+ */
+export async function probeNodeImage(
+  runtime: Runtime,
+  image: string,
+  caller: AbortSignal,
+  undo?: UndoStack,
+): Promise<NodeImageFacts> {
   const name = `k3box-probe-${randomBytes(4).toString("hex")}`;
   const signal = AbortSignal.any([caller, AbortSignal.timeout(PROBE_LIMIT_MS)]);
+  const remove = () => runtime.removeContainer(name);
+  // Before the create, as for every container: an engine that made it but lost the answer still gets it removed.
+  const forget = undo?.push(`remove the probe container ${name}`, remove);
+  let facts: NodeImageFacts;
   try {
-    await runtime.createContainer(
+    const { lines, exitCode } = await runToEnd(
+      runtime,
       {
         name,
         image,
@@ -109,21 +125,22 @@ export async function probeNodeImage(runtime: Runtime, image: string, caller: Ab
       },
       signal,
     );
-    await runtime.startContainer(name, signal);
-    const lines: string[] = [];
-    // The stream ends when the script does.
-    for await (const line of runtime.logs(name, { follow: true }, signal)) lines.push(line);
-    const info = await runtime.inspectContainer(name, signal);
-    if (info?.exitCode !== 0 && !lines.some((l) => l.startsWith("oom="))) {
-      throw new K3boxError(`cannot probe image ${image} (exit code ${info?.exitCode ?? "?"}): ${lines.slice(-3).join(" | ")}`);
+    if (exitCode !== 0 && !lines.some((l) => l.startsWith("oom="))) {
+      throw new K3boxError(`cannot probe image ${image} (exit code ${exitCode ?? "?"}): ${lines.slice(-3).join(" | ")}`);
     }
-    return parseProbe(lines);
+    facts = parseProbe(lines);
   } catch (err) {
+    await remove().then(forget, () => {});
     if (caller.aborted || !signal.aborted) throw err;
     throw new K3boxError(`the probe of image ${image} did not finish within ${PROBE_LIMIT_MS / 1000}s`, { cause: err });
-  } finally {
-    await runtime.removeContainer(name).catch(() => {});
   }
+  try {
+    await remove();
+  } catch (err) {
+    throw new K3boxError(`cannot remove the probe container ${name}: ${(err as Error).message}`, { cause: err });
+  }
+  forget?.();
+  return facts;
 }
 
 export function parseProbe(lines: readonly string[]): NodeImageFacts {

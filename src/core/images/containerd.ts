@@ -22,9 +22,9 @@ export const IMAGE_LABEL = { id: "dev.k3box.image.id", target: "dev.k3box.image.
 /**
  * Only the node's platform is imported: a multi-platform archive (as Docker's containerd image
  * store writes) holds the blobs of the platforms present locally, and `--all-platforms` would
- * fail on the others.
+ * fail on the others. `from` is a file in the node, or `-` for stdin.
  */
-export const importArgv = (platform: string): string[] => ctr("images", "import", "--platform", platform, "-");
+export const importArgv = (platform: string, from = "-"): string[] => ctr("images", "import", "--platform", platform, from);
 
 export interface Platform {
   readonly os: string;

@@ -76,11 +76,35 @@ export class NodeImages {
     return false;
   }
 
-  /** Streams a tar into `ctr images import` for this node's platform; returns the refs it imported and their targets. */
-  async importTar(stdin: Readable): Promise<Map<string, string>> {
-    const r = await this.runtime.exec(this.node, importArgv(platformString(this.platform)), { stdin }, this.signal);
+  /**
+   * Imports a tar, streamed in or a file in the node, with `ctr images import` for this node's
+   * platform; returns the refs it imported and their targets.
+   */
+  async importTar(from: Readable | string): Promise<Map<string, string>> {
+    const platform = platformString(this.platform);
+    const r =
+      typeof from === "string"
+        ? await this.runtime.exec(this.node, importArgv(platform, from), {}, this.signal)
+        : await this.runtime.exec(this.node, importArgv(platform), { stdin: from }, this.signal);
     if (r.exitCode !== 0) throw new K3boxError(`ctr images import: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
     return parseImported(r.stdout);
+  }
+
+  /** Whether the node mounts `volume` (the cluster's image volume, shared by its nodes). */
+  async mounts(volume: string): Promise<boolean> {
+    const info = await this.runtime.inspectContainer(this.node, this.signal);
+    return info?.mounts.some((m) => m.type === "volume" && m.source === volume) ?? false;
+  }
+
+  /** Writes a stream to a file in the node. `path` is k3box's own, passed as an argument, never part of the script. */
+  async writeFile(path: string, stdin: Readable): Promise<void> {
+    const r = await this.runtime.exec(this.node, ["sh", "-c", 'cat > "$1"', "sh", path], { stdin }, this.signal);
+    if (r.exitCode !== 0) throw new K3boxError(`writing ${path}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
+  }
+
+  /** Removes a file; cleanup runs after a cancel too, so it does not listen to the operation's signal. */
+  async removeFile(path: string): Promise<void> {
+    await this.runtime.exec(this.node, ["rm", "-f", path]);
   }
 
   /**

@@ -62,19 +62,24 @@ export async function mergeIntoFile(
 ): Promise<() => Promise<void>> {
   const names = kubeconfigEntryNames(cluster, prefix);
   let before: KubeConfig | undefined;
+  let existed = true;
   await updateKubeconfigFile(
     path,
-    (current) => {
+    (current, exists) => {
       if (!update && current.clusters.some((c) => c.name === names.cluster)) {
         throw new ConflictError(`cluster "${names.cluster}" already exists in ${path} (update it with --update)`);
       }
       before = current;
+      existed = exists;
       return mergeKubeconfig(current, entry, { switchContext });
     },
     { signal },
   );
+  // A file the merge created goes again with the entries, unless something else was put into it meanwhile.
   return async () => {
-    await updateKubeconfigFile(path, (current) => restoreEntries(current, before as KubeConfig, names));
+    await updateKubeconfigFile(path, (current) => restoreEntries(current, before as KubeConfig, names), {
+      removeIfEmpty: !existed,
+    });
   };
 }
 

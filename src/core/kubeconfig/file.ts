@@ -1,6 +1,6 @@
 /** Kubeconfig files: where they are, and reading and changing them safely. */
 import { constants } from "node:fs";
-import { access, mkdir, readFile, stat } from "node:fs/promises";
+import { access, mkdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { KubeconfigError } from "../../base/errors.js";
 import { resolveWriteTarget, writeFileAtomic } from "./atomic.js";
@@ -12,6 +12,8 @@ export interface KubeconfigFileOptions {
   signal?: AbortSignal;
   /** How long to wait for the lock; 10 000 ms by default. */
   lockTimeoutMs?: number;
+  /** An update that leaves a file holding nothing removes it instead (undoing the change that created it). */
+  removeIfEmpty?: boolean;
 }
 
 /** Reads and parses a kubeconfig; a missing or empty file is an empty config, as for kubectl. */
@@ -38,21 +40,34 @@ export async function writeKubeconfigFile(path: string, config: KubeConfig, o: K
  *
  * If `fn` returns the very object it was given and the file exists, nothing is
  * written, so a no-op (such as removing an absent cluster) does not reformat
- * the user's file.
+ * the user's file. `fn` is also told whether the file existed.
  */
 export async function updateKubeconfigFile(
   path: string,
-  fn: (current: KubeConfig) => KubeConfig,
+  fn: (current: KubeConfig, existed: boolean) => KubeConfig,
   o: KubeconfigFileOptions = {},
 ): Promise<void> {
   await underLock(path, o, async (lock) => {
     const target = await writeTarget(path);
     const text = await readIfExists(target, path);
     const current = text === undefined ? emptyKubeconfig() : parseKubeconfig(text, path);
-    const next = fn(current);
+    const next = fn(current, text !== undefined);
     if (next === current && text !== undefined) return;
-    await commit(path, target, serializeKubeconfig(next), lock, o.signal);
+    const out = serializeKubeconfig(next);
+    if (o.removeIfEmpty && out === serializeKubeconfig(emptyKubeconfig())) {
+      if (text !== undefined) await removeFile(path, target);
+      return;
+    }
+    await commit(path, target, out, lock, o.signal);
   });
+}
+
+async function removeFile(path: string, target: string): Promise<void> {
+  try {
+    await unlink(target);
+  } catch (err) {
+    throw new KubeconfigError(`cannot remove ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

@@ -37,13 +37,12 @@ export async function updateClusterLoadBalancer(
   const lb = containers.find((c) => roleOf(dialect, c) === "loadbalancer");
   if (!lb) return;
   const nodes = containers.map((c) => (exclude.has(c.name) ? { ...c, running: false } : c));
-  const restore = await step(
+  await step(
     op.onEvent,
     "update-loadbalancer",
-    () => applyLoadBalancerConfig(runtime, lb.name, loadBalancerConfig(dialect, lb, nodes), op.signal),
+    () => applyLoadBalancerConfig(op, lb.name, loadBalancerConfig(dialect, lb, nodes)),
     lb.name,
   );
-  op.undo.push(`restore the config of ${lb.name}`, restore);
 }
 
 /** The raw port specs stored on the load balancer. */
@@ -67,7 +66,7 @@ export function renderLoadBalancerConfig(
 
 /** Every load-balanced port and the running nodes it goes to, from the stored specs and the nodes as they are. */
 export function loadBalancerTargets(raws: readonly string[], nodes: readonly ContainerInfo[], d: Dialect): ProxiedPort[] {
-  const k3s = nodes.filter((n) => roleOf(d, n) !== "loadbalancer");
+  const k3s = nodes.filter((n) => roleOf(d, n) === "server" || roleOf(d, n) === "agent");
   const counts = {
     servers: k3s.filter((n) => roleOf(d, n) === "server").length,
     agents: k3s.filter((n) => roleOf(d, n) === "agent").length,
@@ -82,17 +81,17 @@ export function loadBalancerTargets(raws: readonly string[], nodes: readonly Con
 /**
  * Puts `config` into the load balancer. A stopped one just gets the file (nginx reads it when it
  * starts); a running one tests and reloads it, and nginx re-resolves every node name as it does.
- * Returns an undo that puts the previous config back the same way.
+ * The undo, which puts the previous config back the same way, goes on the operation's stack
+ * before anything changes: a config written but not yet loaded is put back too.
  */
-export async function applyLoadBalancerConfig(
-  runtime: Runtime,
+async function applyLoadBalancerConfig(
+  { runtime, signal, undo }: Pick<Operation, "runtime" | "signal" | "undo">,
   lb: string,
   config: string,
-  signal?: AbortSignal,
-): Promise<() => Promise<void>> {
+): Promise<void> {
   const previous = await runtime.readFile(lb, NGINX_CONFIG_PATH, signal);
+  undo.push(`restore the config of ${lb}`, () => install(runtime, lb, previous, undefined));
   await install(runtime, lb, config, previous, signal);
-  return () => install(runtime, lb, previous, undefined);
 }
 
 async function install(

@@ -6,7 +6,7 @@ import { buildClusterSpec } from "../cluster-spec/build.js";
 import { K3S_API_PORT } from "../cluster-spec/defaults.js";
 import type { BuildOptions, ClusterInput } from "../cluster-spec/input.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import type { PublishedPortStatus } from "../cluster-status.js";
+import type { DatastoreStatus, PublishedPortStatus } from "../cluster-status.js";
 import { type EventSink, step } from "../events.js";
 import { execute } from "../executor.js";
 import type { Adaptation } from "../host/adaptations.js";
@@ -19,11 +19,13 @@ import { K3BOX, type Dialect } from "../dialect.js";
 import { clusterSelector } from "../labels.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
-import { runOperation, type OperationOptions } from "../operation.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 import { planCreate, type CreatePlan, type PlanContext } from "../plan/cluster.js";
 import { registryNames } from "../registry/addresses.js";
 import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
 import { prepareClusterRegistries } from "../registry/cluster.js";
+import { DEFAULT_NETWORK } from "../registry/types.js";
+import { checkReachable } from "../datastore/reachable.js";
 
 export interface CreateResult {
   readonly name: string;
@@ -42,6 +44,8 @@ export interface CreateResult {
   readonly registries: readonly ({ readonly name: string } & RegistryNames)[];
   /** Host ports published besides the API, with the ones k3box chose. */
   readonly ports: readonly PublishedPortStatus[];
+  /** Where the servers keep the cluster's state. */
+  readonly datastore: DatastoreStatus;
 }
 
 export interface CreateOptions extends OperationOptions {
@@ -67,9 +71,9 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
     const { runtime, onEvent, signal, undo, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
     const prepared = await step(onEvent, "prepare", () =>
-      prepare(runtime, dialect, spec, signal, kubeconfigPath, options.labels ?? {}),
+      prepare(runtime, dialect, spec, onEvent, signal, kubeconfigPath, options.labels ?? {}),
     );
-    const plan = prepared.plan(await adaptToEngine(runtime, spec, onEvent, signal));
+    const plan = prepared.plan(await adaptToEngine(op, spec));
     const registries = prepared.registries;
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
@@ -99,6 +103,8 @@ function result(
   kubeconfig: KubeConfig,
   kubeconfigPath: string | undefined,
 ): Omit<CreateResult, "registries"> {
+  const db = plan.datastore.container;
+  const published = db?.container.ports?.[0];
   return {
     name: spec.name,
     spec,
@@ -108,9 +114,15 @@ function result(
     kubeconfig: serializeKubeconfig(kubeconfig),
     context: kubeconfig["current-context"],
     ...(kubeconfigPath !== undefined ? { kubeconfigPath } : {}),
-    ports: plan.nodes
+    ports: [...plan.nodes, ...(db ? [db] : [])]
       .flatMap((n) => (n.container.ports ?? []).map((p) => ({ ...p, node: n.name })))
       .filter((p) => !(p.containerPort === K3S_API_PORT && p.hostPort === plan.api.hostPort)),
+    datastore: {
+      type: plan.datastore.type,
+      ...(plan.datastore.endpoint !== undefined ? { endpoint: plan.datastore.endpoint } : {}),
+      ...(db ? { container: db.name, image: db.container.image, state: "running" as const, running: true } : {}),
+      ...(published ? { hostIp: published.hostIp, hostPort: published.hostPort } : {}),
+    },
   };
 }
 
@@ -126,10 +138,11 @@ export interface DryRun {
  */
 export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
   const spec = await buildClusterSpec(input, buildOptions(options));
-  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, signal, dialect }) => {
+  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, onEvent, signal, dialect }) => {
     const kubeconfigPath = kubeconfigTarget(spec, options.kubeconfigPath);
-    const { plan } = await planOnEngine(runtime, dialect, spec, signal, kubeconfigPath, async () => ({
+    const { plan } = await planOnEngine(runtime, dialect, spec, onEvent, signal, kubeconfigPath, async () => ({
       token: "<generated at create>",
+      datastorePassword: "<generated at create>",
       apiHostPort: spec.api.hostPort ?? 0,
       portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
       labels: options.labels ?? {},
@@ -201,17 +214,24 @@ function prepare(
   runtime: Runtime,
   d: Dialect,
   spec: ClusterSpec,
+  onEvent: EventSink,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
   labels: Labels,
 ): Promise<PlanOnEngine> {
-  return planOnEngine(runtime, d, spec, signal, kubeconfigPath, async () => {
+  return planOnEngine(runtime, d, spec, onEvent, signal, kubeconfigPath, async () => {
     const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
     const portHostPorts = new Map<number, number>();
     for (const [i, p] of spec.ports.entries()) {
       if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
     }
-    return { token: spec.token ?? randomBytes(20).toString("hex"), apiHostPort, portHostPorts, labels };
+    return {
+      token: spec.token ?? randomBytes(20).toString("hex"),
+      datastorePassword: randomBytes(24).toString("hex"),
+      apiHostPort,
+      portHostPorts,
+      labels,
+    };
   });
 }
 
@@ -220,14 +240,9 @@ function prepare(
  * step, as a pull can take a while), and probed unless every adaptation is switched off. Each
  * adaptation made is said once.
  */
-async function adaptToEngine(
-  runtime: Runtime,
-  spec: ClusterSpec,
-  onEvent: EventSink,
-  signal: AbortSignal,
-): Promise<Adaptation[]> {
+async function adaptToEngine({ runtime, onEvent, signal, undo }: Operation, spec: ClusterSpec): Promise<Adaptation[]> {
   await step(onEvent, "image", () => ensureImage(runtime, spec.image, onEvent, signal), spec.image);
-  const adaptations = await step(onEvent, "probe", () => adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal));
+  const adaptations = await step(onEvent, "probe", () => adaptationsFor(runtime, spec.image, spec.adaptationsOff, signal, undo));
   for (const a of adaptations)
     onEvent({ type: "note", message: `${a.note} (K3BOX_ADAPT_${envName(a.name)}=false turns this off)` });
   return adaptations;
@@ -237,7 +252,7 @@ function envName(name: string): string {
   return name.toUpperCase().replace(/-/g, "_");
 }
 
-type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "labels">;
+type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "datastorePassword" | "labels">;
 
 interface PlanOnEngine {
   /** The plan, given what the nodes need to run on this engine. */
@@ -249,13 +264,15 @@ interface PlanOnEngine {
  * The plan for a spec against the engine and the host as they are. Everything that can be known
  * before the first container exists is checked here, for a create and its dry run alike: the
  * kubeconfig file can be updated, no such cluster exists, the network is usable, the host ports
- * asked for are free, the registries. Then `choose` settles the token and the host ports still
- * open (for real, or as placeholders for a dry run).
+ * asked for are free, the registries, an external datastore answers. Then `choose` settles the
+ * token, the datastore's password and the host ports still open (for real, or as placeholders for
+ * a dry run).
  */
 async function planOnEngine(
   runtime: Runtime,
   d: Dialect,
   spec: ClusterSpec,
+  onEvent: EventSink,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
   choose: () => Promise<Choices>,
@@ -265,6 +282,17 @@ async function planOnEngine(
   if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
   for (const p of spec.ports) {
     if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
+  }
+  const ds = spec.datastore;
+  if ("publish" in ds && ds.publish) await assertPortFree(ds.publish.hostIp, ds.publish.hostPort, "--datastore-port");
+  if (ds.type === "external") {
+    // From the cluster's network when it exists already; a network k3box is still to create reaches
+    // what Docker's default bridge reaches.
+    const network = networkExists ? (spec.network ?? networkName(d, spec.name)) : DEFAULT_NETWORK;
+    await step(onEvent, "check-datastore", async () => {
+      await ensureImage(runtime, spec.image, onEvent, signal);
+      await checkReachable(runtime, d, { image: spec.image, network, endpoint: ds.endpoint }, onEvent, signal);
+    });
   }
   const choices = await choose();
   const registries = await prepareClusterRegistries(runtime, d, spec, spec.network ?? networkName(d, spec.name), signal);

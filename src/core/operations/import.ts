@@ -2,10 +2,13 @@
  * Image import: each source is read once and streamed into `ctr images import` on every
  * selected node at the same time; nodes that already hold an engine image are skipped.
  */
+import { randomBytes } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { Runtime } from "../../runtime/types.js";
-import type { Dialect } from "../dialect.js";
+import { IMAGE_VOLUME_PATH, type Dialect } from "../dialect.js";
+import { imageVolumeName } from "../naming.js";
 import { abortError } from "../../base/abort.js";
 import { K3boxError, NotFoundError, UsageError } from "../../base/errors.js";
 import { ImportFailedError, type ImportResult, type NodeImportResult } from "../images/import-result.js";
@@ -14,6 +17,7 @@ import { openArchive } from "../images/archive.js";
 import { archivedImages } from "../images/contents.js";
 import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
+import { meter } from "../images/progress.js";
 import { NodeImages } from "../images/node.js";
 import { parseImageReference } from "../images/reference.js";
 import { checkFiltersSelect, filterMatches, parseNodeFilters } from "../cluster-spec/filters.js";
@@ -52,9 +56,6 @@ interface Source {
 
 /** One node's outcome for one source. */
 type PerSource = Omit<NodeImportResult, "cluster">;
-
-const PROGRESS_INTERVAL_MS = 50;
-const PROGRESS_BYTES = 1024 * 1024;
 
 /**
  * Imports images into the nodes of one cluster, or of several at once (each source is still
@@ -102,11 +103,12 @@ async function importWith(
   const nodes = selected.value;
   const resolved = sourcesChecked.value;
   const targets = nodes.map((n) => new NodeImages(runtime, n.name, n.platform, signal));
+  const volumes = new Map(targets.map((t, i) => [t, imageVolumeName(dialect, nodes[i]?.cluster ?? "")]));
 
   const results = new Map<string, PerSource[]>(nodes.map((n) => [n.name, []]));
   try {
     for (const source of resolved) {
-      for (const r of await importSource(source, targets, onEvent, signal)) results.get(r.node)?.push(r);
+      for (const r of await importSource(source, targets, volumes, onEvent, signal)) results.get(r.node)?.push(r);
     }
   } finally {
     for (const s of resolved) s.close();
@@ -269,27 +271,6 @@ async function resolveEngineImage(runtime: Runtime, input: string, signal?: Abor
   return info.tags.map((t) => known(parseImageReference(t)));
 }
 
-/** Tracks one node's bytes and reports them every PROGRESS_INTERVAL_MS, or PROGRESS_BYTES when bytes come in bursts. */
-function meter(onEvent: EventSink, node: string, total?: number) {
-  let bytes = 0;
-  let last = 0;
-  let reported = 0;
-  return {
-    add(n: number) {
-      bytes += n;
-      const now = Date.now();
-      if (now - last >= PROGRESS_INTERVAL_MS || bytes - reported >= PROGRESS_BYTES) {
-        last = now;
-        reported = bytes;
-        onEvent({ type: "import-progress", node, bytes, ...(total !== undefined ? { total } : {}) });
-      }
-    },
-    get bytes() {
-      return bytes;
-    },
-  };
-}
-
 interface Delivery {
   readonly target: NodeImages;
   /** The node's images before the import, to find what a failure left tagged. */
@@ -302,6 +283,7 @@ interface Delivery {
 async function importSource(
   source: Source,
   targets: readonly NodeImages[],
+  volumes: ReadonlyMap<NodeImages, string>,
   onEvent: EventSink,
   signal?: AbortSignal,
 ): Promise<PerSource[]> {
@@ -347,19 +329,42 @@ async function importSource(
       ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err))),
     ];
   }
-  return [...results, ...(await deliver(opened.tar, deliveries, source.label, opened.total, onEvent, signal, needed))];
+  const shared = await sharedVolume(deliveries, volumes);
+  const run = { label: source.label, total: opened.total, onEvent, signal, needed };
+  return [
+    ...results,
+    ...(await (shared ? deliverThroughVolume(opened.tar, deliveries, run) : deliver(opened.tar, deliveries, run))),
+  ];
+}
+
+/**
+ * The image volume every delivery's node mounts, when there are several: the engine then copies
+ * the stream into one node only, and each node imports the file, where one copy per node
+ * through exec stdin costs more than the file's write (bench/README.md).
+ */
+async function sharedVolume(
+  deliveries: readonly Delivery[],
+  volumes: ReadonlyMap<NodeImages, string>,
+): Promise<string | undefined> {
+  const volume = volumes.get(deliveries[0]?.target as NodeImages);
+  if (deliveries.length < 2 || volume === undefined) return undefined;
+  if (deliveries.some((d) => volumes.get(d.target) !== volume)) return undefined;
+  const mounted = await Promise.all(deliveries.map((d) => d.target.mounts(volume).catch(() => false)));
+  return mounted.every(Boolean) ? volume : undefined;
+}
+
+/** What every delivery of one source shares. */
+interface Run {
+  readonly label: string;
+  readonly total: number | undefined;
+  readonly onEvent: EventSink;
+  readonly signal: AbortSignal | undefined;
+  readonly needed: readonly KnownImage[];
 }
 
 /** Streams one tar into every delivery's node at once, then confirms each node, or cleans it up. */
-async function deliver(
-  tar: Readable,
-  deliveries: readonly Delivery[],
-  label: string,
-  total: number | undefined,
-  onEvent: EventSink,
-  signal: AbortSignal | undefined,
-  needed: readonly KnownImage[],
-): Promise<PerSource[]> {
+async function deliver(tar: Readable, deliveries: readonly Delivery[], run: Run): Promise<PerSource[]> {
+  const { label, total, onEvent, signal } = run;
   const started = Date.now();
   const stop = () => tar.destroy();
   signal?.addEventListener("abort", stop, { once: true });
@@ -367,37 +372,99 @@ async function deliver(
   const meters = deliveries.map((d) => meter(onEvent, d.target.node, total));
   for (const d of deliveries)
     onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
-  const imports = deliveries.map(async (d, i) => {
+  const imports = deliveries.map((d, i) => {
     const pipe = pipes[i] as PassThrough;
-    try {
-      const imported = await d.target.importTar(pipe);
-      const refs = needed.length > 0 ? needed.map((n) => n.ref) : [...imported.keys()];
-      if (refs.length === 0) throw new K3boxError("the archive held no named image");
-      // ctr's report can be cut short (output lost with the connection): then ask the node.
-      const stored = needed.some((n) => !imported.has(n.ref)) ? await d.target.list() : undefined;
-      for (const n of needed) {
-        const target = imported.get(n.ref) ?? stored?.get(n.ref)?.target;
-        if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
-        await d.target.confirm(n.ref, target, n.id);
-      }
-      return done(onEvent, label, d.target.node, "imported", refs, meters[i]?.bytes ?? 0, started);
-    } catch (err) {
-      // A node that fails stops taking bytes; the others go on.
-      pipe.destroy();
-      const error = await describeFailure(d, err);
-      return done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, error);
-    }
+    // A node that fails stops taking bytes; the others go on.
+    return importInto(
+      d,
+      pipe,
+      run,
+      started,
+      () => meters[i]?.bytes ?? 0,
+      () => pipe.destroy(),
+    );
   });
   const streamed = fanOut(tar, pipes, (i, n) => meters[i]?.add(n)).catch((err: unknown) => err);
   const [streamError, results] = await Promise.all([streamed, Promise.all(imports)]);
   signal?.removeEventListener("abort", stop);
-  if (streamError instanceof Error) {
-    // The source itself failed: every node that had not already failed lost its input.
-    return results.map((r) =>
-      r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${streamError.message}` },
-    );
+  return streamError instanceof Error ? sourceFailed(results, label, streamError) : results;
+}
+
+/** Writes the tar once into the shared volume through the first node, then every node imports that file. */
+async function deliverThroughVolume(tar: Readable, deliveries: readonly Delivery[], run: Run): Promise<PerSource[]> {
+  const { label, total, onEvent, signal } = run;
+  const started = Date.now();
+  const writer = (deliveries[0] as Delivery).target;
+  const file = `${IMAGE_VOLUME_PATH}/.k3box-import-${randomBytes(6).toString("hex")}.tar`;
+  const meters = deliveries.map((d) => meter(onEvent, d.target.node, total));
+  for (const d of deliveries)
+    onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
+  // Counted as the node takes them: a "data" listener would start the flow before the exec reads.
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      for (const m of meters) m.add(chunk.length);
+      next(null, chunk);
+    },
+  });
+  const stop = () => tar.destroy();
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    let writeFailed = false;
+    const writing = writer.writeFile(file, counted).catch((err: unknown) => {
+      // Nobody takes the bytes any more: stop reading.
+      writeFailed = true;
+      tar.destroy();
+      throw err;
+    });
+    const [wrote, read] = await Promise.allSettled([writing, pipeline(tar, counted)]);
+    if (wrote.status === "rejected" || read.status === "rejected") {
+      const text =
+        writeFailed && wrote.status === "rejected"
+          ? `${writer.node}: ${message(wrote.reason)}`
+          : `reading ${label}: ${message(read.status === "rejected" ? read.reason : (wrote as PromiseRejectedResult).reason)}`;
+      return deliveries.map((d, i) => done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, text));
+    }
+    return await Promise.all(deliveries.map((d, i) => importInto(d, file, run, started, () => meters[i]?.bytes ?? 0)));
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    await writer.removeFile(file).catch(() => {});
   }
-  return results;
+}
+
+/** One node's import of the source, confirmed against the engine's images; a failure is cleaned up and described. */
+async function importInto(
+  d: Delivery,
+  from: Readable | string,
+  run: Run,
+  started: number,
+  bytes: () => number,
+  onFailure: () => void = () => {},
+): Promise<PerSource> {
+  const { label, onEvent, needed } = run;
+  try {
+    const imported = await d.target.importTar(from);
+    const refs = needed.length > 0 ? needed.map((n) => n.ref) : [...imported.keys()];
+    if (refs.length === 0) throw new K3boxError("the archive held no named image");
+    // ctr's report can be cut short (output lost with the connection): then ask the node.
+    const stored = needed.some((n) => !imported.has(n.ref)) ? await d.target.list() : undefined;
+    for (const n of needed) {
+      const target = imported.get(n.ref) ?? stored?.get(n.ref)?.target;
+      if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
+      await d.target.confirm(n.ref, target, n.id);
+    }
+    return done(onEvent, label, d.target.node, "imported", refs, bytes(), started);
+  } catch (err) {
+    onFailure();
+    const error = await describeFailure(d, err);
+    return done(onEvent, label, d.target.node, "failed", [], bytes(), started, error);
+  }
+}
+
+/** The source itself failed: every node that had not already failed lost its input. */
+function sourceFailed(results: readonly PerSource[], label: string, err: Error): PerSource[] {
+  return results.map((r) =>
+    r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${err.message}` },
+  );
 }
 
 /** The failure as the user should read it, after removing what it left tagged on the node. */

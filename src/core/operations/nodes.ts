@@ -223,7 +223,7 @@ async function planJoin(
   if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
   const image = extras.image ?? DEFAULT_K3S_IMAGE;
   await ensureImage(runtime, image, onEvent, signal);
-  const adaptations = await adaptationsFor(runtime, image, [], signal);
+  const adaptations = await adaptationsFor(runtime, image, [], signal, op.undo);
   for (const a of adaptations) onEvent({ type: "note", message: a.note });
   const nodes = planJoinNodes(
     group,
@@ -267,6 +267,12 @@ async function findNodes({ runtime, signal, dialect }: Engine, names: readonly s
     const c = found[i];
     if (c === undefined || !isManaged(dialect, c.labels) || c.labels[dialect.labels.cluster] === undefined) {
       throw new NotFoundError(`node "${n}" not found (${dialect.prefix} node list shows the nodes)`);
+    }
+    if (roleOf(dialect, c) === "datastore") {
+      const cluster = clusterOf(dialect, c);
+      throw new UsageError(
+        `"${n}" is the datastore of cluster "${cluster}", not a node: ${dialect.prefix} cluster start|stop|delete ${cluster} take care of it`,
+      );
     }
     return c;
   });
@@ -340,12 +346,18 @@ export function startNodes(
     for (const cluster of clusters) {
       // An agent waits for a server forever: with none running or starting, say so instead.
       const starting = new Set(k3s.map((n) => n.name));
-      const servers = (await runtime.listContainers(clusterSelector(d, cluster), signal)).filter(
-        (c) => roleOf(d, c) === "server",
-      );
+      const members = await runtime.listContainers(clusterSelector(d, cluster), signal);
+      const servers = members.filter((c) => roleOf(d, c) === "server");
       if (servers.length > 0 && !servers.some((s) => s.running || starting.has(s.name))) {
         throw new ConflictError(
           `cluster "${cluster}" has no running server for the nodes to join: start it with ${d.prefix} cluster start ${cluster}`,
+        );
+      }
+      // Servers would wait for their database forever (or, on MySQL, give up at once).
+      const db = members.find((c) => roleOf(d, c) === "datastore");
+      if (db && !db.running) {
+        throw new ConflictError(
+          `the datastore ${db.name} of cluster "${cluster}" is not running: start the cluster with ${d.prefix} cluster start ${cluster}`,
         );
       }
     }
@@ -375,7 +387,7 @@ export function startNodes(
   });
 }
 
-/** Takes nodes out of the load balancer, then stops them. */
+/** Takes nodes out of the load balancer, then stops them; a failure or cancellation starts them again and puts them back. */
 export function stopNodes(
   names: readonly string[],
   options: OperationOptions & { stopTimeoutSeconds?: number } = {},
@@ -389,7 +401,8 @@ export function stopNodes(
     await execute(
       sequence([
         ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),
-        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds })),
+        // Undone, they run again: the load balancer's previous config, put back, names them.
+        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds, reversible: true })),
       ]),
       op,
     );

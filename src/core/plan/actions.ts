@@ -4,6 +4,7 @@
  * its own undo as it runs.
  */
 import type { ContainerSpec, FileEntry, NetworkSpec, VolumeSpec } from "../../runtime/types.js";
+import type { DatastoreEngine } from "../datastore/engines.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 
 /**
@@ -49,7 +50,10 @@ export type Action =
     }
   /** Undo renames it back. */
   | { readonly type: "rename"; readonly container: string; readonly to: string }
-  /** Removes a container for good (and its anonymous volumes); plans put it last. */
+  /**
+   * Removes a container for good (and its anonymous volumes); plans put it last: once it is gone,
+   * nothing done before it is undone any more (the operation's undo stack is cleared).
+   */
   | { readonly type: "remove-container"; readonly container: string }
   | { readonly type: "remove-volume"; readonly volume: string }
   /** Removes a network, first letting go of whatever else joined it. */
@@ -77,6 +81,11 @@ export type Action =
   | { readonly type: "disconnect-network"; readonly network: string; readonly container: string; readonly fallback?: string }
   /** Until the registry's `/v2/` answers at this host address. */
   | { readonly type: "wait-registry"; readonly container: string; readonly address: string }
+  /**
+   * Until the database k3box runs as the cluster's datastore accepts connections, asked with its
+   * own client inside its container; from then on it must stay up for the rest of the operation.
+   */
+  | { readonly type: "wait-datastore"; readonly container: string; readonly engine: DatastoreEngine }
   /** Waits for a milestone of a container started earlier in the same operation. */
   | { readonly type: "wait"; readonly container: string; readonly milestone: Milestone }
   /** Until the cluster is ready at that level, through its published address (the load balancer, if any). */

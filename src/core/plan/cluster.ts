@@ -24,6 +24,7 @@ import {
 } from "../naming.js";
 import { parallel, sequence, type Action, type Milestone } from "./actions.js";
 import { nodeContainer, toMount, type NodeEngineSettings } from "./node-container.js";
+import { datastoreConfigFile, datastoreLabels, datastoreLink, planDatastore, type PlannedDatastore } from "./datastore.js";
 import type { Adaptation } from "../host/adaptations.js";
 
 /** Facts the planner needs that come from outside: chosen ports, the token, what already exists. */
@@ -47,6 +48,8 @@ export interface PlanContext {
   readonly dialect?: Dialect;
   /** The caller's labels for every object (see CreateOptions.labels); k3box's own win. */
   readonly labels?: Labels;
+  /** The password of the database k3box runs as the datastore (spec.datastore postgres, mysql or mariadb). */
+  readonly datastorePassword?: string;
 }
 
 export interface PlannedNode {
@@ -64,6 +67,12 @@ export interface CreatePlan {
   readonly nodes: readonly PlannedNode[];
   /** The registry created with the cluster. */
   readonly registry?: ContainerSpec;
+  /** The cluster's datastore: its type, the endpoint the servers get (shown without password), the database k3box runs. */
+  readonly datastore: {
+    readonly type: ClusterSpec["datastore"]["type"];
+    readonly endpoint?: string;
+    readonly container?: PlannedDatastore;
+  };
   readonly api: { readonly host: string; readonly hostIp: string; readonly hostPort: number; readonly via: string };
   readonly actions: Action;
 }
@@ -103,6 +112,19 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
   };
   const imageMount: Mount[] = imageVolume ? [{ type: "volume", source: imageVolume, target: IMAGE_VOLUME_PATH }] : [];
 
+  const ds = spec.datastore;
+  const etcd = ds.type === "etcd";
+  const link = datastoreLink(d, spec.name, ds, ctx.datastorePassword ?? "");
+  const dsLabels = datastoreLabels(d, ds, link);
+  const datastore =
+    "image" in ds
+      ? planDatastore(d, spec.name, ds, {
+          network: net,
+          password: ctx.datastorePassword ?? "",
+          labels: { ...common, ...dsLabels },
+        })
+      : undefined;
+
   const k3sNodes: Array<PlannedNode & { readonly role: NodeRole }> = [];
   const roles: Array<[NodeRole, number]> = [
     ["server", spec.servers],
@@ -112,7 +134,8 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     for (let index = 0; index < count; index++) {
       const name = nodeName(d, spec.name, role, index);
       const ref = { role, index };
-      const isInit = role === "server" && index === 0 && spec.servers > 1;
+      // With etcd, server-0 creates the cluster and the others join it; servers sharing a database are each a full server.
+      const isInit = role === "server" && index === 0 && etcd;
       const args: string[] = [];
       if (role === "server") {
         args.push("--tls-san", spec.api.host);
@@ -148,6 +171,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
 
       const files = [
         ...entrypointFiles(ctx.nodeEntrypoint, spec.hostAliases),
+        ...(role === "server" && link ? [datastoreConfigFile(link)] : []),
         ...adaptations.flatMap((a) => a.files),
         ...(memoryBytes !== undefined ? [meminfoFile(memoryBytes)] : []),
         ...spec.files
@@ -164,7 +188,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
         image: spec.image,
         args,
         token: ctx.token,
-        ...(role === "agent" || index > 0 ? { joinUrl: initUrl } : {}),
+        ...(role === "agent" || (etcd && index > 0) ? { joinUrl: initUrl } : {}),
         env,
         labels: {
           ...runtimeLabels,
@@ -175,7 +199,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           [keys.image]: spec.image,
           [keys.files]: JSON.stringify(files.map((f) => f.path)),
           ...(isInit ? { [keys.init]: "true" } : {}),
-          ...(role === "server" ? { [keys.agentArgs]: JSON.stringify(agentArgs) } : {}),
+          ...(role === "server" ? { [keys.agentArgs]: JSON.stringify(agentArgs), ...dsLabels } : {}),
           [keys.adaptations]: JSON.stringify(adaptations.map((a) => a.name)),
         },
         mounts: [...imageMount, ...spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount)],
@@ -229,6 +253,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     volume: { name: nodeVolumeName(n.name), labels: { ...common, [keys.role]: n.role } },
   }));
   if (imageVolume) volumes.push({ type: "create-volume", volume: { name: imageVolume, labels: common } });
+  if (datastore?.volume) volumes.push({ type: "create-volume", volume: datastore.volume });
   const bundle = spec.bundle;
   const nodeImages = bundle?.nodeImages;
   const creates = [...k3sNodes, ...(lb ? [lb] : [])].map<Action>((n) => {
@@ -247,25 +272,52 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     ]);
   });
 
+  if (datastore) creates.push({ type: "create-container", container: datastore.container, files: datastore.files });
+
   const [init, ...joiners] = servers;
   const start = (n: PlannedNode, milestone: Milestone): Action => ({
     type: "start",
     container: n.name,
     ...(spec.wait ? { milestone } : {}),
   });
-  const startNodes: Action[] = [];
-  if (init) startNodes.push(start(init, "server"));
-  startNodes.push({
-    type: "parallel",
-    actions: [
-      // etcd admits one new member at a time; agents need no such care.
-      { type: "sequence", actions: joiners.map((n) => start(n, "server")) },
-      ...agents.map((n) => start(n, "agent")),
-      ...(lb ? [start(lb, "loadbalancer")] : []),
-    ],
-  });
+  const startAgents = [...agents.map((n) => start(n, "agent")), ...(lb ? [start(lb, "loadbalancer")] : [])];
+  // The database first: k3s on MySQL gives up at once when it cannot connect.
+  const startNodes: Action[] = datastore
+    ? [
+        { type: "start", container: datastore.name },
+        { type: "wait-datastore", container: datastore.name, engine: datastore.engine },
+      ]
+    : [];
+  if (init && link) {
+    // The first server creates kine's tables and stores the cluster's CAs in the datastore before it
+    // launches its apiserver; the others then take them from there, all at once.
+    startNodes.push(start(init, "server-started"), {
+      type: "parallel",
+      actions: [
+        sequence([
+          ...(spec.wait ? [{ type: "wait" as const, container: init.name, milestone: "server" as const }] : []),
+          parallel(startAgents),
+        ]),
+        ...joiners.map((n) => start(n, "server")),
+      ],
+    });
+  } else {
+    if (init) startNodes.push(start(init, "server"));
+    startNodes.push({
+      type: "parallel",
+      actions: [
+        // etcd admits one new member at a time; agents need no such care.
+        { type: "sequence", actions: joiners.map((n) => start(n, "server")) },
+        ...startAgents,
+      ],
+    });
+  }
 
-  const images = new Set([spec.image, ...(lb ? [spec.loadBalancerImage] : [])]);
+  const images = new Set([
+    spec.image,
+    ...(lb ? [spec.loadBalancerImage] : []),
+    ...(datastore ? [datastore.container.image] : []),
+  ]);
 
   let startAll: Action[] = startNodes;
   const regSpec = spec.registries.create;
@@ -333,6 +385,11 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     network: { name: net, external: ctx.networkExists },
     nodes: [...k3sNodes, ...(lb ? [lb] : [])],
     ...(registry ? { registry } : {}),
+    datastore: {
+      type: ds.type,
+      ...(link ? { endpoint: link.shown } : {}),
+      ...(datastore ? { container: datastore } : {}),
+    },
     api: {
       host: spec.api.host,
       hostIp: spec.api.hostIp,

@@ -31,6 +31,8 @@ export function describeAction(action: Action): ActionView {
       return `wait until registry ${action.container} answers at ${action.address}`;
     case "wait":
       return `wait for the ${action.milestone} milestone of ${action.container}`;
+    case "wait-datastore":
+      return `wait until the ${action.engine} datastore ${action.container} accepts connections`;
     case "stop":
       return `stop ${action.container} (${action.timeoutSeconds}s grace)`;
     case "rename":
@@ -68,6 +70,17 @@ export function describePlan(plan: CreatePlan): Record<string, unknown> {
       ...containerView(n.container),
       files: n.files.map((f) => f.path),
     })),
+    datastore: {
+      type: plan.datastore.type,
+      ...(plan.datastore.endpoint !== undefined ? { endpoint: plan.datastore.endpoint } : {}),
+      ...(plan.datastore.container
+        ? {
+            name: plan.datastore.container.name,
+            ...containerView(plan.datastore.container.container),
+            files: plan.datastore.container.files.map((f) => f.path),
+          }
+        : {}),
+    },
     ...(plan.registry ? { registry: { name: plan.registry.name, image: plan.registry.image } } : {}),
     actions: flatten(describeAction(plan.actions)),
   };

@@ -1,14 +1,17 @@
-/** Pure ordering of starting and stopping a cluster's nodes. */
+/** Pure ordering of starting and stopping a cluster's nodes and its datastore. */
+import { isEngine, isShared } from "../datastore/engines.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 import { sequence, type Action } from "./actions.js";
 
 export interface NodeState {
   readonly name: string;
-  readonly role: "server" | "agent" | "loadbalancer";
+  readonly role: "server" | "agent" | "loadbalancer" | "datastore";
   readonly index: number;
   /** The server that created the cluster's etcd (`--cluster-init`). */
   readonly init: boolean;
   readonly running: boolean;
+  /** Servers: the cluster's datastore type; the datastore container: the database it runs. */
+  readonly datastore?: string;
 }
 
 /** Init server first, the other servers by index. */
@@ -21,42 +24,52 @@ function byIndex(nodes: readonly NodeState[], role: NodeState["role"]): NodeStat
 }
 
 /**
- * Starts the servers and agents that are not running (the load balancer is the caller's, last).
+ * Starts the datastore, servers and agents that are not running (the load balancer is the
+ * caller's, last).
  *
- * Servers start one at a time, init server first, each waited for until it has begun its start;
- * a restarting etcd member then holds back readiness until a majority of members answer, so waiting
- * for one member to be fully ready before starting the next would never end. Once all are started,
- * all are waited for, then agents start in parallel.
+ * A database k3box runs starts first and is waited for until it accepts connections, whatever
+ * `wait` says: k3s on MySQL gives up at once without it. Servers sharing a database then start
+ * together. With etcd, servers start one at a time, init server first, each waited for until it
+ * has begun its start; a restarting etcd member then holds back readiness until a majority of
+ * members answer, so waiting for one member to be fully ready before starting the next would never
+ * end. Once all are started, all are waited for, then agents start in parallel.
  */
 export function planStart(nodes: readonly NodeState[], wait: boolean): Action {
   const servers = serversInOrder(nodes).filter((n) => !n.running);
   const agents = byIndex(nodes, "agent").filter((n) => !n.running);
   const ha = nodes.filter((n) => n.role === "server").length > 1;
-  const actions: Action[] = [];
-  if (!wait) {
-    actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name })));
-    actions.push({ type: "parallel", actions: agents.map((n) => ({ type: "start", container: n.name })) });
-    return { type: "sequence", actions };
-  }
-  if (ha) {
+  const db = nodes.find((n) => n.role === "datastore" && !n.running);
+  const actions: Action[] = db
+    ? [
+        { type: "start", container: db.name },
+        ...(isEngine(db.datastore) ? [{ type: "wait-datastore" as const, container: db.name, engine: db.datastore }] : []),
+      ]
+    : [];
+  const milestone = (m: "server" | "server-started" | "agent") => (wait ? { milestone: m } : {});
+  if (servers.some((s) => isShared(s.datastore))) {
+    actions.push({
+      type: "parallel",
+      actions: servers.map((n) => ({ type: "start", container: n.name, ...milestone("server") })),
+    });
+  } else if (wait && ha) {
     actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name, milestone: "server-started" })));
     actions.push({
       type: "parallel",
       actions: servers.map((n) => ({ type: "wait", container: n.name, milestone: "server" })),
     });
   } else {
-    actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name, milestone: "server" })));
+    actions.push(...servers.map<Action>((n) => ({ type: "start", container: n.name, ...milestone("server") })));
   }
   actions.push({
     type: "parallel",
-    actions: agents.map((n) => ({ type: "start", container: n.name, milestone: "agent" })),
+    actions: agents.map((n) => ({ type: "start", container: n.name, ...milestone("agent") })),
   });
   return { type: "sequence", actions };
 }
 
 /**
  * Stops the running nodes: the load balancer first (no traffic to nodes going away), then agents,
- * then the joined servers, and the init server last.
+ * then the joined servers, the init server, and the datastore the servers wrote to last.
  */
 export function planStop(nodes: readonly NodeState[], timeoutSeconds: number): Action {
   const stop = (n: NodeState): Action => ({ type: "stop", container: n.name, timeoutSeconds });
@@ -69,6 +82,7 @@ export function planStop(nodes: readonly NodeState[], timeoutSeconds: number): A
       { type: "parallel", actions: byIndex(running, "agent").map(stop) },
       { type: "parallel", actions: joined.map(stop) },
       ...(init ? [stop(init)] : []),
+      ...running.filter((n) => n.role === "datastore").map(stop),
     ],
   };
 }

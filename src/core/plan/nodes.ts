@@ -10,7 +10,8 @@ import { K3BOX, type Dialect } from "../dialect.js";
 import { indexOf, roleOf } from "../labels.js";
 import { namedNodeName, nodeName, nodeVolumeName } from "../naming.js";
 import { MEMINFO_PATH, entrypointFiles, meminfoFile } from "../node/entrypoint.js";
-import { K3S_DATA_DIR } from "../node/paths.js";
+import { DATASTORE_CONFIG_PATH, K3S_DATA_DIR } from "../node/paths.js";
+import { isShared } from "../datastore/engines.js";
 import type { Adaptation } from "../host/adaptations.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 import { parallel, sequence, type Action } from "./actions.js";
@@ -52,14 +53,19 @@ export interface ReadyNode extends Omit<NewNode, "files"> {
   readonly files: readonly FileEntry[];
 }
 
-/** Paths only a server has use for: an agent cloned from a server does not get them. */
-const SERVER_ONLY = `${K3S_DATA_DIR}/server/`;
+/** Paths only a server has use for: an agent cloned from a server does not get them (nor the datastore's password). */
+const serverOnly = (path: string): boolean => path.startsWith(`${K3S_DATA_DIR}/server/`) || path === DATASTORE_CONFIG_PATH;
 
 /** The next indices of a role: after the highest in use, so a deleted node's name is not reused. */
 export function nextIndices(existing: ReadonlyArray<{ role: string; index: number }>, role: NodeRole, count: number): number[] {
   const used = existing.filter((n) => n.role === role).map((n) => n.index);
   const first = used.length === 0 ? 0 : Math.max(...used) + 1;
   return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/** Servers that share a database outside them (one k3box runs, or an external one): each new one is a full server too. */
+export function sharesDatastore(servers: readonly ContainerInfo[], d: Dialect = K3BOX): boolean {
+  return servers.some((s) => isShared(s.labels[d.labels.datastore]));
 }
 
 /**
@@ -102,10 +108,11 @@ export function planNewNodes(
 ): NewNode[] {
   const LABEL = d.labels;
   const servers = nodes.filter((c) => roleOf(d, c) === "server");
-  if (role === "server" && !hasEmbeddedEtcd(servers, d)) {
+  const shared = sharesDatastore(servers, d);
+  if (role === "server" && !shared && !hasEmbeddedEtcd(servers, d)) {
     throw new UsageError(
-      `cluster "${cluster}" has a single server without embedded etcd, so k3s cannot add servers to it. ` +
-        `Create the cluster with --servers 3 (or --k3s-arg "--cluster-init@server:0") to be able to add servers later; agents can be added now.`,
+      `cluster "${cluster}" has a single server on sqlite, without embedded etcd, so k3s cannot add servers to it. ` +
+        `Create the cluster with --datastore etcd (or --servers 3), or on a database (--datastore postgres, mysql, mariadb or external), to be able to add servers later; agents can be added now.`,
     );
   }
   const peer = choosePeer(nodes, role, d);
@@ -120,7 +127,7 @@ export function planNewNodes(
   // A memory limit of its own brings its own meminfo; without one the peer's goes with the peer's limit.
   const memoryBytes = extras.memoryBytes ?? peer.spec.memoryBytes;
   const ownFiles = extras.memoryBytes !== undefined ? [meminfoFile(extras.memoryBytes)] : [];
-  const copied = (sameRole ? peerFiles : peerFiles.filter((p) => !p.startsWith(SERVER_ONLY))).filter(
+  const copied = (sameRole ? peerFiles : peerFiles.filter((p) => !serverOnly(p))).filter(
     (p) => !(p === MEMINFO_PATH && (ownFiles.length > 0 || memoryBytes === undefined)),
   );
   const paths = [...copied, ...ownFiles.map((f) => f.path)];
@@ -143,7 +150,11 @@ export function planNewNodes(
       [LABEL.index]: String(index),
     };
     delete labels[LABEL.init];
-    if (role === "agent") delete labels[LABEL.agentArgs];
+    if (role === "agent") {
+      delete labels[LABEL.agentArgs];
+      delete labels[LABEL.datastore];
+      delete labels[LABEL.datastoreEndpoint];
+    }
     delete labels[LABEL.files];
     if (extras.image !== undefined) labels[LABEL.image] = extras.image;
     if (paths.length > 0) labels[LABEL.files] = JSON.stringify(paths);
@@ -156,7 +167,8 @@ export function planNewNodes(
       image: extras.image ?? base.image,
       args: [...cmd.slice(1), ...extras.k3sArgs],
       token,
-      joinUrl: `https://${join.name}:${K3S_API_PORT}`,
+      // A server on a shared database reads the cluster from there, as its peers do.
+      ...(role === "server" && shared ? {} : { joinUrl: `https://${join.name}:${K3S_API_PORT}` }),
       // The peer's own environment (its image's PATH among it), then what the user adds.
       env: { ...env, ...extras.env },
       labels,

@@ -41,7 +41,7 @@ export class NodeWatchdog {
       let problem: string | undefined;
       if (!info) problem = `node ${node} disappeared after it was up`;
       else if (info.restartCount > allowed || info.state === "restarting") {
-        problem = `node ${node} restarted after it was up (exit code ${info.exitCode ?? "?"}): k3s went down again`;
+        problem = `node ${node} restarted after it was up (exit code ${info.exitCode ?? "?"}): it went down again`;
       } else if (!info.running) problem = `node ${node} exited with code ${info.exitCode ?? "?"} after it was up`;
       if (problem !== undefined) throw new NodeFailedError(node, problem, await explainLog(this.runtime, node, signal));
     }

@@ -171,15 +171,17 @@ export function mergeRegistries(generated: RegistriesConfig, user: RegistriesCon
 
 /** Adds a registry's endpoint to each of its hosts' mirrors (after any endpoint already there). */
 export function withRegistry(config: RegistriesConfig, r: RegistryEndpoint): RegistriesConfig {
-  const url = endpointUrl(r);
   const hosts = [...mirrorHosts(r), ...(r.proxyRemoteUrl ? [upstreamHost(r.proxyRemoteUrl)] : [])];
-  const mirrors: Record<string, Mirror> = { ...config.mirrors };
-  for (const host of hosts) {
-    const existing = mirrors[host];
-    const endpoint = existing?.endpoint ?? [];
-    mirrors[host] = { ...existing, endpoint: endpoint.includes(url) ? endpoint : [...endpoint, url] };
-  }
-  return { ...config, mirrors };
+  return hosts.reduce((c, host) => withMirror(c, host, r), config);
+}
+
+/** Lets nodes pull `host`'s images from the registry (tried after any endpoint already there). */
+export function withMirror(config: RegistriesConfig, host: string, r: RegistryEndpoint): RegistriesConfig {
+  const url = endpointUrl(r);
+  const existing = config.mirrors[host];
+  const endpoint = existing?.endpoint ?? [];
+  if (endpoint.some((e) => pointsAt(e, url))) return config;
+  return { ...config, mirrors: { ...config.mirrors, [host]: { ...existing, endpoint: [...endpoint, url] } } };
 }
 
 /** Removes every endpoint pointing at the registry; a mirror left with none goes too. */

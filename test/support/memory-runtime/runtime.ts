@@ -408,6 +408,14 @@ export class MemoryRuntime implements Runtime {
     for (const l of lines) c.logs.append(this.state.clock.now(), l);
   }
 
+  /**
+   * Moves the engine's clock on, as if that much time had passed: lines a container logs when it
+   * starts again then come well after its previous run ended, as they do on a real engine.
+   */
+  advanceClock(ms: number): void {
+    this.state.clock.advance(ms);
+  }
+
   /** The container's process exits by itself (a crash, a finished job). */
   exitContainer(container: string, exitCode: number): void {
     const c = this.existing(container);
