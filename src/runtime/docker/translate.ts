@@ -105,6 +105,13 @@ function toDockerMount(m: Mount): Docker.MountSettings {
 }
 
 const STATES = new Set(["created", "running", "paused", "restarting", "removing", "exited", "dead"]);
+/** Podman's own words for states Docker names otherwise (a crash-looping container shows `stopped`). */
+const PODMAN_STATES: Readonly<Record<string, ContainerInfo["state"]>> = {
+  stopped: "exited",
+  configured: "created",
+  initialized: "created",
+  stopping: "running",
+};
 
 type PortMap = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null | undefined>;
 
@@ -136,7 +143,9 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     const i = e.indexOf("=");
     if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
   }
-  const status = STATES.has(c.State.Status) ? (c.State.Status as ContainerInfo["state"]) : "dead";
+  const status = STATES.has(c.State.Status)
+    ? (c.State.Status as ContainerInfo["state"])
+    : (PODMAN_STATES[c.State.Status] ?? "dead");
   const started = c.State.StartedAt && !c.State.StartedAt.startsWith("0001") ? new Date(c.State.StartedAt) : undefined;
   const finished = c.State.FinishedAt && !c.State.FinishedAt.startsWith("0001") ? new Date(c.State.FinishedAt) : undefined;
   return {
