@@ -111,7 +111,7 @@ export type {
   LoadBundleResult,
 } from "./core/operations/bundle.js";
 export type { ClusterImage, ClusterImages, ImagePlace } from "./core/airgap/cluster-images.js";
-export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/airgap/k3s-version.js";
+export { imageTagSource, versionFromTag, type K3sVersionSource } from "./core/k3s-version.js";
 export type { DeleteOptions, DeleteResult } from "./core/operations/delete.js";
 export type { NodeImageInput, NodeImageResult } from "./core/operations/node-image.js";
 export type { ImageSource, ImportOptions } from "./core/operations/import.js";
@@ -176,7 +176,7 @@ export const serializeKubeconfig = async (config: kube.KubeConfig): Promise<stri
 export const parseKubeconfig = async (text: string, source?: string): Promise<kube.KubeConfig> =>
   (await import("./core/kubeconfig/yaml.js")).parseKubeconfig(text, source);
 export type { KubeConfig } from "./core/kubeconfig/index.js";
-export { clusterKubeconfigPath, defaultKubeconfigPath } from "./core/kubeconfig/file.js";
+export { clusterKubeconfigPath, defaultKubeconfigPath } from "./core/kubeconfig/paths.js";
 export type { EnginePlace, Runtime, RuntimeInfo } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
 export {

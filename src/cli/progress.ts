@@ -131,8 +131,9 @@ export async function createProgress(stream: NodeJS.WriteStream = process.stderr
       spinner.text = text;
       spinner.render();
     }
-    // Ctrl-C must stay a signal: ora's stdin discarding would put the terminal in raw mode.
-    else spinner = ora({ text, stream, discardStdin: false }).start();
+    // Ctrl-C must stay a signal: ora's stdin discarding would put the terminal in raw mode. Whether to
+    // animate is decided above, once for every view; ora's own guess would turn it off wherever CI is set.
+    else spinner = ora({ text, stream, discardStdin: false, isEnabled: true }).start();
   };
   const print = (line: string) => {
     spinner?.clear();

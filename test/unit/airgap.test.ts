@@ -8,7 +8,7 @@ import tar from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { clusterImages } from "../../src/core/airgap/cluster-images.js";
 import { k3sImageLists } from "../../src/core/airgap/k3s-images.js";
-import { k3sVersionOf, versionFromTag, type K3sVersionSource } from "../../src/core/airgap/k3s-version.js";
+import { k3sVersionOf, versionFromTag, type K3sVersionSource } from "../../src/core/k3s-version.js";
 import { BUNDLE_API_VERSION, BUNDLE_KIND, NODE_IMAGES_ENTRY, type BundleContents } from "../../src/core/bundle/format.js";
 import { openBundleEntry, readBundle, verifyBundle } from "../../src/core/bundle/read.js";
 import { bundleCompression, writeBundle, type BundlePart } from "../../src/core/bundle/write.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NodeFailedError, UsageError } from "../../src/base/errors.js";
 import { chooseAdaptations, CONTAINERD_DROPIN_DIR } from "../../src/core/host/adaptations.js";
-import { parseK3sVersion } from "../../src/core/host/k3s-version.js";
+import { parseK3sVersion } from "../../src/core/k3s-version.js";
 import { missingCapabilities, parseProbe, type NodeImageFacts } from "../../src/core/host/probe.js";
 import { enabledAddons } from "../../src/core/readiness/cluster.js";
 import { parseReadyLevel } from "../../src/core/readiness/levels.js";

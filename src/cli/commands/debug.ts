@@ -1,7 +1,7 @@
 import { Command } from "commander";
-import { stringify } from "yaml";
 import { NotFoundError, editClusterPorts, inspectClusters } from "../../index.js";
 import type { CliContext } from "../context.js";
+import { formatData } from "../render.js";
 import { collectList } from "../options.js";
 
 export function debugCommand(ctx: CliContext): Command {
@@ -15,7 +15,7 @@ export function debugCommand(ctx: CliContext): Command {
     .action(async (cluster: string) => {
       const [detail] = await inspectClusters([cluster], { signal: ctx.signal, dialect });
       if (!detail?.loadBalancer) throw new NotFoundError(`cluster "${cluster}" has no load balancer`);
-      ctx.out(stringify(detail.loadBalancer.config));
+      ctx.out(await formatData("yaml", detail.loadBalancer.config));
     });
   lb.command("set-config")
     .argument("<cluster>", "cluster name")
@@ -32,7 +32,7 @@ export function debugCommand(ctx: CliContext): Command {
           { onEvent, signal, dialect },
         ),
       );
-      ctx.out(stringify({ settings: r.settings }));
+      ctx.out(await formatData("yaml", { settings: r.settings }));
     });
   return debug;
 }

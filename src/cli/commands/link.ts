@@ -1,12 +1,8 @@
 import { Command } from "commander";
 import { chmod, lstat, realpath, stat, symlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConflictError, NotFoundError, UsageError } from "../../index.js";
 import type { CliContext } from "../context.js";
-
-/** The command line this package runs: a link to it named `k3d` makes it speak k3d's. */
-const ENTRY = fileURLToPath(new URL("../main.js", import.meta.url));
 
 export function linkCommand(ctx: CliContext): Command {
   return new Command("link")
@@ -26,11 +22,14 @@ Examples:
     )
     .action(async (name: string, flags: { dir?: string }) => {
       if (name !== "k3d") throw new UsageError(`cannot link "${name}": k3box answers only to k3d besides its own name`);
-      const dir = resolve(flags.dir ?? dirname(process.argv[1] ?? ENTRY));
+      // The command line being run, wherever the package put it (bundled or not): a link to it named `k3d` makes it speak k3d's.
+      const entry = process.argv[1];
+      if (entry === undefined) throw new UsageError("cannot tell which program to link to: run k3box by its path");
+      const dir = resolve(flags.dir ?? dirname(entry));
       const info = await stat(dir).catch(() => undefined);
       if (!info?.isDirectory()) throw new NotFoundError(`directory ${dir} not found`);
       const path = join(dir, name);
-      const target = await realpath(ENTRY);
+      const target = await realpath(entry);
       const existing = await lstat(path).catch(() => undefined);
       if (existing) {
         const same = await realpath(path).then(

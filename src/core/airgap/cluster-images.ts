@@ -8,7 +8,7 @@ import { K3S_MANIFESTS_DIR } from "../cluster-spec/files.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { parseImageReference } from "../images/reference.js";
 import { addonNeeded, addonOf, disabledAddons, k3sImageLists, type K3sImageList } from "./k3s-images.js";
-import { DEFAULT_VERSION_SOURCES, k3sVersionOf, type K3sVersionSource } from "./k3s-version.js";
+import { DEFAULT_VERSION_SOURCES, k3sVersionOf, type K3sVersionSource } from "../k3s-version.js";
 
 /** engine: run by k3box as a container; nodes: run by k3s inside every node. */
 export type ImagePlace = "engine" | "nodes";

@@ -4,7 +4,7 @@
  */
 import type { FileEntry } from "../../runtime/types.js";
 import { K3S_DATA_DIR } from "../node/paths.js";
-import { atLeast, type K3sVersion } from "./k3s-version.js";
+import { atLeast, type K3sVersion } from "../k3s-version.js";
 import type { AdaptationName } from "./adaptation-names.js";
 import type { NodeImageFacts } from "./probe.js";
 

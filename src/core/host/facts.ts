@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import type { Runtime } from "../../runtime/types.js";
 import { type Adaptation, type HostFacts, chooseAdaptations } from "./adaptations.js";
 import { ADAPTATIONS, type AdaptationName } from "./adaptation-names.js";
+import type { K3sVersionSource } from "../k3s-version.js";
 import { type NodeImageFacts, probeNodeImage } from "./probe.js";
 
 /** Bumped when the probe learns something new, so older answers are probed again. */
@@ -67,4 +68,15 @@ export async function adaptationsFor(
 ): Promise<Adaptation[]> {
   if (ADAPTATIONS.every((a) => off.includes(a))) return [];
   return chooseAdaptations(await hostFacts(runtime, image, signal), new Set(off));
+}
+
+/** `k3s --version` of a node image the engine has (the probe's answer); nothing for one it lacks. */
+export function probedVersion(runtime: Runtime): K3sVersionSource {
+  return {
+    name: "k3s --version in the image",
+    read: async (image, signal) => {
+      if (!(await runtime.imageExists(image, signal))) return undefined;
+      return (await hostFacts(runtime, image, signal ?? new AbortController().signal)).image.k3sVersion?.text;
+    },
+  };
 }

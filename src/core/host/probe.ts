@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { K3boxError } from "../../base/errors.js";
 import type { Runtime } from "../../runtime/types.js";
 import { LABEL } from "../labels.js";
-import { type K3sVersion, parseK3sVersion } from "./k3s-version.js";
+import { type K3sVersion, parseK3sVersion } from "../k3s-version.js";
 
 export interface NodeImageFacts {
   /** Undefined when the image has no k3s that answers `k3s --version`. */

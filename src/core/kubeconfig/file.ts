@@ -1,8 +1,7 @@
 /** Kubeconfig files: where they are, and reading and changing them safely. */
 import { constants } from "node:fs";
 import { access, mkdir, readFile, stat } from "node:fs/promises";
-import { homedir } from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { KubeconfigError } from "../../base/errors.js";
 import { resolveWriteTarget, writeFileAtomic } from "./atomic.js";
 import { cancelledError, lockKubeconfig, type HeldLock } from "./lock.js";
@@ -13,30 +12,6 @@ export interface KubeconfigFileOptions {
   signal?: AbortSignal;
   /** How long to wait for the lock; 10 000 ms by default. */
   lockTimeoutMs?: number;
-}
-
-/**
- * The file k3box writes: the first non-empty entry of $KUBECONFIG, else
- * ~/.kube/config. kubectl merges all entries when reading, so an entry written
- * to the first file is visible to it whichever files exist.
- */
-export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const first = (env.KUBECONFIG ?? "").split(delimiter).find((p) => p !== "");
-  return first ?? join(home, ".kube", "config");
-}
-
-/**
- * Where `kubeconfig write` puts a cluster's own kubeconfig: `kubeconfig-CLUSTER.yaml` in
- * $XDG_CONFIG_HOME when it is set (as k3d does, the directory itself), else in ~/.config/DIR.
- */
-export function clusterKubeconfigPath(
-  dirName: string,
-  cluster: string,
-  env: NodeJS.ProcessEnv = process.env,
-  home: string = homedir(),
-): string {
-  const dir = env.XDG_CONFIG_HOME ? env.XDG_CONFIG_HOME : join(home, ".config", dirName);
-  return join(dir, `kubeconfig-${cluster}.yaml`);
 }
 
 /** Reads and parses a kubeconfig; a missing or empty file is an empty config, as for kubectl. */

@@ -13,10 +13,9 @@ export {
 } from "./model.js";
 export { parseKubeconfig, serializeKubeconfig, toKubeConfig } from "./yaml.js";
 export { clusterKubeconfig, mergeKubeconfig, removeCluster } from "./merge.js";
+export { clusterKubeconfigPath, defaultKubeconfigPath } from "./paths.js";
 export {
   checkKubeconfigUpdatable,
-  clusterKubeconfigPath,
-  defaultKubeconfigPath,
   readKubeconfigFile,
   updateKubeconfigFile,
   writeKubeconfigFile,

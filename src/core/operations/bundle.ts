@@ -13,7 +13,8 @@ import { pipeline } from "node:stream/promises";
 import { UsageError } from "../../base/errors.js";
 import type { Runtime } from "../../runtime/types.js";
 import { clusterImages, type ClusterImage, type ClusterImages } from "../airgap/cluster-images.js";
-import type { K3sVersionSource } from "../airgap/k3s-version.js";
+import { imageTagSource, type K3sVersionSource } from "../k3s-version.js";
+import { probedVersion } from "../host/facts.js";
 import {
   BUNDLE_API_VERSION,
   BUNDLE_KIND,
@@ -84,7 +85,9 @@ export async function createBundle(input: ClusterInput, options: CreateBundleOpt
   for (const image of options.extraImages ?? []) parseImageReference(image);
   return runOperation(`creating bundle ${options.output}`, options, async (op) => {
     const { runtime, onEvent, signal } = op;
-    const listed = await step(onEvent, "list-images", () => clusterImages(spec, { ...options, signal }));
+    // A tag in rancher/k3s's scheme names the release; an image tagged otherwise is asked itself.
+    const versionSources = options.versionSources ?? [imageTagSource, probedVersion(runtime)];
+    const listed = await step(onEvent, "list-images", () => clusterImages(spec, { ...options, versionSources, signal }));
     if (listed.warnings.length > 0) throw new UsageError(`a bundle must hold every image: ${listed.warnings.join("; ")}`);
     await execute(parallel(listed.images.map((i) => ({ type: "ensure-image" as const, image: i.image }))), op);
 
