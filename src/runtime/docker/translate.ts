@@ -85,11 +85,10 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       NetworkMode: spec.network,
       ...engineSettings(spec),
     } as Docker.HostConfig,
-    NetworkingConfig: {
-      EndpointsConfig: {
-        [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] },
-      },
-    },
+    // No endpoint for a container without its own network stack: Podman refuses one.
+    ...(spec.network === "none" || spec.network === "host"
+      ? {}
+      : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] } } } }),
   };
 }
 
