@@ -39,8 +39,3 @@ function runtimeFor(choice: EngineChoice | undefined): DockerRuntime {
 export function defaultRuntime(): DockerRuntime {
   return runtimeFor(chosen);
 }
-
-/** The engine a cluster's record names (an address or a Docker context), reached as any other. */
-export function namedRuntime(value: string, from: string): DockerRuntime {
-  return runtimeFor({ value, from });
-}
