@@ -9,7 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, RuntimeUnavailableError, UsageError } from "../../src/base/errors.js";
+import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
 import { createCluster } from "../../src/core/operations/create.js";
+import { endpointOf } from "../../src/core/registry/addresses.js";
+import { registryNodeFiles } from "../../src/core/registry/files.js";
 import { placeOf } from "../../src/runtime/docker/connect.js";
 import { resolveEndpoint } from "../../src/runtime/docker/endpoint.js";
 import { MemoryRuntime } from "../support/memory-runtime/index.js";
@@ -195,5 +198,17 @@ describe("a cluster on an engine elsewhere (in-memory engine playing one)", () =
     await expect(
       createCluster({ ...input, name: "bad", kubeconfigServer: "http://x:1" }, { runtime, kubeconfigPath: join(dir, "bad") }),
     ).rejects.toThrow(UsageError);
+  });
+});
+
+describe("a registry created with a cluster on an engine elsewhere", () => {
+  it("is published on the engine's address, and the nodes' local-registry-hosting names that address for pushes from here", async () => {
+    const ADDRESS = "198.51.100.7";
+    const spec = await buildClusterSpec({ name: "far", registryCreate: "reg" }, { remoteAddress: ADDRESS });
+    expect(spec.registries.create?.hostIp).toBe(ADDRESS);
+    const files = registryNodeFiles([endpointOf("reg", spec.registries.create?.hostIp as string, 5050)], undefined);
+    const hosting = files.find((f) => f.destination.endsWith("local-registry-hosting.yaml"));
+    expect(hosting?.content).toContain(`host: ${ADDRESS}:5050`);
+    expect(hosting?.content).not.toContain("localhost:5050");
   });
 });
