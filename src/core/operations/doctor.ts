@@ -259,7 +259,8 @@ function engineKindCheck(engine: RuntimeInfo): DoctorCheck | undefined {
     id: "podman",
     status: "adapted",
     found: `Podman's Docker-compatible API (rootful)`,
-    action: "k3box handles how it differs from Docker (image names under localhost/, network errors, aliases, states)",
+    action:
+      "k3box handles how it differs from Docker (the node image probe without a network, network errors, aliases, container states)",
   };
 }
 
