@@ -95,6 +95,16 @@ function subset(label: string, target: () => { env: NodeJS.ProcessEnv; docker: D
       ]);
     });
 
+    it("points host.k3box.internal in the nodes at the engine's host (the cluster network's gateway there)", async () => {
+      const { env, docker } = target();
+      const network = await docker.getNetwork(`k3box-${name}`).inspect();
+      const gateway = (network.IPAM?.Config ?? [])[0]?.Gateway as string;
+      expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const hosts = await run("docker", ["exec", `k3box-${name}-server-0`, "cat", "/etc/hosts"], env);
+      expect(hosts.code, hosts.stderr).toBe(0);
+      expect(hosts.stdout).toMatch(new RegExp(`^${gateway.replace(/\./g, "\\.")}\\s+host\\.k3box\\.internal$`, "m"));
+    });
+
     it("imports an image of that engine into the nodes", async () => {
       const imported = await sandbox.k3box(["image", "import", "busybox:latest", "-c", name, "-o", "json"], target().env);
       expect(imported.stderr).not.toMatch(/^error/m);
@@ -258,6 +268,18 @@ describe.skipIf(!pre.podman.ok)(skipped("rootful Podman", pre.podman.reason), ()
 
   afterAll(async () => {
     await podman?.stop();
+  });
+
+  it("is detected: doctor names Podman and what k3box adapts for it", async () => {
+    const sandbox = await Sandbox.create();
+    try {
+      const r = await sandbox.k3box(["doctor", "-i", DOUBLE_IMAGE, "-o", "json"], (podman as PodmanEngine).env());
+      const report = JSON.parse(r.stdout) as { engine: { name: string }; checks: Array<{ id: string; status: string }> };
+      expect(report.engine.name).toBe("podman");
+      expect(report.checks.find((c) => c.id === "podman")?.status).toBe("adapted");
+    } finally {
+      await sandbox.dispose();
+    }
   });
 
   subset("through its Docker-compatible socket", () => {
