@@ -80,6 +80,10 @@ export function settleOnEngine(runtime: Runtime, image: string, labels: Labels, 
       try {
         await runtime.startContainer(name, signal);
       } catch (err) {
+        if (err instanceof K3boxError && /cannot assign requested address/i.test(err.message)) {
+          const addresses = [...new Set(asked.map((r) => `${r.what} (${r.hostIp})`))].join(", ");
+          throw new UsageError(`an address asked for is not on the engine's host: ${addresses}: ${err.message}`, { cause: err });
+        }
         if (!(err instanceof ConflictError)) throw err;
         const given = asked.filter((r) => r.hostPort !== undefined).map((r) => `${r.what} (${r.hostIp}:${r.hostPort})`);
         throw new ConflictError(`a host port asked for is in use on the engine's host: ${given.join(", ")}: ${err.message}`, {

@@ -141,6 +141,28 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
   subset("over tcp:// with TLS", on("tls"));
   describe.skipIf(!pre.ssh.ok)(skipped("over ssh://", pre.ssh.reason), () => subset("over ssh://", on("ssh")));
 
+  it("refuses an API address that is not on the engine's host (exit 2) and leaves nothing there", async () => {
+    const e = remote as RemoteDockerEngine;
+    const sandbox = await Sandbox.create();
+    const name = sandbox.name("elsewhere");
+    try {
+      // This machine's end of the link is an address here, not on the engine's host.
+      const r = await sandbox.k3box(
+        ["cluster", "create", name, "-i", DOUBLE_IMAGE, "--api-port", `${e.hostAddress}:`],
+        e.env("tcp"),
+      );
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--api-port (${e.hostAddress})`);
+      expect(r.stderr).toContain("not on the engine's host");
+      expect(await clusterObjects(e.docker("unix"), name)).toEqual(nothing);
+      const probes = await e.docker("unix").listContainers({ all: true, filters: { label: ["dev.k3box.role=ports"] } });
+      expect(probes).toEqual([]);
+    } finally {
+      await sandbox.k3box(["cluster", "delete", name, "--ignore-missing", "-q"], e.env("tcp"));
+      await sandbox.dispose();
+    }
+  });
+
   it("runs one cluster on two engines: the server here, an agent on the other host joined through the API published where that host reaches it", async () => {
     const e = remote as RemoteDockerEngine;
     const sandbox = await Sandbox.create();
