@@ -7,8 +7,10 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, RuntimeUnavailableError, UsageError } from "../../src/base/errors.js";
+import { run } from "../../src/cli/program.js";
 import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
 import { createCluster } from "../../src/core/operations/create.js";
 import { endpointOf } from "../../src/core/registry/addresses.js";
@@ -210,5 +212,48 @@ describe("a registry created with a cluster on an engine elsewhere", () => {
     const hosting = files.find((f) => f.destination.endsWith("local-registry-hosting.yaml"));
     expect(hosting?.content).toContain(`host: ${ADDRESS}:5050`);
     expect(hosting?.content).not.toContain("localhost:5050");
+  });
+});
+
+describe("the engine on the command line", () => {
+  function streams() {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stderr = "";
+    err.on("data", (b: Buffer) => (stderr += b.toString()));
+    out.resume();
+    return {
+      streams: { stdout: out as unknown as NodeJS.WriteStream, stderr: err as unknown as NodeJS.WriteStream },
+      stderr: () => stderr,
+    };
+  }
+  const saved = {
+    DOCKER_CONFIG: process.env.DOCKER_CONFIG,
+    DOCKER_HOST: process.env.DOCKER_HOST,
+    K3BOX_ENGINE: process.env.K3BOX_ENGINE,
+  };
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it("takes --engine over a config file's engine:, and the file's over DOCKER_HOST; an unknown context is exit 3", async () => {
+    process.env.DOCKER_CONFIG = mkdtempSync(join(dir, "cli-docker-"));
+    process.env.DOCKER_HOST = "unix:///nonexistent/docker.sock";
+    delete process.env.K3BOX_ENGINE;
+    const config = join(dir, "engine.yaml");
+    writeFileSync(config, "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\nengine: from-file\n");
+    const signal = new AbortController().signal;
+    const byFile = streams();
+    expect(await run(["cluster", "create", "x", "--config", config, "--dry-run"], byFile.streams, signal)).toBe(3);
+    expect(byFile.stderr()).toContain('Docker context "from-file"');
+    const byFlag = streams();
+    expect(
+      await run(["--engine", "from-flag", "cluster", "create", "x", "--config", config, "--dry-run"], byFlag.streams, signal),
+    ).toBe(3);
+    expect(byFlag.stderr()).toContain('Docker context "from-flag"');
+    expect(byFlag.stderr()).not.toContain("from-file");
   });
 });
