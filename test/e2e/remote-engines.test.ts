@@ -47,7 +47,12 @@ async function clusterObjects(engine: Docker, cluster: string): Promise<Objects>
 const nothing: Objects = { containers: [], volumes: [], networks: [] };
 
 /** The shared subset, on one engine: `env` points k3box at it, `api` is the address its ports are reached at from here. */
-function subset(label: string, target: () => { env: NodeJS.ProcessEnv; docker: Docker; address: string }): void {
+function subset(
+  label: string,
+  target: () => { env: NodeJS.ProcessEnv; docker: Docker; address: string },
+  /** An image the engine names `localhost/NAME` (as Podman names what it builds) to import by that name. */
+  localImage?: string,
+): void {
   describe(label, () => {
     let sandbox: Sandbox;
     let name: string;
@@ -109,6 +114,17 @@ function subset(label: string, target: () => { env: NodeJS.ProcessEnv; docker: D
       const imported = await sandbox.k3box(["image", "import", "busybox:latest", "-c", name, "-o", "json"], target().env);
       expect(imported.stderr).not.toMatch(/^error/m);
       expect(imported.code).toBe(0);
+      const result = JSON.parse(imported.stdout) as { nodes: Array<{ node: string; status: string }> };
+      expect(result.nodes.map((n) => n.status).sort()).toEqual(["imported", "imported"]);
+    });
+
+    it.runIf(localImage !== undefined)("imports an image the engine names localhost/NAME, by that name", async () => {
+      const { env, docker } = target();
+      const ref = localImage as string;
+      const [repo, tag] = ref.split(":") as [string, string];
+      await docker.getImage("docker.io/library/busybox:latest").tag({ repo, tag });
+      const imported = await sandbox.k3box(["image", "import", ref, "-c", name, "-o", "json"], env);
+      expect(imported.code, imported.stderr).toBe(0);
       const result = JSON.parse(imported.stdout) as { nodes: Array<{ node: string; status: string }> };
       expect(result.nodes.map((n) => n.status).sort()).toEqual(["imported", "imported"]);
     });
@@ -304,8 +320,12 @@ describe.skipIf(!pre.podman.ok)(skipped("rootful Podman", pre.podman.reason), ()
     }
   });
 
-  subset("through its Docker-compatible socket", () => {
-    const p = podman as PodmanEngine;
-    return { env: p.env(), docker: p.docker(), address: "127.0.0.1" };
-  });
+  subset(
+    "through its Docker-compatible socket",
+    () => {
+      const p = podman as PodmanEngine;
+      return { env: p.env(), docker: p.docker(), address: "127.0.0.1" };
+    },
+    "localhost/k3box-local:1",
+  );
 });
