@@ -26,6 +26,9 @@ import type * as registry from "./core/operations/registry.js";
 import type { OperationOptions } from "./core/operation.js";
 import { defaultRuntime } from "./runtime/default.js";
 
+export { chooseEngine } from "./runtime/default.js";
+export type { EngineChoice } from "./runtime/docker/endpoint.js";
+
 /** The caller's options, with the default engine when they name none. */
 function engine<O extends OperationOptions>(o: O): O {
   return o.runtime !== undefined ? o : { ...o, runtime: defaultRuntime() };
@@ -181,7 +184,7 @@ export const parseKubeconfig = async (text: string, source?: string): Promise<ku
   (await import("./core/kubeconfig/yaml.js")).parseKubeconfig(text, source);
 export type { KubeConfig } from "./core/kubeconfig/index.js";
 export { clusterKubeconfigPath, defaultKubeconfigPath } from "./core/kubeconfig/paths.js";
-export type { Runtime, RuntimeInfo } from "./runtime/types.js";
+export type { EnginePlace, Runtime, RuntimeInfo } from "./runtime/types.js";
 export { DockerRuntime } from "./runtime/docker/runtime.js";
 export {
   DEFAULT_CLUSTER_NAME,

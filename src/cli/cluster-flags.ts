@@ -7,6 +7,7 @@ import {
   CONFIG_ENV_VAR,
   DEFAULT_K3S_IMAGE,
   DEFAULT_LOADBALANCER_IMAGE,
+  chooseEngine,
   readConfig,
   resolveClusterInput,
   type ChartInput,
@@ -29,6 +30,7 @@ export interface SpecFlags {
   datastoreVolume?: string;
   lbImage?: string;
   apiPort?: string;
+  kubeconfigServer?: string;
   port: string[];
   k3sArg: string[];
   k3sNodeLabel: string[];
@@ -82,7 +84,14 @@ export function addSpecFlags(cmd: Command): Command {
     )
     .option("--datastore-port <[host:]port>", "publish the database k3box runs on the host (default host 127.0.0.1)")
     .option("--datastore-volume <volume|path>", "named volume or host path for the database's data, kept on delete")
-    .option("--api-port <[host:]port>", "where the API is published on the host (default 127.0.0.1 and a free port)")
+    .option(
+      "--api-port <[host:]port>",
+      "where the API is published on the engine's host (default 127.0.0.1, or a remote engine's address, and a free port)",
+    )
+    .option(
+      "--kubeconfig-server <url>",
+      "https://HOST[:PORT] the kubeconfig names, when clients reach the API otherwise (a NAT, a tunnel)",
+    )
     .option("-p, --port <spec>", "publish a port: [HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)", collect, [])
     .option("--k3s-arg <arg@filter>", "extra k3s argument for the selected nodes (repeatable)", collect, [])
     .option(
@@ -167,6 +176,7 @@ export function inputFromFlags(cmd: Command, name: string | undefined, flags: Sp
     datastorePort: flags.datastorePort,
     datastoreVolume: flags.datastoreVolume,
     apiPort: flags.apiPort,
+    kubeconfigServer: flags.kubeconfigServer,
     ports: flags.port,
     k3sArgs: flags.k3sArg,
     nodeLabels: flags.k3sNodeLabel,
@@ -217,5 +227,11 @@ export async function resolveFromCommandLine(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ResolvedInput> {
   const file = await configFile(flags.config, env);
-  return resolveClusterInput({ flags: inputFromFlags(cmd, name, flags), env, ...(file ? { file } : {}) });
+  const resolved = resolveClusterInput({ flags: inputFromFlags(cmd, name, flags), env, ...(file ? { file } : {}) });
+  // The file's engine is the cluster's, unless --engine or K3BOX_ENGINE names another.
+  const engine = resolved.input.engine;
+  if (engine !== undefined && file && cmd.optsWithGlobals<{ engine?: string }>().engine === undefined && !env.K3BOX_ENGINE) {
+    chooseEngine({ value: engine, from: `engine: in ${file.source.name}` });
+  }
+  return resolved;
 }

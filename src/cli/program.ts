@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { Readable } from "node:stream";
-import { K3boxError, NodeFailedError, TimeoutError, UsageError } from "../index.js";
+import { K3boxError, NodeFailedError, TimeoutError, UsageError, chooseEngine } from "../index.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { COMPLETE, candidates, completionCommand } from "./commands/completion.js";
@@ -65,6 +65,10 @@ export async function run(
     .option("--trace", "print stack traces of errors (as --verbose)")
     .option("--timestamps", "start every progress line with the time, and draw no spinner")
     .option("-q, --quiet", "no progress output")
+    .option(
+      "--engine <engine>",
+      "the Docker engine: unix://, tcp://, ssh://[USER@]HOST or a Docker context (default: K3BOX_ENGINE, DOCKER_HOST, the current context)",
+    )
     .configureOutput({
       writeOut: (s) => streams.stdout.write(s),
       writeErr: (s) => streams.stderr.write(s),
@@ -72,7 +76,14 @@ export async function run(
     .exitOverride()
     .showHelpAfterError(false)
     .hook("preAction", (cmd) => {
-      const opts = cmd.optsWithGlobals<{ verbose?: boolean; trace?: boolean; timestamps?: boolean; quiet?: boolean }>();
+      const opts = cmd.optsWithGlobals<{
+        verbose?: boolean;
+        trace?: boolean;
+        timestamps?: boolean;
+        quiet?: boolean;
+        engine?: string;
+      }>();
+      chooseEngine(opts.engine !== undefined ? { value: opts.engine, from: "--engine" } : undefined);
       verbose = (opts.verbose ?? false) || (opts.trace ?? false);
       quiet = opts.quiet ?? false;
       if (opts.timestamps) stderr = timestamped(streams.stderr);

@@ -20,6 +20,8 @@ export interface LabelKeys {
   readonly apiHost: string;
   readonly apiHostIp: string;
   readonly apiPort: string;
+  /** The kubeconfig's server URL, when given apart from the published address (`--kubeconfig-server`). */
+  readonly apiServer: string;
   readonly image: string;
   /** JSON list of the paths of files k3box put into the node before it first started. */
   readonly files: string;
@@ -111,6 +113,7 @@ const K3BOX_LABELS: LabelKeys = {
   apiHost: "dev.k3box.api.host",
   apiHostIp: "dev.k3box.api.hostip",
   apiPort: "dev.k3box.api.port",
+  apiServer: "dev.k3box.api.server",
   image: "dev.k3box.image",
   files: "dev.k3box.files",
   ports: "dev.k3box.lb.ports",

@@ -1,6 +1,6 @@
 /** What `k3box doctor` reports, and the error its blockers stand for; no engine code, so it loads at once. */
 import { UnsuitableHostError } from "../base/errors.js";
-import type { RuntimeInfo } from "../runtime/types.js";
+import type { EnginePlace, RuntimeInfo } from "../runtime/types.js";
 import type { OperationOptions } from "./operation.js";
 
 export type CheckStatus = "ok" | "adapted" | "warning" | "blocker" | "skipped";
@@ -15,6 +15,8 @@ export interface DoctorCheck {
 }
 
 export interface DoctorReport {
+  /** Which engine, why that one, and where it runs. */
+  readonly place?: EnginePlace;
   readonly engine?: RuntimeInfo;
   /** The image the probe ran, and why a probe may have been skipped. */
   readonly probeImage: string;

@@ -18,6 +18,8 @@ export function registrySelector(d: Dialect): Labels {
 
 /** https://HOST:PORT of the cluster's API as published on the host, from any of its nodes' labels. */
 export function apiServerUrl(d: Dialect, labels: Labels, unknownPort = ""): string {
+  const given = labels[d.labels.apiServer];
+  if (given !== undefined) return given;
   const host = labels[d.labels.apiHost];
   // k3d records the address it binds (0.0.0.0) as the host; a client reaches that socket on loopback.
   const reachable = host === undefined || host === "0.0.0.0" ? "127.0.0.1" : host;

@@ -1,7 +1,41 @@
-/** The engine k3box uses when its caller names none: Docker, as DOCKER_HOST (or the local socket) says. */
+/**
+ * The engine k3box uses when its caller names none: the one the entry point chose (`--engine`),
+ * else as K3BOX_ENGINE, DOCKER_HOST and the Docker contexts say (docker/endpoint.ts). One client
+ * per engine for the whole process, so an ssh connection is made once.
+ */
+import type { EngineChoice } from "./docker/endpoint.js";
 import { DockerRuntime } from "./docker/runtime.js";
-import type { Runtime } from "./types.js";
 
-export function defaultRuntime(): Runtime {
-  return new DockerRuntime();
+let chosen: EngineChoice | undefined;
+const runtimes = new Map<string, DockerRuntime>();
+
+/** What decides the engine besides an explicit choice. */
+const ENGINE_ENV = [
+  "K3BOX_ENGINE",
+  "DOCKER_HOST",
+  "DOCKER_CONTEXT",
+  "DOCKER_CONFIG",
+  "HOME",
+  "DOCKER_TLS_VERIFY",
+  "DOCKER_TLS",
+  "DOCKER_CERT_PATH",
+];
+
+/** Sets the engine of every later call that names none (the CLI's `--engine`); undefined goes back to the environment's. */
+export function chooseEngine(choice: EngineChoice | undefined): void {
+  chosen = choice;
+}
+
+function runtimeFor(choice: EngineChoice | undefined): DockerRuntime {
+  const key = JSON.stringify([choice?.value, ...ENGINE_ENV.map((k) => process.env[k])]);
+  let runtime = runtimes.get(key);
+  if (runtime === undefined) {
+    runtime = new DockerRuntime(choice ? { engine: choice } : {});
+    runtimes.set(key, runtime);
+  }
+  return runtime;
+}
+
+export function defaultRuntime(): DockerRuntime {
+  return runtimeFor(chosen);
 }

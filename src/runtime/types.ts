@@ -162,6 +162,7 @@ export interface PullProgress {
 export interface RuntimeInfo {
   /** The engine's own ID: stable for one engine, different for another. */
   readonly id: string;
+  /** `docker`, or `podman` for Podman's Docker-compatible API. */
   readonly name: string;
   readonly version: string;
   readonly apiVersion: string;
@@ -170,11 +171,25 @@ export interface RuntimeInfo {
   readonly cgroupVersion?: string;
   /** `cgroupfs` or `systemd`. */
   readonly cgroupDriver?: string;
+  /** The engine runs without root (rootless Docker or Podman). */
+  readonly rootless?: boolean;
+}
+
+/** Where an engine runs, as seen from this machine: known from its address, without asking it. */
+export interface EnginePlace {
+  /** How k3box names the engine (its address, or a Docker context's name): what finds it again. */
+  readonly endpoint: string;
+  /** Why this engine: what named it (`--engine`, DOCKER_HOST, a Docker context…). */
+  readonly reason?: string;
+  /** Undefined: on this machine. Else the host it runs on, as named and as reached from here (IPv4). */
+  readonly remote?: { readonly host: string; readonly address: string };
 }
 
 /** Each call takes a signal; an aborted call rejects promptly with CancelledError. */
 export interface Runtime {
   info(signal?: AbortSignal): Promise<RuntimeInfo>;
+  /** Where the engine runs; published ports are on that host. */
+  place(): Promise<EnginePlace>;
 
   imageExists(ref: string, signal?: AbortSignal): Promise<boolean>;
   inspectImage(ref: string, signal?: AbortSignal): Promise<ImageInfo | undefined>;

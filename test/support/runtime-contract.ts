@@ -937,8 +937,11 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
     });
 
     describe("abort", () => {
-      /** One call of each method, on names that need not exist: an aborted signal must stop each before the engine is asked. */
-      const everyCall = (signal: AbortSignal, n: string): Record<keyof Runtime, () => Promise<unknown>> => ({
+      /**
+       * One call of each method, on names that need not exist: an aborted signal must stop each before the engine is asked.
+       * `place` asks no engine and takes no signal.
+       */
+      const everyCall = (signal: AbortSignal, n: string): Record<Exclude<keyof Runtime, "place">, () => Promise<unknown>> => ({
         info: () => rt.info(signal),
         imageExists: () => rt.imageExists(t.image, signal),
         inspectImage: () => rt.inspectImage(t.image, signal),

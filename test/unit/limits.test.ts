@@ -17,7 +17,7 @@ import { LIMITS } from "../../src/core/limits.js";
 import { createNodes, stopNodes } from "../../src/core/operations/nodes.js";
 import { parseRegistriesYaml } from "../../src/core/registry/config.js";
 import type { Runtime } from "../../src/runtime/types.js";
-import { dockerHostProblem } from "../../src/runtime/docker/connect.js";
+import { engineAddressProblem } from "../../src/runtime/docker/endpoint.js";
 import { mapPullError } from "../../src/runtime/docker/errors.js";
 
 const HEADER = "apiVersion: k3box.dev/v1alpha1\nkind: Cluster\n";
@@ -245,13 +245,13 @@ describe("engine answers", () => {
     ["tcp://[bad", "it is not an address"],
     ["fd://", "fd:// works only for the Docker daemon itself"],
   ])("DOCKER_HOST=%s cannot name an engine: %s", (host, why) => {
-    expect(dockerHostProblem(host)).toBe(why);
+    expect(engineAddressProblem(host)).toBe(why);
   });
 
-  it.each(["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "ssh://me@host", "localhost:2375", undefined, ""])(
+  it.each(["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "ssh://me@host", "localhost:2375"])(
     "DOCKER_HOST=%s is an address",
     (host) => {
-      expect(dockerHostProblem(host)).toBeUndefined();
+      expect(engineAddressProblem(host)).toBeUndefined();
     },
   );
 

@@ -113,17 +113,25 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const waitFor =
     input.waitFor === undefined ? DEFAULT_READY_LEVEL : attempt(() => parseReadyLevel(input.waitFor as string), "waitFor");
 
+  const remote = options.remoteAddress;
+  // On a remote engine, loopback would be the remote host's own: the default is where it is reached.
+  const publishIp = remote ?? DEFAULT_HOST_IP;
   const api = await attemptAsync(
     async () => {
-      const endpoint = await parseApiPort(input.apiPort, dialect.defaultApiHostIp);
+      const apiIp = remote !== undefined && dialect.defaultApiHostIp === DEFAULT_HOST_IP ? remote : dialect.defaultApiHostIp;
+      const endpoint = await parseApiPort(input.apiPort, apiIp, remote);
       return input.apiHost === undefined ? endpoint : { ...endpoint, host: validateApiHost(input.apiHost) };
     },
     input.apiHost !== undefined ? "apiHost" : "apiPort",
   );
+  const kubeconfigServer =
+    input.kubeconfigServer === undefined
+      ? undefined
+      : attempt(() => parseKubeconfigServer(input.kubeconfigServer as string), "kubeconfigServer");
 
   // The filters as given are checked; the default route placePort fills in (every server and agent) is not.
   const ports = each("ports", input.ports, (raw) => {
-    const mapping = parsePortMapping(raw);
+    const mapping = parsePortMapping(raw, publishIp);
     const placed = placePort(mapping, counts);
     checkFiltersInRange(mapping.filters, counts, `port mapping "${raw}"`);
     return placed;
@@ -151,7 +159,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     ...charts.map((c) => chartFile(c.value)),
   ];
   const files = [...ownFiles, ...withoutRepeats(bundle?.files ?? [], ownFiles)];
-  const registries = await buildClusterRegistries(input, report, dialect);
+  const registries = await buildClusterRegistries(input, report, dialect, publishIp);
   const memory = (field: "serversMemory" | "agentsMemory", what: string) =>
     input[field] === undefined ? undefined : attempt(() => parseMemory(input[field] as string, what), field);
   const serversMemory = memory("serversMemory", "servers memory");
@@ -184,7 +192,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     agents,
     image,
     datastore,
-    api,
+    api: kubeconfigServer === undefined ? api : { ...api, ...kubeconfigServer },
     ports: ports.map((p) => p.value),
     volumes: volumes.map(({ value }) => withFilters(value, EVERY_NODE)),
     env: env.map(({ value }) => withFilters(value, EVERY_NODE)),
@@ -253,10 +261,15 @@ function validateApiHost(host: string): string {
 
 /**
  * `[HOST:]PORT`; a host name must resolve here, since the port is bound to its address. Without a
- * host the port is bound to `defaultIp`; the kubeconfig names loopback for an unspecified address.
+ * host the port is bound to `defaultIp`; the kubeconfig names `reach` (loopback here, or the
+ * address a remote engine is reached at) for an unspecified address.
  */
-export async function parseApiPort(text: string | undefined, defaultIp = DEFAULT_HOST_IP): Promise<ApiEndpoint> {
-  const unnamed = { host: DEFAULT_HOST_IP, hostIp: defaultIp };
+export async function parseApiPort(
+  text: string | undefined,
+  defaultIp = DEFAULT_HOST_IP,
+  reach: string = DEFAULT_HOST_IP,
+): Promise<ApiEndpoint> {
+  const unnamed = { host: defaultIp === "0.0.0.0" || defaultIp.startsWith("127.") ? reach : defaultIp, hostIp: defaultIp };
   if (text === undefined || text === "") return unnamed;
   const colon = text.lastIndexOf(":");
   const hostText = colon < 0 ? "" : text.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
@@ -265,8 +278,8 @@ export async function parseApiPort(text: string | undefined, defaultIp = DEFAULT
   const port = hostPort !== undefined ? { hostPort } : {};
   if (hostText === "") return { ...unnamed, ...port };
   if (isIP(hostText) !== 0) {
-    // A kubeconfig pointing at 0.0.0.0 does not work everywhere; loopback reaches the same socket.
-    const host = hostText === "0.0.0.0" ? DEFAULT_HOST_IP : hostText;
+    // A kubeconfig pointing at 0.0.0.0 does not work everywhere; loopback (or the remote engine's address) reaches the same socket.
+    const host = hostText === "0.0.0.0" ? reach : hostText;
     return { host, hostIp: hostText, ...port };
   }
   if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(hostText)) {
@@ -278,6 +291,23 @@ export async function parseApiPort(text: string | undefined, defaultIp = DEFAULT
   } catch {
     throw new UsageError(`API host "${hostText}" in --api-port ${text} does not resolve to an IPv4 address here`);
   }
+}
+
+/** `--kubeconfig-server`: the URL clients use, and its host for the server certificate. */
+function parseKubeconfigServer(text: string): Pick<ApiEndpoint, "host" | "server"> {
+  const withScheme = text.includes("://") ? text : `https://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`invalid --kubeconfig-server "${text}": use https://HOST[:PORT]`);
+  }
+  if (url.protocol !== "https:" || (url.pathname !== "/" && url.pathname !== "") || url.search !== "") {
+    throw new UsageError(`invalid --kubeconfig-server "${text}": use https://HOST[:PORT]`);
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  validateApiHost(host);
+  return { host, server: `https://${url.host}` };
 }
 
 type Report = (message: string, field?: InputField, index?: number) => void;

@@ -6,6 +6,11 @@ import type { FileInput } from "./files.js";
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
 export interface ClusterInput {
   name?: string;
+  /**
+   * The engine the cluster lives on (a config file's `engine:`): a URL or a Docker context. The entry
+   * points pick the engine from it where nothing else names one; the spec does not hold it.
+   */
+  engine?: string;
   servers?: number;
   agents?: number;
   image?: string;
@@ -23,6 +28,11 @@ export interface ClusterInput {
   apiPort?: string;
   /** The name the kubeconfig and the server certificate use for the API, when it differs from the bound address. */
   apiHost?: string;
+  /**
+   * `https://HOST:PORT`, `HOST:PORT` or `HOST`: the API's address in the kubeconfig when clients reach it
+   * otherwise than where it is published (a NAT, a tunnel); HOST goes into the server certificate.
+   */
+  kubeconfigServer?: string;
   /** `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER]`. */
   ports?: readonly string[];
   /** `ARG@FILTER`; without a filter an argument goes to every server. */
@@ -99,4 +109,9 @@ export interface BuildOptions {
   readonly problems?: readonly string[];
   /** Whose defaults apply where the input says nothing (API address, image volume); k3box's by default. */
   readonly dialect?: Dialect;
+  /**
+   * The engine runs on another host, reached from here at this address: ports the input publishes
+   * without an address are published there (not on its loopback), and the kubeconfig names it.
+   */
+  readonly remoteAddress?: string;
 }

@@ -17,7 +17,7 @@ export function parsePortNumber(text: string, what: string, raw: string): number
  * Parses `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER]`.
  * Without a filter the mapping goes through the load balancer (filled in by the spec builder).
  */
-export function parsePortMapping(raw: string): PortMapping {
+export function parsePortMapping(raw: string, defaultHostIp = DEFAULT_HOST_IP): PortMapping {
   const { value, filter } = splitFilterSuffix(raw.trim());
   let filters: NodeFilter[] = [];
   if (filter !== undefined) filters = parseNodeFilters(filter, `port mapping "${raw}"`);
@@ -34,7 +34,7 @@ export function parsePortMapping(raw: string): PortMapping {
     body = body.slice(0, slash);
   }
 
-  let hostIp = DEFAULT_HOST_IP;
+  let hostIp = defaultHostIp;
   let hostPortText: string | undefined;
   let containerText: string;
   const bracket = /^\[([^\]]+)\]:(.*)$/.exec(body);

@@ -128,6 +128,8 @@ export interface ApiEndpoint {
   readonly hostIp: string;
   /** Undefined: a free port is chosen when the cluster is created. */
   readonly hostPort?: number;
+  /** The kubeconfig's server URL when clients reach the API otherwise than at host:hostPort (`--kubeconfig-server`). */
+  readonly server?: string;
 }
 
 export interface KubeconfigOptions {

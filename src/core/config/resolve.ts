@@ -16,6 +16,7 @@ type ScalarField =
   | "datastoreEndpoint"
   | "loadBalancerImage"
   | "apiPort"
+  | "kubeconfigServer"
   | "network"
   | "subnet"
   | "token"
@@ -64,6 +65,12 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   },
   { name: "K3BOX_LB_IMAGE", field: "loadBalancerImage", help: "load balancer image (--lb-image)", parse: text },
   { name: "K3BOX_API_PORT", field: "apiPort", help: "[HOST:]PORT of the API (--api-port)", parse: text },
+  {
+    name: "K3BOX_KUBECONFIG_SERVER",
+    field: "kubeconfigServer",
+    help: "https://HOST[:PORT] the kubeconfig names (--kubeconfig-server)",
+    parse: text,
+  },
   { name: "K3BOX_NETWORK", field: "network", help: "Docker network (--network)", parse: text },
   { name: "K3BOX_SUBNET", field: "subnet", help: "subnet of the cluster network (--subnet)", parse: text },
   { name: "K3BOX_TOKEN", field: "token", help: "join token (--token)", parse: text },

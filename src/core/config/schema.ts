@@ -24,6 +24,14 @@ const kubeAPI = z
   })
   .meta({ description: "Where the Kubernetes API is published on the host" });
 
+/** k3box's kubeAPI: k3d's, and the kubeconfig's own address when it is not where the API is published. */
+const k3boxKubeAPI = kubeAPI.extend({
+  server: z
+    .string()
+    .optional()
+    .meta({ description: "https://HOST[:PORT] written into the kubeconfig instead of the published address (a NAT, a tunnel)" }),
+});
+
 const volume = z.strictObject({
   volume: z
     .string()
@@ -97,7 +105,11 @@ export const k3boxConfigSchema = z
       })
       .optional()
       .meta({ description: "Where the servers keep the cluster's state" }),
-    kubeAPI: kubeAPI.optional(),
+    kubeAPI: k3boxKubeAPI.optional(),
+    engine: z
+      .string()
+      .optional()
+      .meta({ description: "The Docker engine: unix://, tcp://, ssh://[USER@]HOST, or a Docker context's name (--engine wins)" }),
     network: z.string().optional().meta({ description: "Docker network to use; an existing one is kept at delete" }),
     subnet: z.string().optional().meta({ description: "IPv4 CIDR of the cluster's network, or auto" }),
     token: z.string().optional().meta({ description: "Join token (default: 160 random bits)" }),

@@ -44,7 +44,12 @@ interface Common {
   readonly servers?: number;
   readonly agents?: number;
   readonly image?: string;
-  readonly kubeAPI?: { readonly host?: string; readonly hostIP?: string; readonly hostPort?: number | string };
+  readonly kubeAPI?: {
+    readonly host?: string;
+    readonly hostIP?: string;
+    readonly hostPort?: number | string;
+    readonly server?: string;
+  };
   readonly network?: string;
   readonly subnet?: string;
   readonly token?: string;
@@ -121,6 +126,7 @@ function translateCommon(c: Common, out: Collector): void {
       out.set("apiPort", `${ip}:${hostPort ?? ""}`, ["kubeAPI", hostPort !== undefined ? "hostPort" : "hostIP"]);
     }
     out.set("apiHost", host, ["kubeAPI", "host"]);
+    out.set("kubeconfigServer", c.kubeAPI.server, ["kubeAPI", "server"]);
   }
   out.set("network", c.network, ["network"]);
   out.set("subnet", c.subnet, ["subnet"]);
@@ -188,6 +194,7 @@ function runOptions(o: RunOptions | undefined, base: FieldPath, out: Collector):
 export function translateK3box(c: K3boxConfig, dir: string): Translated {
   const out = new Collector(dir);
   translateCommon(c, out);
+  out.set("engine", c.engine, ["engine"]);
   c.files?.forEach((f, i) => {
     if ((f.source === undefined) === (f.content === undefined)) {
       out.problem(["files", i], "give either source (a path) or content (the text itself)");

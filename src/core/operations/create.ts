@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Labels, Runtime } from "../../runtime/types.js";
+import type { EnginePlace, Labels, Runtime } from "../../runtime/types.js";
 import { ConflictError, UsageError } from "../../base/errors.js";
 import { checkBundleForCreate } from "../bundle/cluster.js";
 import { buildClusterSpec } from "../cluster-spec/build.js";
@@ -11,12 +11,13 @@ import { type EventSink, step } from "../events.js";
 import { execute } from "../executor.js";
 import type { Adaptation } from "../host/adaptations.js";
 import { adaptationsFor } from "../host/facts.js";
-import { assertPortFree, pickFreePort } from "../host-ports.js";
+import { placeAfterInput, settleLocalPorts, settleOnEngine, type PortRequest, type SettlePorts } from "../host-ports.js";
 import { ensureImage } from "../images/ensure.js";
 import { checkKubeconfigUpdatable, defaultKubeconfigPath, serializeKubeconfig, type KubeConfig } from "../kubeconfig/index.js";
 import { fetchClusterKubeconfig, mergeIntoFile } from "../kubeconfig/entries.js";
 import { K3BOX, type Dialect } from "../dialect.js";
 import { clusterSelector } from "../labels.js";
+import { managedSelector } from "../dialect.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
@@ -64,21 +65,23 @@ export interface CreateOptions extends OperationOptions {
  * everything it created is removed again (unless the spec turns rollback off).
  */
 export async function createCluster(input: ClusterInput, options: CreateOptions = {}): Promise<CreateResult> {
-  const spec = await buildClusterSpec(input, buildOptions(options));
+  const place = await placeAfterInput(options.runtime);
+  const spec = await buildClusterSpec(input, buildOptions(options, place.known));
+  place.check();
   checkCallerLabels(options.dialect ?? K3BOX, options.labels ?? {});
   const frame = { ...options, rollback: spec.rollback, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) };
   return runOperation(`creating cluster "${spec.name}"`, frame, async (op) => {
     const { runtime, onEvent, signal, undo, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, op.kubeconfigPath);
-    const prepared = await step(onEvent, "prepare", () =>
-      prepare(runtime, dialect, spec, onEvent, signal, kubeconfigPath, options.labels ?? {}),
-    );
+    const remote = place.known?.remote;
+    if (remote !== undefined) onEvent({ type: "note", message: remoteNote(remote, spec) });
+    const prepared = await step(onEvent, "prepare", () => prepare(op, spec, kubeconfigPath, place.known, options.labels ?? {}));
     const plan = prepared.plan(await adaptToEngine(op, spec));
     const registries = prepared.registries;
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
     await execute(plan.actions, op);
 
-    const server = `https://${plan.api.host}:${plan.api.hostPort}`;
+    const server = plan.api.server ?? `https://${plan.api.host}:${plan.api.hostPort}`;
     const serverNode = plan.nodes.find((n) => n.role === "server")?.name as string;
     const kubeconfig = await step(onEvent, "kubeconfig", () =>
       fetchClusterKubeconfig(runtime, { cluster: spec.name, server, node: serverNode, prefix: dialect.prefix }, signal),
@@ -137,16 +140,18 @@ export interface DryRun {
  * reads from the engine (conflicts, an existing network); it creates nothing and reserves no port.
  */
 export async function planClusterCreate(input: ClusterInput, options: CreateOptions = {}): Promise<DryRun> {
-  const spec = await buildClusterSpec(input, buildOptions(options));
+  const place = await placeAfterInput(options.runtime);
+  const spec = await buildClusterSpec(input, buildOptions(options, place.known));
+  place.check();
   return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, onEvent, signal, dialect }) => {
     const kubeconfigPath = kubeconfigTarget(spec, options.kubeconfigPath);
-    const { plan } = await planOnEngine(runtime, dialect, spec, onEvent, signal, kubeconfigPath, async () => ({
+    // The engine answers for a remote host's ports only by publishing them, which a dry run does not do.
+    const settle = place.known?.remote === undefined ? settleLocalPorts : undefined;
+    const { plan } = await planOnEngine(runtime, dialect, spec, onEvent, signal, kubeconfigPath, settle, false, {
       token: "<generated at create>",
       datastorePassword: "<generated at create>",
-      apiHostPort: spec.api.hostPort ?? 0,
-      portHostPorts: new Map(spec.ports.map((p, i) => [i, p.hostPort ?? 0])),
       labels: options.labels ?? {},
-    }));
+    });
     // The probe that decides the adaptations runs a container: a dry run leaves them out.
     return { spec, plan: plan([]) };
   });
@@ -167,9 +172,20 @@ function checkCallerLabels(d: Dialect, labels: Labels): void {
   }
 }
 
-/** The spec builder's options: the caller's, with the operation's dialect for its defaults. */
-function buildOptions(options: CreateOptions): CreateOptions["build"] {
-  return { ...options.build, dialect: options.dialect ?? options.build?.dialect ?? K3BOX };
+/** The spec builder's options: the caller's, with the operation's dialect and the engine's place for its defaults. */
+function buildOptions(options: CreateOptions, place: EnginePlace | undefined): CreateOptions["build"] {
+  return {
+    ...options.build,
+    dialect: options.dialect ?? options.build?.dialect ?? K3BOX,
+    ...(place?.remote !== undefined ? { remoteAddress: place.remote.address } : {}),
+  };
+}
+
+/** Says where a cluster on an engine elsewhere is published, and how to choose otherwise. */
+function remoteNote(remote: NonNullable<EnginePlace["remote"]>, spec: ClusterSpec): string {
+  return `the engine runs on ${remote.host}, not here: the API is published on ${spec.api.hostIp}${
+    spec.api.hostIp === remote.address ? ", the address the engine is reached at," : ""
+  } and the kubeconfig names ${spec.api.server ?? spec.api.host} (--api-port HOST:PORT, -p HOST:… and --kubeconfig-server choose otherwise)`;
 }
 
 /** What must hold on the engine before anything is created: no such cluster, a usable network. */
@@ -209,29 +225,27 @@ function kubeconfigTarget(spec: ClusterSpec, given: string | undefined): string 
   return spec.kubeconfig.updateDefault ? (given ?? defaultKubeconfigPath()) : undefined;
 }
 
-/** The plan, with the token and the host ports still to be chosen chosen for real. */
-function prepare(
-  runtime: Runtime,
-  d: Dialect,
+/**
+ * The plan, with the token and the host ports still to be chosen chosen for real: on this machine,
+ * or, for an engine elsewhere, by that engine (which needs the node image there first).
+ */
+async function prepare(
+  op: Operation,
   spec: ClusterSpec,
-  onEvent: EventSink,
-  signal: AbortSignal,
   kubeconfigPath: string | undefined,
+  place: EnginePlace | undefined,
   labels: Labels,
 ): Promise<PlanOnEngine> {
-  return planOnEngine(runtime, d, spec, onEvent, signal, kubeconfigPath, async () => {
-    const apiHostPort = spec.api.hostPort ?? (await pickFreePort(spec.api.hostIp));
-    const portHostPorts = new Map<number, number>();
-    for (const [i, p] of spec.ports.entries()) {
-      if (p.hostPort === undefined) portHostPorts.set(i, await pickFreePort(p.hostIp));
-    }
-    return {
-      token: spec.token ?? randomBytes(20).toString("hex"),
-      datastorePassword: randomBytes(24).toString("hex"),
-      apiHostPort,
-      portHostPorts,
-      labels,
-    };
+  const { runtime, dialect: d, signal, onEvent } = op;
+  let settle: SettlePorts = settleLocalPorts;
+  if (place?.remote !== undefined) {
+    await ensureImage(runtime, spec.image, onEvent, signal);
+    settle = settleOnEngine(runtime, spec.image, { ...managedSelector(d), [d.labels.role]: "ports" }, signal);
+  }
+  return planOnEngine(runtime, d, spec, onEvent, signal, kubeconfigPath, settle, true, {
+    token: spec.token ?? randomBytes(20).toString("hex"),
+    datastorePassword: randomBytes(24).toString("hex"),
+    labels,
   });
 }
 
@@ -252,8 +266,6 @@ function envName(name: string): string {
   return name.toUpperCase().replace(/-/g, "_");
 }
 
-type Choices = Pick<PlanContext, "token" | "apiHostPort" | "portHostPorts" | "datastorePassword" | "labels">;
-
 interface PlanOnEngine {
   /** The plan, given what the nodes need to run on this engine. */
   plan(adaptations: readonly Adaptation[]): CreatePlan;
@@ -264,9 +276,8 @@ interface PlanOnEngine {
  * The plan for a spec against the engine and the host as they are. Everything that can be known
  * before the first container exists is checked here, for a create and its dry run alike: the
  * kubeconfig file can be updated, no such cluster exists, the network is usable, the host ports
- * asked for are free, the registries, an external datastore answers. Then `choose` settles the
- * token, the datastore's password and the host ports still open (for real, or as placeholders for
- * a dry run).
+ * asked for are free, the registries, an external datastore answers. Then `settle` settles the
+ * host ports still open (for real, or as placeholders for a dry run); the secrets come chosen.
  */
 async function planOnEngine(
   runtime: Runtime,
@@ -275,16 +286,13 @@ async function planOnEngine(
   onEvent: EventSink,
   signal: AbortSignal,
   kubeconfigPath: string | undefined,
-  choose: () => Promise<Choices>,
+  settle: SettlePorts | undefined,
+  pick: boolean,
+  chosen: Pick<PlanContext, "token" | "datastorePassword" | "labels">,
 ): Promise<PlanOnEngine> {
   if (kubeconfigPath !== undefined) await checkKubeconfigUpdatable(kubeconfigPath);
   const { networkExists } = await checkTarget(runtime, d, spec, signal);
-  if (spec.api.hostPort !== undefined) await assertPortFree(spec.api.hostIp, spec.api.hostPort, "--api-port");
-  for (const p of spec.ports) {
-    if (p.hostPort !== undefined && p.protocol === "tcp") await assertPortFree(p.hostIp, p.hostPort, `port mapping "${p.raw}"`);
-  }
   const ds = spec.datastore;
-  if ("publish" in ds && ds.publish) await assertPortFree(ds.publish.hostIp, ds.publish.hostPort, "--datastore-port");
   if (ds.type === "external") {
     // From the cluster's network when it exists already; a network k3box is still to create reaches
     // what Docker's default bridge reaches.
@@ -294,8 +302,50 @@ async function planOnEngine(
       await checkReachable(runtime, d, { image: spec.image, network, endpoint: ds.endpoint }, onEvent, signal);
     });
   }
-  const choices = await choose();
-  const registries = await prepareClusterRegistries(runtime, d, spec, spec.network ?? networkName(d, spec.name), signal);
+  const create = spec.registries.create;
+  const requests: PortRequest[] = [
+    {
+      hostIp: spec.api.hostIp,
+      protocol: "tcp",
+      what: "--api-port",
+      ...(spec.api.hostPort !== undefined ? { hostPort: spec.api.hostPort } : {}),
+    },
+    ...spec.ports.map((p) => ({
+      hostIp: p.hostIp,
+      protocol: p.protocol,
+      what: `port mapping "${p.raw}"`,
+      ...(p.hostPort !== undefined ? { hostPort: p.hostPort } : {}),
+    })),
+    ...(create
+      ? [
+          {
+            hostIp: create.hostIp,
+            protocol: "tcp" as const,
+            what: `--registry-create ${create.name}`,
+            ...(create.hostPort !== undefined ? { hostPort: create.hostPort } : {}),
+          },
+        ]
+      : []),
+    // Its port is always given; settling only checks it is free.
+    ...("publish" in ds && ds.publish
+      ? [{ hostIp: ds.publish.hostIp, protocol: "tcp" as const, what: "--datastore-port", hostPort: ds.publish.hostPort }]
+      : []),
+  ];
+  const settled = settle ? await settle(requests, pick) : requests.map((r) => r.hostPort ?? 0);
+  const [apiHostPort = 0, ...rest] = settled;
+  const choices = {
+    ...chosen,
+    apiHostPort,
+    portHostPorts: new Map(spec.ports.map((_, i) => [i, rest[i] ?? 0])),
+  };
+  const registries = await prepareClusterRegistries(
+    runtime,
+    d,
+    spec,
+    spec.network ?? networkName(d, spec.name),
+    signal,
+    create ? rest[spec.ports.length] : undefined,
+  );
   const nodeEntrypoint = await loadNodeEntrypoint();
   const plan = (adaptations: readonly Adaptation[]) =>
     planCreate(

@@ -5,7 +5,7 @@
 import { createServer } from "node:net";
 import { RuntimeUnavailableError } from "../../base/errors.js";
 import type { DoctorCheck, DoctorOptions, DoctorReport } from "../doctor-report.js";
-import type { RuntimeInfo } from "../../runtime/types.js";
+import type { EnginePlace, RuntimeInfo } from "../../runtime/types.js";
 import { DEFAULT_K3S_IMAGE } from "../cluster-spec/defaults.js";
 import { step } from "../events.js";
 import { chooseAdaptations } from "../host/adaptations.js";
@@ -29,22 +29,36 @@ export function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   return runOperation("checking the engine", options, (op) => diagnose(op, options.image ?? DEFAULT_K3S_IMAGE));
 }
 
+const NO_ENGINE = "start the engine, or name another with --engine, DOCKER_HOST or a Docker context (docker context use)";
+
 async function diagnose(op: Operation, image: string): Promise<DoctorReport> {
   const { runtime, onEvent, signal } = op;
   const checks: DoctorCheck[] = [];
+  let place: EnginePlace;
   let engine: RuntimeInfo;
+  try {
+    place = await runtime.place();
+  } catch (err) {
+    if (!(err instanceof RuntimeUnavailableError)) throw err;
+    checks.push({ id: "engine", status: "blocker", found: err.message, action: NO_ENGINE });
+    return { probeImage: image, checks, blockers: 1 };
+  }
+  checks.push(endpointCheck(place));
   try {
     engine = await step(onEvent, "engine", () => runtime.info(signal));
   } catch (err) {
     if (!(err instanceof RuntimeUnavailableError)) throw err;
-    checks.push({ id: "engine", status: "blocker", found: err.message, action: "start the engine, or point DOCKER_HOST at one" });
-    return { probeImage: image, checks, blockers: 1 };
+    checks.push({ id: "engine", status: "blocker", found: err.message, action: NO_ENGINE });
+    return { place, probeImage: image, checks, blockers: 1 };
   }
   checks.push({
     id: "engine",
     status: "ok",
     found: `${engine.name} ${engine.version} (API ${engine.apiVersion}), ${engine.os}/${engine.arch}`,
   });
+  const kind = engineKindCheck(engine);
+  if (kind !== undefined) checks.push(kind);
+  if (kind?.status === "blocker") return report(place, engine, image, checks);
 
   let facts: NodeImageFacts | undefined;
   try {
@@ -86,7 +100,7 @@ async function diagnose(op: Operation, image: string): Promise<DoctorReport> {
           }
       : { id: "cgroup", status: "ok", found: cgroup },
   );
-  if (!facts) return report(engine, image, checks);
+  if (!facts) return report(place, engine, image, checks);
 
   const missing = facts.missingCapabilities;
   const fatal = missing.filter((c) => NEEDED_CAPABILITIES.includes(c));
@@ -182,6 +196,15 @@ async function diagnose(op: Operation, image: string): Promise<DoctorReport> {
             }
           : { id: "disk", status: "ok", found: `${gib(free)} free for containers` },
   );
+  if (place.remote !== undefined) {
+    checks.push({
+      id: "ports",
+      status: "skipped",
+      found: `the engine's ports are on ${place.remote.host}, not here`,
+      action: "k3box asks the engine which host ports are free when it creates a cluster",
+    });
+    return report(place, engine, image, checks);
+  }
   const taken = (await Promise.all(COMMON_PORTS.map(async (p) => ((await portFree(p)) ? undefined : p)))).filter(
     (p) => p !== undefined,
   );
@@ -195,11 +218,50 @@ async function diagnose(op: Operation, image: string): Promise<DoctorReport> {
         }
       : { id: "ports", status: "ok", found: `${COMMON_PORTS.join(", ")} free on 127.0.0.1` },
   );
-  return report(engine, image, checks);
+  return report(place, engine, image, checks);
 }
 
-function report(engine: RuntimeInfo, image: string, checks: DoctorCheck[]): DoctorReport {
-  return { engine, probeImage: image, checks, blockers: checks.filter((c) => c.status === "blocker").length };
+function report(place: EnginePlace, engine: RuntimeInfo, image: string, checks: DoctorCheck[]): DoctorReport {
+  return { place, engine, probeImage: image, checks, blockers: checks.filter((c) => c.status === "blocker").length };
+}
+
+/** Which engine and why; a remote one publishes ports on its own host. */
+function endpointCheck(place: EnginePlace): DoctorCheck {
+  const why = place.reason !== undefined ? ` (${place.reason})` : "";
+  return place.remote === undefined
+    ? {
+        id: "endpoint",
+        status: "ok",
+        found: `${place.endpoint}${why}`,
+        action: "on this machine: ports are published on 127.0.0.1",
+      }
+    : {
+        id: "endpoint",
+        status: "ok",
+        found: `${place.endpoint}${why}`,
+        action: `on ${place.remote.host} (${place.remote.address}), not this machine: the API and ports are published there, and kubeconfigs name ${place.remote.address}`,
+      };
+}
+
+/** Podman's Docker-compatible API: rootful works, with the differences k3box handles; rootless is refused. */
+function engineKindCheck(engine: RuntimeInfo): DoctorCheck | undefined {
+  if (engine.rootless) {
+    return {
+      id: "rootless",
+      status: "blocker",
+      found: `${engine.name} runs rootless`,
+      action:
+        "k3s nodes need privileged containers that can manage cgroups, iptables and mounts, which a rootless engine cannot give: use a rootful engine (for Podman: podman system service as root)",
+    };
+  }
+  if (engine.name !== "podman") return undefined;
+  return {
+    id: "podman",
+    status: "adapted",
+    found: `Podman's Docker-compatible API (rootful)`,
+    action:
+      "k3box handles how it differs from Docker (the node image probe without a network, network errors, aliases, container states)",
+  };
 }
 
 function portFree(port: number): Promise<boolean> {

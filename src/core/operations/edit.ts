@@ -12,7 +12,8 @@ import { parsePortMapping, placePort } from "../cluster-spec/ports.js";
 import type { LoadBalancerSettings, PortMapping } from "../cluster-spec/types.js";
 import { loadCluster } from "../cluster-ref.js";
 import { execute } from "../executor.js";
-import { assertPortFree, pickFreePort } from "../host-ports.js";
+import { defaultPublishAddress, portSettler } from "../host-ports.js";
+import { managedSelector } from "../dialect.js";
 import { clusterSelector, indexOf } from "../labels.js";
 import { NGINX_CONFIG_PATH } from "../loadbalancer/nginx.js";
 import { sharedListenerProblem } from "../loadbalancer/targets.js";
@@ -56,6 +57,8 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
   return runOperation(`editing the ports of cluster "${name}"`, frame, async (op) => {
     const { runtime, signal, dialect } = op;
     const keys = dialect.labels;
+    const place = await runtime.place();
+    const publishIp = defaultPublishAddress(place);
     const ref = await loadCluster(op, name);
     const lb = ref.loadBalancer;
     if (!lb) {
@@ -70,7 +73,7 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
     const problems: string[] = [];
     const parsed = adds.flatMap((raw) => {
       try {
-        const given = parsePortMapping(raw);
+        const given = parsePortMapping(raw, publishIp);
         const placed = placePort(given, counts);
         checkFiltersSelect(given.filters, present, `--port-add "${raw}"`);
         return [placed];
@@ -95,7 +98,7 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
     const api = lb.spec.ports?.find((b) => isApi(b, apiHostPort));
     if (!api) throw new UsageError(`the load balancer of cluster "${name}" does not publish the API port ${apiHostPort}`);
     const current = pairMappings(
-      storedPortSpecs(dialect, lb).map((raw) => ({ raw, mapping: placePort(parsePortMapping(raw), counts) })),
+      storedPortSpecs(dialect, lb).map((raw) => ({ raw, mapping: placePort(parsePortMapping(raw, publishIp), counts) })),
       lb.spec.ports ?? [],
       apiHostPort,
     );
@@ -106,19 +109,27 @@ export function editClusterPorts(name: string, edit: PortEdit, options: Operatio
     if (listener !== undefined) throw new UsageError(listener);
     // A host port this edit deletes is free again by the time the new load balancer starts.
     const freed = new Set([...removed].map((m) => `${m.binding.hostIp}:${m.binding.hostPort}/${m.binding.protocol}`));
-    for (const p of parsed) {
-      if (p.hostPort === undefined || p.protocol !== "tcp" || freed.has(`${p.hostIp}:${p.hostPort}/tcp`)) continue;
-      await assertPortFree(p.hostIp, p.hostPort, `--port-add "${p.raw}"`);
-    }
-    const added: Array<{ raw: string; mapping: PortMapping; binding: PublishedPort }> = [];
-    for (const p of parsed) {
-      const hostPort = p.hostPort ?? (await pickFreePort(p.hostIp));
-      added.push({
-        raw: p.raw,
-        mapping: p,
-        binding: { containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort },
-      });
-    }
+    const settle = portSettler(place, runtime, lb.image, { ...managedSelector(dialect), [keys.role]: "ports" }, signal);
+    const hostPorts = await settle(
+      parsed.map((p) => ({
+        hostIp: p.hostIp,
+        protocol: p.protocol,
+        what: `--port-add "${p.raw}"`,
+        // A port this edit deletes is not checked: it is free again when the new load balancer starts.
+        ...(p.hostPort !== undefined && !freed.has(`${p.hostIp}:${p.hostPort}/${p.protocol}`) ? { hostPort: p.hostPort } : {}),
+      })),
+      true,
+    );
+    const added = parsed.map((p, i) => ({
+      raw: p.raw,
+      mapping: p as PortMapping,
+      binding: {
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+        hostIp: p.hostIp,
+        hostPort: p.hostPort ?? (hostPorts[i] as number),
+      } as PublishedPort,
+    }));
     const next = [...kept, ...added];
     const raws = next.map((m) => m.raw);
 

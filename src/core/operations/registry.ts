@@ -9,8 +9,9 @@ import { validateClusterName } from "../cluster-spec/validate.js";
 import { observeClusters, type ClusterStatus } from "../cluster-status.js";
 import { step } from "../events.js";
 import { execute } from "../executor.js";
-import { assertPortFree, pickFreePort } from "../host-ports.js";
-import type { Dialect } from "../dialect.js";
+import { defaultPublishAddress, placeAfterInput, portSettler } from "../host-ports.js";
+import { ensureImage } from "../images/ensure.js";
+import { managedSelector, type Dialect } from "../dialect.js";
 import { clusterSelector, registrySelector } from "../labels.js";
 import { registryContainerName } from "../naming.js";
 import { REGISTRY_HOSTING_MANIFEST_PATH } from "../node/paths.js";
@@ -71,7 +72,9 @@ export interface CreateRegistryOptions extends OperationOptions {
 
 /** Creates and starts a registry and waits until `/v2/` answers; on failure nothing is left. */
 export async function createRegistry(input: RegistryInput, options: CreateRegistryOptions = {}): Promise<RegistryStatus> {
-  const spec = buildRegistrySpec(input, options.dialect?.prefix);
+  const place = await placeAfterInput(options.runtime);
+  const spec = buildRegistrySpec(input, options.dialect?.prefix, place.known ? defaultPublishAddress(place.known) : undefined);
+  place.check();
   return runOperation(`creating registry "${spec.name}"`, options, async (op) => {
     const { runtime, onEvent, signal, dialect } = op;
     const container = registryContainerName(dialect, spec.name);
@@ -82,8 +85,28 @@ export async function createRegistry(input: RegistryInput, options: CreateRegist
         throw new ConflictError(`registry "${spec.name}" already exists (container ${container})`);
       }
       if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
-      if (spec.hostPort !== undefined) await assertPortFree(spec.hostIp, spec.hostPort, "--port");
-      return spec.hostPort ?? (await pickFreePort(spec.hostIp));
+      const where = await runtime.place();
+      // An engine elsewhere is asked with the registry's own image, which it needs anyway.
+      if (where.remote !== undefined) await ensureImage(runtime, spec.image, onEvent, signal);
+      const labels = { ...managedSelector(dialect), [dialect.labels.role]: "ports" };
+      const [port] = await portSettler(
+        where,
+        runtime,
+        spec.image,
+        labels,
+        signal,
+      )(
+        [
+          {
+            hostIp: spec.hostIp,
+            protocol: "tcp",
+            what: "--port",
+            ...(spec.hostPort !== undefined ? { hostPort: spec.hostPort } : {}),
+          },
+        ],
+        true,
+      );
+      return port as number;
     });
     await execute(
       sequence([

@@ -73,7 +73,14 @@ export interface CreatePlan {
     readonly endpoint?: string;
     readonly container?: PlannedDatastore;
   };
-  readonly api: { readonly host: string; readonly hostIp: string; readonly hostPort: number; readonly via: string };
+  readonly api: {
+    readonly host: string;
+    readonly hostIp: string;
+    readonly hostPort: number;
+    readonly via: string;
+    /** The kubeconfig's server URL when it is not https://host:hostPort. */
+    readonly server?: string;
+  };
   readonly actions: Action;
 }
 
@@ -99,6 +106,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
     [keys.apiHost]: spec.api.host,
     [keys.apiHostIp]: spec.api.hostIp,
     [keys.apiPort]: String(ctx.apiHostPort),
+    ...(spec.api.server !== undefined ? { [keys.apiServer]: spec.api.server } : {}),
   };
   // What k3d itself records on every node, for k3d and the tools that read its labels.
   const foreign = d.foreign;
@@ -395,6 +403,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
       hostIp: spec.api.hostIp,
       hostPort: ctx.apiHostPort,
       via: lb ? lb.name : (servers[0]?.name ?? ""),
+      ...(spec.api.server !== undefined ? { server: spec.api.server } : {}),
     },
     actions,
   };

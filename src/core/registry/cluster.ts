@@ -2,7 +2,6 @@
 import type { ContainerInfo, Runtime } from "../../runtime/types.js";
 import { ConflictError, NotFoundError, UsageError } from "../../base/errors.js";
 import type { ClusterSpec, NodeFile } from "../cluster-spec/types.js";
-import { assertPortFree, pickFreePort } from "../host-ports.js";
 import { isManaged, type Dialect } from "../dialect.js";
 import { REGISTRY_ROLE } from "../labels.js";
 import { clusterRegistryContainerName, registryContainerCandidates } from "../naming.js";
@@ -53,6 +52,8 @@ export async function prepareClusterRegistries(
   spec: ClusterSpec,
   network: string,
   signal: AbortSignal,
+  /** The host port settled for the registry to create (checked free, or picked); 0 in a dry run that picks none. */
+  createHostPort?: number,
 ): Promise<ClusterRegistryPlan> {
   const { create, use, config } = spec.registries;
   const entries: RegistryEndpoint[] = [];
@@ -64,8 +65,7 @@ export async function prepareClusterRegistries(
         `registry "${create.name}" of --registry-create already exists (use --registry-use ${create.name})`,
       );
     }
-    if (create.hostPort !== undefined) await assertPortFree(create.hostIp, create.hostPort, `--registry-create ${create.name}`);
-    hostPort = create.hostPort ?? (await pickFreePort(create.hostIp));
+    hostPort = createHostPort ?? create.hostPort ?? 0;
     entries.push({ ...endpointOf(create.name, create.hostIp, hostPort, REGISTRY_INTERNAL_PORT, container), owner: spec.name });
   }
   const connect: string[] = [];

@@ -31,7 +31,7 @@ export interface RegistryInput {
 }
 
 /** Validates everything at once, like the cluster spec builder; `prefix` is the one a name may carry. */
-export function buildRegistrySpec(input: RegistryInput, prefix?: string): RegistryCreateSpec {
+export function buildRegistrySpec(input: RegistryInput, prefix?: string, defaultHostIp = DEFAULT_HOST_IP): RegistryCreateSpec {
   const problems: string[] = [];
   const attempt = <T>(fn: () => T): T | undefined => {
     try {
@@ -59,7 +59,7 @@ export function buildRegistrySpec(input: RegistryInput, prefix?: string): Regist
   return {
     name,
     image,
-    hostIp: where?.hostIp ?? DEFAULT_HOST_IP,
+    hostIp: where?.hostIp ?? defaultHostIp,
     ...(where?.hostPort !== undefined ? { hostPort: where.hostPort } : {}),
     ...(volume ? { volume } : {}),
     ...(input.proxyRemoteUrl !== undefined
@@ -95,6 +95,7 @@ export async function buildClusterRegistries(
   input: ClusterInput,
   report: RegistryProblems,
   d: Dialect = K3BOX,
+  defaultHostIp = DEFAULT_HOST_IP,
 ): Promise<ClusterRegistries | undefined> {
   // A registry made with the cluster keeps its name as given where the dialect names it verbatim.
   const createPrefix = d.registryCreateVerbatim ? "" : d.prefix;
@@ -121,7 +122,7 @@ export async function buildClusterRegistries(
       ? undefined
       : await attempt("registryCreate", undefined, () => {
           const { name, ...port } = parseRegistryCreateRef(input.registryCreate as string, "--registry-create", createPrefix);
-          return buildRegistrySpec({ name, port }, createPrefix);
+          return buildRegistrySpec({ name, port }, createPrefix, defaultHostIp);
         });
   const use: Array<{ name: string; port?: number }> = [];
   for (const [index, text] of (input.registryUse ?? []).entries()) {

@@ -28,21 +28,27 @@ function engineMessage(e: EngineError): string {
   return (e.json?.message ?? (detail || undefined) ?? e.reason ?? "unknown error").trim();
 }
 
-/** Maps a dockerode failure to k3box's backend-neutral errors, keeping the original as `cause`. */
-export function mapEngineError(err: unknown, what: string, signal?: AbortSignal): Error {
+/**
+ * Maps a dockerode failure to k3box's backend-neutral errors, keeping the original as `cause`;
+ * `engine` names the engine in the message when it cannot be reached.
+ */
+export function mapEngineError(err: unknown, what: string, signal?: AbortSignal, engine?: string): Error {
   if (err instanceof K3boxError) return err;
   if (signal?.aborted) return abortError(signal, what);
   const e = (err ?? {}) as EngineError;
   if (e.code !== undefined && UNREACHABLE.has(e.code)) {
     return new RuntimeUnavailableError(
-      `cannot reach the Docker engine (${e.code}${process.env.DOCKER_HOST ? ` at ${process.env.DOCKER_HOST}` : ""}): is it running?`,
-      { cause: err },
+      `cannot reach the Docker engine (${e.code}${engine ? ` at ${engine}` : ""}): is it running?`,
+      {
+        cause: err,
+      },
     );
   }
   const msg = engineMessage(e);
   if (e.statusCode === 404) return new NotFoundError(`${what}: ${msg}`, { cause: err });
   if (e.statusCode === 409) return new ConflictError(`${what}: ${msg}`, { cause: err });
-  if (/port is already allocated|address already in use/i.test(msg)) {
+  // Podman answers a name in use with 500 and says so in words.
+  if (/port is already allocated|address already in use|network already exists|is already in use by container/i.test(msg)) {
     return new ConflictError(`${what}: ${msg}`, { cause: err });
   }
   return new K3boxError(`${what}: ${msg}`, { cause: err });
@@ -53,8 +59,8 @@ const IMAGE_MISSING =
   /manifest unknown|not found|does not exist|pull access denied|repository name not known|no such host|name or service not known/i;
 
 /** A pull's failure: an image that is not there and cannot be pulled is "not found", as for any other missing thing. */
-export function mapPullError(err: unknown, what: string, signal?: AbortSignal): Error {
-  const mapped = mapEngineError(err, what, signal);
+export function mapPullError(err: unknown, what: string, signal?: AbortSignal, engine?: string): Error {
+  const mapped = mapEngineError(err, what, signal, engine);
   if (mapped instanceof K3boxError && mapped.name === "K3boxError" && IMAGE_MISSING.test(mapped.message)) {
     return new NotFoundError(mapped.message, { cause: err });
   }

@@ -16,16 +16,22 @@ import type {
   PullProgress,
   Runtime,
   RuntimeInfo,
+  EnginePlace,
   StreamedFile,
   VolumeSpec,
 } from "../types.js";
-import { connect } from "./connect.js";
+import { connect, placeOf, type Connection } from "./connect.js";
+import { resolveEndpoint, type EngineChoice, type EngineEndpoint } from "./endpoint.js";
 import { mapEngineError, mapPullError } from "./errors.js";
 import { fromInspect, fromNetworkInspect, labelFilter, toCreateOptions } from "./translate.js";
 
 export interface DockerRuntimeOptions {
-  /** Defaults to what DOCKER_HOST says, else the local socket. */
+  /** A client made elsewhere (it is taken to be on this machine). */
   readonly docker?: Docker;
+  /** The engine to use: a URL or a Docker context. Without one, as DOCKER_HOST and the Docker contexts say. */
+  readonly engine?: EngineChoice;
+  /** The environment the engine is chosen from (default: the process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Rejects as soon as the signal aborts, so a hung engine call never blocks cancellation. */
@@ -34,12 +40,12 @@ export interface DockerRuntimeOptions {
  * cut short by the signal: once sent, the engine carries it out anyway, and a caller that gave
  * up early could not record its undo. It is not started after an abort.
  */
-async function guardChange<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+async function guardChange<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, map?: MapError): Promise<T> {
   if (signal?.aborted) throw abortError(signal, what);
-  return guard(what, undefined, fn);
+  return guard(what, undefined, fn, map);
 }
 
-type MapError = (err: unknown, what: string, signal?: AbortSignal) => Error;
+type MapError = (err: unknown, what: string, signal?: AbortSignal, engine?: string) => Error;
 
 async function guard<T>(
   what: string,
@@ -67,23 +73,42 @@ function isNotFound(err: unknown): boolean {
 }
 
 export class DockerRuntime implements Runtime {
-  private client: Promise<Docker> | undefined;
+  private client: Promise<Connection> | undefined;
+  private resolved: EngineEndpoint | undefined;
 
-  constructor(options: DockerRuntimeOptions = {}) {
-    if (options.docker) this.client = Promise.resolve(options.docker);
+  constructor(private readonly options: DockerRuntimeOptions = {}) {
+    if (options.docker) this.client = Promise.resolve({ docker: options.docker });
+  }
+
+  /** The engine this runtime talks to, and why that one. Throws for one that cannot be named (exit 3). */
+  endpoint(): EngineEndpoint {
+    if (this.options.docker) return { host: "unix:///var/run/docker.sock", reason: "a client given to k3box", name: "docker" };
+    this.resolved ??= resolveEndpoint(this.options.engine, this.options.env ?? process.env);
+    return this.resolved;
+  }
+
+  place(): Promise<EnginePlace> {
+    return this.options.docker ? Promise.resolve({ endpoint: "docker" }) : placeOf(this.endpoint());
+  }
+
+  /** Closes the connection to the engine (an ssh connection, say); the next call opens a new one. */
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    (await client?.catch(() => undefined))?.ssh?.close();
   }
 
   /** The engine client, made on the first call: commands that never reach the engine do not load it. */
-  private engine(): Promise<Docker> {
+  private async engine(): Promise<Docker> {
     if (this.client === undefined) {
-      const client = connect();
+      const client = (async () => connect(this.endpoint()))();
       this.client = client;
       // A failed connection is not kept: the next call tries again.
       client.catch(() => {
         if (this.client === client) this.client = undefined;
       });
     }
-    return this.client;
+    return (await this.client).docker;
   }
 
   private guard<T>(
@@ -92,11 +117,21 @@ export class DockerRuntime implements Runtime {
     fn: (docker: Docker) => Promise<T>,
     map: MapError = mapEngineError,
   ): Promise<T> {
-    return guard(what, signal, async () => fn(await this.engine()), map);
+    return guard(
+      what,
+      signal,
+      async () => fn(await this.engine()),
+      (err, w, s) => map(err, w, s, this.resolved?.host),
+    );
   }
 
   private guardChange<T>(what: string, signal: AbortSignal | undefined, fn: (docker: Docker) => Promise<T>): Promise<T> {
-    return guardChange(what, signal, async () => fn(await this.engine()));
+    return guardChange(
+      what,
+      signal,
+      async () => fn(await this.engine()),
+      (err, w, s) => mapEngineError(err, w, s, this.resolved?.host),
+    );
   }
 
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
@@ -109,10 +144,14 @@ export class DockerRuntime implements Runtime {
         Architecture?: string;
         CgroupVersion?: string;
         CgroupDriver?: string;
+        SecurityOptions?: string[];
       };
+      const rootless = (i.SecurityOptions ?? []).some((o) => o.includes("name=rootless"));
       return {
         id: i.ID ?? "",
-        name: "docker",
+        // Podman's Docker-compatible API says so only among the components of its version.
+        name: (version.Components ?? []).some((c) => c.Name === "Podman Engine") ? "podman" : "docker",
+        ...(rootless ? { rootless } : {}),
         version: version.Version,
         apiVersion: version.ApiVersion,
         os: i.OSType ?? "linux",

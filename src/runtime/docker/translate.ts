@@ -85,11 +85,10 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       NetworkMode: spec.network,
       ...engineSettings(spec),
     } as Docker.HostConfig,
-    NetworkingConfig: {
-      EndpointsConfig: {
-        [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] },
-      },
-    },
+    // No endpoint for a container without its own network stack: Podman refuses one.
+    ...(spec.network === "none" || spec.network === "host"
+      ? {}
+      : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] } } } }),
   };
 }
 
@@ -105,6 +104,13 @@ function toDockerMount(m: Mount): Docker.MountSettings {
 }
 
 const STATES = new Set(["created", "running", "paused", "restarting", "removing", "exited", "dead"]);
+/** Podman's own words for states Docker names otherwise (a crash-looping container shows `stopped`). */
+const PODMAN_STATES: Readonly<Record<string, ContainerInfo["state"]>> = {
+  stopped: "exited",
+  configured: "created",
+  initialized: "created",
+  stopping: "running",
+};
 
 type PortMap = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null | undefined>;
 
@@ -136,7 +142,9 @@ export function fromInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     const i = e.indexOf("=");
     if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
   }
-  const status = STATES.has(c.State.Status) ? (c.State.Status as ContainerInfo["state"]) : "dead";
+  const status = STATES.has(c.State.Status)
+    ? (c.State.Status as ContainerInfo["state"])
+    : (PODMAN_STATES[c.State.Status] ?? "dead");
   const started = c.State.StartedAt && !c.State.StartedAt.startsWith("0001") ? new Date(c.State.StartedAt) : undefined;
   const finished = c.State.FinishedAt && !c.State.FinishedAt.startsWith("0001") ? new Date(c.State.FinishedAt) : undefined;
   return {

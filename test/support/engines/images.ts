@@ -67,9 +67,11 @@ function splitTag(ref: string): { repo: string; tag: string } {
 export async function renameAsPulled(podman: Docker, refs: readonly string[]): Promise<void> {
   for (const ref of refs) {
     const pulled = dockerHubName(ref);
-    // A reference with a registry keeps its name on load.
-    if (pulled === ref) continue;
-    const local = `localhost/${ref}`;
+    // Docker saves a Docker Hub image under its short name (nginx:1, not docker.io/library/nginx:1);
+    // an image of another registry keeps its name on load.
+    const saved = pulled.replace(/^docker\.io\/(library\/)?/, "");
+    if (saved === pulled) continue;
+    const local = `localhost/${saved}`;
     const { repo, tag } = splitTag(pulled);
     await podman.getImage(local).tag({ repo, tag });
     await podman.getImage(local).remove();

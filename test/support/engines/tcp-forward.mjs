@@ -9,8 +9,9 @@ if (!address || !port || !socketPath) {
   process.stderr.write("usage: tcp-forward.mjs <address> <port> <unix socket>\n");
   process.exit(2);
 }
-const server = createServer((client) => {
-  const upstream = connect(socketPath);
+// Half-open both ways: the docker CLI closes its write side after an exec's input and still reads the output.
+const server = createServer({ allowHalfOpen: true }, (client) => {
+  const upstream = connect({ path: socketPath, allowHalfOpen: true });
   client.pipe(upstream).pipe(client);
   const close = () => {
     client.destroy();

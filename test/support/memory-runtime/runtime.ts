@@ -9,6 +9,7 @@ import { K3boxError, NotFoundError } from "../../../src/base/errors.js";
 import type {
   ContainerInfo,
   ContainerSpec,
+  EnginePlace,
   ExecResult,
   FileEntry,
   ImageBuild,
@@ -53,6 +54,8 @@ export interface MemoryRuntimeOptions {
   readonly images?: Readonly<Record<string, ImageConfig>>;
   /** Images a pull can fetch, by name. */
   readonly registry?: Readonly<Record<string, ImageConfig>>;
+  /** The engine plays one on another host, reached at this address (its published ports are there). */
+  readonly remote?: { readonly host: string; readonly address: string };
 }
 
 /** A failure Docker answers with 404 is, for the calls that tolerate a missing object, no failure. */
@@ -89,7 +92,7 @@ export class MemoryRuntime implements Runtime {
   private readonly state = new EngineState();
   private readonly gate = new CallGate();
 
-  constructor(options: MemoryRuntimeOptions = {}) {
+  constructor(private readonly options: MemoryRuntimeOptions = {}) {
     for (const [ref, config] of Object.entries(options.images ?? {})) this.seedImage(ref, config);
     for (const [ref, config] of Object.entries(options.registry ?? {})) this.seedRegistryImage(ref, config);
   }
@@ -107,6 +110,11 @@ export class MemoryRuntime implements Runtime {
   }
 
   // ---- Runtime ----
+
+  place(): Promise<EnginePlace> {
+    const remote = this.options.remote;
+    return Promise.resolve({ endpoint: remote ? `tcp://${remote.host}:2375` : this.id, ...(remote ? { remote } : {}) });
+  }
 
   info(signal?: AbortSignal): Promise<RuntimeInfo> {
     return this.call("info", [], [], "engine info", signal, "guard", () => ({
