@@ -37,7 +37,7 @@ describe("completion", () => {
       expect(await bashComplete(["k3box", "node", "stop", `k3box-${prefix}`], sb.env)).toEqual([`k3box-${name}-server-0`]);
       expect(await bashComplete(["k3box", "kubeconfig", "get", prefix], sb.env)).toEqual([name]);
       expect(await bashComplete(["k3box", "clu"], sb.env)).toEqual(["cluster"]);
-      expect(await bashComplete(["k3box", "cluster", "create", "--kubeconfig-s"], sb.env)).toEqual([
+      expect(await bashComplete(["k3box", "cluster", "create", "--kubeconfig-sw"], sb.env)).toEqual([
         "--kubeconfig-switch-context",
       ]);
     } finally {

@@ -276,7 +276,7 @@ describe("node create on a cluster with one server and no embedded etcd", () => 
       const before = await containerIds(name);
       const r = await sb.k3box(["node", "create", "--cluster", name, "--role", "server"]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain("single server without embedded etcd");
+      expect(r.stderr).toContain("single server on sqlite, without embedded etcd");
       expect(r.stderr).toContain("--servers 3");
       expect(await containerIds(name)).toEqual(before);
       // A first agent is cloned from the server, yet gets what every agent was meant to: the node label.

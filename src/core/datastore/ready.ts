@@ -8,6 +8,8 @@ import { ENGINES, type DatastoreEngine } from "./engines.js";
 /** A first start initialises the database (a minute on a slow disk); this bounds one that never answers. */
 const READY_LIMIT_MS = 300_000;
 const INTERVAL_MS = 500;
+/** A database that restarts this often before it answers is crash-looping (its image's own init does not restart the container). */
+const RESTARTS_BEFORE_READY = 2;
 /** What the engine answers when the program is not in the image: asking again will not help. */
 const NOT_RUNNABLE = new Set([126, 127]);
 
@@ -28,6 +30,13 @@ export async function waitForDatastore(
       throw new NodeFailedError(
         container,
         `datastore ${container} exited with code ${info.exitCode ?? "?"}`,
+        await explainLog(runtime, container, signal),
+      );
+    }
+    if (info.restartCount >= RESTARTS_BEFORE_READY) {
+      throw new NodeFailedError(
+        container,
+        `datastore ${container} keeps restarting before it accepts connections (${info.restartCount} restarts, last exit code ${info.exitCode ?? "?"})`,
         await explainLog(runtime, container, signal),
       );
     }
