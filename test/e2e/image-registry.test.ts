@@ -6,6 +6,13 @@ import { DOUBLE_IMAGE, Sandbox, docker, dockerJson, leftovers, uniqueName } from
 /** Where k3s' containerd (and so the kubelet's pulls) reads its per-registry host configs. */
 const HOSTS_DIR = "/var/lib/rancher/k3s/agent/etc/containerd/certs.d";
 
+/** The image refs a node's containerd holds. */
+async function listed(node: string): Promise<string[]> {
+  const r = await docker(["exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
 interface PushJson {
   cluster: string;
   registry: string;
@@ -25,12 +32,6 @@ describe("image import --mode registry", () => {
   const registry = uniqueName("lazy");
   const tags: string[] = [];
   let image = "";
-
-  const listed = async (node: string) => {
-    const r = await docker(["exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
-    expect(r.code, r.stderr).toBe(0);
-    return r.stdout.split("\n").filter(Boolean);
-  };
 
   beforeAll(async () => {
     sb = await Sandbox.create();
@@ -54,11 +55,11 @@ describe("image import --mode registry", () => {
     expect((await docker(["ps", "-a", "-q", "--filter", `name=^k3box-${registry}$`])).stdout.trim()).toBe("");
   });
 
-  it("refuses a cluster without a registry, naming how to get one, and changes no node", async () => {
-    const r = await sb.k3box(["image", "import", image, "-c", name, "--mode", "registry"]);
+  it("a missing image fails before anything is made: no registry, no node changed", async () => {
+    const r = await sb.k3box(["image", "import", `${image}-missing`, "-c", name, "--mode", "registry"]);
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain(`cluster "${name}" has no running registry`);
-    expect(r.stderr).toContain("--registry-create");
+    expect(r.stderr).toContain(`image "${image}-missing" not found`);
+    expect((await docker(["ps", "-a", "-q", "--filter", `name=^k3box-${name}-registry$`])).stdout.trim()).toBe("");
     for (const node of [server, agent]) {
       expect((await docker(["exec", node, "test", "-e", `${HOSTS_DIR}/docker.io`])).code).not.toBe(0);
     }

@@ -7,8 +7,10 @@ import { NotFoundError, UsageError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
 import type { Dialect } from "../dialect.js";
 import { execute } from "../executor.js";
+import { defaultPublishAddress } from "../host-ports.js";
 import { clusterSelector, registrySelector } from "../labels.js";
-import { runOperation, type OperationOptions } from "../operation.js";
+import { clusterRegistryContainerName, networkName, registryContainerName } from "../naming.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 import { parallel, type Action } from "../plan/actions.js";
 import { RegistryClient, pushArchive, registryPath, type PushedImage } from "../images/registry-push.js";
 import { meter } from "../images/progress.js";
@@ -17,7 +19,9 @@ import { registryNames } from "../registry/addresses.js";
 import { readNodeRegistries, registriesChange } from "../registry/cluster.js";
 import { withMirror } from "../registry/config.js";
 import { endpointFromContainer } from "../registry/container.js";
+import { clusterRegistrySpec } from "../registry/spec.js";
 import type { RegistryEndpoint } from "../registry/types.js";
+import { addRegistry, planRegistryChange } from "./registry.js";
 
 export interface RegistryImportResult {
   readonly cluster: string;
@@ -28,7 +32,8 @@ export interface RegistryImportResult {
 
 /**
  * Pushes engine images to the cluster's registry under their own names, and makes every node's
- * containerd look for those names' registries (docker.io, …) there first. An image the registry
+ * containerd look for those names' registries (docker.io, …) there first. A cluster without a
+ * registry gets one, owned by the cluster; a failure removes it again. An image the registry
  * already holds as the same engine image is not sent again.
  */
 export function importImagesToRegistry(
@@ -47,7 +52,6 @@ export function importImagesToRegistry(
       return parseImageReference(i);
     });
     const nodes = await clusterNodes(runtime, dialect, cluster, signal);
-    const registry = await clusterRegistry(runtime, dialect, cluster, nodes, signal);
     const ids = await Promise.all(
       refs.map(async (r) => {
         const info = await runtime.inspectImage(r.familiar, signal);
@@ -55,6 +59,9 @@ export function importImagesToRegistry(
         return info.id;
       }),
     );
+    // Checked first: a missing image leaves no registry behind for nothing.
+    const registry =
+      (await clusterRegistry(runtime, dialect, cluster, nodes, signal)) ?? (await createClusterRegistry(op, cluster, nodes));
 
     // The mirrors first: once an image is in the registry, every node can find it.
     const hosts = [...new Set(refs.map((r) => r.canonical.slice(0, r.canonical.indexOf("/"))))];
@@ -142,17 +149,34 @@ async function clusterRegistry(
   cluster: string,
   nodes: readonly ContainerInfo[],
   signal: AbortSignal,
-): Promise<RegistryEndpoint> {
+): Promise<RegistryEndpoint | undefined> {
   const network = nodes[0]?.labels[d.labels.network] ?? "";
   const attached = (await runtime.listContainers(registrySelector(d), signal))
     .filter((c) => network in c.networks && c.running)
     .map((c) => endpointFromContainer(c, d))
     .filter((r) => r.proxyRemoteUrl === undefined && r.hostPort > 0);
-  const registry = attached.find((r) => r.owner === cluster) ?? attached[0];
-  if (registry === undefined) {
-    throw new NotFoundError(
-      `cluster "${cluster}" has no running registry to push to: create the cluster with --registry-create NAME, or run "registry create NAME" and "registry connect NAME --cluster ${cluster}"`,
-    );
-  }
-  return registry;
+  return attached.find((r) => r.owner === cluster) ?? attached[0];
+}
+
+/**
+ * A cluster without a registry gets the one `--registry-create PREFIX-CLUSTER-registry` would have
+ * made (on its network, owned by it, so deleted with it), connected as `registry connect` does.
+ */
+async function createClusterRegistry(op: Operation, name: string, nodes: readonly ContainerInfo[]): Promise<RegistryEndpoint> {
+  const { runtime, dialect: d } = op;
+  const spec = clusterRegistrySpec(registryContainerName(d, `${name}-registry`), d, defaultPublishAddress(await runtime.place()));
+  const session = nodes[0]?.labels[d.labels.session];
+  const info = await addRegistry(op, spec, {
+    network: nodes[0]?.labels[d.labels.network] ?? networkName(d, name),
+    owner: name,
+    container: clusterRegistryContainerName(d, spec.name),
+    // A test session's reaper finds what to remove by this label.
+    ...(session !== undefined ? { labels: { [d.labels.session]: session } } : {}),
+  });
+  await execute(await planRegistryChange(op, spec.name, name, "connect"), op);
+  op.onEvent({
+    type: "note",
+    message: `cluster "${name}" had no registry: created ${info.name} for it (deleted with the cluster) and connected it`,
+  });
+  return endpointFromContainer(info, d);
 }

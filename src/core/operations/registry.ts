@@ -20,10 +20,10 @@ import { parallel, sequence, type Action } from "../plan/actions.js";
 import { endpointOf, registryNames } from "../registry/addresses.js";
 import { findRegistry, readNodeRegistries, registriesChange } from "../registry/cluster.js";
 import { EMPTY_REGISTRIES, usesRegistry, withRegistry, withoutRegistry, type RegistriesConfig } from "../registry/config.js";
-import { endpointFromContainer, registryContainerSpec } from "../registry/container.js";
+import { endpointFromContainer, registryContainerSpec, type RegistryPlacement } from "../registry/container.js";
 import { hostingOrder, renderHostingManifest } from "../registry/hosting.js";
 import { buildRegistrySpec, type RegistryInput } from "../registry/spec.js";
-import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT, type RegistryNames } from "../registry/types.js";
+import { DEFAULT_NETWORK, REGISTRY_INTERNAL_PORT, type RegistryCreateSpec, type RegistryNames } from "../registry/types.js";
 
 export interface RegistryStatus {
   readonly name: string;
@@ -76,55 +76,67 @@ export async function createRegistry(input: RegistryInput, options: CreateRegist
   const spec = buildRegistrySpec(input, options.dialect?.prefix, place.known ? defaultPublishAddress(place.known) : undefined);
   place.check();
   return runOperation(`creating registry "${spec.name}"`, options, async (op) => {
-    const { runtime, onEvent, signal, dialect } = op;
-    const container = registryContainerName(dialect, spec.name);
-    const network = options.network ?? DEFAULT_NETWORK;
-    const hostPort = await step(onEvent, "prepare", async () => {
-      await runtime.info(signal);
-      if (await runtime.inspectContainer(container, signal)) {
-        throw new ConflictError(`registry "${spec.name}" already exists (container ${container})`);
-      }
-      if (!(await runtime.inspectNetwork(network, signal))) throw new NotFoundError(`network "${network}" not found`);
-      const where = await runtime.place();
-      // An engine elsewhere is asked with the registry's own image, which it needs anyway.
-      if (where.remote !== undefined) await ensureImage(runtime, spec.image, onEvent, signal);
-      const labels = { ...managedSelector(dialect), [dialect.labels.role]: "ports" };
-      const [port] = await portSettler(
-        where,
-        runtime,
-        spec.image,
-        labels,
-        signal,
-      )(
-        [
-          {
-            hostIp: spec.hostIp,
-            protocol: "tcp",
-            what: "--port",
-            ...(spec.hostPort !== undefined ? { hostPort: spec.hostPort } : {}),
-          },
-        ],
-        true,
-      );
-      return port as number;
-    });
-    await execute(
-      sequence([
-        { type: "ensure-image", image: spec.image },
-        { type: "create-container", container: registryContainerSpec(spec, { hostPort, network }, dialect), files: [] },
-        { type: "start", container },
-        {
-          type: "wait-registry",
-          container,
-          address: registryNames(endpointOf(spec.name, spec.hostIp, hostPort, REGISTRY_INTERNAL_PORT, container)).host,
-        },
-      ]),
-      op,
-    );
-    const info = await runtime.inspectContainer(container, signal);
-    if (!info) throw new K3boxError(`registry container ${container} disappeared`);
-    return statusOf(dialect, info, []);
+    const info = await addRegistry(op, spec, { network: options.network ?? DEFAULT_NETWORK });
+    return statusOf(op.dialect, info, []);
   });
+}
+
+/**
+ * Creates and starts a registry within an operation (its removal on the operation's undo stack)
+ * and waits until `/v2/` answers. A free host port is picked unless the spec names one.
+ */
+export async function addRegistry(
+  op: Operation,
+  spec: RegistryCreateSpec,
+  at: Omit<RegistryPlacement, "hostPort">,
+): Promise<ContainerInfo> {
+  const { runtime, onEvent, signal, dialect } = op;
+  const container = at.container ?? registryContainerName(dialect, spec.name);
+  const hostPort = await step(onEvent, "prepare", async () => {
+    await runtime.info(signal);
+    if (await runtime.inspectContainer(container, signal)) {
+      throw new ConflictError(`registry "${spec.name}" already exists (container ${container})`);
+    }
+    if (!(await runtime.inspectNetwork(at.network, signal))) throw new NotFoundError(`network "${at.network}" not found`);
+    const where = await runtime.place();
+    // An engine elsewhere is asked with the registry's own image, which it needs anyway.
+    if (where.remote !== undefined) await ensureImage(runtime, spec.image, onEvent, signal);
+    const labels = { ...managedSelector(dialect), [dialect.labels.role]: "ports" };
+    const [port] = await portSettler(
+      where,
+      runtime,
+      spec.image,
+      labels,
+      signal,
+    )(
+      [
+        {
+          hostIp: spec.hostIp,
+          protocol: "tcp",
+          what: "--port",
+          ...(spec.hostPort !== undefined ? { hostPort: spec.hostPort } : {}),
+        },
+      ],
+      true,
+    );
+    return port as number;
+  });
+  await execute(
+    sequence([
+      { type: "ensure-image", image: spec.image },
+      { type: "create-container", container: registryContainerSpec(spec, { ...at, hostPort, container }, dialect), files: [] },
+      { type: "start", container },
+      {
+        type: "wait-registry",
+        container,
+        address: registryNames(endpointOf(spec.name, spec.hostIp, hostPort, REGISTRY_INTERNAL_PORT, container)).host,
+      },
+    ]),
+    op,
+  );
+  const info = await runtime.inspectContainer(container, signal);
+  if (!info) throw new K3boxError(`registry container ${container} disappeared`);
+  return info;
 }
 
 export function listRegistries(options: OperationOptions = {}): Promise<RegistryStatus[]> {
@@ -206,7 +218,7 @@ function changeClusterRegistry(name: string, options: ConnectOptions, change: "c
  * What connecting or disconnecting a registry changes: the cluster's network, every node's
  * registries.yaml and containerd host configs, and the servers' KEP-1755 manifest, each with its undo.
  */
-async function planRegistryChange(
+export async function planRegistryChange(
   { runtime, signal, dialect }: Pick<Operation, "runtime" | "signal" | "dialect">,
   name: string,
   cluster: string,

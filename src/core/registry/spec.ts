@@ -85,6 +85,14 @@ function parseRegistryVolume(text: string): { source: string; destination: strin
   return { source, destination };
 }
 
+/** A registry a cluster makes and deletes (`--registry-create NAME[:HOST][:PORT]`, or one made on demand). */
+export function clusterRegistrySpec(ref: string, d: Dialect, defaultHostIp = DEFAULT_HOST_IP): RegistryCreateSpec {
+  // It keeps its name as given where the dialect names it verbatim.
+  const createPrefix = d.registryCreateVerbatim ? "" : d.prefix;
+  const { name, ...port } = parseRegistryCreateRef(ref, "--registry-create", createPrefix);
+  return buildRegistrySpec({ name, port }, createPrefix, defaultHostIp);
+}
+
 type RegistryField = "registryCreate" | "registryUse" | "registryConfig" | "registryConfigYaml";
 
 /** Where a problem goes: the input field (and list index) it is about, so callers can place it. */
@@ -97,8 +105,6 @@ export async function buildClusterRegistries(
   d: Dialect = K3BOX,
   defaultHostIp = DEFAULT_HOST_IP,
 ): Promise<ClusterRegistries | undefined> {
-  // A registry made with the cluster keeps its name as given where the dialect names it verbatim.
-  const createPrefix = d.registryCreateVerbatim ? "" : d.prefix;
   let failed = false;
   const fail = (message: string, field: RegistryField, index?: number): undefined => {
     failed = true;
@@ -120,10 +126,7 @@ export async function buildClusterRegistries(
   const create =
     input.registryCreate === undefined
       ? undefined
-      : await attempt("registryCreate", undefined, () => {
-          const { name, ...port } = parseRegistryCreateRef(input.registryCreate as string, "--registry-create", createPrefix);
-          return buildRegistrySpec({ name, port }, createPrefix, defaultHostIp);
-        });
+      : await attempt("registryCreate", undefined, () => clusterRegistrySpec(input.registryCreate as string, d, defaultHostIp));
   const use: Array<{ name: string; port?: number }> = [];
   for (const [index, text] of (input.registryUse ?? []).entries()) {
     const ref = await attempt("registryUse", index, () => parseRegistryUseRef(text, "--registry-use", d.prefix));
