@@ -3,6 +3,7 @@ import type { ContainerInfo, Runtime } from "../runtime/types.js";
 import { managedSelector, type Dialect } from "./dialect.js";
 import { apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
 import { K3S_API_PORT } from "./cluster-spec/defaults.js";
+import type { ImageImportMode } from "./images/import-mode.js";
 
 export interface NodeStatus {
   readonly name: string;
@@ -47,6 +48,8 @@ export interface ClusterStatus {
   readonly ports: readonly PublishedPortStatus[];
   /** What k3box changed in the nodes for this engine (see `chooseAdaptations`). */
   readonly adaptations: readonly string[];
+  /** How `image import` delivers to it when given no mode (`options.k3box.imageImportMode` at create). */
+  readonly imageImportMode: ImageImportMode;
 }
 
 export interface PublishedPortStatus {
@@ -99,6 +102,7 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
     state: running === 0 ? "stopped" : running === parts.length ? "running" : "degraded",
     nodes,
     adaptations: JSON.parse(labels[d.labels.adaptations] ?? "[]") as string[],
+    imageImportMode: labels[d.labels.imageImportMode] === "registry" ? "registry" : "eager",
     ports: containers
       .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
       .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[d.labels.apiPort]))

@@ -50,6 +50,8 @@ export interface LabelKeys {
   readonly datastore: string;
   /** On servers and the datastore container: the endpoint k3s is given, without its password. */
   readonly datastoreEndpoint: string;
+  /** On k3s nodes: how `image import` delivers to the cluster when it is given no mode. */
+  readonly imageImportMode: string;
 }
 
 /**
@@ -129,6 +131,7 @@ const K3BOX_LABELS: LabelKeys = {
   applied: "k3box.dev/applied",
   datastore: "dev.k3box.datastore",
   datastoreEndpoint: "dev.k3box.datastore.endpoint",
+  imageImportMode: "dev.k3box.image.import.mode",
 };
 
 /** The k3d release whose command line, names, labels and output k3d's dialect follows. */

@@ -134,6 +134,11 @@ describe("k3box.dev/v1alpha1: one valid fixture per field", () => {
       "options:\n  k3box:\n    wait: false\n    timeout: 2m\n    disableLoadbalancer: true\n    disableRollback: true\n",
       (s) => expect([s.wait, s.timeoutMs, s.loadBalancer, s.rollback]).toEqual([false, 120_000, false, false]),
     ],
+    [
+      "options.k3box.imageImportMode",
+      "options:\n  k3box:\n    imageImportMode: registry\n",
+      (s) => expect(s.imageImportMode).toBe("registry"),
+    ],
   ])("%s", async (_field, body, check) => {
     check(await build(HEADER + body));
   });
@@ -148,6 +153,11 @@ describe("k3box.dev/v1alpha1: one invalid fixture per field, with its position",
     ["image", 'image: "bad image"\n', 'test.yaml:3:8: image: invalid image "bad image"'],
     ["kubeAPI", "kubeAPI:\n  hostPort: 70000\n", "test.yaml:4:13: kubeAPI.hostPort: must be at most 65535, got 70000"],
     ["kubeAPI.host", "kubeAPI:\n  host: bad_host!\n", 'test.yaml:4:9: kubeAPI.host: invalid API host "bad_host!"'],
+    [
+      "options.k3box.imageImportMode",
+      "options:\n  k3box:\n    imageImportMode: lazy\n",
+      "test.yaml:5:22: options.k3box.imageImportMode:",
+    ],
     ["network", 'network: "-bad"\n', 'test.yaml:3:10: network: invalid network name "-bad"'],
     ["subnet", "subnet: 10.0.0.0/33\n", 'test.yaml:3:9: subnet: invalid subnet "10.0.0.0/33"'],
     ["token", 'token: "has space"\n', "test.yaml:3:8: token: invalid token: it must be non-empty and contain no whitespace"],

@@ -142,6 +142,15 @@ describe("planCreate", () => {
     expect(p.nodes[0]?.container.labels["dev.k3box.network.external"]).toBe("true");
   });
 
+  it("records the default image import mode on every k3s node, eager unless given", async () => {
+    const labels = async (input: Parameters<typeof plan>[0]) =>
+      (await plan(input)).nodes
+        .filter((n) => n.role !== "loadbalancer")
+        .map((n) => n.container.labels["dev.k3box.image.import.mode"]);
+    expect(await labels({ agents: 1, imageImportMode: "registry" })).toEqual(["registry", "registry"]);
+    expect(await labels({ agents: 1 })).toEqual(["eager", "eager"]);
+  });
+
   it("omits milestones when not waiting", async () => {
     const p = await plan({ wait: false });
     expect(flatten(p.actions)[0]).toContain("start:k3box-demo-server-0,");

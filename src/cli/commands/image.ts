@@ -9,6 +9,7 @@ import {
   importImagesToRegistry,
   type ImageSource,
   DEFAULT_CLUSTER_NAME,
+  getCluster,
   listClusterImages,
   keepImageArchive,
 } from "../../index.js";
@@ -22,13 +23,13 @@ interface ImportFlags {
   cluster: string[];
   nodes?: string;
   output?: string;
-  mode: string;
+  mode?: string;
   keepTarball?: boolean;
   keepTools?: boolean;
 }
 
-/** k3d's import modes (and `tools`, which its help names) all stream into every node; `registry` pushes once. */
-const MODES = ["auto", "direct", "tools-node", "tools", "registry"];
+/** `eager` and k3d's import modes (and `tools`, which its help names) all stream into every node; `registry` pushes once. */
+const MODES = ["eager", "auto", "direct", "tools-node", "tools", "registry"];
 
 /** Passes events on, freeing the stream's buffers as the progress events count them. */
 function collectingGarbage(render: EventSink): EventSink {
@@ -65,8 +66,7 @@ export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
     .option("-o, --output <format>", "print the per-node result as json or yaml")
     .option(
       "-m, --mode <mode>",
-      `${MODES.join(", ")}: registry pushes to the cluster's registry, for nodes to pull when a pod needs it; k3d's modes all stream into every node`,
-      "tools-node",
+      `${MODES.join(", ")}: registry pushes to the cluster's registry (made if it has none), for nodes to pull when a pod needs it; the others all stream into every node (default: the cluster's imageImportMode, else eager)`,
     )
     .option("-k, --keep-tarball", "also keep the images as a tarball in the cluster's image volume (/k3d/images)")
     .option("-t, --keep-tools", "accepted for k3d's scripts: k3box uses no tools node")
@@ -88,30 +88,43 @@ Examples:
     )
     .action(async (args: string[], flags: ImportFlags) => {
       const format = flags.output === undefined ? undefined : parseOutputFormat(flags.output, ["json", "yaml"]);
-      if (!MODES.includes(flags.mode)) throw new UsageError(`invalid import mode "${flags.mode}": use ${MODES.join(", ")}`);
+      if (flags.mode !== undefined && !MODES.includes(flags.mode))
+        throw new UsageError(`invalid import mode "${flags.mode}": use ${MODES.join(", ")}`);
       if (args.filter((a) => a === "-").length > 1) throw new UsageError('"-" given more than once: stdin can be read only once');
       if (flags.keepTarball && args.includes("-"))
         throw new UsageError("--keep-tarball cannot keep stdin: it is read once, for the import");
       const sources: ImageSource[] = args.map((a) => (a === "-" ? { stream: pipedStdin(stdin()), label: "stdin" } : a));
-      const clusters = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
-      if (flags.mode === "registry") {
-        if (flags.nodes !== undefined || flags.keepTarball) {
-          throw new UsageError("--mode registry delivers to no node: --nodes and --keep-tarball do not apply");
-        }
-        for (const cluster of clusters) {
-          const pushed = await ctx.withProgress((render, signal) =>
-            importImagesToRegistry(cluster, args, { onEvent: collectingGarbage(render), signal, dialect }),
-          );
-          if (format) ctx.out(await formatData(format, pushed));
-          const sent = pushed.images.filter((i) => i.status === "pushed").length;
-          ctx.err(
-            sent === 0
-              ? `Nothing to do: ${pushed.registry} already has the images`
-              : `Pushed ${sent} image${sent === 1 ? "" : "s"} to ${pushed.registry}; the nodes of "${cluster}" pull ${sent === 1 ? "it" : "them"} from there when a pod needs ${sent === 1 ? "it" : "them"}`,
-          );
-        }
-        return;
+      const named = flags.cluster.length > 0 ? flags.cluster : [DEFAULT_CLUSTER_NAME];
+      // Without --mode, each cluster's own default, recorded when it was created.
+      const modes = await Promise.all(
+        named.map(async (c) =>
+          flags.mode === undefined
+            ? (await getCluster(c, { signal: ctx.signal, dialect })).imageImportMode
+            : flags.mode === "registry"
+              ? "registry"
+              : "eager",
+        ),
+      );
+      const through = named.filter((_, i) => modes[i] === "registry");
+      const clusters = named.filter((_, i) => modes[i] === "eager");
+      if (through.length > 0 && (flags.nodes !== undefined || flags.keepTarball)) {
+        throw new UsageError(
+          `--mode registry${flags.mode === undefined ? ` (the default of cluster "${through[0]}")` : ""} delivers to no node: --nodes and --keep-tarball do not apply; --mode eager streams into the nodes`,
+        );
       }
+      for (const cluster of through) {
+        const pushed = await ctx.withProgress((render, signal) =>
+          importImagesToRegistry(cluster, args, { onEvent: collectingGarbage(render), signal, dialect }),
+        );
+        if (format) ctx.out(await formatData(format, pushed));
+        const sent = pushed.images.filter((i) => i.status === "pushed").length;
+        ctx.err(
+          sent === 0
+            ? `Nothing to do: ${pushed.registry} already has the images`
+            : `Pushed ${sent} image${sent === 1 ? "" : "s"} to ${pushed.registry}; the nodes of "${cluster}" pull ${sent === 1 ? "it" : "them"} from there when a pod needs ${sent === 1 ? "it" : "them"}`,
+        );
+      }
+      if (clusters.length === 0) return;
       let result: ImportResult;
       try {
         result = await ctx.withProgress((render, signal) =>

@@ -35,6 +35,7 @@ import { clampCount, LIMITS, nodeCountProblems } from "../limits.js";
 import { K3BOX } from "../dialect.js";
 import { applyLbOverride, parseGpus, parseMemory, parseRuntimeLabel, parseUlimit } from "./runtime.js";
 import type { LoadBalancerSettings } from "./types.js";
+import { parseImageImportMode } from "../images/import-mode.js";
 
 const EVERY_NODE = "server:*;agent:*";
 const EVERY_SERVER = "server:*";
@@ -110,6 +111,10 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   if (input.network !== undefined) attempt(() => validateNetworkName(input.network as string), "network");
   const subnet = input.subnet === undefined ? undefined : attempt(() => parseSubnet(input.subnet as string), "subnet");
   const timeoutMs = attempt(() => toTimeoutMs(input.timeout), "timeout");
+  const imageImportMode =
+    input.imageImportMode === undefined
+      ? "eager"
+      : attempt(() => parseImageImportMode(input.imageImportMode as string), "imageImportMode");
   const waitFor =
     input.waitFor === undefined ? DEFAULT_READY_LEVEL : attempt(() => parseReadyLevel(input.waitFor as string), "waitFor");
 
@@ -220,6 +225,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
       labels: runtimeLabels.map(({ value }) => withFilters(value, EVERY_NODE)),
       ulimits: ulimits.map((u) => u.value),
     },
+    imageImportMode: imageImportMode ?? "eager",
     wait: input.wait ?? true,
     waitFor: waitFor ?? DEFAULT_READY_LEVEL,
     adaptationsOff: (

@@ -93,6 +93,8 @@ export interface ClusterInput {
   runtimeUlimits?: readonly string[];
   /** False: no shared image volume; default the dialect's. */
   imageVolume?: boolean;
+  /** How `image import` delivers when it is given no mode: `eager` (the default) or `registry`. */
+  imageImportMode?: string;
   /** k3d's `--lb-config-override`: `settings.workerConnections=N`, `settings.defaultProxyTimeout=N`. */
   lbConfigOverrides?: readonly string[];
 }

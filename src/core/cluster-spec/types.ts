@@ -2,6 +2,7 @@
 import type { DatastoreEngine } from "../datastore/engines.js";
 import type { ExternalEndpoint } from "../datastore/endpoint.js";
 import type { AdaptationName } from "../host/adaptation-names.js";
+import type { ImageImportMode } from "../images/import-mode.js";
 import type { ReadyLevel } from "../readiness/levels.js";
 import type { DeviceRequest, Ulimit } from "../../runtime/types.js";
 import type { RegistriesConfig } from "../registry/config.js";
@@ -201,6 +202,8 @@ export interface ClusterSpec {
   /** A volume on /k3d/images in every node, shared by them (k3d's image volume). */
   readonly imageVolume: boolean;
   readonly runtime: NodeRuntime;
+  /** How `image import` delivers to this cluster when it is given no mode; recorded on its nodes. */
+  readonly imageImportMode: ImageImportMode;
   readonly wait: boolean;
   /** What "ready" means when waiting (see readiness/cluster.ts). */
   readonly waitFor: ReadyLevel;

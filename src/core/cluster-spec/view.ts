@@ -92,6 +92,7 @@ export function specView(spec: ClusterSpec): Record<string, unknown> {
       ...(spec.registries.config ? { config: { mirrors: Object.keys(spec.registries.config.mirrors) } } : {}),
     },
     loadBalancer: spec.loadBalancer ? { image: spec.loadBalancerImage } : false,
+    imageImportMode: spec.imageImportMode,
     wait: spec.wait,
     waitFor: spec.waitFor,
     ...(spec.adaptationsOff.length > 0 ? { adaptationsOff: spec.adaptationsOff } : {}),

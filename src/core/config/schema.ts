@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 
+import { IMAGE_IMPORT_MODES } from "../images/import-mode.js";
 import { K3BOX_API_VERSION, K3BOX_KIND, K3D_API_VERSIONS } from "./kinds.js";
 
 export { K3BOX_API_VERSION, K3BOX_KIND, K3D_API_VERSIONS };
@@ -169,6 +170,10 @@ export const k3boxConfigSchema = z
             timeout: duration.optional(),
             disableLoadbalancer: z.boolean().optional(),
             disableRollback: z.boolean().optional(),
+            imageImportMode: z.enum(IMAGE_IMPORT_MODES).optional().meta({
+              description:
+                "How image import delivers when no --mode is given: eager (into every node, the default) or registry (pushed to the cluster's registry, pulled by a node when a pod needs it)",
+            }),
             adapt: z
               .strictObject({
                 cgroupV1: z.boolean().optional(),

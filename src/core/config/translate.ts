@@ -230,6 +230,7 @@ export function translateK3box(c: K3boxConfig, dir: string): Translated {
   }
   runOptions(c.options?.k3box, ["options", "k3box"], out);
   out.set("loadBalancerImage", c.options?.k3box?.loadbalancer?.image, ["options", "k3box", "loadbalancer", "image"]);
+  out.set("imageImportMode", c.options?.k3box?.imageImportMode, ["options", "k3box", "imageImportMode"]);
   return out.done();
 }
 

@@ -209,6 +209,7 @@ export function planCreate(spec: ClusterSpec, ctx: PlanContext): CreatePlan {
           ...(isInit ? { [keys.init]: "true" } : {}),
           ...(role === "server" ? { [keys.agentArgs]: JSON.stringify(agentArgs), ...dsLabels } : {}),
           [keys.adaptations]: JSON.stringify(adaptations.map((a) => a.name)),
+          [keys.imageImportMode]: spec.imageImportMode,
         },
         mounts: [...imageMount, ...spec.volumes.filter((v) => filterMatches(v.filters, ref)).map(toMount)],
         ports: published,
