@@ -31,9 +31,12 @@ describe("a node that goes down after its milestone", () => {
       "1",
       "-i",
       DOUBLE_IMAGE,
-      // The server dies right after "k3s is up and running", while the agent is still coming up.
+      // The server dies right after "k3s is up and running", while the agent is still coming up:
+      // the agent is held back so that the server's end comes first however fast the machine is.
       "-e",
       "K3S_DOUBLE_EXIT_AFTER_READY_MS=300@server:0",
+      "-e",
+      "K3S_DOUBLE_START_DELAY_MS=8000@agent:0",
       "--timeout",
       "3m",
     ]);
