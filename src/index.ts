@@ -24,14 +24,18 @@ import type * as nodeImage from "./core/operations/node-image.js";
 import type * as nodes from "./core/operations/nodes.js";
 import type * as registry from "./core/operations/registry.js";
 import type { OperationOptions } from "./core/operation.js";
-import { defaultRuntime } from "./runtime/default.js";
+import { defaultRuntime, namedRuntime } from "./runtime/default.js";
 
 export { chooseEngine } from "./runtime/default.js";
 export type { EngineChoice } from "./runtime/docker/endpoint.js";
 
-/** The caller's options, with the default engine when they name none. */
+/** The caller's options, with the default engine when they name none, and Docker engines opened by name. */
 function engine<O extends OperationOptions>(o: O): O {
-  return o.runtime !== undefined ? o : { ...o, runtime: defaultRuntime() };
+  return {
+    ...o,
+    runtime: o.runtime ?? defaultRuntime(),
+    openEngine: o.openEngine ?? namedRuntime,
+  };
 }
 
 // Each operation's module is loaded on its first call: importing the library, or starting the

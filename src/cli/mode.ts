@@ -106,10 +106,22 @@ export const K3BOX_MODE: CliMode = {
   clusterTable: k3boxTable,
   clusterData: ({ status, detail }) => (detail?.token !== undefined ? { ...status, token: detail.token } : status),
   nodesByName: false,
-  nodeTable: (nodes) => ({
-    headers: ["NAME", "ROLE", "CLUSTER", "STATE", "IP", "IMAGE"],
-    rows: nodes.map(({ info: n }) => [n.name, n.role, n.cluster, n.state, n.ip ?? "", n.image]),
-  }),
+  nodeTable: (nodes) => {
+    // Where a cluster spans engines, each node says which one it is on (the cluster's own: "-").
+    const spanning = nodes.some(({ info }) => info.engine !== undefined);
+    return {
+      headers: ["NAME", "ROLE", "CLUSTER", "STATE", "IP", "IMAGE", ...(spanning ? ["ENGINE"] : [])],
+      rows: nodes.map(({ info: n }) => [
+        n.name,
+        n.role,
+        n.cluster,
+        n.state,
+        n.ip ?? "",
+        n.image,
+        ...(spanning ? [n.engine ?? "-"] : []),
+      ]),
+    };
+  },
   nodeData: ({ info }) => info,
   registryTable: (registries) => ({
     headers: ["NAME", "HOST", "IN-CLUSTER", "STATE", "PROXY", "CLUSTERS"],

@@ -13,6 +13,8 @@ export interface NodeStatus {
   readonly running: boolean;
   readonly image: string;
   readonly ip?: string;
+  /** The engine it runs on, when that is not the cluster's own. */
+  readonly engine?: string;
 }
 
 /** Where a cluster keeps its state, as its servers and its database container say. */
@@ -50,6 +52,14 @@ export interface ClusterStatus {
   readonly adaptations: readonly string[];
   /** How `image import` delivers to it when given no mode (`options.k3box.imageImportMode` at create). */
   readonly imageImportMode: ImageImportMode;
+  /** Other engines it has nodes on that could not be reached: their nodes are missing from `nodes`. */
+  readonly unreachable?: ReadonlyArray<{ readonly engine: string; readonly error: string }>;
+}
+
+/** A cluster's nodes on other engines, by engine, and the engines that could not be reached. */
+export interface ElsewhereNodes {
+  readonly nodes: ReadonlyArray<{ readonly engine: string; readonly containers: readonly ContainerInfo[] }>;
+  readonly unreachable: ReadonlyArray<{ readonly engine: string; readonly error: string }>;
 }
 
 export interface PublishedPortStatus {
@@ -63,10 +73,18 @@ export interface PublishedPortStatus {
 
 const ROLE_ORDER = { server: 0, agent: 1, loadbalancer: 2 } as const;
 
-export function clusterStatus(d: Dialect, name: string, containers: readonly ContainerInfo[]): ClusterStatus {
+export function clusterStatus(
+  d: Dialect,
+  name: string,
+  home: readonly ContainerInfo[],
+  elsewhere: ElsewhereNodes = { nodes: [], unreachable: [] },
+): ClusterStatus {
+  const engineOf = new Map(elsewhere.nodes.flatMap((e) => e.containers.map((c) => [c, e.engine] as const)));
+  const containers = [...home, ...elsewhere.nodes.flatMap((e) => e.containers)];
   const nodes: NodeStatus[] = containers
     .filter((c) => roleOf(d, c) in ROLE_ORDER)
     .map((c) => {
+      const engine = engineOf.get(c);
       const role = roleOf(d, c) as NodeStatus["role"];
       const net = c.labels[d.labels.network] ?? "";
       const ip = c.networks[net]?.ip;
@@ -78,6 +96,7 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
         running: c.running,
         image: c.image,
         ...(ip ? { ip } : {}),
+        ...(engine !== undefined ? { engine } : {}),
       };
     })
     .sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || a.index - b.index);
@@ -99,7 +118,7 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
     image: labels[d.labels.image] ?? first?.image ?? "",
     network: labels[d.labels.network] ?? "",
     datastore,
-    state: running === 0 ? "stopped" : running === parts.length ? "running" : "degraded",
+    state: running === 0 ? "stopped" : running === parts.length && elsewhere.unreachable.length === 0 ? "running" : "degraded",
     nodes,
     adaptations: JSON.parse(labels[d.labels.adaptations] ?? "[]") as string[],
     imageImportMode: labels[d.labels.imageImportMode] === "registry" ? "registry" : "eager",
@@ -107,6 +126,7 @@ export function clusterStatus(d: Dialect, name: string, containers: readonly Con
       .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
       .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[d.labels.apiPort]))
       .sort((a, b) => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol)),
+    ...(elsewhere.unreachable.length > 0 ? { unreachable: elsewhere.unreachable } : {}),
   };
 }
 

@@ -52,6 +52,10 @@ export interface LabelKeys {
   readonly datastoreEndpoint: string;
   /** On k3s nodes: how `image import` delivers to the cluster when it is given no mode. */
   readonly imageImportMode: string;
+  /** On a cluster's record of another engine it has nodes on: that engine's name (an address or a Docker context). */
+  readonly engine: string;
+  /** On nodes (and their volumes) on another engine than their cluster's: the ID of the cluster's own engine. */
+  readonly home: string;
 }
 
 /**
@@ -132,6 +136,8 @@ const K3BOX_LABELS: LabelKeys = {
   datastore: "dev.k3box.datastore",
   datastoreEndpoint: "dev.k3box.datastore.endpoint",
   imageImportMode: "dev.k3box.image.import.mode",
+  engine: "dev.k3box.engine",
+  home: "dev.k3box.home",
 };
 
 /** The k3d release whose command line, names, labels and output k3d's dialect follows. */

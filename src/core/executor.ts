@@ -5,7 +5,8 @@
 import { ConflictError, K3boxError, NotFoundError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
 import { openBundleEntry } from "./bundle/read.js";
-import { clusterContainers, clusterCredentials, clusterRef } from "./cluster-ref.js";
+import { clusterCredentials, clusterRef } from "./cluster-ref.js";
+import { spannedContainers } from "./engine-links.js";
 import { step } from "./events.js";
 import { waitForDatastore } from "./datastore/ready.js";
 import { ensureImage } from "./images/ensure.js";
@@ -229,7 +230,8 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       );
       return;
     case "wait-ready": {
-      const ref = clusterRef(op.dialect, action.cluster, await clusterContainers(op, action.cluster));
+      // Nodes on other engines count as much as those on the cluster's own.
+      const ref = clusterRef(op.dialect, action.cluster, await spannedContainers(op, action.cluster));
       const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(op, action.cluster));
       await waitForCluster(creds, clusterReadiness(ref, action.level), op);
       // A node that went down while the API looked fine is caught here at the latest.

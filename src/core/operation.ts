@@ -21,6 +21,11 @@ export interface OperationOptions {
   readonly kubeconfigPath?: string;
   /** Whose names, labels and defaults the operation speaks: k3box's own (the default) or k3d's. */
   readonly dialect?: Dialect;
+  /**
+   * Opens another engine by the name k3box records for it (`EnginePlace.endpoint`), for clusters
+   * with nodes on several engines. The library's entry point supplies it.
+   */
+  readonly openEngine?: (name: string) => Runtime;
 }
 
 /** What the body of an operation works with. */
@@ -35,6 +40,13 @@ export interface Operation {
   readonly watchdog: NodeWatchdog;
   readonly kubeconfigPath?: string;
   readonly dialect: Dialect;
+  /** Another engine, by the name k3box records for it. */
+  openEngine(name: string): Runtime;
+  /**
+   * The same operation on another engine: its signal, undo stack, events and dialect, so a
+   * failure rolls back what it did on every engine; a node that goes down there fails it too.
+   */
+  on(runtime: Runtime): Operation;
 }
 
 export interface FrameSettings {
@@ -57,16 +69,29 @@ export async function runOperation<T>(
   const deadline = deadlineSignal(what, options.timeoutMs, options.signal);
   const signal = deadline.signal;
   const undo = new UndoStack();
-  const watchdog = new NodeWatchdog(options.runtime, (err) => deadline.fail(err));
-  const op: Operation = {
-    runtime: options.runtime,
-    onEvent,
-    signal,
-    undo,
-    watchdog,
-    dialect: options.dialect ?? K3BOX,
-    ...(options.kubeconfigPath !== undefined ? { kubeconfigPath: options.kubeconfigPath } : {}),
+  const elsewhere = new Map<Runtime, Operation>();
+  const frame = (runtime: Runtime): Operation => {
+    const known = elsewhere.get(runtime);
+    if (known !== undefined) return known;
+    const op: Operation = {
+      runtime,
+      onEvent,
+      signal,
+      undo,
+      watchdog: new NodeWatchdog(runtime, (err) => deadline.fail(err)),
+      dialect: options.dialect ?? K3BOX,
+      ...(options.kubeconfigPath !== undefined ? { kubeconfigPath: options.kubeconfigPath } : {}),
+      openEngine: (name) => {
+        if (options.openEngine === undefined)
+          throw new K3boxError(`${what}: cannot reach engine ${name} (no options.openEngine)`);
+        return options.openEngine(name);
+      },
+      on: frame,
+    };
+    elsewhere.set(runtime, op);
+    return op;
   };
+  const op = frame(options.runtime);
   try {
     const result = await body(op);
     // Cancellation that arrived during the last step still counts: nothing is half-done here.
@@ -82,7 +107,7 @@ export async function runOperation<T>(
     await rollback(undo, onEvent, error);
     throw error;
   } finally {
-    watchdog.dispose();
+    for (const o of elsewhere.values()) o.watchdog.dispose();
     deadline.dispose();
   }
 }

@@ -39,3 +39,8 @@ function runtimeFor(choice: EngineChoice | undefined): DockerRuntime {
 export function defaultRuntime(): DockerRuntime {
   return runtimeFor(chosen);
 }
+
+/** An engine by the name k3box recorded for it: an address or a Docker context's name. */
+export function namedRuntime(name: string): DockerRuntime {
+  return runtimeFor({ value: name, from: "the cluster's record of its engines" });
+}

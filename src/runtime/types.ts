@@ -218,6 +218,8 @@ export interface Runtime {
   createVolume(spec: VolumeSpec, signal?: AbortSignal): Promise<void>;
   removeVolume(name: string, signal?: AbortSignal): Promise<void>;
   listVolumes(labels: Labels, signal?: AbortSignal): Promise<string[]>;
+  /** A volume's labels; undefined when there is no such volume. */
+  inspectVolume(name: string, signal?: AbortSignal): Promise<VolumeSpec | undefined>;
 
   createContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string>;
   startContainer(name: string, signal?: AbortSignal): Promise<void>;

@@ -239,6 +239,94 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
     expect(await leftovers(name)).toEqual([]);
   });
 
+  it("spans two engines from one command: node create --on-engine puts an agent there, and list, stop, start and delete reach it", async () => {
+    const e = remote as RemoteDockerEngine;
+    const sandbox = await Sandbox.create();
+    const name = sandbox.name("spans");
+    const onRemote = e.docker("unix");
+    const there = e.host("tcp");
+    const agent = `k3box-${name}-agent-0`;
+    try {
+      const created = await sandbox.k3box(
+        ["cluster", "create", name, "-i", DOUBLE_IMAGE, "--api-port", `${e.hostAddress}:`, "--timeout", "4m"],
+        {},
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const added = await sandbox.k3box(["node", "create", "--cluster", name, "--on-engine", there, "--timeout", "4m"], {});
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toContain(`Node "${agent}" created in "${name}"`);
+      // The agent is on the other engine, numbered in the cluster, carrying the cluster's engine's ID.
+      expect((await clusterObjects(onRemote, name)).containers).toEqual([`/${agent}`]);
+      const homeId = (await run("docker", ["info", "--format", "{{.ID}}"])).stdout.trim();
+      const far = await onRemote.getContainer(agent).inspect();
+      expect(far.Config.Labels["dev.k3box.home"]).toBe(homeId);
+      expect(far.State.Running).toBe(true);
+      // The cluster's engine records the other engine.
+      const links = await run("docker", [
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        `label=dev.k3box.cluster=${name}`,
+        "--filter",
+        "label=dev.k3box.role=engine",
+      ]);
+      expect(links.stdout.trim().split("\n")).toHaveLength(1);
+      // kubectl here sees both nodes Ready through the cluster's kubeconfig.
+      const nodes = await sandbox.kubectl(["get", "nodes", "-o", "name"]);
+      expect(nodes.stdout.split("\n").filter(Boolean).sort()).toEqual([`node/${agent}`, `node/k3box-${name}-server-0`]);
+      // list and get count and show it, with its engine.
+      const listed = await sandbox.k3box(["cluster", "list", "-o", "json"], {});
+      const mine = (
+        JSON.parse(listed.stdout) as Array<{
+          name: string;
+          agents: { total: number; running: number };
+          nodes: Array<{ name: string; engine?: string }>;
+        }>
+      ).find((c) => c.name === name);
+      expect(mine?.agents).toEqual({ running: 1, total: 1 });
+      expect(mine?.nodes.find((n) => n.name === agent)?.engine).toBe(there);
+      const table = await sandbox.k3box(["node", "list", "--cluster", name], {});
+      expect(table.stdout).toMatch(new RegExp(`${agent}\\s+agent\\s+${name}\\s+running.*${there.replace(/[./]/g, "\\$&")}`));
+      // stop and start reach both engines.
+      const stopped = await sandbox.k3box(["cluster", "stop", name], {});
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect((await onRemote.getContainer(agent).inspect()).State.Running).toBe(false);
+      const started = await sandbox.k3box(["cluster", "start", name, "--timeout", "4m"], {});
+      expect(started.code, started.stderr).toBe(0);
+      expect((await onRemote.getContainer(agent).inspect()).State.Running).toBe(true);
+      // delete leaves nothing on either engine.
+      const deleted = await sandbox.k3box(["cluster", "delete", name], {});
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(await clusterObjects(onRemote, name)).toEqual(nothing);
+      expect(await leftovers(name)).toEqual([]);
+    } finally {
+      await sandbox.k3box(["cluster", "delete", name, "--ignore-missing", "-q"], {});
+      await sandbox.k3box(["--engine", there, "node", "delete", agent, "-q"], {});
+      await sandbox.dispose();
+    }
+  });
+
+  it("refuses an agent on another engine when the API is published where that host cannot reach it (exit 2), leaving nothing on either engine", async () => {
+    const e = remote as RemoteDockerEngine;
+    const sandbox = await Sandbox.create();
+    const name = sandbox.name("loop");
+    try {
+      const created = await sandbox.k3box(["cluster", "create", name, "-i", DOUBLE_IMAGE, "--timeout", "4m"], {});
+      expect(created.code, created.stderr).toBe(0);
+      const before = await leftovers(name);
+      const r = await sandbox.k3box(["node", "create", "--cluster", name, "--on-engine", e.host("tcp")], {});
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain("publishes its API on 127.0.0.1");
+      expect(r.stderr).toContain("--api-port ADDRESS:PORT");
+      expect(await clusterObjects(e.docker("unix"), name)).toEqual(nothing);
+      expect((await leftovers(name)).sort()).toEqual(before.sort());
+    } finally {
+      await sandbox.k3box(["cluster", "delete", name, "--ignore-missing", "-q"], {});
+      await sandbox.dispose();
+    }
+  });
+
   it("is chosen by --engine, DOCKER_CONTEXT and the current context, and doctor says which and why", async () => {
     const e = remote as RemoteDockerEngine;
     const sandbox = await Sandbox.create();

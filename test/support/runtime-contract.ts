@@ -425,6 +425,8 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         const v = volume();
         await rt.createVolume({ name: v, labels: { ...labels, "io.k3box.test.role": "a" } });
         expect(await rt.listVolumes({ ...labels, "io.k3box.test.role": "a" })).toEqual([v]);
+        expect(await rt.inspectVolume(v)).toEqual({ name: v, labels: { ...labels, "io.k3box.test.role": "a" } });
+        expect(await rt.inspectVolume(unique("no-such-volume"))).toBeUndefined();
         expect(await rt.listVolumes({ ...labels, "io.k3box.test.role": "" })).toEqual([v]);
         expect(await rt.listVolumes({ ...labels, "io.k3box.test.role": "b" })).toEqual([]);
         await rt.createVolume({ name: v, labels: { ...labels, "io.k3box.test.role": "b" } });
@@ -963,6 +965,7 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         createVolume: () => rt.createVolume({ name: n, labels }, signal),
         removeVolume: () => rt.removeVolume(n, signal),
         listVolumes: () => rt.listVolumes(labels, signal),
+        inspectVolume: () => rt.inspectVolume(unique("vol"), signal),
         createContainer: () => rt.createContainer(spec(n), signal),
         startContainer: () => rt.startContainer(n, signal),
         stopContainer: () => rt.stopContainer(n, 1, signal),

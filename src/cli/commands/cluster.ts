@@ -15,6 +15,7 @@ import {
   listClusters,
   DEFAULT_CLUSTER_NAME,
   UsageError,
+  type ClusterStatus,
   type DatastoreStatus,
   type ReadyLevel,
 } from "../../index.js";
@@ -169,6 +170,7 @@ Examples:
       const options = { signal: ctx.signal, dialect };
       const statuses =
         names.length === 0 ? await listClusters(options) : await Promise.all(names.map((n) => getCluster(n, options)));
+      for (const s of statuses) warnUnreachable(ctx, s);
       const details =
         mode.detailedClusters || token
           ? await inspectClusters(
@@ -197,6 +199,7 @@ Examples:
       .action(async (name: string, flags: { output: string }) => {
         const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
         const status = await getCluster(name, { signal: ctx.signal, dialect });
+        warnUnreachable(ctx, status);
         if (format !== "table") {
           ctx.out(await formatData(format, status));
           return;
@@ -204,6 +207,8 @@ Examples:
         ctx.out(renderTable(mode.clusterTable([{ status }], false), true));
         ctx.out(`datastore: ${datastoreLine(status.datastore)}\n`);
         ctx.out(`adaptations: ${status.adaptations.length > 0 ? status.adaptations.join(", ") : "none"}\n`);
+        const engines = [...new Set(status.nodes.flatMap((n) => (n.engine !== undefined ? [n.engine] : [])))];
+        if (engines.length > 0) ctx.out(`other engines: ${engines.join(", ")}\n`);
       });
   }
 
@@ -340,4 +345,9 @@ function datastoreLine(ds: DatastoreStatus): string {
     ...(ds.container !== undefined ? [`container ${ds.container} (${ds.state ?? "?"}${where})`] : []),
     ...(ds.endpoint !== undefined ? [ds.endpoint] : []),
   ].join(", ");
+}
+
+/** Nodes on an engine that could not be reached are missing from what is shown: say so. */
+function warnUnreachable(ctx: CliContext, status: ClusterStatus): void {
+  for (const u of status.unreachable ?? []) ctx.err(`warning: ${u.error}`);
 }

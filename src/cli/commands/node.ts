@@ -37,6 +37,7 @@ interface CreateFlags {
   runtimeUlimit: string[];
   token?: string;
   network: string[];
+  onEngine?: string;
   wait: boolean;
   waitFor?: ReadyLevel;
   timeout?: string;
@@ -70,6 +71,10 @@ export function nodeCommand(ctx: CliContext): Command {
     .option("--runtime-ulimit <NAME=SOFT:HARD>", "ulimit of the new nodes (repeatable)", collectList, [])
     .option("-t, --token <token>", "joining by URL: the cluster's token")
     .option("-n, --network <name>", "joining by URL: the Docker network for the new nodes (default bridge)", collectList, [])
+    .option(
+      "--on-engine <engine>",
+      "put the new agents on another Docker engine (unix://, tcp://, ssh://[USER@]HOST or a context) than the cluster's",
+    )
     .addOption(new Option("--wait [bool]", "wait until the new nodes are ready").argParser(bool).default(true))
     .addOption(new Option("--no-wait", "return once the nodes are started"))
     .addOption(waitForOption())
@@ -84,6 +89,7 @@ Examples:
   ${prog} node create --cluster dev --role agent --replicas 2
   ${prog} node create extra --cluster dev --memory 1g     # ${dialect.prefix}-extra-0
   ${prog} node create --cluster ha --role server
+  ${prog} node create --cluster dev --on-engine ssh://me@box2   # an agent on another host
   ${prog} node create extra --cluster https://10.0.0.5:6443 --token K10...::server:abc`,
     )
     .action(async (name: string | undefined, flags: CreateFlags) => {
@@ -104,6 +110,7 @@ Examples:
             runtimeUlimits: flags.runtimeUlimit,
             ...(flags.token !== undefined ? { token: flags.token } : {}),
             ...(flags.network[0] !== undefined ? { network: flags.network[0] } : {}),
+            ...(flags.onEngine !== undefined ? { engine: flags.onEngine } : {}),
             ...(name !== undefined ? { name } : {}),
             wait: flags.wait,
             ...(flags.waitFor !== undefined ? { waitFor: flags.waitFor } : {}),

@@ -6,6 +6,7 @@ import { step } from "../events.js";
 import { execute } from "../executor.js";
 import { clusterKubeconfigPath, defaultKubeconfigPath, removeCluster, updateKubeconfigFile } from "../kubeconfig/index.js";
 import { clusterSelector, registrySelector } from "../labels.js";
+import { linkedEngines } from "../engine-links.js";
 import { networkName } from "../naming.js";
 import { runOperation, type OperationOptions } from "../operation.js";
 import { planDelete } from "../plan/delete.js";
@@ -30,11 +31,13 @@ export function deleteCluster(name: string, options: DeleteOptions = {}): Promis
   return runOperation(`deleting cluster "${name}"`, options, async (op) => {
     const { runtime, onEvent, signal, dialect } = op;
     const selector = clusterSelector(dialect, name);
-    const [containers, volumes, networks, registries] = await Promise.all([
+    const [containers, volumes, networks, registries, away] = await Promise.all([
       runtime.listContainers(selector, signal),
       runtime.listVolumes(selector, signal),
       runtime.listNetworks(selector, signal),
       runtime.listContainers(registrySelector(dialect), signal),
+      // Every engine it has nodes on is reached before anything is removed: one that cannot be fails the delete.
+      linkedEngines(op, name),
     ]);
     const owned = registries.filter((r) => r.labels[dialect.labels.registryOwner] === name);
     if (containers.length === 0 && volumes.length === 0 && networks.length === 0 && owned.length === 0) {
@@ -46,6 +49,10 @@ export function deleteCluster(name: string, options: DeleteOptions = {}): Promis
     for (const [registry, elsewhere] of plan.keptRegistries) {
       // Another cluster (or container) still reaches it there: it outlives the cluster that made it.
       onEvent({ type: "warning", message: `registry ${registry} is kept: it is still attached to ${elsewhere.join(", ")}` });
+    }
+    for (const e of away) {
+      const there = planDelete({ ...e, cluster: name, networks: [], registries: [], network: "", dialect });
+      await execute(there.actions, e.op);
     }
     await execute(plan.actions, op);
     await step(onEvent, "remove-kubeconfig", async () => {

@@ -5,7 +5,9 @@ import { checkStopTimeout } from "../limits.js";
 import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { execute } from "../executor.js";
 import { runOperation, type OperationOptions } from "../operation.js";
-import { planClusterStart, planStop } from "../plan/lifecycle.js";
+import { planClusterStart, planStart, planStop } from "../plan/lifecycle.js";
+import { linkedEngines } from "../engine-links.js";
+import type { ContainerInfo } from "../../runtime/types.js";
 import { DEFAULT_READY_LEVEL, type ReadyLevel } from "../readiness/levels.js";
 
 export interface StartOptions extends OperationOptions {
@@ -37,12 +39,22 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
   const timeoutMs = toTimeoutMs(options.timeout);
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation(`starting cluster "${name}"`, frame, async (op) => {
-    const ref = await loadCluster(op, name);
-    if (ref.containers.every((c) => c.running)) return { name, changed: false };
+    const [ref, away] = await Promise.all([loadCluster(op, name), linkedEngines(op, name)]);
+    if ([...ref.containers, ...away.flatMap((e) => e.containers)].every((c) => c.running)) return { name, changed: false };
     // Nothing is created, so there is nothing to roll back: what started stays started.
     const level = options.waitFor ?? DEFAULT_READY_LEVEL;
+    const wait = options.wait ?? true;
     const nodes = ref.containers.map((c) => toNodeState(op.dialect, c));
-    await execute(planClusterStart(name, nodes, options.wait ?? true, level), op);
+    if (nodes.some((n) => !n.running)) await execute(planClusterStart(name, nodes, wait, level), op);
+    // Nodes on other engines join the servers, which are up by now.
+    for (const e of away)
+      await execute(
+        planStart(
+          e.containers.map((c) => toNodeState(op.dialect, c)),
+          wait,
+        ),
+        e.op,
+      );
     return { name, changed: true };
   });
 }
@@ -51,10 +63,13 @@ export function startCluster(name: string, options: StartOptions = {}): Promise<
 export function stopCluster(name: string, options: StopOptions = {}): Promise<LifecycleResult> {
   return runOperation(`stopping cluster "${name}"`, options, async (op) => {
     const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
-    const ref = await loadCluster(op, name);
-    if (!ref.containers.some((c) => c.running || c.state === "restarting")) return { name, changed: false };
-    const nodes = ref.containers.map((c) => ({ ...toNodeState(op.dialect, c), running: c.running || c.state === "restarting" }));
-    await execute(planStop(nodes, timeoutSeconds), op);
+    const [ref, away] = await Promise.all([loadCluster(op, name), linkedEngines(op, name)]);
+    const up = (c: ContainerInfo) => c.running || c.state === "restarting";
+    if (![...ref.containers, ...away.flatMap((e) => e.containers)].some(up)) return { name, changed: false };
+    const states = (cs: readonly ContainerInfo[]) => cs.map((c) => ({ ...toNodeState(op.dialect, c), running: up(c) }));
+    // Agents on other engines first, as agents go before servers on the cluster's own.
+    for (const e of away) await execute(planStop(states(e.containers), timeoutSeconds), e.op);
+    await execute(planStop(states(ref.containers), timeoutSeconds), op);
     return { name, changed: true };
   });
 }

@@ -1,19 +1,50 @@
 import type { RuntimeInfo } from "../../runtime/types.js";
 import { NotFoundError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
-import { observeCluster, observeClusters, type ClusterStatus } from "../cluster-status.js";
-import { runOperation, type OperationOptions } from "../operation.js";
+import { clusterStatus, containersByCluster, type ClusterStatus, type ElsewhereNodes } from "../cluster-status.js";
+import { managedSelector } from "../dialect.js";
+import { ENGINE_LINK_ROLE, isReachable, linkedEngines } from "../engine-links.js";
+import { clusterSelector } from "../labels.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
+
+/** The cluster's nodes on other engines; one that cannot be reached is reported, not fatal. */
+async function elsewhere(op: Operation, cluster: string): Promise<ElsewhereNodes> {
+  const found = await linkedEngines(op, cluster, true);
+  return {
+    nodes: found.filter(isReachable).map((e) => ({ engine: e.endpoint, containers: e.containers })),
+    unreachable: found.flatMap((e) => (isReachable(e) ? [] : [{ engine: e.endpoint, error: e.error }])),
+  };
+}
 
 export function listClusters(options: OperationOptions = {}): Promise<ClusterStatus[]> {
-  return runOperation("listing clusters", options, ({ runtime, signal, dialect }) => observeClusters(runtime, dialect, signal));
+  return runOperation("listing clusters", options, clusterStatuses);
+}
+
+/** Every cluster on the engine, with its nodes on other engines. */
+export async function clusterStatuses(op: Operation): Promise<ClusterStatus[]> {
+  const { runtime, signal, dialect: d } = op;
+  const [byCluster, links] = await Promise.all([
+    containersByCluster(runtime, d, signal),
+    runtime.listVolumes({ ...managedSelector(d), [d.labels.role]: ENGINE_LINK_ROLE }, signal),
+  ]);
+  // Only clusters with nodes on other engines cost more than the one listing.
+  const spanning = new Set(
+    (await Promise.all(links.map((l) => runtime.inspectVolume(l, signal)))).map((v) => v?.labels[d.labels.cluster]),
+  );
+  return Promise.all(
+    byCluster.map(async ([n, cs]) => clusterStatus(d, n, cs, spanning.has(n) ? await elsewhere(op, n) : undefined)),
+  );
 }
 
 export function getCluster(name: string, options: OperationOptions = {}): Promise<ClusterStatus> {
   validateClusterName(name);
-  return runOperation(`reading cluster "${name}"`, options, async ({ runtime, signal, dialect }) => {
-    const status = await observeCluster(runtime, dialect, name, signal);
-    if (!status) throw new NotFoundError(`cluster "${name}" not found`);
-    return status;
+  return runOperation(`reading cluster "${name}"`, options, async (op) => {
+    const [containers, away] = await Promise.all([
+      op.runtime.listContainers(clusterSelector(op.dialect, name), op.signal),
+      elsewhere(op, name),
+    ]);
+    if (containers.length === 0) throw new NotFoundError(`cluster "${name}" not found`);
+    return clusterStatus(op.dialect, name, containers, away);
   });
 }
 

@@ -9,7 +9,7 @@ import type { NodeRole } from "../cluster-spec/types.js";
 import { validateClusterName, validateImage, validateNetworkName } from "../cluster-spec/validate.js";
 import { parseVolumeMount } from "../cluster-spec/volumes.js";
 import { loadCluster, toNodeState, type Engine } from "../cluster-ref.js";
-import { clusterStatus, containersByCluster, type NodeStatus } from "../cluster-status.js";
+import { clusterStatus, type NodeStatus } from "../cluster-status.js";
 import { isManaged, type Dialect } from "../dialect.js";
 import { execute } from "../executor.js";
 import { adaptationsFor } from "../host/facts.js";
@@ -18,6 +18,8 @@ import { clusterSelector, roleOf } from "../labels.js";
 import { nodeVolumeName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
+import { clusterStatuses } from "./list.js";
+import { addNodesElsewhere, otherEngine } from "./nodes-elsewhere.js";
 import { sequence, type Action } from "../plan/actions.js";
 import { planStart } from "../plan/lifecycle.js";
 import { toMount } from "../plan/node-container.js";
@@ -54,6 +56,13 @@ export interface NodeCreateInput {
   readonly nodeLabels?: readonly string[];
   /** Joining by URL: the Docker network for the new nodes (default `bridge`). */
   readonly network?: string;
+  /**
+   * The engine the new nodes go on, when not the cluster's own (an address or a Docker context's
+   * name). They join through the cluster's API as published, which must be an address that
+   * engine's host reaches; the cluster keeps a record of the engine, so that its start, stop,
+   * list and delete reach them there.
+   */
+  readonly engine?: string;
   readonly wait?: boolean;
   /** What ready means when waiting: `api`, `workloads` (default) or `addons`. */
   readonly waitFor?: ReadyLevel;
@@ -82,6 +91,12 @@ export async function createNodes(input: NodeCreateInput, options: OperationOpti
   const timeoutMs = toTimeoutMs(input.timeout);
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation(`creating nodes in "${input.cluster}"`, frame, async (op) => {
+    const away = input.engine !== undefined ? await otherEngine(op, input.engine) : undefined;
+    if (away !== undefined) {
+      const wait = { wait: input.wait ?? true, level: input.waitFor ?? DEFAULT_READY_LEVEL };
+      const nodes = await addNodesElsewhere(op, away, input.cluster, { role, replicas, extras, ...wait });
+      return { cluster: input.cluster, nodes };
+    }
     const { runtime, signal } = op;
     const { group, own, nodes } = byUrl
       ? await planJoin(op, input, role, replicas, extras)
@@ -169,6 +184,16 @@ function parseExtras(input: NodeCreateInput, role: string, replicas: number, byU
       problems.push("--token is only for joining a cluster by its URL; the cluster's own token is known");
     if (input.network !== undefined)
       problems.push("--network is only for joining a cluster by its URL; new nodes join the cluster's network");
+  }
+  if (input.engine !== undefined && byUrl) {
+    problems.push(
+      "a node joining by URL goes on the engine k3box uses (--engine before the command): leave out the node's engine",
+    );
+  }
+  if (input.engine !== undefined && !byUrl && input.name !== undefined) {
+    problems.push(
+      `a NAME ("${input.name}") does not apply to nodes on another engine: they are named after the cluster and numbered across its engines, so their Kubernetes names stay unique`,
+    );
   }
   if (problems.length > 0) throw new UsageError(problems.join("\n"));
   const defined = <T>(items: readonly (T | undefined)[]): T[] => items.filter((i): i is T => i !== undefined);
@@ -412,14 +437,12 @@ export function stopNodes(
 
 export function listNodes(options: OperationOptions & { cluster?: string } = {}): Promise<NodeInfo[]> {
   if (options.cluster !== undefined) validateClusterName(options.cluster);
-  return runOperation("listing nodes", options, async ({ runtime, signal, dialect }) => {
-    const byCluster = (await containersByCluster(runtime, dialect, signal)).filter(
-      ([name]) => options.cluster === undefined || name === options.cluster,
-    );
-    if (options.cluster !== undefined && byCluster.length === 0) {
+  return runOperation("listing nodes", options, async (op) => {
+    const clusters = (await clusterStatuses(op)).filter((c) => options.cluster === undefined || c.name === options.cluster);
+    if (options.cluster !== undefined && clusters.length === 0) {
       throw new NotFoundError(`cluster "${options.cluster}" not found`);
     }
-    return byCluster.flatMap(([cluster, cs]) => clusterStatus(dialect, cluster, cs).nodes.map((n) => ({ cluster, ...n })));
+    return clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, ...n })));
   });
 }
 

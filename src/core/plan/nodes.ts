@@ -214,6 +214,8 @@ export function planJoinNodes(
     /** What the nodes need to run on this engine, as for a cluster k3box creates. */
     readonly adaptations: readonly Adaptation[];
     readonly dialect?: Dialect;
+    /** Nodes of a k3box cluster on another engine than the cluster's: the ID of the cluster's engine. */
+    readonly home?: string;
   },
   extras: NodeExtras,
 ): NewNode[] {
@@ -224,6 +226,7 @@ export function planJoinNodes(
     ...(extras.memoryBytes !== undefined ? [meminfoFile(extras.memoryBytes)] : []),
     ...o.adaptations.flatMap((a) => a.files),
   ];
+  const home = o.home !== undefined ? { [LABEL.home]: o.home } : {};
   return nextIndices(o.existing, o.role, o.replicas).map((index) => {
     const name = nodeName(d, group, o.role, index);
     const labels = {
@@ -240,13 +243,17 @@ export function planJoinNodes(
       [LABEL.image]: o.image,
       [LABEL.joinUrl]: o.url,
       [LABEL.adaptations]: JSON.stringify(o.adaptations.map((a) => a.name)),
+      ...home,
     };
     const volume = nodeVolumeName(name);
     return {
       name,
       role: o.role,
       index,
-      volume: { name: volume, labels: { [LABEL.managed]: d.managedValue, [LABEL.cluster]: group, [LABEL.role]: o.role } },
+      volume: {
+        name: volume,
+        labels: { [LABEL.managed]: d.managedValue, [LABEL.cluster]: group, [LABEL.role]: o.role, ...home },
+      },
       container: nodeContainer({
         name,
         role: o.role,

@@ -350,6 +350,18 @@ export class DockerRuntime implements Runtime {
     });
   }
 
+  inspectVolume(name: string, signal?: AbortSignal): Promise<VolumeSpec | undefined> {
+    return this.guard(`inspect volume ${name}`, signal, async (docker) => {
+      try {
+        const v = (await docker.getVolume(name).inspect()) as { Name: string; Labels?: Record<string, string> | null };
+        return { name: v.Name, labels: { ...(v.Labels ?? {}) } };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    });
+  }
+
   createContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
     return this.guardChange(`create container ${spec.name}`, signal, async (docker) => {
       const c = await docker.createContainer(toCreateOptions(spec));

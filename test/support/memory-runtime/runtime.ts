@@ -232,6 +232,13 @@ export class MemoryRuntime implements Runtime {
     return this.call("listVolumes", [], [labels], "list volumes", signal, "guard", () => volumes.listVolumes(this.state, labels));
   }
 
+  inspectVolume(name: string, signal?: AbortSignal): Promise<VolumeSpec | undefined> {
+    return this.call("inspectVolume", [name], [name], `inspect volume ${name}`, signal, "guard", () => {
+      const v = this.state.volumes.get(name);
+      return v && { name: v.name, labels: { ...v.labels } };
+    });
+  }
+
   createContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
     return this.call(
       "createContainer",

@@ -1,0 +1,109 @@
+/**
+ * A cluster's nodes on other engines than its own. The cluster's engine keeps one record per
+ * other engine: a volume owned by the cluster (so it goes with it) whose label names that engine.
+ * The nodes there carry the cluster's name and the ID of the cluster's engine, so that a cluster of
+ * the same name belonging to that engine is never touched.
+ */
+import { createHash } from "node:crypto";
+import type { ContainerInfo, Labels, VolumeSpec } from "../runtime/types.js";
+import { RuntimeUnavailableError } from "../base/errors.js";
+import { managedSelector, type Dialect } from "./dialect.js";
+import { clusterSelector } from "./labels.js";
+import type { Operation } from "./operation.js";
+
+/** The role label's value on a cluster's record of another engine. */
+export const ENGINE_LINK_ROLE = "engine";
+
+/** The record, on the cluster's engine, of its nodes on the engine named `endpoint`. */
+export function engineLink(d: Dialect, cluster: string, endpoint: string): VolumeSpec {
+  const id = createHash("sha256").update(endpoint).digest("hex").slice(0, 12);
+  return {
+    name: `${d.prefix}-${cluster}-engine-${id}`,
+    labels: {
+      ...managedSelector(d),
+      [d.labels.version]: d.versionValue,
+      ...d.extraLabels,
+      [d.labels.cluster]: cluster,
+      [d.labels.role]: ENGINE_LINK_ROLE,
+      [d.labels.engine]: endpoint,
+    },
+  };
+}
+
+/** What carries the cluster's labels on another engine: its nodes there and their volumes. */
+export function awaySelector(d: Dialect, cluster: string, homeId: string): Labels {
+  return { ...clusterSelector(d, cluster), [d.labels.home]: homeId };
+}
+
+export interface LinkedEngine {
+  /** The engine's name, as recorded. */
+  readonly endpoint: string;
+  /** The record on the cluster's engine. */
+  readonly link: string;
+  /** The operation, on that engine. */
+  readonly op: Operation;
+  readonly containers: readonly ContainerInfo[];
+  readonly volumes: readonly string[];
+}
+
+export interface UnreachableEngine {
+  readonly endpoint: string;
+  readonly link: string;
+  readonly error: string;
+}
+
+/**
+ * The other engines a cluster has nodes on, with what the cluster has there. An engine that
+ * cannot be reached fails the call (RuntimeUnavailableError, exit 3) naming it, unless `lenient`,
+ * which returns it as unreachable instead.
+ */
+export async function linkedEngines(op: Operation, cluster: string): Promise<LinkedEngine[]>;
+export async function linkedEngines(
+  op: Operation,
+  cluster: string,
+  lenient: true,
+): Promise<Array<LinkedEngine | UnreachableEngine>>;
+export async function linkedEngines(
+  op: Operation,
+  cluster: string,
+  lenient = false,
+): Promise<Array<LinkedEngine | UnreachableEngine>> {
+  const { runtime, signal, dialect: d } = op;
+  const links = await runtime.listVolumes({ ...clusterSelector(d, cluster), [d.labels.role]: ENGINE_LINK_ROLE }, signal);
+  if (links.length === 0) return [];
+  const homeId = (await runtime.info(signal)).id;
+  const found = await Promise.all(
+    links.map(async (link) => {
+      const endpoint = (await runtime.inspectVolume(link, signal))?.labels[d.labels.engine];
+      if (endpoint === undefined) return undefined;
+      try {
+        const there = op.on(op.openEngine(endpoint));
+        const selector = awaySelector(d, cluster, homeId);
+        const [containers, volumes] = await Promise.all([
+          there.runtime.listContainers(selector, signal),
+          there.runtime.listVolumes(selector, signal),
+        ]);
+        return { endpoint, link, op: there, containers, volumes };
+      } catch (err) {
+        if (!(err instanceof RuntimeUnavailableError)) throw err;
+        const error = `cluster "${cluster}" has nodes on engine ${endpoint}, which cannot be reached: ${err.message}`;
+        if (!lenient) throw new RuntimeUnavailableError(error);
+        return { endpoint, link, error };
+      }
+    }),
+  );
+  return found.filter((f) => f !== undefined);
+}
+
+export function isReachable(e: LinkedEngine | UnreachableEngine): e is LinkedEngine {
+  return "op" in e;
+}
+
+/** The cluster's containers on its own engine and on every other engine it has nodes on. */
+export async function spannedContainers(op: Operation, cluster: string): Promise<ContainerInfo[]> {
+  const [home, away] = await Promise.all([
+    op.runtime.listContainers(clusterSelector(op.dialect, cluster), op.signal),
+    linkedEngines(op, cluster),
+  ]);
+  return [...home, ...away.flatMap((e) => e.containers)];
+}
