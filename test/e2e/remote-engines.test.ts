@@ -288,6 +288,14 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
       expect(mine?.nodes.find((n) => n.name === agent)?.engine).toBe(there);
       const table = await sandbox.k3box(["node", "list", "--cluster", name], {});
       expect(table.stdout).toMatch(new RegExp(`${agent}\\s+agent\\s+${name}\\s+running.*${there.replace(/[./]/g, "\\$&")}`));
+      // Images reach the agent there from that engine's own images.
+      const imported = await sandbox.k3box(
+        ["--engine", there, "image", "import", "busybox:latest", "-c", name, "-o", "json"],
+        {},
+      );
+      expect(imported.code, imported.stderr).toBe(0);
+      const delivered = JSON.parse(imported.stdout) as { nodes: Array<{ node: string; status: string }> };
+      expect(delivered.nodes.map((n) => [n.node, n.status])).toEqual([[agent, "imported"]]);
       // stop and start reach both engines.
       const stopped = await sandbox.k3box(["cluster", "stop", name], {});
       expect(stopped.code, stopped.stderr).toBe(0);
@@ -305,6 +313,44 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
       await sandbox.k3box(["--engine", there, "node", "delete", agent, "-q"], {});
       await sandbox.dispose();
     }
+  });
+
+  it("creates a cluster with a config file's node group on the other engine, and deletes it from both", async () => {
+    const e = remote as RemoteDockerEngine;
+    const sandbox = await Sandbox.create();
+    const name = sandbox.name("group");
+    const onRemote = e.docker("unix");
+    const file = join(sandbox.dir, "k3box.yaml");
+    await writeFile(
+      file,
+      [
+        "apiVersion: k3box.dev/v1alpha1",
+        "kind: Cluster",
+        `metadata: { name: ${name} }`,
+        `image: ${DOUBLE_IMAGE}`,
+        `kubeAPI: { hostIP: "${e.hostAddress}" }`,
+        "nodes:",
+        `  - engine: ${e.host("tcp")}`,
+        "    agents: 1",
+        "    k3sArgs: [--node-label=far=yes]",
+        "",
+      ].join("\n"),
+    );
+    try {
+      const created = await sandbox.k3box(["cluster", "create", "--config", file, "--timeout", "4m", "-o", "json"], {});
+      expect(created.code, created.stderr).toBe(0);
+      expect((JSON.parse(created.stdout) as { nodes: string[] }).nodes).toContain(`k3box-${name}-agent-0`);
+      expect((await clusterObjects(onRemote, name)).containers).toEqual([`/k3box-${name}-agent-0`]);
+      const nodes = await sandbox.kubectl(["get", "nodes", "-l", "far=yes", "-o", "name"]);
+      expect(nodes.stdout.trim()).toBe(`node/k3box-${name}-agent-0`);
+      const deleted = await sandbox.k3box(["cluster", "delete", name], {});
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(await clusterObjects(onRemote, name)).toEqual(nothing);
+    } finally {
+      await sandbox.k3box(["cluster", "delete", name, "--ignore-missing", "-q"], {});
+      await sandbox.dispose();
+    }
+    expect(await leftovers(name)).toEqual([]);
   });
 
   it("refuses an agent on another engine when the API is published where that host cannot reach it (exit 2), leaving nothing on either engine", async () => {

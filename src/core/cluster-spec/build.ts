@@ -92,6 +92,34 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
   const servers = input.servers ?? 1;
   const agents = input.agents ?? 0;
   for (const p of nodeCountProblems(servers, agents)) report(p.message, p.field);
+  const nodeGroups = (input.nodeGroups ?? []).flatMap((g, index) => {
+    const count = g.agents ?? 1;
+    const problems = nodeCountProblems(1, count - 1);
+    if (typeof g.engine !== "string" || g.engine.trim() === "")
+      report("a node group needs the engine it runs on", "nodeGroups", index);
+    else if (problems.length > 0 || count < 1)
+      report(`invalid agent count "${count}" of the group on ${g.engine}: use 1 to ${LIMITS.nodes - 1}`, "nodeGroups", index);
+    else {
+      const args = (g.k3sArgs ?? []).map((raw) => attempt(() => parseK3sArg(raw), "nodeGroups", index));
+      const filtered = args.find((a) => a !== undefined && a.filters.length > 0);
+      if (filtered)
+        report(
+          `k3s argument "${filtered.raw}" of the group on ${g.engine}: node filters do not apply to a group`,
+          "nodeGroups",
+          index,
+        );
+      else if (args.every((a) => a !== undefined))
+        return [{ engine: g.engine.trim(), agents: count, k3sArgs: args.map((a) => a.arg) }];
+    }
+    return [];
+  });
+  const away = nodeGroups.reduce((n, g) => n + g.agents, 0);
+  if (Number.isInteger(servers) && Number.isInteger(agents) && servers + agents + away > LIMITS.nodes) {
+    report(
+      `too many nodes: ${servers + agents} on the cluster's engine and ${away} on others make ${servers + agents + away}; a cluster holds at most ${LIMITS.nodes}`,
+      "nodeGroups",
+    );
+  }
   const loadBalancer = input.loadBalancer ?? true;
   // The checks below walk the nodes: a bad count is reported above and held within bounds here.
   const counts = {
@@ -195,6 +223,7 @@ export async function buildClusterSpec(input: ClusterInput, options: BuildOption
     name,
     servers,
     agents,
+    nodeGroups,
     image,
     datastore,
     api: kubeconfigServer === undefined ? api : { ...api, ...kubeconfigServer },

@@ -3,6 +3,15 @@ import type { ChartInput } from "./charts.js";
 import type { Dialect } from "../dialect.js";
 import type { FileInput } from "./files.js";
 
+export interface NodeGroupInput {
+  /** An address (`tcp://`, `ssh://`…) or a Docker context's name. */
+  readonly engine: string;
+  /** Default 1. */
+  readonly agents?: number;
+  /** k3s arguments of these agents only. */
+  readonly k3sArgs?: readonly string[];
+}
+
 /** What a caller (CLI flags, a library user) says about a cluster; strings use k3d's syntax. */
 export interface ClusterInput {
   name?: string;
@@ -13,6 +22,11 @@ export interface ClusterInput {
   engine?: string;
   servers?: number;
   agents?: number;
+  /**
+   * Agents on other engines than the cluster's (a config file's `nodes:`): each group joins through
+   * the API as published, so that address must be one those engines' hosts reach.
+   */
+  nodeGroups?: readonly NodeGroupInput[];
   image?: string;
   /** sqlite, etcd, postgres, mysql, mariadb or external; default sqlite for one server, etcd for more. */
   datastore?: string;

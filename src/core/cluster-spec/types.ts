@@ -173,10 +173,19 @@ export type ClusterDatastore =
     }
   | { readonly type: "external"; readonly endpoint: ExternalEndpoint };
 
+/** Agents of the cluster on another engine. */
+export interface NodeGroupSpec {
+  readonly engine: string;
+  readonly agents: number;
+  readonly k3sArgs: readonly string[];
+}
+
 export interface ClusterSpec {
   readonly name: string;
   readonly servers: number;
   readonly agents: number;
+  /** Agents on other engines, added once the cluster is up. */
+  readonly nodeGroups: readonly NodeGroupSpec[];
   readonly image: string;
   readonly datastore: ClusterDatastore;
   readonly api: ApiEndpoint;

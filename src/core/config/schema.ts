@@ -84,6 +84,19 @@ export const k3boxConfigSchema = z
     metadata: z.strictObject({ name: z.string().optional().meta({ description: "Cluster name" }) }).optional(),
     servers: z.int().min(1).optional(),
     agents: z.int().min(0).optional(),
+    nodes: z
+      .array(
+        z.strictObject({
+          engine: z.string().meta({ description: "The Docker engine of these agents: tcp://, ssh://[USER@]HOST or a context" }),
+          agents: z.int().min(1).optional().meta({ description: "How many agents there (default 1)" }),
+          k3sArgs: z.array(z.string()).optional().meta({ description: "k3s arguments of these agents only" }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          "Agents on other Docker engines (other hosts); they join through the API as published, so kubeAPI.hostIP must be an address their hosts reach",
+      }),
     image: z.string().optional().meta({ description: "k3s image of the nodes" }),
     datastore: z
       .strictObject({

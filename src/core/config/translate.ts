@@ -195,6 +195,7 @@ export function translateK3box(c: K3boxConfig, dir: string): Translated {
   const out = new Collector(dir);
   translateCommon(c, out);
   out.set("engine", c.engine, ["engine"]);
+  out.set("nodeGroups", c.nodes, ["nodes"]);
   c.files?.forEach((f, i) => {
     if ((f.source === undefined) === (f.content === undefined)) {
       out.problem(["files", i], "give either source (a path) or content (the text itself)");

@@ -21,6 +21,7 @@ import { managedSelector } from "../dialect.js";
 import { networkName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
+import { addNodesElsewhere, checkApiReachableFrom, otherEngine } from "./nodes-elsewhere.js";
 import { planCreate, type CreatePlan, type PlanContext } from "../plan/cluster.js";
 import { registryNames } from "../registry/addresses.js";
 import type { RegistryEndpoint, RegistryNames } from "../registry/types.js";
@@ -79,7 +80,14 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
     const plan = prepared.plan(await adaptToEngine(op, spec));
     const registries = prepared.registries;
     if (spec.bundle) await step(onEvent, "verify-bundle", () => checkBundleForCreate(runtime, spec, signal));
+    const away = await reachNodeGroups(op, spec, plan.api.server ?? `https://${plan.api.host}`);
     await execute(plan.actions, op);
+    const elsewhere: string[] = [];
+    for (const { group, there } of away) {
+      const extras = { k3sArgs: group.k3sArgs, env: {}, mounts: [] };
+      const o = { role: "agent" as const, replicas: group.agents, extras, wait: spec.wait, level: spec.waitFor };
+      elsewhere.push(...(await addNodesElsewhere(op, there, spec.name, o)));
+    }
 
     const server = plan.api.server ?? `https://${plan.api.host}:${plan.api.hostPort}`;
     const serverNode = plan.nodes.find((n) => n.role === "server")?.name as string;
@@ -92,11 +100,36 @@ export async function createCluster(input: ClusterInput, options: CreateOptions 
       );
       undo.push(`restore ${kubeconfigPath}`, restore);
     }
+    const made = result(spec, plan, server, kubeconfig, kubeconfigPath);
     return {
-      ...result(spec, plan, server, kubeconfig, kubeconfigPath),
+      ...made,
+      nodes: [...made.nodes, ...elsewhere],
       registries: registries.map((r) => ({ name: r.name, ...registryNames(r) })),
     };
   });
+}
+
+/**
+ * The engines of the node groups, reached before anything is created: each must answer, be
+ * another engine than the cluster's, and reach the API where it is published.
+ */
+async function reachNodeGroups(
+  op: Operation,
+  spec: ClusterSpec,
+  server: string,
+): Promise<Array<{ group: ClusterSpec["nodeGroups"][number]; there: Operation }>> {
+  return Promise.all(
+    spec.nodeGroups.map(async (group) => {
+      const there = await otherEngine(op, group.engine);
+      if (there === undefined) {
+        throw new UsageError(
+          `the node group on ${group.engine} is on the cluster's own engine: count those agents in agents: instead`,
+        );
+      }
+      checkApiReachableFrom((await there.runtime.place()).endpoint, spec.name, new URL(server).hostname);
+      return { group, there };
+    }),
+  );
 }
 
 function result(

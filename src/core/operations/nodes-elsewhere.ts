@@ -32,7 +32,17 @@ export async function otherEngine(op: Operation, name: string): Promise<Operatio
   return home.id === away.id ? undefined : there;
 }
 
-const LOOPBACK = /^(127\.|localhost$|\[::1\]$)/;
+/** Addresses a container on another host cannot reach this host at: loopback, and "every address" itself. */
+const LOOPBACK = /^(127\.|localhost$|\[::1\]$|0\.0\.0\.0$|\[::\]$)/;
+
+/** Nodes on another engine join through the API's published address: one on loopback is out of their reach. */
+export function checkApiReachableFrom(endpoint: string, cluster: string, apiHost: string): void {
+  if (LOOPBACK.test(apiHost)) {
+    throw new UsageError(
+      `cluster "${cluster}" publishes its API on ${apiHost}, which nodes on ${endpoint} cannot reach: create it with --api-port ADDRESS:PORT (kubeAPI.hostIP) on an address of this host that ${endpoint}'s host reaches`,
+    );
+  }
+}
 
 /**
  * Agents of a k3box cluster on another engine: they join through the cluster's API as published
@@ -63,11 +73,7 @@ async function joinFromElsewhere(
     );
   }
   const url = new URL(ref.server);
-  if (LOOPBACK.test(url.hostname)) {
-    throw new UsageError(
-      `cluster "${cluster}" publishes its API on ${url.hostname}, which nodes on ${endpoint} cannot reach: create it with --api-port ADDRESS:PORT on an address of this host that ${endpoint}'s host reaches`,
-    );
-  }
+  checkApiReachableFrom(endpoint, cluster, url.hostname);
   const server = ref.servers.find((s) => s.running);
   const token = server?.spec.env?.K3S_TOKEN;
   if (server === undefined || token === undefined) {
