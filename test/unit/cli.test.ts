@@ -1,4 +1,3 @@
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,19 +7,7 @@ import * as errors from "../../src/base/errors.js";
 import { VERSION } from "../../src/core/version.js";
 import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
 import { run } from "../../src/cli/program.js";
-
-function streams() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = "";
-  let stderr = "";
-  out.on("data", (b: Buffer) => (stdout += b.toString()));
-  err.on("data", (b: Buffer) => (stderr += b.toString()));
-  return {
-    streams: { stdout: out as unknown as NodeJS.WriteStream, stderr: err as unknown as NodeJS.WriteStream },
-    text: () => ({ stdout, stderr }),
-  };
-}
+import { streams } from "../support/captured-streams.js";
 
 describe("exit codes", () => {
   it.each([

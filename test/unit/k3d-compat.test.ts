@@ -35,6 +35,7 @@ import { createCluster } from "../../src/core/operations/create.js";
 import { deleteCluster } from "../../src/core/operations/delete.js";
 import { inspectClusters } from "../../src/core/operations/inspect.js";
 import { listClusters } from "../../src/core/operations/list.js";
+import { streams } from "../support/captured-streams.js";
 
 const ctx: PlanContext = {
   token: "t0ken",
@@ -48,19 +49,6 @@ const ctx: PlanContext = {
 
 async function k3dPlan(input: ClusterInput) {
   return planCreate(await buildClusterSpec({ name: "demo", ...input }, { dialect: K3D }), ctx);
-}
-
-function streams() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = "";
-  let stderr = "";
-  out.on("data", (b: Buffer) => (stdout += b.toString()));
-  err.on("data", (b: Buffer) => (stderr += b.toString()));
-  return {
-    streams: { stdout: out as unknown as NodeJS.WriteStream, stderr: err as unknown as NodeJS.WriteStream },
-    text: () => ({ stdout, stderr }),
-  };
 }
 
 describe("k3d's dialect in the create plan", () => {
