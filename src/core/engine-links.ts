@@ -107,3 +107,48 @@ export async function spannedContainers(op: Operation, cluster: string): Promise
   ]);
   return [...home, ...away.flatMap((e) => e.containers)];
 }
+
+/** A node found on another engine than the one asked. */
+export interface NodeElsewhere {
+  readonly endpoint: string;
+  /** The operation, on that engine. */
+  readonly op: Operation;
+  readonly container: ContainerInfo;
+}
+
+/**
+ * Nodes by container name on the other engines the clusters of this engine have nodes on, for
+ * names this engine does not know. Only nodes of this engine's clusters count; engines that do
+ * not answer are returned by name, so a miss can say where it could not look.
+ */
+export async function findElsewhere(
+  op: Operation,
+  names: readonly string[],
+): Promise<{ found: Map<string, NodeElsewhere>; unreachable: string[] }> {
+  const found = new Map<string, NodeElsewhere>();
+  const unreachable: string[] = [];
+  const { runtime, signal, dialect: d } = op;
+  const links =
+    names.length === 0 ? [] : await runtime.listVolumes({ ...managedSelector(d), [d.labels.role]: ENGINE_LINK_ROLE }, signal);
+  if (links.length === 0) return { found, unreachable };
+  const records = await Promise.all(links.map((l) => runtime.inspectVolume(l, signal)));
+  const endpoints = new Set(
+    records.flatMap((v) => (v?.labels[d.labels.engine] !== undefined ? [v.labels[d.labels.engine] as string] : [])),
+  );
+  const homeId = (await runtime.info(signal)).id;
+  for (const endpoint of endpoints) {
+    try {
+      const there = op.on(op.openEngine(endpoint));
+      const containers = await Promise.all(names.map((n) => there.runtime.inspectContainer(n, signal)));
+      containers.forEach((c, i) => {
+        const name = names[i] as string;
+        if (c !== undefined && c.labels[d.labels.home] === homeId && !found.has(name))
+          found.set(name, { endpoint, op: there, container: c });
+      });
+    } catch (err) {
+      if (!(err instanceof RuntimeUnavailableError)) throw err;
+      unreachable.push(endpoint);
+    }
+  }
+  return { found, unreachable };
+}

@@ -9,7 +9,7 @@ import { createCluster } from "../../src/core/operations/create.js";
 import { deleteCluster } from "../../src/core/operations/delete.js";
 import { startCluster, stopCluster } from "../../src/core/operations/lifecycle.js";
 import { getCluster, listClusters } from "../../src/core/operations/list.js";
-import { createNodes, listNodes } from "../../src/core/operations/nodes.js";
+import { createNodes, deleteNodes, getNode, listNodes, startNodes, stopNodes } from "../../src/core/operations/nodes.js";
 import { CLUSTER } from "../support/cluster-world.js";
 import { k3sEngine } from "../support/k3s-node.js";
 import type { MemoryRuntime } from "../support/memory-runtime/index.js";
@@ -78,6 +78,27 @@ describe("agents on another engine", () => {
     expect(away.isEmpty()).toBe(true);
   });
 
+  it("are found by name from the cluster's engine: node get, stop, start and delete reach them there", async () => {
+    const { home, away, far, options } = await engines();
+    await createCluster(REACHABLE, options);
+    await createNodes({ cluster: "dev", engine: far, wait: false }, options);
+    const node = "k3box-dev-agent-2";
+    expect(await getNode(node, options)).toMatchObject({ cluster: "dev", role: "agent", engine: far, running: true });
+    await stopNodes([node], options);
+    expect((await away.inspectContainer(node))?.running).toBe(false);
+    await startNodes([node], { ...options, wait: false });
+    expect((await away.inspectContainer(node))?.running).toBe(true);
+    await deleteNodes([node], options);
+    expect(await away.listContainers({})).toEqual([]);
+    expect(await away.listVolumes({})).toEqual([]);
+    // The cluster's own nodes are untouched; an unknown name is still not found.
+    expect((await home.listContainers({ "dev.k3box.role": "agent" })).map((c) => c.name).sort()).toEqual([
+      "k3box-dev-agent-0",
+      "k3box-dev-agent-1",
+    ]);
+    await expect(getNode("k3box-dev-agent-9", options)).rejects.toThrow(/node "k3box-dev-agent-9" not found/);
+  });
+
   it("leave a cluster of the same name that belongs to the other engine alone", async () => {
     const { home, away, far, options } = await engines();
     await createCluster(REACHABLE, options);
@@ -129,8 +150,8 @@ describe("agents on another engine", () => {
     expect(await home.listVolumes({ "dev.k3box.role": "engine" })).toEqual([]);
   });
 
-  it("on an engine that cannot be reached: delete refuses and removes nothing (exit 3); list reports it and the cluster as degraded", async () => {
-    const { home, far, options } = await engines();
+  it("on an engine that cannot be reached: delete refuses and removes nothing (exit 3) unless asked; list reports it and the cluster as degraded", async () => {
+    const { home, away, far, options } = await engines();
     await createCluster(REACHABLE, options);
     await createNodes({ cluster: "dev", engine: far, wait: false }, options);
     const lost = {
@@ -144,10 +165,23 @@ describe("agents on another engine", () => {
     await expect(failed).rejects.toBeInstanceOf(RuntimeUnavailableError);
     await expect(failed).rejects.toThrow(`cluster "dev" has nodes on engine ${far}, which cannot be reached`);
     expect(await names(home)).toEqual(before);
+    await expect(failed).rejects.toThrow(
+      "Nothing was deleted: run the delete again once it answers, or delete the rest with --forget-unreachable",
+    );
+    expect(await names(home)).toEqual(before);
     const status = await getCluster("dev", lost);
     expect(status.state).toBe("degraded");
     expect(status.unreachable?.[0]?.engine).toBe(far);
     expect(status.agents.total).toBe(2);
+    // Asked to, delete removes what it reaches and says what it leaves.
+    const warnings: string[] = [];
+    const onEvent = (e: { type: string; message?: string }) => (e.type === "warning" ? warnings.push(e.message ?? "") : 0);
+    await deleteCluster("dev", { ...lost, forgetUnreachable: true, onEvent });
+    expect(home.isEmpty()).toBe(true);
+    expect((await away.listContainers({})).map((c) => c.name)).toEqual(["k3box-dev-agent-2"]);
+    expect(warnings).toContain(
+      `the nodes of "dev" on ${far} are not deleted (the engine did not answer): remove them there with k3box --engine ${far} cluster delete dev`,
+    );
   });
 });
 

@@ -128,29 +128,44 @@ Examples:
     .description("Delete clusters: containers, volumes, network and kubeconfig entries")
     .option("-a, --all", `delete every ${prog} cluster`)
     .option("--ignore-missing", "a cluster that does not exist is not an error")
+    .option(
+      "--forget-unreachable",
+      "delete what is on the engines that answer, leaving the nodes on other engines that do not (default: delete nothing then)",
+    )
     .option("-c, --config <file>", "delete the cluster a config file describes")
     .addHelpText(
       "after",
       `\nExamples:\n  ${prog} cluster delete dev\n  ${prog} cluster delete --all\n  ${prog} cluster delete --config k3box.yaml`,
     )
-    .action(async (names: string[], flags: { all?: boolean; ignoreMissing?: boolean; config?: string }) => {
-      let targets: string[];
-      if (flags.config !== undefined) {
-        if (names.length > 0 || flags.all) throw new UsageError("give cluster names, --all or --config, not several");
-        const file = await configFile(flags.config, process.env);
-        // A file with problems may have lost its name; deleting the default cluster instead would be wrong.
-        if (file && file.problems.length > 0) throw new UsageError(file.problems.join("\n"));
-        targets = [file?.input.name ?? DEFAULT_CLUSTER_NAME];
-      } else {
-        targets = await lifecycleTargets(names, flags.all);
-      }
-      for (const name of targets) {
-        const r = await ctx.withProgress((onEvent, signal) =>
-          deleteCluster(name, { onEvent, signal, dialect, ignoreMissing: flags.ignoreMissing ?? false }),
-        );
-        ctx.err(r.deleted ? `Cluster "${name}" deleted` : `Cluster "${name}" does not exist`);
-      }
-    });
+    .action(
+      async (
+        names: string[],
+        flags: { all?: boolean; ignoreMissing?: boolean; forgetUnreachable?: boolean; config?: string },
+      ) => {
+        let targets: string[];
+        if (flags.config !== undefined) {
+          if (names.length > 0 || flags.all) throw new UsageError("give cluster names, --all or --config, not several");
+          const file = await configFile(flags.config, process.env);
+          // A file with problems may have lost its name; deleting the default cluster instead would be wrong.
+          if (file && file.problems.length > 0) throw new UsageError(file.problems.join("\n"));
+          targets = [file?.input.name ?? DEFAULT_CLUSTER_NAME];
+        } else {
+          targets = await lifecycleTargets(names, flags.all);
+        }
+        for (const name of targets) {
+          const r = await ctx.withProgress((onEvent, signal) =>
+            deleteCluster(name, {
+              onEvent,
+              signal,
+              dialect,
+              ignoreMissing: flags.ignoreMissing ?? false,
+              forgetUnreachable: flags.forgetUnreachable ?? false,
+            }),
+          );
+          ctx.err(r.deleted ? `Cluster "${name}" deleted` : `Cluster "${name}" does not exist`);
+        }
+      },
+    );
 
   cluster
     .command("list")

@@ -8,7 +8,7 @@ import { parseMemory, parseRuntimeLabel, parseUlimit } from "../cluster-spec/run
 import type { NodeRole } from "../cluster-spec/types.js";
 import { validateClusterName, validateImage, validateNetworkName } from "../cluster-spec/validate.js";
 import { parseVolumeMount } from "../cluster-spec/volumes.js";
-import { loadCluster, toNodeState, type Engine } from "../cluster-ref.js";
+import { loadCluster, toNodeState } from "../cluster-ref.js";
 import { clusterStatus, type NodeStatus } from "../cluster-status.js";
 import { isManaged, type Dialect } from "../dialect.js";
 import { execute } from "../executor.js";
@@ -18,6 +18,7 @@ import { clusterSelector, roleOf } from "../labels.js";
 import { nodeVolumeName } from "../naming.js";
 import { loadNodeEntrypoint } from "../node/entrypoint.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
+import { findElsewhere, type NodeElsewhere } from "../engine-links.js";
 import { clusterStatuses } from "./list.js";
 import { addNodesElsewhere, otherEngine } from "./nodes-elsewhere.js";
 import { sequence, type Action } from "../plan/actions.js";
@@ -284,14 +285,28 @@ async function readFiles(runtime: Runtime, nodes: readonly NewNode[], signal: Ab
   );
 }
 
-/** Finds nodes by container name; every name must exist before anything is done. */
-async function findNodes({ runtime, signal, dialect }: Engine, names: readonly string[]): Promise<ContainerInfo[]> {
+/**
+ * Finds nodes by container name, on this engine or, for the nodes of its clusters on other
+ * engines, there (`away`); every name must exist before anything is done.
+ */
+async function findNodes(
+  op: Operation,
+  names: readonly string[],
+): Promise<{ nodes: ContainerInfo[]; away: Map<string, NodeElsewhere> }> {
+  const { runtime, signal, dialect } = op;
   if (names.length === 0) throw new UsageError("name at least one node");
-  const found = await Promise.all(names.map((n) => runtime.inspectContainer(n, signal)));
-  return names.map((n, i) => {
-    const c = found[i];
-    if (c === undefined || !isManaged(dialect, c.labels) || c.labels[dialect.labels.cluster] === undefined) {
-      throw new NotFoundError(`node "${n}" not found (${dialect.prefix} node list shows the nodes)`);
+  const here = await Promise.all(names.map((n) => runtime.inspectContainer(n, signal)));
+  const isNode = (c: ContainerInfo | undefined): c is ContainerInfo =>
+    c !== undefined && isManaged(dialect, c.labels) && c.labels[dialect.labels.cluster] !== undefined;
+  const { found: away, unreachable } = await findElsewhere(
+    op,
+    names.filter((_, i) => !isNode(here[i])),
+  );
+  const nodes = names.map((n, i) => {
+    const c = isNode(here[i]) ? here[i] : away.get(n)?.container;
+    if (c === undefined) {
+      const notLooked = unreachable.length > 0 ? `; engines that did not answer: ${unreachable.join(", ")}` : "";
+      throw new NotFoundError(`node "${n}" not found (${dialect.prefix} node list shows the nodes${notLooked})`);
     }
     if (roleOf(dialect, c) === "datastore") {
       const cluster = clusterOf(dialect, c);
@@ -301,6 +316,7 @@ async function findNodes({ runtime, signal, dialect }: Engine, names: readonly s
     }
     return c;
   });
+  return { nodes, away };
 }
 
 const clusterOf = (d: Dialect, c: ContainerInfo): string => c.labels[d.labels.cluster] as string;
@@ -313,7 +329,7 @@ export function deleteNodes(names: readonly string[], options: OperationOptions 
   // What is removed cannot come back; a failed delete is run again, not undone.
   return runOperation("deleting nodes", { ...options, rollback: false }, async (op) => {
     const { dialect: d } = op;
-    const nodes = await findNodes(op, names);
+    const { nodes, away } = await findNodes(op, names);
     const gone = new Set(nodes.map((n) => n.name));
     for (const n of nodes) {
       if (roleOf(d, n) === "loadbalancer") {
@@ -339,18 +355,21 @@ export function deleteNodes(names: readonly string[], options: OperationOptions 
         );
       }
     }
+    const removal = (n: string): Action[] => [
+      { type: "remove-container", container: n },
+      { type: "remove-volume", volume: nodeVolumeName(n) },
+    ];
     const plan = refs.map((ref) => {
       const mine = nodes.filter((n) => clusterOf(d, n) === ref.name).map((n) => n.name);
       return sequence([
         { type: "update-loadbalancer", cluster: ref.name, exclude: mine },
+        // Through the cluster's API, for its nodes on every engine.
         { type: "remove-node-objects", cluster: ref.name, nodes: mine },
-        ...mine.flatMap<Action>((n) => [
-          { type: "remove-container", container: n },
-          { type: "remove-volume", volume: nodeVolumeName(n) },
-        ]),
+        ...mine.filter((n) => !away.has(n)).flatMap(removal),
       ]);
     });
     await execute(sequence(plan), op);
+    for (const [n, there] of away) await execute(sequence(removal(n)), there.op);
     return nodes.map((n) => n.name);
   });
 }
@@ -364,9 +383,10 @@ export function startNodes(
   const frame = { ...options, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   return runOperation("starting nodes", frame, async (op) => {
     const { runtime, signal, dialect: d } = op;
-    const nodes = await findNodes(op, names);
+    const { nodes, away } = await findNodes(op, names);
     const wait = options.wait ?? true;
     const k3s = nodes.filter((n) => roleOf(d, n) !== "loadbalancer");
+    const k3sHere = k3s.filter((n) => !away.has(n.name));
     const clusters = [...new Set(k3s.map((n) => clusterOf(d, n)))];
     for (const cluster of clusters) {
       // An agent waits for a server forever: with none running or starting, say so instead.
@@ -392,7 +412,7 @@ export function startNodes(
         // The same order and waits as cluster start, so stopped etcd members come back together.
         ...clusters.map((cluster) =>
           planStart(
-            k3s.filter((n) => clusterOf(d, n) === cluster).map((n) => toNodeState(d, n)),
+            k3sHere.filter((n) => clusterOf(d, n) === cluster).map((n) => toNodeState(d, n)),
             wait,
           ),
         ),
@@ -408,6 +428,8 @@ export function startNodes(
       ]),
       op,
     );
+    // Nodes on other engines join the servers, which run by now.
+    for (const there of away.values()) await execute(planStart([toNodeState(d, there.container)], wait), there.op);
     return nodes.map((n) => n.name);
   });
 }
@@ -420,17 +442,19 @@ export function stopNodes(
   return runOperation("stopping nodes", options, async (op) => {
     const d = op.dialect;
     const timeoutSeconds = checkStopTimeout(options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS);
-    const nodes = await findNodes(op, names);
+    const { nodes, away } = await findNodes(op, names);
     const stopping = nodes.map((n) => n.name);
     const clusters = [...new Set(nodes.filter((n) => roleOf(d, n) !== "loadbalancer").map((n) => clusterOf(d, n)))];
+    const stop = (container: string): Action => ({ type: "stop", container, timeoutSeconds, reversible: true });
     await execute(
       sequence([
         ...clusters.map<Action>((cluster) => ({ type: "update-loadbalancer", cluster, exclude: stopping })),
         // Undone, they run again: the load balancer's previous config, put back, names them.
-        ...stopping.map<Action>((container) => ({ type: "stop", container, timeoutSeconds, reversible: true })),
+        ...stopping.filter((n) => !away.has(n)).map(stop),
       ]),
       op,
     );
+    for (const [n, there] of away) await execute(stop(n), there.op);
     return stopping;
   });
 }
@@ -448,9 +472,15 @@ export function listNodes(options: OperationOptions & { cluster?: string } = {})
 
 export function getNode(name: string, options: OperationOptions = {}): Promise<NodeInfo> {
   return runOperation(`reading node "${name}"`, options, async (op) => {
-    const [node] = await findNodes(op, [name]);
-    const cluster = clusterOf(op.dialect, node as ContainerInfo);
-    const status = clusterStatus(op.dialect, cluster, [node as ContainerInfo]).nodes[0] as NodeStatus;
+    const { nodes, away } = await findNodes(op, [name]);
+    const node = nodes[0] as ContainerInfo;
+    const cluster = clusterOf(op.dialect, node);
+    const there = away.get(name);
+    const status = (
+      there === undefined
+        ? clusterStatus(op.dialect, cluster, [node])
+        : clusterStatus(op.dialect, cluster, [], { nodes: [{ engine: there.endpoint, containers: [node] }], unreachable: [] })
+    ).nodes[0] as NodeStatus;
     return { cluster, ...status };
   });
 }
