@@ -303,6 +303,12 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
       const started = await sandbox.k3box(["cluster", "start", name, "--timeout", "4m"], {});
       expect(started.code, started.stderr).toBe(0);
       expect((await onRemote.getContainer(agent).inspect()).State.Running).toBe(true);
+      // node delete, from the cluster's engine, removes it there and its Node object.
+      const gone = await sandbox.k3box(["node", "delete", agent], {});
+      expect(gone.code, gone.stderr).toBe(0);
+      expect((await clusterObjects(onRemote, name)).containers).toEqual([]);
+      const left = await sandbox.kubectl(["get", "nodes", "-o", "name"]);
+      expect(left.stdout.trim()).toBe(`node/k3box-${name}-server-0`);
       // delete leaves nothing on either engine.
       const deleted = await sandbox.k3box(["cluster", "delete", name], {});
       expect(deleted.code, deleted.stderr).toBe(0);
