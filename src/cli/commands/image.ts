@@ -73,8 +73,9 @@ export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
     .addHelpText(
       "after",
       `
-Each source is read once and streamed to all selected nodes at the same time; nothing
-is written to disk. A node already holding the same image (same image ID) is skipped.
+Each source is read once: into several nodes sharing the cluster's image volume it is
+written there once and every node imports that file; into one node it is streamed in.
+A node already holding the same image (same image ID) is skipped.
 An existing file wins over an image of the same name.
 
 Examples:
