@@ -150,7 +150,10 @@ export function addSpecFlags(cmd: Command): Command {
       collectList,
       [],
     )
-    .option("--no-image-volume", "no shared image volume on /k3d/images (k3d's dialect makes one)")
+    .option(
+      "--no-image-volume",
+      "no shared image volume on /k3d/images (image import writes an archive there once for all nodes)",
+    )
     .option("--runtime-label <KEY=VALUE@filter>", "label of the selected node containers, default all (repeatable)", collect, [])
     .option(
       "--runtime-ulimit <NAME=SOFT:HARD>",

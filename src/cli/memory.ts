@@ -6,6 +6,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import type { EventSink } from "../index.js";
 
 const EVERY_BYTES = 1024 * 1024;
 type Collect = (options: { type: "minor" | "major" }) => void;
@@ -22,4 +23,23 @@ export function collectStreamGarbage(bytes: number): void {
     collect = runInNewContext("gc") as Collect;
   }
   collect({ type: "minor" });
+}
+
+/**
+ * Passes events on, freeing the stream's buffers as they pass through the CLI. Every node of one
+ * source gets the same bytes (one read, fanned out or written once), so the furthest node's count
+ * is what the CLI read: counting each node's would collect N times as often, and a collection that
+ * often finds the buffers in flight still alive and moves them to the old generation, which only a
+ * full collection frees (bench/README.md).
+ */
+export function collectingGarbage(render: EventSink, free: (bytes: number) => void = collectStreamGarbage): EventSink {
+  let read = 0;
+  return (e) => {
+    if (e.type === "import-start") read = 0;
+    else if (e.type === "import-progress" && e.bytes > read) {
+      free(e.bytes - read);
+      read = e.bytes;
+    }
+    render(e);
+  };
 }

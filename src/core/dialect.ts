@@ -152,7 +152,7 @@ export const K3BOX: Dialect = {
   extraLabels: {},
   foreign: {},
   defaultApiHostIp: "127.0.0.1",
-  imageVolume: false,
+  imageVolume: true,
   registryCreateVerbatim: false,
   envPassThrough: false,
   nodeEnv: {},

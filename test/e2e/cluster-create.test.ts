@@ -90,6 +90,10 @@ describe("cluster create: 1 server + 2 agents with an ingress port", () => {
           (m) => m.Type === "volume" && m.Destination === "/var/lib/rancher/k3s" && m.Name === `${n.Name.slice(1)}-data`,
         ),
       ).toBe(true);
+      // One image volume for the cluster, shared by every node (image import writes an archive there once).
+      expect(
+        n.Mounts.some((m) => m.Type === "volume" && m.Destination === "/k3d/images" && m.Name === `k3box-${name}-images`),
+      ).toBe(true);
       expect(Object.keys(n.NetworkSettings.Networks)).toEqual([`k3box-${name}`]);
       expect(n.Config.Env).toContain(`K3S_TOKEN=${token}`);
       expect(n.Config.Env).toContain("K3S_KUBECONFIG_OUTPUT=/output/kubeconfig.yaml");

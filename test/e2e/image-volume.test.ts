@@ -44,12 +44,8 @@ describe("image import into nodes that share the cluster's image volume", () => 
     sb = await Sandbox.create();
     name = sb.name("ivol");
     nodes = [`k3box-${name}-server-0`, `k3box-${name}-agent-0`];
-    const config = join(sb.dir, "k3d.yaml");
-    await writeFile(
-      config,
-      `apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: ${name}\nservers: 1\nagents: 1\nimage: ${DOUBLE_IMAGE}\noptions:\n  k3d:\n    disableImageVolume: false\n`,
-    );
-    const r = await sb.k3box(["cluster", "create", "-c", config, "--timeout", "3m"]);
+    // k3box's defaults: every cluster gets its image volume, as k3d's clusters do.
+    const r = await sb.k3box(["cluster", "create", name, "-a", "1", "-i", DOUBLE_IMAGE, "--timeout", "3m"]);
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(async () => {

@@ -87,6 +87,8 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     expect(added.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
     expect(added.Config.Labels["dev.k3box.node.index"]).toBe("1");
     expect(added.Mounts.find((m) => m.Destination === "/var/lib/rancher/k3s")?.Name).toBe(`${n("agent-1")}-data`);
+    // The cluster's image volume, shared by every node, is mounted in the new one too.
+    expect(added.Mounts.find((m) => m.Destination === "/k3d/images")?.Name).toBe(`k3box-${name}-images`);
     // The in-node fixes and host entries come along: same entrypoint, same files, and they ran.
     expect(added.Config.Entrypoint).toEqual(peer.Config.Entrypoint);
     expect(added.Config.Labels["dev.k3box.files"]).toBe(peer.Config.Labels["dev.k3box.files"]);
@@ -243,7 +245,7 @@ describe("node create and delete on a cluster with embedded etcd", () => {
     expect(up["80/tcp"]).toEqual([n("server-0"), n("agent-0")]);
     const own = (await apiNodes(sb, name)).filter((x) => x.startsWith(`k3box-${name}-`));
     expect(own).toEqual([n("agent-0"), n("server-0")].sort());
-    expect(await volumes(name)).toEqual([`${n("agent-0")}-data`, `${n("server-0")}-data`].sort());
+    expect(await volumes(name)).toEqual([`${n("agent-0")}-data`, `${n("server-0")}-data`, `k3box-${name}-images`].sort());
     const seen = await ingressNodes(port, 6);
     expect([...seen].sort()).toEqual([n("agent-0"), n("server-0")].sort());
     const ready = await sb.kubectl(["--context", `k3box-${name}`, "get", "--raw", "/readyz"]);

@@ -140,6 +140,7 @@ describe(`create (1 server, 1 agent, a load balancer; ${own.calls.length} engine
       "createNetwork k3box-dev",
       "createVolume k3box-dev-server-0-data",
       "createVolume k3box-dev-agent-0-data",
+      "createVolume k3box-dev-images",
       "createContainer k3box-dev-server-0",
       "createContainer k3box-dev-agent-0",
       "createContainer k3box-dev-serverlb",

@@ -273,7 +273,10 @@ describe("planning a cluster on a database k3box runs", () => {
     });
     // A volume the user named is theirs: k3box does not create it, so it does not delete it.
     expect(mysql.datastore.container?.volume).toBeUndefined();
-    expect(leaves(mysql.actions).filter((l) => l.startsWith("volume:"))).toEqual(["volume:k3box-c-server-0-data"]);
+    expect(leaves(mysql.actions).filter((l) => l.startsWith("volume:"))).toEqual([
+      "volume:k3box-c-server-0-data",
+      "volume:k3box-c-images",
+    ]);
   });
 
   it("gives every server the endpoint as a 0600 config drop-in, and no server --cluster-init or K3S_URL", async () => {

@@ -61,7 +61,7 @@ describe("planCreate", () => {
     const p = await plan({ servers: 3, agents: 2, image: "img", loadBalancerImage: "lb:1" });
     expect(flatten(p.actions)[0]).toBe(
       "seq(par(ensure-image:img, ensure-image:lb:1), network:k3box-demo, " +
-        "par(volume:k3box-demo-server-0-data, volume:k3box-demo-server-1-data, volume:k3box-demo-server-2-data, volume:k3box-demo-agent-0-data, volume:k3box-demo-agent-1-data), " +
+        "par(volume:k3box-demo-server-0-data, volume:k3box-demo-server-1-data, volume:k3box-demo-server-2-data, volume:k3box-demo-agent-0-data, volume:k3box-demo-agent-1-data, volume:k3box-demo-images), " +
         "par(create:k3box-demo-server-0, create:k3box-demo-server-1, create:k3box-demo-server-2, create:k3box-demo-agent-0, create:k3box-demo-agent-1, create:k3box-demo-serverlb), " +
         "start:k3box-demo-server-0@server, " +
         "par(seq(start:k3box-demo-server-1@server, start:k3box-demo-server-2@server), start:k3box-demo-agent-0@agent, start:k3box-demo-agent-1@agent, start:k3box-demo-serverlb@loadbalancer), " +
@@ -95,10 +95,11 @@ describe("planCreate", () => {
     });
     expect(server?.container.mounts).toEqual([
       { type: "volume", source: "k3box-demo-server-0-data", target: "/var/lib/rancher/k3s" },
+      { type: "volume", source: "k3box-demo-images", target: "/k3d/images" },
     ]);
     expect(agent?.container.cmd).toEqual(["agent"]);
     expect(agent?.container.env).toMatchObject({ A: "1", K3S_URL: "https://k3box-demo-server-0:6443" });
-    expect(agent?.container.mounts?.[1]).toMatchObject({ type: "bind", source: "/src", target: "/dst" });
+    expect(agent?.container.mounts?.[2]).toMatchObject({ type: "bind", source: "/src", target: "/dst" });
   });
 
   it("publishes the API and proxied ports on the load balancer, direct ports on their node", async () => {
@@ -287,7 +288,13 @@ describe("the plan as --dry-run prints it", () => {
         ],
       },
       "create network k3box-demo with subnet 172.30.0.0/24",
-      { parallel: ["create volume k3box-demo-server-0-data", "create volume k3box-demo-agent-0-data"] },
+      {
+        parallel: [
+          "create volume k3box-demo-server-0-data",
+          "create volume k3box-demo-agent-0-data",
+          "create volume k3box-demo-images",
+        ],
+      },
       {
         parallel: [
           "create container k3box-demo-server-0, then copy in /bin/k3box-entrypoint.sh",
@@ -323,6 +330,7 @@ describe("the plan as --dry-run prints it", () => {
       "k3box-demo",
       "k3box-demo-agent-0",
       "k3box-demo-agent-0-data",
+      "k3box-demo-images",
       "k3box-demo-server-0",
       "k3box-demo-server-0-data",
       "k3box-demo-serverlb",

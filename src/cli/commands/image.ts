@@ -4,7 +4,6 @@ import {
   UsageError,
   ImportFailedError,
   type ImportResult,
-  type EventSink,
   importImages,
   importImagesToRegistry,
   type ImageSource,
@@ -15,7 +14,7 @@ import {
 } from "../../index.js";
 import { addSpecFlags, resolveFromCommandLine, type SpecFlags } from "../cluster-flags.js";
 import type { CliContext } from "../context.js";
-import { collectStreamGarbage } from "../memory.js";
+import { collectingGarbage } from "../memory.js";
 import { collect } from "../options.js";
 import { formatData, parseOutputFormat, table } from "../render.js";
 
@@ -30,18 +29,6 @@ interface ImportFlags {
 
 /** `eager` and k3d's import modes (and `tools`, which its help names) all stream into every node; `registry` pushes once. */
 const MODES = ["eager", "auto", "direct", "tools-node", "tools", "registry"];
-
-/** Passes events on, freeing the stream's buffers as the progress events count them. */
-function collectingGarbage(render: EventSink): EventSink {
-  const sent = new Map<string, number>();
-  return (e) => {
-    if (e.type === "import-progress") {
-      collectStreamGarbage(e.bytes - (sent.get(e.node) ?? 0));
-      sent.set(e.node, e.bytes);
-    }
-    render(e);
-  };
-}
 
 /** `stdin` is only asked for when a source is `-`. */
 export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
@@ -73,8 +60,9 @@ export function imageCommand(ctx: CliContext, stdin: () => Readable): Command {
     .addHelpText(
       "after",
       `
-Each source is read once and streamed to all selected nodes at the same time; nothing
-is written to disk. A node already holding the same image (same image ID) is skipped.
+Each source is read once: into several nodes sharing the cluster's image volume it is
+written there once and every node imports that file; into one node it is streamed in.
+A node already holding the same image (same image ID) is skipped.
 An existing file wins over an image of the same name.
 
 Examples:

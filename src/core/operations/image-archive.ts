@@ -32,7 +32,7 @@ export function keepImageArchive(cluster: string, sources: readonly string[], op
     );
     if (!node) {
       throw new UsageError(
-        `cluster "${cluster}" has no running node with the image volume ${volume} (created with --no-image-volume, or by k3box's own dialect): there is nowhere to keep the tarball`,
+        `cluster "${cluster}" has no running node with the image volume ${volume} (created with --no-image-volume): there is nowhere to keep the tarball`,
       );
     }
     const files = sources.filter((s) => s !== "-" && existsSync(s) && statSync(s).isFile());
