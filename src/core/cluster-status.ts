@@ -1,7 +1,7 @@
 /** A cluster's observed state, rebuilt from its containers' labels and inspect data. */
 import type { ContainerInfo, Runtime } from "../runtime/types.js";
 import { managedSelector, type Dialect } from "./dialect.js";
-import { apiServerUrl, clusterSelector, indexOf, roleOf } from "./labels.js";
+import { apiServerUrl, indexOf, roleOf } from "./labels.js";
 import { K3S_API_PORT } from "./cluster-spec/defaults.js";
 import type { ImageImportMode } from "./images/import-mode.js";
 
@@ -174,14 +174,4 @@ export async function containersByCluster(
 
 export async function observeClusters(runtime: Runtime, d: Dialect, signal?: AbortSignal): Promise<ClusterStatus[]> {
   return (await containersByCluster(runtime, d, signal)).map(([n, cs]) => clusterStatus(d, n, cs));
-}
-
-export async function observeCluster(
-  runtime: Runtime,
-  d: Dialect,
-  name: string,
-  signal?: AbortSignal,
-): Promise<ClusterStatus | undefined> {
-  const containers = await runtime.listContainers(clusterSelector(d, name), signal);
-  return containers.length === 0 ? undefined : clusterStatus(d, name, containers);
 }

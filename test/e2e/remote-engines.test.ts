@@ -288,14 +288,16 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
       expect(mine?.nodes.find((n) => n.name === agent)?.engine).toBe(there);
       const table = await sandbox.k3box(["node", "list", "--cluster", name], {});
       expect(table.stdout).toMatch(new RegExp(`${agent}\\s+agent\\s+${name}\\s+running.*${there.replace(/[./]/g, "\\$&")}`));
-      // Images reach the agent there from that engine's own images.
-      const imported = await sandbox.k3box(
-        ["--engine", there, "image", "import", "busybox:latest", "-c", name, "-o", "json"],
-        {},
-      );
+      // An image of the cluster's engine reaches the agent there too, streamed through this machine.
+      const imported = await sandbox.k3box(["image", "import", "busybox:latest", "-c", name, "-o", "json"], {});
       expect(imported.code, imported.stderr).toBe(0);
       const delivered = JSON.parse(imported.stdout) as { nodes: Array<{ node: string; status: string }> };
-      expect(delivered.nodes.map((n) => [n.node, n.status])).toEqual([[agent, "imported"]]);
+      expect(delivered.nodes.map((n) => [n.node, n.status]).sort()).toEqual([
+        [agent, "imported"],
+        [`k3box-${name}-server-0`, "imported"],
+      ]);
+      const listing = await run("docker", ["-H", there, "exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
+      expect(listing.stdout).toContain("docker.io/library/busybox:latest");
       // stop and start reach both engines.
       const stopped = await sandbox.k3box(["cluster", "stop", name], {});
       expect(stopped.code, stopped.stderr).toBe(0);

@@ -7,7 +7,7 @@ import { createReadStream, statSync } from "node:fs";
 import { PassThrough, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Runtime } from "../../runtime/types.js";
-import { IMAGE_VOLUME_PATH, type Dialect } from "../dialect.js";
+import { IMAGE_VOLUME_PATH } from "../dialect.js";
 import { imageVolumeName } from "../naming.js";
 import { abortError } from "../../base/abort.js";
 import { K3boxError, NotFoundError, UsageError } from "../../base/errors.js";
@@ -22,8 +22,9 @@ import { NodeImages } from "../images/node.js";
 import { parseImageReference } from "../images/reference.js";
 import { checkFiltersSelect, filterMatches, parseNodeFilters } from "../cluster-spec/filters.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
-import { runOperation, type OperationOptions } from "../operation.js";
-import { observeCluster, type NodeStatus } from "../cluster-status.js";
+import { runOperation, type Operation, type OperationOptions } from "../operation.js";
+import type { NodeStatus } from "../cluster-status.js";
+import { observeSpanning } from "./list.js";
 
 /** An image name or archive path (an existing file wins, as in k3d), or a tar stream. */
 export type ImageSource = string | { readonly stream: Readable; readonly label?: string };
@@ -68,20 +69,18 @@ export async function importImages(
 ): Promise<ImportResult> {
   // One signal for the operation: every node's calls listen to it. A failed node keeps what it
   // had; nodes that succeeded keep their checked copy, so there is nothing to roll back.
-  return runOperation("image import", options, ({ runtime, onEvent, signal, dialect }) =>
-    importWith(runtime, dialect, onEvent, signal, cluster, sources, options.nodes),
-  );
+  return runOperation("image import", options, (op) => importWith(op, cluster, sources, options.nodes));
 }
 
 async function importWith(
-  runtime: Runtime,
-  dialect: Dialect,
-  onEvent: EventSink,
-  signal: AbortSignal,
+  op: Operation,
   cluster: string | readonly string[],
   sources: readonly ImageSource[],
   nodeFilter: string | undefined,
 ): Promise<ImportResult> {
+  const { runtime, dialect, onEvent, signal } = op;
+  // Nodes on another engine than the cluster's are reached there; the images still come from this one.
+  const runtimeOf = (n: NodeStatus): Runtime => (n.engine !== undefined ? op.openEngine(n.engine) : runtime);
   const clusters = [...new Set(typeof cluster === "string" ? [cluster] : cluster)];
   if (clusters.length === 0) throw new UsageError("no cluster given");
   for (const c of clusters) validateClusterName(c);
@@ -89,10 +88,15 @@ async function importWith(
   // Nothing here runs inside a node: a bad source or node selection fails before any is touched.
   const [selected, sourcesChecked] = await Promise.allSettled([
     (async () => {
-      const nodes = (await Promise.all(clusters.map((c) => selectNodes(runtime, dialect, c, nodeFilter, signal)))).flat();
+      const nodes = (await Promise.all(clusters.map((c) => selectNodes(op, c, nodeFilter)))).flat();
       const platforms = new Map<string, Promise<Platform>>();
-      for (const n of nodes) if (!platforms.has(n.image)) platforms.set(n.image, nodePlatform(runtime, n, signal));
-      return Promise.all(nodes.map(async (n) => ({ ...n, platform: await (platforms.get(n.image) as Promise<Platform>) })));
+      for (const n of nodes) {
+        const key = `${n.engine ?? ""}\0${n.image}`;
+        if (!platforms.has(key)) platforms.set(key, nodePlatform(runtimeOf(n), n, signal));
+      }
+      return Promise.all(
+        nodes.map(async (n) => ({ ...n, platform: await (platforms.get(`${n.engine ?? ""}\0${n.image}`) as Promise<Platform>) })),
+      );
     })(),
     resolveSources(runtime, sources, signal),
   ]);
@@ -102,8 +106,13 @@ async function importWith(
   }
   const nodes = selected.value;
   const resolved = sourcesChecked.value;
-  const targets = nodes.map((n) => new NodeImages(runtime, n.name, n.platform, signal));
-  const volumes = new Map(targets.map((t, i) => [t, imageVolumeName(dialect, nodes[i]?.cluster ?? "")]));
+  const targets = nodes.map((n) => new NodeImages(runtimeOf(n), n.name, n.platform, signal));
+  // The cluster's image volume is on its own engine: nodes elsewhere get their own stream.
+  const volumes = new Map(
+    targets.flatMap((t, i) =>
+      nodes[i]?.engine === undefined ? [[t, imageVolumeName(dialect, nodes[i]?.cluster ?? "")] as const] : [],
+    ),
+  );
 
   const results = new Map<string, PerSource[]>(nodes.map((n) => [n.name, []]));
   try {
@@ -127,15 +136,10 @@ async function importWith(
   return { clusters, nodes: merged };
 }
 
-async function selectNodes(
-  runtime: Runtime,
-  dialect: Dialect,
-  cluster: string,
-  filter: string | undefined,
-  signal?: AbortSignal,
-) {
-  const status = await observeCluster(runtime, dialect, cluster, signal);
+async function selectNodes(op: Operation, cluster: string, filter: string | undefined) {
+  const status = await observeSpanning(op, cluster);
   if (!status) throw new NotFoundError(`cluster "${cluster}" not found`);
+  for (const u of status.unreachable ?? []) op.onEvent({ type: "warning", message: `${u.error}: its nodes there get no images` });
   let nodes = status.nodes.filter((n) => n.role !== "loadbalancer");
   if (filter !== undefined) {
     const filters = parseNodeFilters(filter, "--nodes");

@@ -39,13 +39,19 @@ export async function clusterStatuses(op: Operation): Promise<ClusterStatus[]> {
 export function getCluster(name: string, options: OperationOptions = {}): Promise<ClusterStatus> {
   validateClusterName(name);
   return runOperation(`reading cluster "${name}"`, options, async (op) => {
-    const [containers, away] = await Promise.all([
-      op.runtime.listContainers(clusterSelector(op.dialect, name), op.signal),
-      elsewhere(op, name),
-    ]);
-    if (containers.length === 0) throw new NotFoundError(`cluster "${name}" not found`);
-    return clusterStatus(op.dialect, name, containers, away);
+    const status = await observeSpanning(op, name);
+    if (status === undefined) throw new NotFoundError(`cluster "${name}" not found`);
+    return status;
   });
+}
+
+/** A cluster with its nodes on other engines; undefined when this engine has none of it. */
+export async function observeSpanning(op: Operation, name: string): Promise<ClusterStatus | undefined> {
+  const [containers, away] = await Promise.all([
+    op.runtime.listContainers(clusterSelector(op.dialect, name), op.signal),
+    elsewhere(op, name),
+  ]);
+  return containers.length === 0 ? undefined : clusterStatus(op.dialect, name, containers, away);
 }
 
 /** The engine k3box talks to: name, version, API version, platform. */
