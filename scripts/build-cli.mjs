@@ -6,8 +6,8 @@
  * writes to dist/; this bundle is for the command line only.
  */
 import { build } from "esbuild";
-import { rm } from "node:fs/promises";
-import { dirname, join, sep } from "node:path";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -57,7 +57,7 @@ const pureSources = {
 };
 
 await rm(out, { recursive: true, force: true });
-await build({
+const { metafile } = await build({
   absWorkingDir: root,
   entryPoints: { main: "src/cli/main.ts" },
   outdir: out,
@@ -74,8 +74,37 @@ await build({
     js: "import { createRequire as __k3boxRequire } from 'node:module'; const require = __k3boxRequire(import.meta.url);",
   },
   sourcemap: true,
+  metafile: true,
   logLevel: "warning",
 });
 
 // A dockerode or docker-modem release that moved these modules would silently load them eagerly again.
 for (const d of DEFERRED) if (!seen.has(d)) throw new Error(`build-cli: ${d} was not found in the bundle; update DEFERRED`);
+
+/**
+ * With code splitting, esbuild imports from an output every chunk holding a module reachable from
+ * it, even one whose code it does not use (evanw/esbuild#2922): through src/index.ts, the entry
+ * would load the chunks of the cluster planner, the config resolver and the rest. Such an import
+ * is bare (`import "./chunk.js";`). A chunk of k3box's own modules only (pureSources), or of
+ * esbuild's helpers only, has no side effects, so its bare imports are dropped; what an output
+ * uses it imports by name. The line stays, empty, so that the source maps still match.
+ */
+const ownOnly = new Set(
+  Object.entries(metafile.outputs)
+    .filter(([, o]) => Object.keys(o.inputs).every((i) => i.startsWith("src/")))
+    .map(([file]) => file),
+);
+for (const file of Object.keys(metafile.outputs).filter((f) => f.endsWith(".js"))) {
+  const path = join(root, file);
+  const text = await readFile(path, "utf8");
+  const pruned = text.replace(/^import "(\.\.?\/[^"]+)";$/gm, (line, target) =>
+    ownOnly.has(
+      relative(root, join(dirname(path), target))
+        .split(sep)
+        .join("/"),
+    )
+      ? ""
+      : line,
+  );
+  if (pruned !== text) await writeFile(path, pruned);
+}
