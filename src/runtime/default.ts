@@ -1,10 +1,12 @@
 /**
  * The engine k3box uses when its caller names none: the one the entry point chose (`--engine`),
  * else as K3BOX_ENGINE, DOCKER_HOST and the Docker contexts say (docker/endpoint.ts). One client
- * per engine for the whole process, so an ssh connection is made once.
+ * per engine for the whole process, so an ssh connection is made once. The Docker adapter is
+ * loaded on the first call: a caller that only chooses the engine (the CLI at start-up) does not
+ * load it, nor the Node modules it uses (net, crypto, streams).
  */
 import type { EngineChoice } from "./docker/endpoint.js";
-import { DockerRuntime } from "./docker/runtime.js";
+import type { DockerRuntime } from "./docker/runtime.js";
 
 let chosen: EngineChoice | undefined;
 const runtimes = new Map<string, DockerRuntime>();
@@ -26,8 +28,9 @@ export function chooseEngine(choice: EngineChoice | undefined): void {
   chosen = choice;
 }
 
-function runtimeFor(choice: EngineChoice | undefined): DockerRuntime {
+async function runtimeFor(choice: EngineChoice | undefined): Promise<DockerRuntime> {
   const key = JSON.stringify([choice?.value, ...ENGINE_ENV.map((k) => process.env[k])]);
+  const { DockerRuntime } = await import("./docker/runtime.js");
   let runtime = runtimes.get(key);
   if (runtime === undefined) {
     runtime = new DockerRuntime(choice ? { engine: choice } : {});
@@ -36,6 +39,6 @@ function runtimeFor(choice: EngineChoice | undefined): DockerRuntime {
   return runtime;
 }
 
-export function defaultRuntime(): DockerRuntime {
+export async function defaultRuntime(): Promise<DockerRuntime> {
   return runtimeFor(chosen);
 }

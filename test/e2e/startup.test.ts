@@ -51,6 +51,16 @@ describe("the CLI's start-up", () => {
     }
   });
 
+  it("loads none of Node's network, crypto or child-process modules", () => {
+    const builtins = startupFiles(CLI).flatMap((f) =>
+      [...readFileSync(f, "utf8").matchAll(/^import .*?"node:([^"]+)";$/gm)].map((m) => m[1] as string),
+    );
+    expect(builtins.length).toBeGreaterThan(0);
+    for (const heavy of ["crypto", "net", "dns/promises", "http", "https", "tls", "readline", "child_process"]) {
+      expect(builtins).not.toContain(heavy);
+    }
+  });
+
   it("imports no chunk for nothing: a bare import is of a chunk with a package's code", () => {
     // esbuild imports every chunk reachable from an output, used or not; the build drops the
     // bare imports of chunks that hold only k3box's own (side-effect free) modules.
