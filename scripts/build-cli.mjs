@@ -7,6 +7,7 @@
  */
 import { build } from "esbuild";
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,27 +16,54 @@ const src = join(root, "src") + sep;
 const out = join(root, "dist", "cli");
 
 /**
- * Modules of the engine client that only a few engine setups use, loaded when first called
- * instead of when the client is: docker-modem's SSH transport (ssh2, for ssh:// hosts) and
- * dockerode's BuildKit session (gRPC), which k3box does not use. Each exports one function.
+ * Modules of the engine client that only some engine setups or calls use, loaded when first called
+ * instead of when the client is. Each maps to what it exports: one function (or constructor), or
+ * an object of functions, named.
  */
-const DEFERRED = ["docker-modem/lib/ssh.js", "dockerode/lib/session.js"];
+const DEFERRED = {
+  // docker-modem's SSH transport (ssh2), for ssh:// hosts.
+  "docker-modem/lib/ssh.js": "function",
+  // dockerode's BuildKit session (gRPC), which k3box does not use.
+  "dockerode/lib/session.js": "function",
+  // The stream of an attached exec (readable-stream), for exec with input.
+  "docker-modem/lib/http_duplex.js": "function",
+  // tar-fs (with tar-stream 2, bl, readable-stream) packs build contexts directories.
+  "tar-fs/index.js": ["pack", "extract"],
+};
+const deferredIds = Object.keys(DEFERRED);
 
 /** Packages those modules need, left to Node to load from node_modules when they are called. */
-const EXTERNAL = ["ssh2", "cpu-features", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs", ...DEFERRED];
+const EXTERNAL = ["ssh2", "cpu-features", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs", ...deferredIds];
+
+/** What stands in the bundle for a deferred module: the same exports, each loading it on its first call. */
+function stub(id, shape) {
+  const load = `require(${JSON.stringify(id)})`;
+  if (shape === "function") {
+    return `module.exports = function () { return new.target ? Reflect.construct(${load}, arguments) : ${load}.apply(this, arguments); };`;
+  }
+  return shape.map((name) => `exports.${name} = function () { return ${load}.${name}.apply(this, arguments); };`).join("\n");
+}
 
 const seen = new Set();
 const deferred = {
   name: "deferred-modules",
   setup(b) {
-    const filter = new RegExp(`node_modules/(${DEFERRED.map((d) => d.replace(/[./]/g, "\\$&")).join("|")})$`);
+    const filter = new RegExp(`node_modules/(${deferredIds.map((d) => d.replace(/[./]/g, "\\$&")).join("|")})$`);
+    // The stub's require runs from a chunk: it must find the very module that was bundled.
+    const requireFromChunk = createRequire(join(out, "chunks", "chunk.js"));
     b.onLoad({ filter }, (args) => {
-      const id = DEFERRED.find((d) => args.path.endsWith(d));
+      const id = deferredIds.find((d) => args.path.endsWith(d));
+      const shape = DEFERRED[id];
+      if (requireFromChunk.resolve(id) !== args.path) {
+        throw new Error(`build-cli: ${id} resolves elsewhere than ${args.path} from the bundle; update DEFERRED`);
+      }
+      const actual = createRequire(args.path)(args.path);
+      const exported = typeof actual === "function" ? "function" : Object.keys(actual).sort().join(",");
+      if (exported !== (shape === "function" ? shape : [...shape].sort().join(","))) {
+        throw new Error(`build-cli: ${id} exports ${exported}, not what DEFERRED says; update it`);
+      }
       seen.add(id);
-      return {
-        loader: "js",
-        contents: `module.exports = function () { return require(${JSON.stringify(id)}).apply(this, arguments); };`,
-      };
+      return { loader: "js", contents: stub(id, shape) };
     });
   },
 };
@@ -79,7 +107,7 @@ const { metafile } = await build({
 });
 
 // A dockerode or docker-modem release that moved these modules would silently load them eagerly again.
-for (const d of DEFERRED) if (!seen.has(d)) throw new Error(`build-cli: ${d} was not found in the bundle; update DEFERRED`);
+for (const d of deferredIds) if (!seen.has(d)) throw new Error(`build-cli: ${d} was not found in the bundle; update DEFERRED`);
 
 /**
  * With code splitting, esbuild imports from an output every chunk holding a module reachable from

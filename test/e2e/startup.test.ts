@@ -71,4 +71,14 @@ describe("the CLI's start-up", () => {
       }
     }
   });
+
+  it("leaves out of the engine client's chunk what only some engine calls use", () => {
+    const client = bundleFiles(CLI).filter((f) => packagesIn(f).has("dockerode"));
+    expect(client).toHaveLength(1);
+    const packages = packagesIn(client[0] as string);
+    expect(packages).toContain("docker-modem");
+    for (const deferred of ["ssh2", "@grpc/grpc-js", "tar-stream", "bl", "readable-stream"]) {
+      expect(packages).not.toContain(deferred);
+    }
+  });
 });
