@@ -32,7 +32,12 @@ function packagesIn(file: string): Set<string> {
 /** Every JavaScript file of the bundle: the entry and its chunks. */
 function bundleFiles(entry: string): string[] {
   const chunks = join(dirname(entry), "chunks");
-  return [entry, ...readdirSync(chunks).filter((f) => f.endsWith(".js")).map((f) => join(chunks, f))];
+  return [
+    entry,
+    ...readdirSync(chunks)
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => join(chunks, f)),
+  ];
 }
 
 describe("the CLI's start-up", () => {
