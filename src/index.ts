@@ -24,86 +24,87 @@ import type * as nodeImage from "./core/operations/node-image.js";
 import type * as nodes from "./core/operations/nodes.js";
 import type * as registry from "./core/operations/registry.js";
 import type { OperationOptions } from "./core/operation.js";
-import { defaultRuntime, namedRuntime } from "./runtime/default.js";
+import { defaultRuntime, engineOpener } from "./runtime/default.js";
 
 export { chooseEngine } from "./runtime/default.js";
 export type { EngineChoice } from "./runtime/docker/endpoint.js";
 
 /** The caller's options, with the default engine when they name none, and Docker engines opened by name. */
-function engine<O extends OperationOptions>(o: O): O {
+async function engine<O extends OperationOptions>(o: O): Promise<O> {
   return {
     ...o,
-    runtime: o.runtime ?? defaultRuntime(),
-    openEngine: o.openEngine ?? namedRuntime,
+    runtime: o.runtime ?? (await defaultRuntime()),
+    openEngine: o.openEngine ?? (await engineOpener()),
   };
 }
 
 // Each operation's module is loaded on its first call: importing the library, or starting the
 // CLI for one command, does not load the code (and the packages) of every other operation.
 export const createCluster: typeof create.createCluster = async (input, o = {}) =>
-  (await import("./core/operations/create.js")).createCluster(input, engine(o));
+  (await import("./core/operations/create.js")).createCluster(input, await engine(o));
 export const planClusterCreate: typeof create.planClusterCreate = async (input, o = {}) =>
-  (await import("./core/operations/create.js")).planClusterCreate(input, engine(o));
+  (await import("./core/operations/create.js")).planClusterCreate(input, await engine(o));
 export const deleteCluster: typeof remove.deleteCluster = async (name, o = {}) =>
-  (await import("./core/operations/delete.js")).deleteCluster(name, engine(o));
+  (await import("./core/operations/delete.js")).deleteCluster(name, await engine(o));
 export const listClusters: typeof list.listClusters = async (o = {}) =>
-  (await import("./core/operations/list.js")).listClusters(engine(o));
+  (await import("./core/operations/list.js")).listClusters(await engine(o));
 export const getCluster: typeof list.getCluster = async (name, o = {}) =>
-  (await import("./core/operations/list.js")).getCluster(name, engine(o));
+  (await import("./core/operations/list.js")).getCluster(name, await engine(o));
 export const engineInfo: typeof list.engineInfo = async (o = {}) =>
-  (await import("./core/operations/list.js")).engineInfo(engine(o));
+  (await import("./core/operations/list.js")).engineInfo(await engine(o));
 export const inspectClusters: typeof inspect.inspectClusters = async (names, o = {}) =>
-  (await import("./core/operations/inspect.js")).inspectClusters(names, engine(o));
+  (await import("./core/operations/inspect.js")).inspectClusters(names, await engine(o));
 export const startCluster: typeof lifecycle.startCluster = async (name, o = {}) =>
-  (await import("./core/operations/lifecycle.js")).startCluster(name, engine(o));
+  (await import("./core/operations/lifecycle.js")).startCluster(name, await engine(o));
 export const stopCluster: typeof lifecycle.stopCluster = async (name, o = {}) =>
-  (await import("./core/operations/lifecycle.js")).stopCluster(name, engine(o));
+  (await import("./core/operations/lifecycle.js")).stopCluster(name, await engine(o));
 export const restartCluster: typeof lifecycle.restartCluster = async (name, o = {}) =>
-  (await import("./core/operations/lifecycle.js")).restartCluster(name, engine(o));
+  (await import("./core/operations/lifecycle.js")).restartCluster(name, await engine(o));
 export const editClusterPorts: typeof edit.editClusterPorts = async (name, e, o = {}) =>
-  (await import("./core/operations/edit.js")).editClusterPorts(name, e, engine(o));
+  (await import("./core/operations/edit.js")).editClusterPorts(name, e, await engine(o));
 export const createNodes: typeof nodes.createNodes = async (input, o = {}) =>
-  (await import("./core/operations/nodes.js")).createNodes(input, engine(o));
+  (await import("./core/operations/nodes.js")).createNodes(input, await engine(o));
 export const deleteNodes: typeof nodes.deleteNodes = async (names, o = {}) =>
-  (await import("./core/operations/nodes.js")).deleteNodes(names, engine(o));
+  (await import("./core/operations/nodes.js")).deleteNodes(names, await engine(o));
 export const startNodes: typeof nodes.startNodes = async (names, o = {}) =>
-  (await import("./core/operations/nodes.js")).startNodes(names, engine(o));
+  (await import("./core/operations/nodes.js")).startNodes(names, await engine(o));
 export const stopNodes: typeof nodes.stopNodes = async (names, o = {}) =>
-  (await import("./core/operations/nodes.js")).stopNodes(names, engine(o));
+  (await import("./core/operations/nodes.js")).stopNodes(names, await engine(o));
 export const listNodes: typeof nodes.listNodes = async (o = {}) =>
-  (await import("./core/operations/nodes.js")).listNodes(engine(o));
+  (await import("./core/operations/nodes.js")).listNodes(await engine(o));
 export const getNode: typeof nodes.getNode = async (name, o = {}) =>
-  (await import("./core/operations/nodes.js")).getNode(name, engine(o));
+  (await import("./core/operations/nodes.js")).getNode(name, await engine(o));
 export const getKubeconfig: typeof kubeconfig.getKubeconfig = async (name, o = {}) =>
-  (await import("./core/operations/kubeconfig.js")).getKubeconfig(name, engine(o));
+  (await import("./core/operations/kubeconfig.js")).getKubeconfig(name, await engine(o));
 export const mergeClusterKubeconfig: typeof kubeconfig.mergeClusterKubeconfig = async (name, o = {}) =>
-  (await import("./core/operations/kubeconfig.js")).mergeClusterKubeconfig(name, engine(o));
+  (await import("./core/operations/kubeconfig.js")).mergeClusterKubeconfig(name, await engine(o));
 export const buildNodeImage: typeof nodeImage.buildNodeImage = async (input, o = {}) =>
-  (await import("./core/operations/node-image.js")).buildNodeImage(input, engine(o));
+  (await import("./core/operations/node-image.js")).buildNodeImage(input, await engine(o));
 export const importImages: typeof images.importImages = async (cluster, sources, o = {}) =>
-  (await import("./core/operations/import.js")).importImages(cluster, sources, engine(o));
+  (await import("./core/operations/import.js")).importImages(cluster, sources, await engine(o));
 export const importImagesToRegistry: typeof registryImport.importImagesToRegistry = async (cluster, refs, o = {}) =>
-  (await import("./core/operations/import-registry.js")).importImagesToRegistry(cluster, refs, engine(o));
+  (await import("./core/operations/import-registry.js")).importImagesToRegistry(cluster, refs, await engine(o));
 export const keepImageArchive: typeof archive.keepImageArchive = async (cluster, sources, o = {}) =>
-  (await import("./core/operations/image-archive.js")).keepImageArchive(cluster, sources, engine(o));
+  (await import("./core/operations/image-archive.js")).keepImageArchive(cluster, sources, await engine(o));
 export const createRegistry: typeof registry.createRegistry = async (input, o = {}) =>
-  (await import("./core/operations/registry.js")).createRegistry(input, engine(o));
+  (await import("./core/operations/registry.js")).createRegistry(input, await engine(o));
 export const listRegistries: typeof registry.listRegistries = async (o = {}) =>
-  (await import("./core/operations/registry.js")).listRegistries(engine(o));
+  (await import("./core/operations/registry.js")).listRegistries(await engine(o));
 export const getRegistry: typeof registry.getRegistry = async (name, o = {}) =>
-  (await import("./core/operations/registry.js")).getRegistry(name, engine(o));
+  (await import("./core/operations/registry.js")).getRegistry(name, await engine(o));
 export const deleteRegistries: typeof registry.deleteRegistries = async (names, o = {}) =>
-  (await import("./core/operations/registry.js")).deleteRegistries(names, engine(o));
+  (await import("./core/operations/registry.js")).deleteRegistries(names, await engine(o));
 export const connectRegistry: typeof registry.connectRegistry = async (name, o) =>
-  (await import("./core/operations/registry.js")).connectRegistry(name, engine(o));
+  (await import("./core/operations/registry.js")).connectRegistry(name, await engine(o));
 export const disconnectRegistry: typeof registry.disconnectRegistry = async (name, o) =>
-  (await import("./core/operations/registry.js")).disconnectRegistry(name, engine(o));
+  (await import("./core/operations/registry.js")).disconnectRegistry(name, await engine(o));
 
-export const doctor: typeof diagnosis.doctor = async (o = {}) => (await import("./core/operations/doctor.js")).doctor(engine(o));
+export const doctor: typeof diagnosis.doctor = async (o = {}) =>
+  (await import("./core/operations/doctor.js")).doctor(await engine(o));
 export const createBundle: typeof bundle.createBundle = async (input, o) =>
-  (await import("./core/operations/bundle.js")).createBundle(input, engine(o));
+  (await import("./core/operations/bundle.js")).createBundle(input, await engine(o));
 export const loadBundle: typeof bundle.loadBundle = async (path, o = {}) =>
-  (await import("./core/operations/bundle.js")).loadBundle(path, engine(o));
+  (await import("./core/operations/bundle.js")).loadBundle(path, await engine(o));
 /** Needs no engine: the images follow from the input alone. */
 export const listClusterImages: typeof bundle.listClusterImages = async (...args) =>
   (await import("./core/operations/bundle.js")).listClusterImages(...args);

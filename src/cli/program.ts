@@ -88,19 +88,30 @@ export async function run(
       quiet = opts.quiet ?? false;
       if (opts.timestamps) stderr = timestamped(streams.stderr);
     });
-  program.addCommand(clusterCommand(ctx));
-  program.addCommand(nodeCommand(ctx));
-  program.addCommand(kubeconfigCommand(ctx));
-  program.addCommand(nodeImageCommand(ctx));
-  program.addCommand(configCommand(ctx));
-  program.addCommand(registryCommand(ctx));
-  program.addCommand(imageCommand(ctx, () => streams.stdin ?? process.stdin));
-  program.addCommand(doctorCommand(ctx));
-  program.addCommand(bundleCommand(ctx));
-  program.addCommand(versionCommand(ctx));
-  program.addCommand(linkCommand(ctx));
-  program.addCommand(debugCommand(ctx));
-  program.addCommand(completionCommand(ctx));
+  const commands: (() => Command)[] = [
+    () => clusterCommand(ctx),
+    () => nodeCommand(ctx),
+    () => kubeconfigCommand(ctx),
+    () => nodeImageCommand(ctx),
+    () => configCommand(ctx),
+    () => registryCommand(ctx),
+    () => imageCommand(ctx, () => streams.stdin ?? process.stdin),
+    () => doctorCommand(ctx),
+    () => bundleCommand(ctx),
+    () => versionCommand(ctx),
+    () => linkCommand(ctx),
+    () => debugCommand(ctx),
+    () => completionCommand(ctx),
+  ];
+  // Defining every command's flags is a good part of the start-up time: the commands after the
+  // one the command line names are left out. Help, completion and a word that names no command
+  // get them all.
+  const named = argv[0] === COMPLETE ? undefined : firstOperand(program, argv);
+  for (const command of commands) {
+    const cmd = command();
+    program.addCommand(cmd);
+    if (named !== undefined && (cmd.name() === named || cmd.aliases().includes(named))) break;
+  }
   for (const cmd of program.commands) inheritOverrides(cmd, streams);
 
   if (argv[0] === COMPLETE) {
@@ -121,6 +132,18 @@ export async function run(
     report(err, streams, verbose);
     return exitCodeFor(err);
   }
+}
+
+/** The command line's first word that is neither one of the program's options nor such an option's value. */
+function firstOperand(program: Command, argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") return undefined;
+    if (!arg.startsWith("-")) return arg;
+    const option = program.options.find((o) => o.long === arg || o.short === arg);
+    if (option?.required || (option?.optional && !argv[i + 1]?.startsWith("-"))) i++;
+  }
+  return undefined;
 }
 
 function inheritOverrides(cmd: Command, streams: Streams): void {

@@ -4,7 +4,7 @@
  * `--version`, `--help` and `cluster list` start fast (bench/startup.mjs measures that); a static
  * import of a heavy module would quietly bring it back.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI } from "./helpers.js";
@@ -29,6 +29,17 @@ function packagesIn(file: string): Set<string> {
   return new Set([...text.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1] as string));
 }
 
+/** Every JavaScript file of the bundle: the entry and its chunks. */
+function bundleFiles(entry: string): string[] {
+  const chunks = join(dirname(entry), "chunks");
+  return [
+    entry,
+    ...readdirSync(chunks)
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => join(chunks, f)),
+  ];
+}
+
 describe("the CLI's start-up", () => {
   it("loads commander and k3box's own code, and nothing heavy", () => {
     const files = startupFiles(CLI);
@@ -42,6 +53,37 @@ describe("the CLI's start-up", () => {
       "core/operations/create.ts",
     ]) {
       expect(own).not.toContain(heavy);
+    }
+  });
+
+  it("loads none of Node's network, crypto or child-process modules", () => {
+    const builtins = startupFiles(CLI).flatMap((f) =>
+      [...readFileSync(f, "utf8").matchAll(/^import .*?"node:([^"]+)";$/gm)].map((m) => m[1] as string),
+    );
+    expect(builtins.length).toBeGreaterThan(0);
+    for (const heavy of ["crypto", "net", "dns/promises", "http", "https", "tls", "readline", "child_process"]) {
+      expect(builtins).not.toContain(heavy);
+    }
+  });
+
+  it("imports no chunk for nothing: a bare import is of a chunk with a package's code", () => {
+    // esbuild imports every chunk reachable from an output, used or not; the build drops the
+    // bare imports of chunks that hold only k3box's own (side-effect free) modules.
+    for (const file of bundleFiles(CLI)) {
+      for (const m of readFileSync(file, "utf8").matchAll(/^import "(\.\.?\/[^"]+)";$/gm)) {
+        const chunk = join(dirname(file), m[1] as string);
+        expect(packagesIn(chunk).size, `${file} imports ${chunk} for nothing`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("leaves out of the engine client's chunk what only some engine calls use", () => {
+    const client = bundleFiles(CLI).filter((f) => packagesIn(f).has("dockerode"));
+    expect(client).toHaveLength(1);
+    const packages = packagesIn(client[0] as string);
+    expect(packages).toContain("docker-modem");
+    for (const deferred of ["ssh2", "@grpc/grpc-js", "tar-stream", "bl", "readable-stream"]) {
+      expect(packages).not.toContain(deferred);
     }
   });
 });

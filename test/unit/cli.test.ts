@@ -74,6 +74,14 @@ describe("command line", () => {
     expect(s.text().stderr).toContain('invalid agent count "two"');
   });
 
+  it("finds the command after a global option whose value is another command's name", async () => {
+    // Only the commands up to the one named are defined; `cluster` here is --engine's value.
+    const s = streams();
+    const code = await run(["--engine", "cluster", "node", "create"], s.streams, new AbortController().signal);
+    expect(code).toBe(2);
+    expect(s.text().stderr).toContain("required option '-c, --cluster <name|url>' not specified");
+  });
+
   it("shows examples in every command's help", async () => {
     for (const cmd of [
       ["cluster", "create"],
