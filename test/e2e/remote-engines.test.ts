@@ -340,7 +340,8 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
         "nodes:",
         `  - engine: ${e.host("tcp")}`,
         "    agents: 1",
-        "    k3sArgs: [--node-label=far=yes]",
+        // k3s' multi-host settings reach the agents there as given.
+        `    k3sArgs: [--node-label=far=yes, --node-external-ip=${e.address}]`,
         "",
       ].join("\n"),
     );
@@ -351,6 +352,14 @@ describe.skipIf(!pre.netnsDocker.ok)(skipped("a Docker engine on another host", 
       expect((await clusterObjects(onRemote, name)).containers).toEqual([`/k3box-${name}-agent-0`]);
       const nodes = await sandbox.kubectl(["get", "nodes", "-l", "far=yes", "-o", "name"]);
       expect(nodes.stdout.trim()).toBe(`node/k3box-${name}-agent-0`);
+      const external = await sandbox.kubectl([
+        "get",
+        "node",
+        `k3box-${name}-agent-0`,
+        "-o",
+        "jsonpath={.status.addresses[?(@.type=='ExternalIP')].address}",
+      ]);
+      expect(external.stdout.trim()).toBe(e.address);
       const deleted = await sandbox.k3box(["cluster", "delete", name], {});
       expect(deleted.code, deleted.stderr).toBe(0);
       expect(await clusterObjects(onRemote, name)).toEqual(nothing);
