@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { RuntimeUnavailableError, UsageError } from "../../src/base/errors.js";
 import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
-import { createCluster } from "../../src/core/operations/create.js";
+import { createCluster, planClusterCreate } from "../../src/core/operations/create.js";
 import { deleteCluster } from "../../src/core/operations/delete.js";
 import { startCluster, stopCluster } from "../../src/core/operations/lifecycle.js";
 import { getCluster, listClusters } from "../../src/core/operations/list.js";
@@ -223,6 +223,21 @@ describe("node groups of a config file (nodes:)", () => {
     await expect(createCluster({ ...REACHABLE, nodeGroups: [{ engine: far, agents: 2 }] }, options)).rejects.toThrow();
     expect(home.isEmpty()).toBe(true);
     expect(away.isEmpty()).toBe(true);
+  });
+
+  it("are checked by --dry-run as by create: it reaches their engines and says where they will go", async () => {
+    const { home, away, far, options } = await engines();
+    const notes: string[] = [];
+    const onEvent = (e: { type: string; message?: string }) => (e.type === "note" ? notes.push(e.message ?? "") : 0);
+    await planClusterCreate({ ...REACHABLE, nodeGroups: [{ engine: far, agents: 2 }] }, { ...options, onEvent });
+    expect(notes).toContain(`then 2 agents on ${far}, joining through https://192.0.2.10:6443`);
+    await expect(planClusterCreate({ ...CLUSTER, nodeGroups: [{ engine: far }] }, options)).rejects.toThrow(
+      /publishes its API on 127\.0\.0\.1/,
+    );
+    await expect(
+      planClusterCreate({ ...REACHABLE, nodeGroups: [{ engine: "tcp://nowhere:2375" }] }, options),
+    ).rejects.toBeInstanceOf(RuntimeUnavailableError);
+    expect(home.isEmpty() && away.isEmpty()).toBe(true);
   });
 
   it("on an engine that does not answer, or with the API on loopback, fail before anything is created", async () => {

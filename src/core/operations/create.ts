@@ -176,7 +176,8 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
   const place = await placeAfterInput(options.runtime);
   const spec = await buildClusterSpec(input, buildOptions(options, place.known));
   place.check();
-  return runOperation(`planning cluster "${spec.name}"`, options, async ({ runtime, onEvent, signal, dialect }) => {
+  return runOperation(`planning cluster "${spec.name}"`, options, async (op) => {
+    const { runtime, onEvent, signal, dialect } = op;
     const kubeconfigPath = kubeconfigTarget(spec, options.kubeconfigPath);
     // The engine answers for a remote host's ports only by publishing them, which a dry run does not do.
     const settle = place.known?.remote === undefined ? settleLocalPorts : undefined;
@@ -186,7 +187,16 @@ export async function planClusterCreate(input: ClusterInput, options: CreateOpti
       labels: options.labels ?? {},
     });
     // The probe that decides the adaptations runs a container: a dry run leaves them out.
-    return { spec, plan: plan([]) };
+    const planned = plan([]);
+    const server = planned.api.server ?? `https://${planned.api.host}`;
+    for (const { group, there } of await reachNodeGroups(op, spec, server)) {
+      const endpoint = (await there.runtime.place()).endpoint;
+      onEvent({
+        type: "note",
+        message: `then ${group.agents} agent${group.agents === 1 ? "" : "s"} on ${endpoint}, joining through ${server}`,
+      });
+    }
+    return { spec, plan: planned };
   });
 }
 
