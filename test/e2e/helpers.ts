@@ -1,6 +1,7 @@
 /** Shared pieces of the e2e tests: running the CLI as a user would, unique names, cleanup. */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,6 +69,16 @@ export class Sandbox {
     for (const c of this.clusters) await this.k3box(["cluster", "delete", c, "--ignore-missing", "-q"]);
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** `docker save` output, whole: for tests that cut, compress or feed an archive themselves. */
+export async function dockerSave(ref: string): Promise<Buffer> {
+  const child = spawn("docker", ["save", ref], { stdio: ["ignore", "pipe", "inherit"] });
+  const chunks: Buffer[] = [];
+  child.stdout.on("data", (c: Buffer) => chunks.push(c));
+  const [code] = (await once(child, "exit")) as [number];
+  if (code !== 0) throw new Error(`docker save ${ref} failed`);
+  return Buffer.concat(chunks);
 }
 
 export async function docker(args: readonly string[]): Promise<RunResult> {

@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, DOUBLE_IMAGE, Sandbox, docker, leftovers, uniqueName } from "./helpers.js";
+import { CLI, DOUBLE_IMAGE, Sandbox, docker, dockerSave, leftovers, uniqueName } from "./helpers.js";
 
 interface ImportJson {
   clusters: string[];
@@ -17,16 +17,6 @@ interface ImportJson {
     durationMs: number;
     error?: string;
   }>;
-}
-
-/** `docker save` output, whole: the tests cut and feed it themselves. */
-async function save(ref: string): Promise<Buffer> {
-  const child = spawn("docker", ["save", ref], { stdio: ["ignore", "pipe", "inherit"] });
-  const chunks: Buffer[] = [];
-  child.stdout.on("data", (c: Buffer) => chunks.push(c));
-  const [code] = (await once(child, "exit")) as [number];
-  if (code !== 0) throw new Error(`docker save ${ref} failed`);
-  return Buffer.concat(chunks);
 }
 
 /** Runs the CLI with `input` as stdin; `midway` runs once the first half is written and the output says so. */
@@ -118,7 +108,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
 
   it("imports from a gzip-compressed archive file; the same image as a plain archive then skips every node", async () => {
     const t = await tag("file");
-    const archive = await save(t);
+    const archive = await dockerSave(t);
     const gz = join(sb.dir, "image.tar.gz");
     await writeFile(gz, gzipSync(archive));
     const r = await sb.k3box(["image", "import", gz, "-c", name]);
@@ -138,7 +128,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
 
   it("imports from stdin piped to the CLI", async () => {
     const t = await tag("stdin");
-    const r = await k3boxWithStdin(sb, ["image", "import", "-", "-c", name, "-o", "json"], await save(t));
+    const r = await k3boxWithStdin(sb, ["image", "import", "-", "-c", name, "-o", "json"], await dockerSave(t));
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ImportJson;
     expect(result.nodes.map((n) => [n.status, n.images])).toEqual(nodes.map(() => ["imported", [`docker.io/library/${t}`]]));
@@ -196,7 +186,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(((await once(build, "exit")) as [number])[0]).toBe(0);
     tags.push(t);
     const victim = `k3box-${name}-agent-1`;
-    const r = await k3boxWithStdin(sb, ["image", "import", "-", "-c", name, "-o", "json"], await save(t), {
+    const r = await k3boxWithStdin(sb, ["image", "import", "-", "-c", name, "-o", "json"], await dockerSave(t), {
       when: new RegExp(`${victim}: importing`),
       run: async () => {
         const stop = await docker(["stop", "--time", "0", victim]);

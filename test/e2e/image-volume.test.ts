@@ -4,20 +4,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
-import { DOUBLE_IMAGE, Sandbox, docker, leftovers, uniqueName } from "./helpers.js";
+import { DOUBLE_IMAGE, Sandbox, docker, dockerSave, leftovers, uniqueName } from "./helpers.js";
 
 interface ImportJson {
   nodes: Array<{ node: string; status: string; images: string[]; bytes: number; error?: string }>;
-}
-
-/** `docker save` output, whole. */
-async function save(ref: string): Promise<Buffer> {
-  const child = spawn("docker", ["save", ref], { stdio: ["ignore", "pipe", "inherit"] });
-  const chunks: Buffer[] = [];
-  child.stdout.on("data", (c: Buffer) => chunks.push(c));
-  const [code] = (await once(child, "exit")) as [number];
-  if (code !== 0) throw new Error(`docker save ${ref} failed`);
-  return Buffer.concat(chunks);
 }
 
 describe("image import into nodes that share the cluster's image volume", () => {
@@ -88,7 +78,7 @@ describe("image import into nodes that share the cluster's image volume", () => 
     const t = `${uniqueName("k3box-e2e-cut")}:v1`;
     expect((await docker(["tag", "busybox:latest", t])).code).toBe(0);
     tags.push(t);
-    const archive = await save(t);
+    const archive = await dockerSave(t);
     const cut = join(sb.dir, "cut.tar.gz");
     // Compressed, so only reading it tells what it holds; cut before its index (manifest.json, the
     // archive's end), so no node can import it.
