@@ -12,7 +12,7 @@ import { clusterSelector } from "./labels.js";
 import type { Operation } from "./operation.js";
 
 /** The role label's value on a cluster's record of another engine. */
-export const ENGINE_LINK_ROLE = "engine";
+const ENGINE_LINK_ROLE = "engine";
 
 /** The record, on the cluster's engine, of its nodes on the engine named `endpoint`. */
 export function engineLink(d: Dialect, cluster: string, endpoint: string): VolumeSpec {
@@ -52,6 +52,28 @@ export interface UnreachableEngine {
   readonly error: string;
 }
 
+/** A cluster's record, on its own engine, of another engine it has nodes on. */
+export interface EngineRecord {
+  /** The record's volume. */
+  readonly link: string;
+  readonly cluster: string;
+  /** The other engine's name, as recorded. */
+  readonly endpoint: string;
+}
+
+/** The records of other engines on this engine: of one cluster, or of all its clusters. */
+export async function engineRecords(op: Operation, cluster?: string): Promise<EngineRecord[]> {
+  const { runtime, signal, dialect: d } = op;
+  const owner = cluster !== undefined ? clusterSelector(d, cluster) : managedSelector(d);
+  const links = await runtime.listVolumes({ ...owner, [d.labels.role]: ENGINE_LINK_ROLE }, signal);
+  const labels = await Promise.all(links.map(async (link) => (await runtime.inspectVolume(link, signal))?.labels));
+  return links.flatMap((link, i) => {
+    const endpoint = labels[i]?.[d.labels.engine];
+    const owned = labels[i]?.[d.labels.cluster];
+    return endpoint !== undefined && owned !== undefined ? [{ link, cluster: owned, endpoint }] : [];
+  });
+}
+
 /**
  * The other engines a cluster has nodes on, with what the cluster has there. An engine that
  * cannot be reached fails the call (RuntimeUnavailableError, exit 3) naming it, unless `lenient`,
@@ -69,13 +91,11 @@ export async function linkedEngines(
   lenient = false,
 ): Promise<Array<LinkedEngine | UnreachableEngine>> {
   const { runtime, signal, dialect: d } = op;
-  const links = await runtime.listVolumes({ ...clusterSelector(d, cluster), [d.labels.role]: ENGINE_LINK_ROLE }, signal);
-  if (links.length === 0) return [];
+  const records = await engineRecords(op, cluster);
+  if (records.length === 0) return [];
   const homeId = (await runtime.info(signal)).id;
-  const found = await Promise.all(
-    links.map(async (link) => {
-      const endpoint = (await runtime.inspectVolume(link, signal))?.labels[d.labels.engine];
-      if (endpoint === undefined) return undefined;
+  return Promise.all(
+    records.map(async ({ link, endpoint }) => {
       try {
         const there = op.on(op.openEngine(endpoint));
         const selector = awaySelector(d, cluster, homeId);
@@ -92,7 +112,6 @@ export async function linkedEngines(
       }
     }),
   );
-  return found.filter((f) => f !== undefined);
 }
 
 export function isReachable(e: LinkedEngine | UnreachableEngine): e is LinkedEngine {
@@ -128,13 +147,8 @@ export async function findElsewhere(
   const found = new Map<string, NodeElsewhere>();
   const unreachable: string[] = [];
   const { runtime, signal, dialect: d } = op;
-  const links =
-    names.length === 0 ? [] : await runtime.listVolumes({ ...managedSelector(d), [d.labels.role]: ENGINE_LINK_ROLE }, signal);
-  if (links.length === 0) return { found, unreachable };
-  const records = await Promise.all(links.map((l) => runtime.inspectVolume(l, signal)));
-  const endpoints = new Set(
-    records.flatMap((v) => (v?.labels[d.labels.engine] !== undefined ? [v.labels[d.labels.engine] as string] : [])),
-  );
+  const endpoints = new Set(names.length === 0 ? [] : (await engineRecords(op)).map((r) => r.endpoint));
+  if (endpoints.size === 0) return { found, unreachable };
   const homeId = (await runtime.info(signal)).id;
   for (const endpoint of endpoints) {
     try {

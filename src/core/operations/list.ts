@@ -2,8 +2,7 @@ import type { RuntimeInfo } from "../../runtime/types.js";
 import { NotFoundError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
 import { clusterStatus, containersByCluster, type ClusterStatus, type ElsewhereNodes } from "../cluster-status.js";
-import { managedSelector } from "../dialect.js";
-import { ENGINE_LINK_ROLE, isReachable, linkedEngines } from "../engine-links.js";
+import { engineRecords, isReachable, linkedEngines } from "../engine-links.js";
 import { clusterSelector } from "../labels.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
 
@@ -23,14 +22,9 @@ export function listClusters(options: OperationOptions = {}): Promise<ClusterSta
 /** Every cluster on the engine, with its nodes on other engines. */
 export async function clusterStatuses(op: Operation): Promise<ClusterStatus[]> {
   const { runtime, signal, dialect: d } = op;
-  const [byCluster, links] = await Promise.all([
-    containersByCluster(runtime, d, signal),
-    runtime.listVolumes({ ...managedSelector(d), [d.labels.role]: ENGINE_LINK_ROLE }, signal),
-  ]);
+  const [byCluster, records] = await Promise.all([containersByCluster(runtime, d, signal), engineRecords(op)]);
   // Only clusters with nodes on other engines cost more than the one listing.
-  const spanning = new Set(
-    (await Promise.all(links.map((l) => runtime.inspectVolume(l, signal)))).map((v) => v?.labels[d.labels.cluster]),
-  );
+  const spanning = new Set(records.map((r) => r.cluster));
   return Promise.all(
     byCluster.map(async ([n, cs]) => clusterStatus(d, n, cs, spanning.has(n) ? await elsewhere(op, n) : undefined)),
   );
