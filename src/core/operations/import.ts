@@ -320,6 +320,9 @@ async function importSource(
     }),
   );
   if (deliveries.length === 0) return results;
+  // In the nodes' order, not the order their checks answered in: the first one writes into a
+  // shared volume, and which node that is should not depend on timing.
+  deliveries.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
   // One stream for all: whatever any node lacks. A node lacking only some images gets the
   // others again, which containerd takes without rewriting content it has.
   const needed = (source.images ?? []).filter((i) => deliveries.some((d) => d.expect?.includes(i)));
