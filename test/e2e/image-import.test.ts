@@ -51,6 +51,34 @@ async function k3boxWithStdin(
   return { code, stdout, stderr };
 }
 
+/** Builds an image of busybox plus `bytes` of random content, which no node holds yet. */
+async function buildRandomImage(what: string, bytes: number): Promise<string> {
+  const t = `${uniqueName(`k3box-e2e-${what}`)}:v1`;
+  const build = spawn("docker", ["build", "-q", "-t", t, "-"], { stdio: ["pipe", "ignore", "inherit"] });
+  build.stdin.end(`FROM busybox:latest\nRUN head -c ${bytes} /dev/urandom > /blob\n`);
+  expect(((await once(build, "exit")) as [number])[0]).toBe(0);
+  return t;
+}
+
+/** The execs created in the cluster's containers between two times, as "CONTAINER COMMAND" lines. */
+async function execsBetween(cluster: string, since: string, until: number): Promise<string[]> {
+  const events = await docker([
+    "events",
+    "--since",
+    since,
+    "--until",
+    String(until),
+    "--filter",
+    "event=exec_create",
+    "--filter",
+    `label=dev.k3box.cluster=${cluster}`,
+    "--format",
+    "{{.Actor.Attributes.name}} {{.Action}}",
+  ]);
+  expect(events.code, events.stderr).toBe(0);
+  return events.stdout.split("\n").filter(Boolean);
+}
+
 describe("image import into a 1 server + 2 agent cluster", () => {
   let sb: Sandbox;
   let name: string;
@@ -157,21 +185,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`image "${missing}" not found in the Docker engine`);
     // Not even a look into the nodes: no exec was created in any of them.
-    const events = await docker([
-      "events",
-      "--since",
-      since,
-      "--until",
-      String(until),
-      "--filter",
-      "event=exec_create",
-      "--filter",
-      `label=dev.k3box.cluster=${name}`,
-      "--format",
-      "{{.Actor.Attributes.name}}",
-    ]);
-    expect(events.code, events.stderr).toBe(0);
-    expect(events.stdout.trim()).toBe("");
+    expect(await execsBetween(name, since, until)).toEqual([]);
     for (const node of nodes) expect(await listed(node)).not.toContain(`docker.io/library/${t}`);
     const file = await sb.k3box(["image", "import", "./no-such-images.tar", "-c", name]);
     expect(file.code).toBe(6);
@@ -179,11 +193,8 @@ describe("image import into a 1 server + 2 agent cluster", () => {
   });
 
   it("a node stopped mid-way fails the command and is named; the others complete and the stopped one holds no tag", async () => {
-    const t = `${uniqueName("k3box-e2e-big")}:v1`;
     // Content no node has yet, so the stopped node really is half way through.
-    const build = spawn("docker", ["build", "-q", "-t", t, "-"], { stdio: ["pipe", "ignore", "inherit"] });
-    build.stdin.end("FROM busybox:latest\nRUN head -c 8000000 /dev/urandom > /blob\n");
-    expect(((await once(build, "exit")) as [number])[0]).toBe(0);
+    const t = await buildRandomImage("big", 8_000_000);
     tags.push(t);
     const victim = `k3box-${name}-agent-1`;
     const r = await k3boxWithStdin(sb, ["image", "import", "-", "-c", name, "-o", "json"], await dockerSave(t), {
@@ -213,5 +224,38 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     }
     expect(images).toBeDefined();
     expect(images).not.toContain(`docker.io/library/${t}`);
+  });
+
+  it("the node writing into the shared volume stopped mid-write fails alone: the others get the image read again", async () => {
+    // Large enough that the write is still going when the kill lands: it takes about 1 s, the kill 0.15 s.
+    const t = await buildRandomImage("writer", 150_000_000);
+    tags.push(t);
+    const [writer, ...others] = nodes as [string, ...string[]];
+    const since = new Date().toISOString();
+    const r = await k3boxWithStdin(sb, ["image", "import", t, "-c", name, "-o", "json"], Buffer.alloc(0), {
+      when: new RegExp(`${writer}: importing`),
+      run: async () => {
+        const kill = await docker(["kill", writer]);
+        expect(kill.code, kill.stderr).toBe(0);
+      },
+    });
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain("image import failed on 1 of 3 nodes");
+    expect(r.stderr).toMatch(new RegExp(`${writer}: the node stopped during the import`));
+    const result = JSON.parse(r.stdout) as ImportJson;
+    expect(result.nodes.map((n) => [n.node, n.status])).toEqual([
+      [writer, "failed"],
+      [others[0], "imported"],
+      [others[1], "imported"],
+    ]);
+    for (const node of others) expect(await listed(node)).toContain(`docker.io/library/${t}`);
+    // The second write went through the next node, which removed what the first left half written.
+    expect((await execsBetween(name, since, until)).filter((l) => l.includes("cat >"))).toEqual([
+      expect.stringMatching(new RegExp(`^${writer} `)),
+      expect.stringMatching(new RegExp(`^${others[0]} `)),
+    ]);
+    expect((await docker(["exec", others[0] as string, "ls", "-a", "/k3d/images"])).stdout).not.toContain(".k3box-import-");
+    expect((await docker(["start", writer])).code).toBe(0);
   });
 });

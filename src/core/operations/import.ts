@@ -51,6 +51,8 @@ interface Source {
   readonly images?: readonly KnownImage[];
   /** The tar to send, holding at least `needed`; read once. */
   open(needed: readonly KnownImage[]): Promise<{ tar: Readable; total?: number }>;
+  /** Whether `open` can be called again for a new tar (not so for a stream). */
+  readonly rereadable: boolean;
   /** Releases what the source holds open if it is never (fully) read. */
   close(): void;
 }
@@ -189,7 +191,8 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
         const { tar, compression } = await openArchive(createReadStream(s), s);
         // A plain file's index tells what it holds without reading it; and its bytes are what is sent.
         const plain = compression === "none";
-        archives.push(archiveSource(s, tar, plain ? await archivedImages(s) : undefined, plain ? size : undefined));
+        const reopen = async () => (await openArchive(createReadStream(s), s)).tar;
+        archives.push(archiveSource(s, tar, plain ? await archivedImages(s) : undefined, plain ? size : undefined, reopen));
         continue;
       }
       if (looksLikePath(s)) {
@@ -229,16 +232,31 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
       ),
       total: [...new Map(needed.map((i) => [i.id, i.size ?? 0])).values()].reduce((a, b) => a + b, 0),
     }),
+    rereadable: true,
     close: () => {},
   };
   return [...(engine.length > 0 ? [fromEngine] : []), ...archives];
 }
 
-function archiveSource(label: string, tar: Readable, images?: readonly KnownImage[], total?: number): Source {
+/** `first` is the archive opened to check it; `reopen`, for a file, reads it again from the start. */
+function archiveSource(
+  label: string,
+  first: Readable,
+  images?: readonly KnownImage[],
+  total?: number,
+  reopen?: () => Promise<Readable>,
+): Source {
+  let tar = first;
+  let opened = false;
   return {
     label,
     ...(images ? { images } : {}),
-    open: async () => ({ tar, ...(total !== undefined ? { total } : {}) }),
+    open: async () => {
+      if (opened) tar = await (reopen as () => Promise<Readable>)();
+      opened = true;
+      return { tar, ...(total !== undefined ? { total } : {}) };
+    },
+    rereadable: reopen !== undefined,
     close: () => tar.destroy(),
   };
 }
@@ -336,12 +354,49 @@ async function importSource(
       ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err))),
     ];
   }
-  const shared = await sharedVolume(deliveries, volumes);
   const run = { label: source.label, total: opened.total, onEvent, signal, needed };
-  return [
-    ...results,
-    ...(await (shared ? deliverThroughVolume(opened.tar, deliveries, run) : deliver(opened.tar, deliveries, run))),
-  ];
+  return [...results, ...(await deliverAll(source, opened.tar, deliveries, volumes, run))];
+}
+
+/**
+ * Delivers one opened tar to every node. When the node writing into the shared volume stops
+ * mid-write, only that node failed: the others get the source again, read anew, through another.
+ */
+async function deliverAll(
+  source: Source,
+  tar: Readable,
+  deliveries: readonly Delivery[],
+  volumes: ReadonlyMap<NodeImages, string>,
+  run: Run,
+  stale?: string,
+): Promise<PerSource[]> {
+  const shared = await sharedVolume(deliveries, volumes);
+  // What the stopped writer left half written goes through a node that still mounts the volume.
+  if (stale !== undefined) await (deliveries[0] as Delivery).target.removeFile(stale).catch(() => {});
+  if (!shared) return deliver(tar, deliveries, run);
+  const written = await deliverThroughVolume(tar, deliveries, run, source.rereadable);
+  if (written.writerStopped === undefined) return written.results;
+  const [writer, ...rest] = deliveries;
+  const lost = done(
+    run.onEvent,
+    run.label,
+    (writer as Delivery).target.node,
+    "failed",
+    [],
+    0,
+    written.started,
+    await describeFailure(writer as Delivery, written.writerStopped),
+  );
+  let again: Readable;
+  try {
+    again = (await source.open(run.needed)).tar;
+  } catch (err) {
+    return [
+      lost,
+      ...rest.map((d) => done(run.onEvent, run.label, d.target.node, "failed", [], 0, written.started, message(err))),
+    ];
+  }
+  return [lost, ...(await deliverAll(source, again, rest, volumes, run, written.file))];
 }
 
 /**
@@ -397,8 +452,25 @@ async function deliver(tar: Readable, deliveries: readonly Delivery[], run: Run)
   return streamError instanceof Error ? sourceFailed(results, label, streamError) : results;
 }
 
-/** Writes the tar once into the shared volume through the first node, then every node imports that file. */
-async function deliverThroughVolume(tar: Readable, deliveries: readonly Delivery[], run: Run): Promise<PerSource[]> {
+interface VolumeDelivery {
+  readonly results: PerSource[];
+  readonly started: number;
+  /** The file written into the volume, removed unless the writer stopped before it could. */
+  readonly file: string;
+  /** Why the write failed, when the writing node stopped and the others are to get the source again: then no results. */
+  readonly writerStopped?: unknown;
+}
+
+/**
+ * Writes the tar once into the shared volume through the first node, then every node imports
+ * that file. `rereadable`: whether the others could get the source again if the writer stops.
+ */
+async function deliverThroughVolume(
+  tar: Readable,
+  deliveries: readonly Delivery[],
+  run: Run,
+  rereadable: boolean,
+): Promise<VolumeDelivery> {
   const { label, total, onEvent, signal } = run;
   const started = Date.now();
   const writer = (deliveries[0] as Delivery).target;
@@ -424,14 +496,21 @@ async function deliverThroughVolume(tar: Readable, deliveries: readonly Delivery
       throw err;
     });
     const [wrote, read] = await Promise.allSettled([writing, pipeline(tar, counted)]);
+    if (rereadable && writeFailed && wrote.status === "rejected" && !signal?.aborted && (await writer.stopped())) {
+      return { results: [], started, file, writerStopped: wrote.reason };
+    }
     if (wrote.status === "rejected" || read.status === "rejected") {
       const text =
         writeFailed && wrote.status === "rejected"
           ? `${writer.node}: ${message(wrote.reason)}`
           : `reading ${label}: ${message(read.status === "rejected" ? read.reason : (wrote as PromiseRejectedResult).reason)}`;
-      return deliveries.map((d, i) => done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, text));
+      const results = deliveries.map((d, i) =>
+        done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, text),
+      );
+      return { results, started, file };
     }
-    return await Promise.all(deliveries.map((d, i) => importInto(d, file, run, started, () => meters[i]?.bytes ?? 0)));
+    const results = await Promise.all(deliveries.map((d, i) => importInto(d, file, run, started, () => meters[i]?.bytes ?? 0)));
+    return { results, started, file };
   } finally {
     signal?.removeEventListener("abort", stop);
     await writer.removeFile(file).catch(() => {});
