@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { statSync } from "node:fs";
 import { CancelledError } from "../index.js";
 import { EXIT, exitCodeFor } from "./exit.js";
+import { mayDecompress, optimiseNoFurther } from "./memory.js";
 import { modeFor } from "./mode.js";
 import { run } from "./program.js";
 
@@ -23,6 +25,10 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code === "EPIPE") process.exit(EXIT.ok);
 });
 process.on("SIGTERM", onSignal);
+
+if (!mayDecompress(process.argv.slice(2), (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false)) {
+  optimiseNoFurther();
+}
 
 // Called as `k3d` (a link or copy), or with K3BOX_COMPAT=k3d, k3box speaks k3d's command line.
 let code: number;

@@ -26,6 +26,27 @@ export function collectStreamGarbage(bytes: number): void {
 }
 
 /**
+ * Whether the command line may have the CLI decompress an archive: a word (or an option's
+ * `=value`) that is `-` (stdin) or an existing file. A zstd archive is decompressed in pure JS,
+ * 8× slower without V8's optimising compiler; nothing else the CLI does computes much.
+ */
+export function mayDecompress(argv: readonly string[], isFile: (path: string) => boolean): boolean {
+  return argv.some((word) => {
+    const value = word.startsWith("-") && word.includes("=") ? word.slice(word.indexOf("=") + 1) : word;
+    return value === "-" || isFile(value);
+  });
+}
+
+/**
+ * Where the CLI only moves bytes and waits, V8's optimising compiler buys no speed, and the code
+ * it makes and the memory it compiles in are 5–9 MB of the CLI's peak (bench/README.md). The
+ * baseline compiler stays. Set before the command line is parsed, for the whole process.
+ */
+export function optimiseNoFurther(): void {
+  setFlagsFromString("--max-opt=1");
+}
+
+/**
  * Passes events on, freeing the stream's buffers as they pass through the CLI. Every node of one
  * source gets the same bytes (one read, fanned out or written once), so the furthest node's count
  * is what the CLI read: counting each node's would collect N times as often, and a collection that

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collectingGarbage } from "../../src/cli/memory.js";
+import { collectingGarbage, mayDecompress } from "../../src/cli/memory.js";
 import type { ClusterEvent } from "../../src/index.js";
 
 const MB = 1024 * 1024;
@@ -26,5 +26,22 @@ describe("collectingGarbage", () => {
       expect(freed.reduce((a, b) => a + b, 0)).toBe(14 * MB);
       expect(passed).toEqual(events);
     }
+  });
+});
+
+describe("mayDecompress", () => {
+  const files = new Set(["./images.tar.zst", "app.tar", "k3box.yaml"]);
+  const isFile = (p: string) => files.has(p);
+  it("does not hold for a command line that names no file and no stdin", () => {
+    expect(mayDecompress(["image", "import", "app:dev", "redis:7", "-c", "dev"], isFile)).toBe(false);
+    expect(mayDecompress(["cluster", "create", "dev", "--agents=2", "--timeout", "3m"], isFile)).toBe(false);
+  });
+  it("holds once a word, or an option's =value, is stdin or an existing file", () => {
+    expect(mayDecompress(["image", "import", "-", "-c", "dev"], isFile)).toBe(true);
+    expect(mayDecompress(["image", "import", "./images.tar.zst"], isFile)).toBe(true);
+    // An existing file wins over an image of the same name.
+    expect(mayDecompress(["image", "import", "app.tar"], isFile)).toBe(true);
+    expect(mayDecompress(["cluster", "create", "--config=k3box.yaml"], isFile)).toBe(true);
+    expect(mayDecompress(["config", "validate", "--config=-"], isFile)).toBe(true);
   });
 });
