@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { statSync } from "node:fs";
-import { CancelledError } from "../index.js";
+import { CONFIG_ENV_VAR, CancelledError } from "../index.js";
 import { EXIT, exitCodeFor } from "./exit.js";
 import { mayDecompress, optimiseNoFurther } from "./memory.js";
 import { modeFor } from "./mode.js";
@@ -26,7 +26,9 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 process.on("SIGTERM", onSignal);
 
-if (!mayDecompress(process.argv.slice(2), (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false)) {
+// A config file named by the environment may name a bundle too.
+const named = [...process.argv.slice(2), process.env[CONFIG_ENV_VAR] ?? ""];
+if (!mayDecompress(named, (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false)) {
   optimiseNoFurther();
 }
 

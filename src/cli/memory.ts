@@ -27,8 +27,9 @@ export function collectStreamGarbage(bytes: number): void {
 
 /**
  * Whether the command line may have the CLI decompress an archive: a word (or an option's
- * `=value`) that is `-` (stdin) or an existing file. A zstd archive is decompressed in pure JS,
- * 8× slower without V8's optimising compiler; nothing else the CLI does computes much.
+ * `=value`) that is `-` (stdin) or an existing file, such as an image archive, a bundle or a
+ * config file naming one. A zstd archive is decompressed in pure JS, 8× slower without V8's
+ * optimising compiler; nothing else the CLI does computes much.
  */
 export function mayDecompress(argv: readonly string[], isFile: (path: string) => boolean): boolean {
   return argv.some((word) => {
