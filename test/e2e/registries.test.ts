@@ -24,10 +24,10 @@ interface RegistryJson {
 }
 
 /**
- * ctr's progress display logs this when the pull it watches ends first
- * (its context is cancelled); it says nothing about the pull.
+ * ctr's progress display logs these when the pull it watches ends first
+ * (its context is cancelled); they say nothing about the pull.
  */
-const CTR_PROGRESS_RACE = /^.*level=error msg="active check failed" error="context canceled"\n?/gm;
+const CTR_PROGRESS_RACE = /^.*level=error msg="(active check failed|failed to get content info)" error="context canceled"\n?/gm;
 
 /**
  * Pulls in a node the way k3s' containerd would: through the host configs k3box

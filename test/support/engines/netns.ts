@@ -83,17 +83,22 @@ export async function createNamespace(): Promise<Slot> {
       await commandOk("ip", ["-n", s.netns, "route", "add", "default", "via", s.hostAddress]);
       return s;
     } catch (err) {
-      await removeNamespace(s.netns, s.hostVeth);
+      await removeNamespace(s.netns);
       throw err;
     }
   }
   throw new Error("no free 10.213.N.0/24 slot for a test network namespace");
 }
 
-/** Deleting the namespace destroys its veth end and so the pair; the host end is removed too if it was never moved. */
-export async function removeNamespace(netns: string, hostVeth?: string): Promise<void> {
+/**
+ * Removes the namespace and its link. Deleting a namespace destroys its veth pair only later, in
+ * the kernel's own time; deleting the host end first removes the pair at once, and while the
+ * namespace still holds the slot, so no other claim can have reused the name.
+ */
+export async function removeNamespace(netns: string): Promise<void> {
+  const index = Number(netns.slice(NETNS_PREFIX.length));
+  if (netns.startsWith(NETNS_PREFIX) && Number.isInteger(index)) await run("ip", ["link", "del", slot(index).hostVeth]);
   await run("ip", ["netns", "del", netns]);
-  if (hostVeth) await run("ip", ["link", "del", hostVeth]);
 }
 
 export async function namespacePids(netns: string): Promise<number[]> {
