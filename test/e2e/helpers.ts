@@ -85,6 +85,31 @@ export async function docker(args: readonly string[]): Promise<RunResult> {
   return run("docker", args);
 }
 
+/**
+ * The execs created in a cluster's containers between two times (unix seconds or RFC 3339), as
+ * "CONTAINER COMMAND" lines from the engine's events: what an operation ran in the nodes.
+ */
+export async function clusterExecs(
+  cluster: string,
+  since: string,
+  until: number = Math.ceil(Date.now() / 1000) + 1,
+): Promise<string[]> {
+  const filters = ["--filter", "event=exec_create", "--filter", `label=dev.k3box.cluster=${cluster}`];
+  const args = [
+    "events",
+    "--since",
+    since,
+    "--until",
+    String(until),
+    ...filters,
+    "--format",
+    "{{.Actor.Attributes.name}} {{.Action}}",
+  ];
+  const r = await docker(args);
+  if (r.code !== 0) throw new Error(`docker events: ${r.stderr}`);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
 export async function dockerJson<T>(args: readonly string[]): Promise<T> {
   const r = await docker(args);
   if (r.code !== 0) throw new Error(`docker ${args.join(" ")}: ${r.stderr}`);

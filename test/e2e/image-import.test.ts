@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, DOUBLE_IMAGE, Sandbox, docker, dockerSave, leftovers, uniqueName } from "./helpers.js";
+import { CLI, DOUBLE_IMAGE, Sandbox, clusterExecs, docker, dockerSave, leftovers, uniqueName } from "./helpers.js";
 
 interface ImportJson {
   clusters: string[];
@@ -58,25 +58,6 @@ async function buildRandomImage(what: string, bytes: number): Promise<string> {
   build.stdin.end(`FROM busybox:latest\nRUN head -c ${bytes} /dev/urandom > /blob\n`);
   expect(((await once(build, "exit")) as [number])[0]).toBe(0);
   return t;
-}
-
-/** The execs created in the cluster's containers between two times, as "CONTAINER COMMAND" lines. */
-async function execsBetween(cluster: string, since: string, until: number): Promise<string[]> {
-  const events = await docker([
-    "events",
-    "--since",
-    since,
-    "--until",
-    String(until),
-    "--filter",
-    "event=exec_create",
-    "--filter",
-    `label=dev.k3box.cluster=${cluster}`,
-    "--format",
-    "{{.Actor.Attributes.name}} {{.Action}}",
-  ]);
-  expect(events.code, events.stderr).toBe(0);
-  return events.stdout.split("\n").filter(Boolean);
 }
 
 describe("image import into a 1 server + 2 agent cluster", () => {
@@ -185,7 +166,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`image "${missing}" not found in the Docker engine`);
     // Not even a look into the nodes: no exec was created in any of them.
-    expect(await execsBetween(name, since, until)).toEqual([]);
+    expect(await clusterExecs(name, since, until)).toEqual([]);
     for (const node of nodes) expect(await listed(node)).not.toContain(`docker.io/library/${t}`);
     const file = await sb.k3box(["image", "import", "./no-such-images.tar", "-c", name]);
     expect(file.code).toBe(6);
@@ -251,7 +232,7 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     ]);
     for (const node of others) expect(await listed(node)).toContain(`docker.io/library/${t}`);
     // The second write went through the next node, which removed what the first left half written.
-    expect((await execsBetween(name, since, until)).filter((l) => l.includes("cat >"))).toEqual([
+    expect((await clusterExecs(name, since, until)).filter((l) => l.includes("cat >"))).toEqual([
       expect.stringMatching(new RegExp(`^${writer} `)),
       expect.stringMatching(new RegExp(`^${others[0]} `)),
     ]);

@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
-import { DOUBLE_IMAGE, Sandbox, docker, dockerSave, leftovers, uniqueName } from "./helpers.js";
+import { DOUBLE_IMAGE, Sandbox, clusterExecs, docker, dockerSave, leftovers, uniqueName } from "./helpers.js";
 
 interface ImportJson {
   nodes: Array<{ node: string; status: string; images: string[]; bytes: number; error?: string }>;
@@ -17,14 +17,6 @@ describe("image import into nodes that share the cluster's image volume", () => 
   const tags: string[] = [];
   const listed = async (node: string) => {
     const r = await docker(["exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
-    expect(r.code, r.stderr).toBe(0);
-    return r.stdout.split("\n").filter(Boolean);
-  };
-  /** What the import ran in the nodes, as the engine's events name each exec. */
-  const execsSince = async (since: string) => {
-    const until = String(Math.ceil(Date.now() / 1000) + 1);
-    const filters = ["--filter", "event=exec_create", "--filter", `label=dev.k3box.cluster=${name}`];
-    const r = await docker(["events", "--since", since, "--until", until, ...filters, "--format", "{{.Action}}"]);
     expect(r.code, r.stderr).toBe(0);
     return r.stdout.split("\n").filter(Boolean);
   };
@@ -58,7 +50,7 @@ describe("image import into nodes that share the cluster's image volume", () => 
     expect(result.nodes.map((n) => [n.node, n.status, n.images])).toEqual(nodes.map((n) => [n, "imported", [ref]]));
     for (const node of nodes) expect(await listed(node)).toContain(ref);
 
-    const execs = await execsSince(since);
+    const execs = await clusterExecs(name, since);
     const writes = execs.filter((e) => /cat > "\$1" sh \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar/.test(e));
     const fileImports = execs.filter((e) => /images import --platform \S+ \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar/.test(e));
     const streamed = execs.filter((e) => /images import --platform \S+ -$/.test(e));

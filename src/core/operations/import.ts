@@ -91,14 +91,14 @@ async function importWith(
   const [selected, sourcesChecked] = await Promise.allSettled([
     (async () => {
       const nodes = (await Promise.all(clusters.map((c) => selectNodes(op, c, nodeFilter)))).flat();
+      // One look per node image and engine.
       const platforms = new Map<string, Promise<Platform>>();
-      for (const n of nodes) {
+      const platformOf = (n: NodeStatus) => {
         const key = `${n.engine ?? ""}\0${n.image}`;
         if (!platforms.has(key)) platforms.set(key, nodePlatform(runtimeOf(n), n, signal));
-      }
-      return Promise.all(
-        nodes.map(async (n) => ({ ...n, platform: await (platforms.get(`${n.engine ?? ""}\0${n.image}`) as Promise<Platform>) })),
-      );
+        return platforms.get(key) as Promise<Platform>;
+      };
+      return Promise.all(nodes.map(async (n) => ({ ...n, platform: await platformOf(n) })));
     })(),
     resolveSources(runtime, sources, signal),
   ]);
@@ -348,11 +348,7 @@ async function importSource(
   try {
     opened = await source.open(needed);
   } catch (err) {
-    const started = Date.now();
-    return [
-      ...results,
-      ...deliveries.map((d) => done(onEvent, source.label, d.target.node, "failed", [], 0, started, message(err))),
-    ];
+    return [...results, ...failedAll(deliveries, source.label, onEvent, Date.now(), message(err))];
   }
   const run = { label: source.label, total: opened.total, onEvent, signal, needed };
   return [...results, ...(await deliverAll(source, opened.tar, deliveries, volumes, run))];
@@ -391,10 +387,7 @@ async function deliverAll(
   try {
     again = (await source.open(run.needed)).tar;
   } catch (err) {
-    return [
-      lost,
-      ...rest.map((d) => done(run.onEvent, run.label, d.target.node, "failed", [], 0, written.started, message(err))),
-    ];
+    return [lost, ...failedAll(rest, run.label, run.onEvent, written.started, message(err))];
   }
   return [lost, ...(await deliverAll(source, again, rest, volumes, run, written.file))];
 }
@@ -544,6 +537,17 @@ async function importInto(
     const error = await describeFailure(d, err);
     return done(onEvent, label, d.target.node, "failed", [], bytes(), started, error);
   }
+}
+
+/** The source could not be opened: every delivery failed before any byte was sent. */
+function failedAll(
+  deliveries: readonly Delivery[],
+  label: string,
+  onEvent: EventSink,
+  started: number,
+  error: string,
+): PerSource[] {
+  return deliveries.map((d) => done(onEvent, label, d.target.node, "failed", [], 0, started, error));
 }
 
 /** The source itself failed: every node that had not already failed lost its input. */
