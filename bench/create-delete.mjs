@@ -7,12 +7,12 @@ import { request } from "node:https";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
-import { createCluster, deleteCluster, DEFAULT_LOADBALANCER_IMAGE } from "../dist/index.js";
+import { createCluster, deleteCluster } from "../dist/index.js";
 import { renderNginxConfig } from "../dist/core/loadbalancer/nginx.js";
 import { NODE_ENTRYPOINT_PATH, loadNodeEntrypoint } from "../dist/core/node/entrypoint.js";
 import getPort from "get-port";
 import tar from "tar-stream";
+import { loadBalancerImage } from "./offline.mjs";
 import { Readable } from "node:stream";
 import { parse } from "yaml";
 
@@ -162,11 +162,7 @@ async function baselineOnce(lbImage, entrypoint) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const lbImage = DEFAULT_LOADBALANCER_IMAGE;
-// Offline, the default load balancer image is a stand-in built under its name (as the e2e tests do).
-execFileSync(process.execPath, [new URL("../test/fixtures/loadbalancer-standin/build.mjs", import.meta.url).pathname, lbImage], {
-  stdio: "inherit",
-});
+const lbImage = loadBalancerImage();
 const entrypoint = await loadNodeEntrypoint();
 // Warm-up: warms the engine's caches for both.
 await k3boxOnce();

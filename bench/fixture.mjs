@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deleteCluster } from "../dist/index.js";
 import { startCluster } from "../dist/testing/index.js";
+import { loadBalancerImage } from "./offline.mjs";
 
 const IMAGE = process.env.K3S_DOUBLE_IMAGE ?? "k3box-test/k3s-double:dev";
 const REUSE_TARGET_MS = 1000;
@@ -86,6 +87,7 @@ const reused = [];
 const created = [];
 const resets = [];
 const fresh = [];
+loadBalancerImage();
 const shared = await startCluster(base);
 try {
   // Warm-up: the probe of the node image, the reaper's image, the engine's caches.

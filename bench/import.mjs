@@ -27,6 +27,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCluster, deleteCluster } from "../dist/index.js";
+import { loadBalancerImage } from "./offline.mjs";
 
 const NODE_IMAGE = process.env.K3S_DOUBLE_IMAGE ?? "k3box-test/k3s-double:dev";
 const IMAGE = "k3box-bench/import-200mb:latest";
@@ -134,6 +135,7 @@ const build = (tag, salt) =>
     input: `FROM busybox:latest\nRUN echo ${salt} > /salt && head -c 200000000 /dev/urandom > /blob\n`,
   });
 
+loadBalancerImage();
 console.log(`building ${IMAGE} (busybox + 200 MB of random bytes)…`);
 await build(IMAGE, "base");
 const size = JSON.parse(await run("docker", ["image", "inspect", IMAGE]))[0].Size;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCluster, deleteCluster } from "../dist/index.js";
+import { loadBalancerImage } from "./offline.mjs";
 
 const IMAGE = process.env.K3S_DOUBLE_IMAGE ?? "k3box-test/k3s-double:dev";
 const runsArg = process.argv.indexOf("--runs");
@@ -27,6 +28,7 @@ async function createOnce(level) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+loadBalancerImage();
 // Warm-up: the probe of the node image, the load balancer image, the engine's caches.
 await createOnce("api");
 const times = Object.fromEntries(LEVELS.map((l) => [l, []]));
