@@ -4,7 +4,6 @@
  */
 import { ConflictError, K3boxError, NotFoundError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
-import { openBundleEntry } from "./bundle/read.js";
 import { clusterCredentials, clusterRef } from "./cluster-ref.js";
 import { spannedContainers } from "./engine-links.js";
 import { step } from "./events.js";
@@ -155,6 +154,8 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         onEvent,
         "copy-bundle-images",
         async () => {
+          // Loaded here: the bundle reader brings the schema library, which no other action needs.
+          const { openBundleEntry } = await import("./bundle/read.js");
           const content = openBundleEntry(action.bundle, action.entry, signal);
           try {
             await runtime.putFileStream(action.container, { path: action.destination, size: action.entry.size, content }, signal);
