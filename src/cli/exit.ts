@@ -28,6 +28,8 @@ export const EXIT = {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
+  // Nodes that lost a damaged input did not fail: the input was bad.
+  if (err instanceof ImportFailedError && err.input instanceof UsageError) return EXIT.usage;
   if (err instanceof RuntimeUnavailableError) return EXIT.runtimeUnavailable;
   if (err instanceof TimeoutError) return EXIT.timeout;
   if (err instanceof ConflictError) return EXIT.conflict;

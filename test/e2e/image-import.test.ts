@@ -135,6 +135,26 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     );
   });
 
+  it("a gzip archive damaged mid-way is bad input (exit 2) naming the file, whether written into the volume once or streamed into one node", async () => {
+    const t = await tag("damaged");
+    const gz = gzipSync(await dockerSave(t));
+    // Past the first blocks, which the CLI checks before any node is touched.
+    for (let i = Math.floor(gz.length / 2); i < Math.floor(gz.length / 2) + 4096; i++) gz[i] = (gz[i] as number) ^ 0x5a;
+    const file = join(sb.dir, "damaged.tar.gz");
+    await writeFile(file, gz);
+    for (const only of [[], ["--nodes", "agent:1"]]) {
+      const r = await sb.k3box(["image", "import", file, "-c", name, "-o", "json", ...only]);
+      expect(r.code, r.stderr).toBe(2);
+      const result = JSON.parse(r.stdout) as ImportJson;
+      const into = only.length === 0 ? nodes : [`k3box-${name}-agent-1`];
+      expect(result.nodes.map((n) => [n.node, n.status])).toEqual(into.map((n) => [n, "failed"]));
+      for (const n of result.nodes) expect(n.error?.startsWith(`${file}: its gzip data is damaged (`), n.error).toBe(true);
+      expect(r.stderr).not.toContain("cut off");
+    }
+    for (const node of nodes) expect(await listed(node)).not.toContain(`docker.io/library/${t}`);
+    expect((await docker(["exec", nodes[0] as string, "ls", "-a", "/k3d/images"])).stdout).not.toContain(".k3box-import-");
+  });
+
   it("imports from stdin piped to the CLI", async () => {
     const t = await tag("stdin");
     const r = await k3boxWithStdin(sb, ["image", "import", "-", "-c", name, "-o", "json"], await dockerSave(t));

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
@@ -120,6 +121,25 @@ describe("archive detection", () => {
     );
     const damaged = gzipSync(await tarOf({ "a.txt": "a".repeat(2000) })).subarray(0, 30);
     await expect(openArchive(Readable.from([damaged]), "cut.tar.gz")).rejects.toThrow("cut.tar.gz: its gzip data is damaged");
+  });
+
+  it("fails the stream with a UsageError naming the input when the damage is further in, and passes a read error on as it is", async () => {
+    // Random content does not compress, so the damage sits well past the checked first blocks.
+    const gz = gzipSync(await tarOf({ "a.bin": randomBytes(256 * 1024).toString("latin1") }));
+    for (let i = 200_000; i < 204_096; i++) gz[i] = (gz[i] as number) ^ 0x5a;
+    const damaged = await openArchive(Readable.from([gz.subarray(0, 100_000), gz.subarray(100_000)]), "mid.tar.gz");
+    const err = await readAll(damaged.tar).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/^mid\.tar\.gz: its gzip data is damaged \(/);
+    const failing = new Readable({ read() {} });
+    failing.push(gz.subarray(0, 100_000));
+    const opened = await openArchive(failing, "disk.tar.gz");
+    const reading = readAll(opened.tar);
+    failing.destroy(new Error("EIO: i/o error, read"));
+    await expect(reading).rejects.toThrow(/^EIO: i\/o error, read$/);
   });
 });
 
@@ -345,6 +365,12 @@ describe("whether a node already holds an engine image", () => {
 describe("import failure", () => {
   it("maps to the node-failed exit code", () => {
     expect(exitCodeFor(new ImportFailedError("x", [{ node: "n", error: "e" }]))).toBe(EXIT.nodeFailed);
+  });
+
+  it("maps to the usage exit code when every node lost a damaged input, and to node-failed for any other input failure", () => {
+    const failures = [{ node: "n", error: "e" }];
+    expect(exitCodeFor(new ImportFailedError("x", failures, undefined, new UsageError("a.tar.gz: damaged")))).toBe(EXIT.usage);
+    expect(exitCodeFor(new ImportFailedError("x", failures, undefined, new Error("socket hang up")))).toBe(EXIT.nodeFailed);
   });
 });
 

@@ -111,10 +111,19 @@ export async function openArchive(input: Readable, label: string): Promise<{ tar
     throw new UsageError(`${label} is compressed with ${compression}, which k3box does not read: use a plain, gzip or zstd tar`);
   }
   const inflate = decompressor(compression);
-  stream.once("error", (err) => inflate.destroy(err));
-  const inner = await peek(stream.pipe(inflate), 512).catch((err: Error) => {
+  // Damage can show anywhere in the data: at the start, or mid-way while nodes read it. A failed
+  // read of the input is passed on as it is.
+  const inflated = new PassThrough();
+  stream.once("error", (err) => {
+    inflated.destroy(err);
+    inflate.destroy();
+  });
+  inflate.once("error", (err) =>
+    inflated.destroy(new UsageError(`${label}: its ${compression} data is damaged (${err.message})`)),
+  );
+  const inner = await peek(stream.pipe(inflate).pipe(inflated), 512).catch((err: Error) => {
     input.destroy();
-    throw new UsageError(`${label}: its ${compression} data is damaged (${err.message})`);
+    throw err;
   });
   if (!isTar(inner.head)) {
     inner.stream.destroy();

@@ -18,14 +18,19 @@ export interface ImportResult {
   readonly nodes: readonly NodeImportResult[];
 }
 
-/** Some nodes did not get the images; `failures` names each with its error, `result` has every node's outcome. */
+/**
+ * Some nodes did not get the images; `failures` names each with its error, `result` has every
+ * node's outcome. `input`: when no node failed on its own account, the failure of the input
+ * itself (a damaged archive, a save the engine broke off), which every failed node lost.
+ */
 export class ImportFailedError extends K3boxError {
   override readonly name = "ImportFailedError";
   constructor(
     message: string,
     readonly failures: readonly { readonly node: string; readonly error: string }[],
     readonly result?: ImportResult,
+    readonly input?: Error,
   ) {
-    super(message);
+    super(message, input ? { cause: input } : undefined);
   }
 }

@@ -57,8 +57,8 @@ interface Source {
   close(): void;
 }
 
-/** One node's outcome for one source. */
-type PerSource = Omit<NodeImportResult, "cluster">;
+/** One node's outcome for one source; `input`: the source's own failure, when that is why the node failed. */
+type PerSource = Omit<NodeImportResult, "cluster"> & { readonly input?: Error };
 
 /**
  * Imports images into the nodes of one cluster, or of several at once (each source is still
@@ -129,10 +129,14 @@ async function importWith(
   const failures = merged.filter((r) => r.status === "failed").map((r) => ({ node: r.node, error: r.error ?? "failed" }));
   if (failures.length > 0) {
     const lines = failures.map((f) => `  ${f.node}: ${f.error}`);
+    // When no node failed on its own account, the input did: the error carries its cause.
+    const failed = [...results.values()].flat().filter((r) => r.status === "failed");
+    const input = failed.every((r) => r.input !== undefined) ? failed[0]?.input : undefined;
     throw new ImportFailedError(
       `image import failed on ${failures.length} of ${nodes.length} node${nodes.length === 1 ? "" : "s"}:\n${lines.join("\n")}`,
       failures,
       { clusters, nodes: merged },
+      input,
     );
   }
   return { clusters, nodes: merged };
@@ -348,7 +352,7 @@ async function importSource(
   try {
     opened = await source.open(needed);
   } catch (err) {
-    return [...results, ...failedAll(deliveries, source.label, onEvent, Date.now(), message(err))];
+    return [...results, ...failedAll(deliveries, source.label, onEvent, Date.now(), asError(err))];
   }
   const run = { label: source.label, total: opened.total, onEvent, signal, needed };
   return [...results, ...(await deliverAll(source, opened.tar, deliveries, volumes, run))];
@@ -387,7 +391,7 @@ async function deliverAll(
   try {
     again = (await source.open(run.needed)).tar;
   } catch (err) {
-    return [lost, ...failedAll(rest, run.label, run.onEvent, written.started, message(err))];
+    return [lost, ...failedAll(rest, run.label, run.onEvent, written.started, asError(err))];
   }
   return [lost, ...(await deliverAll(source, again, rest, volumes, run, written.file))];
 }
@@ -427,6 +431,8 @@ async function deliver(tar: Readable, deliveries: readonly Delivery[], run: Run)
   const meters = deliveries.map((d) => meter(onEvent, d.target.node, total));
   for (const d of deliveries)
     onEvent({ type: "import-start", node: d.target.node, source: label, ...(total !== undefined ? { total } : {}) });
+  // Set when the source fails, long before a node reports its input cut off (that waits for the engine).
+  let readError: Error | undefined;
   const imports = deliveries.map((d, i) => {
     const pipe = pipes[i] as PassThrough;
     // A node that fails stops taking bytes; the others go on.
@@ -437,12 +443,15 @@ async function deliver(tar: Readable, deliveries: readonly Delivery[], run: Run)
       started,
       () => meters[i]?.bytes ?? 0,
       () => pipe.destroy(),
+      () => readError,
     );
   });
-  const streamed = fanOut(tar, pipes, (i, n) => meters[i]?.add(n)).catch((err: unknown) => err);
-  const [streamError, results] = await Promise.all([streamed, Promise.all(imports)]);
+  const streamed = fanOut(tar, pipes, (i, n) => meters[i]?.add(n)).catch((err: unknown) => {
+    readError = asError(err);
+  });
+  const [, results] = await Promise.all([streamed, Promise.all(imports)]);
   signal?.removeEventListener("abort", stop);
-  return streamError instanceof Error ? sourceFailed(results, label, streamError) : results;
+  return readError !== undefined ? sourceFailed(results, label, readError) : results;
 }
 
 interface VolumeDelivery {
@@ -481,25 +490,31 @@ async function deliverThroughVolume(
   const stop = () => tar.destroy();
   signal?.addEventListener("abort", stop, { once: true });
   try {
-    let writeFailed = false;
+    // Whichever failed first is the cause; the other one failed for want of it.
+    let first: "read" | "write" | undefined;
     const writing = writer.writeFile(file, counted).catch((err: unknown) => {
+      first ??= "write";
       // Nobody takes the bytes any more: stop reading.
-      writeFailed = true;
       tar.destroy();
       throw err;
     });
-    const [wrote, read] = await Promise.allSettled([writing, pipeline(tar, counted)]);
-    if (rereadable && writeFailed && wrote.status === "rejected" && !signal?.aborted && (await writer.stopped())) {
+    const reading = pipeline(tar, counted).catch((err: unknown) => {
+      first ??= "read";
+      throw err;
+    });
+    const [wrote, read] = await Promise.allSettled([writing, reading]);
+    if (rereadable && first === "write" && wrote.status === "rejected" && !signal?.aborted && (await writer.stopped())) {
       return { results: [], started, file, writerStopped: wrote.reason };
     }
     if (wrote.status === "rejected" || read.status === "rejected") {
-      const text =
-        writeFailed && wrote.status === "rejected"
-          ? `${writer.node}: ${message(wrote.reason)}`
-          : `reading ${label}: ${message(read.status === "rejected" ? read.reason : (wrote as PromiseRejectedResult).reason)}`;
-      const results = deliveries.map((d, i) =>
-        done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, text),
-      );
+      const input = first === "read" && read.status === "rejected" ? asError(read.reason) : undefined;
+      const text = input
+        ? readFailure(label, input)
+        : `${writer.node}: ${message(wrote.status === "rejected" ? wrote.reason : (read as PromiseRejectedResult).reason)}`;
+      const results = deliveries.map((d, i) => ({
+        ...done(onEvent, label, d.target.node, "failed", [], meters[i]?.bytes ?? 0, started, text),
+        ...(input ? { input } : {}),
+      }));
       return { results, started, file };
     }
     const results = await Promise.all(deliveries.map((d, i) => importInto(d, file, run, started, () => meters[i]?.bytes ?? 0)));
@@ -518,6 +533,7 @@ async function importInto(
   started: number,
   bytes: () => number,
   onFailure: () => void = () => {},
+  readError: () => Error | undefined = () => undefined,
 ): Promise<PerSource> {
   const { label, onEvent, needed } = run;
   try {
@@ -534,8 +550,10 @@ async function importInto(
     return done(onEvent, label, d.target.node, "imported", refs, bytes(), started);
   } catch (err) {
     onFailure();
-    const error = await describeFailure(d, err);
-    return done(onEvent, label, d.target.node, "failed", [], bytes(), started, error);
+    // A source that failed cut every node's input off: that is the failure to report.
+    const input = readError();
+    const error = await describeFailure(d, input ? new K3boxError(readFailure(label, input)) : err);
+    return { ...done(onEvent, label, d.target.node, "failed", [], bytes(), started, error), ...(input ? { input } : {}) };
   }
 }
 
@@ -545,15 +563,15 @@ function failedAll(
   label: string,
   onEvent: EventSink,
   started: number,
-  error: string,
+  input: Error,
 ): PerSource[] {
-  return deliveries.map((d) => done(onEvent, label, d.target.node, "failed", [], 0, started, error));
+  return deliveries.map((d) => ({ ...done(onEvent, label, d.target.node, "failed", [], 0, started, input.message), input }));
 }
 
 /** The source itself failed: every node that had not already failed lost its input. */
 function sourceFailed(results: readonly PerSource[], label: string, err: Error): PerSource[] {
   return results.map((r) =>
-    r.status === "failed" ? r : { ...r, status: "failed" as const, error: `reading ${label}: ${err.message}` },
+    r.status === "failed" ? r : { ...r, status: "failed" as const, error: readFailure(label, err), input: err },
   );
 }
 
@@ -610,5 +628,14 @@ function mergeResults(cluster: string, node: string, rs: readonly PerSource[]): 
 }
 
 function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return asError(err).message;
+}
+
+/** k3box's own errors name what failed (`FILE: its gzip data is damaged`); others get the source's label. */
+function readFailure(label: string, err: Error): string {
+  return err instanceof K3boxError ? err.message : `reading ${label}: ${err.message}`;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
