@@ -141,6 +141,20 @@ describe("archive detection", () => {
     failing.destroy(new Error("EIO: i/o error, read"));
     await expect(reading).rejects.toThrow(/^EIO: i\/o error, read$/);
   });
+
+  it("closes the input when the archive is closed unread, plain or compressed", async () => {
+    // More than the 512 bytes checked first, compressed too: the input is never ended here.
+    const plain = await tarOf({ "a.bin": randomBytes(64 * 1024).toString("latin1") });
+    for (const data of [plain, gzipSync(plain)]) {
+      const input = new Readable({ read() {} });
+      input.push(data);
+      const { tar: opened } = await openArchive(input, "open.tar");
+      expect(input.destroyed).toBe(false);
+      opened.destroy();
+      await new Promise((r) => setImmediate(r));
+      expect(input.destroyed).toBe(true);
+    }
+  });
 });
 
 describe("ctr output", () => {

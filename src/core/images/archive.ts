@@ -96,7 +96,9 @@ export function decompressor(compression: "gzip" | "zstd"): Transform {
 
 /**
  * The archive as a plain tar stream. Fails, before anything is sent anywhere, when the input
- * is neither a tar nor a tar compressed in a format k3box reads.
+ * is neither a tar nor a tar compressed in a format k3box reads. Damage found later in the
+ * compressed data fails the returned stream with a UsageError. Closing the returned stream,
+ * read or not, closes the input.
  */
 export async function openArchive(input: Readable, label: string): Promise<{ tar: Readable; compression: Compression }> {
   const { head, stream } = await peek(input, 512);
@@ -105,7 +107,7 @@ export async function openArchive(input: Readable, label: string): Promise<{ tar
     input.destroy();
     throw new UsageError(`${label} is not an image archive: expected a tar (docker save), plain or compressed with gzip or zstd`);
   }
-  if (compression === "none") return { tar: stream, compression };
+  if (compression === "none") return { tar: closingInput(stream, input), compression };
   if (compression !== "gzip" && compression !== "zstd") {
     input.destroy();
     throw new UsageError(`${label} is compressed with ${compression}, which k3box does not read: use a plain, gzip or zstd tar`);
@@ -130,5 +132,11 @@ export async function openArchive(input: Readable, label: string): Promise<{ tar
     input.destroy();
     throw new UsageError(`${label} holds ${compression} data that is not a tar: expected a compressed docker save archive`);
   }
-  return { tar: inner.stream, compression };
+  return { tar: closingInput(inner.stream, input), compression };
+}
+
+/** An archive left unread (a failed node, Ctrl-C) or found damaged must not keep its file open. */
+function closingInput(tar: Readable, input: Readable): Readable {
+  tar.once("close", () => input.destroy());
+  return tar;
 }

@@ -21,7 +21,8 @@ export interface ImportResult {
 /**
  * Some nodes did not get the images; `failures` names each with its error, `result` has every
  * node's outcome. `input`: when no node failed on its own account, the failure of the input
- * itself (a damaged archive, a save the engine broke off), which every failed node lost.
+ * itself (a damaged archive, a save the engine broke off), which every failed node lost; of
+ * several failed inputs, the first.
  */
 export class ImportFailedError extends K3boxError {
   override readonly name = "ImportFailedError";
