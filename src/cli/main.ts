@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import { CONFIG_ENV_VAR, CancelledError } from "../index.js";
 import { EXIT, exitCodeFor } from "./exit.js";
-import { mayDecompress, optimiseNoFurther } from "./memory.js";
+import { mayDecompress, runLean } from "./memory.js";
 import { modeFor } from "./mode.js";
 import { run } from "./program.js";
 
@@ -29,7 +29,7 @@ process.on("SIGTERM", onSignal);
 // A config file named by the environment may name a bundle too.
 const named = [...process.argv.slice(2), process.env[CONFIG_ENV_VAR] ?? ""];
 if (!mayDecompress(named, (p) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false)) {
-  optimiseNoFurther();
+  runLean();
 }
 
 // Called as `k3d` (a link or copy), or with K3BOX_COMPAT=k3d, k3box speaks k3d's command line.
