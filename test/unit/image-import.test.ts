@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCompression, isTar, openArchive } from "../../src/core/images/archive.js";
 import { archivedImages } from "../../src/core/images/contents.js";
+import { scanArchive } from "../../src/core/images/scan.js";
 import { configStep, parseImageList, parseImported, platformString } from "../../src/core/images/containerd.js";
 import { fanOut } from "../../src/core/images/fanout.js";
 import { parseImageReference } from "../../src/core/images/reference.js";
@@ -449,5 +450,88 @@ describe("what a plain archive file holds, from its index files", () => {
       async (path) => expect(await archivedImages(path)).toEqual([{ ref: "docker.io/library/app:latest", id: `sha256:${HEX}` }]),
     );
     await withArchive({ "hello.txt": "hi" }, async (path) => expect(await archivedImages(path)).toBeUndefined());
+  });
+});
+
+describe("what an archive read as a stream holds, told as it passes", () => {
+  const HEX = "d".repeat(64);
+  const manifest = JSON.stringify([{ Config: `${HEX}.json`, RepoTags: ["app:dev"], Layers: [`${HEX}/layer.tar`] }]);
+
+  /** Sends `bytes` in chunks of `size`, as a socket or a decompressor would. */
+  const chunked = (bytes: Buffer, size: number) =>
+    Readable.from(
+      (function* () {
+        for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+      })(),
+    );
+
+  it("passes the bytes on unchanged and names the images of Docker's and the OCI index files", async () => {
+    const docker = await tarOf({ [`${HEX}/layer.tar`]: "x".repeat(70_000), [`${HEX}.json`]: "{}", "manifest.json": manifest });
+    const scan = scanArchive(chunked(docker, 4096));
+    expect((await readAll(scan.tar)).equals(docker)).toBe(true);
+    expect(await scan.images).toEqual([{ ref: "docker.io/library/app:dev", id: `sha256:${HEX}` }]);
+
+    const digest = `sha256:${"e".repeat(64)}`;
+    const oci = await tarOf({
+      "index.json": JSON.stringify({
+        manifests: [{ digest, annotations: { "io.containerd.image.name": "docker.io/me/app:1" } }],
+      }),
+      "manifest.json": manifest,
+    });
+    const ociScan = scanArchive(chunked(oci, 1000));
+    await readAll(ociScan.tar);
+    expect(await ociScan.images).toEqual([{ ref: "docker.io/me/app:1", id: digest }]);
+  });
+
+  it("tells nothing, and still passes every byte, for a stream that is not an image archive", async () => {
+    for (const bytes of [
+      await tarOf({ "hello.txt": "hi" }),
+      Buffer.from("not a tar at all".repeat(100)),
+      await tarOf({ "manifest.json": "{ broken" }),
+    ]) {
+      const scan = scanArchive(chunked(bytes, 512));
+      expect((await readAll(scan.tar)).equals(bytes)).toBe(true);
+      expect(await scan.images).toBeUndefined();
+    }
+  });
+
+  it("keeps pace with a slow reader of a large file without holding it", async () => {
+    const big = randomBytes(4 * 1024 * 1024).toString("latin1");
+    const bytes = await tarOf({ [`${HEX}/layer.tar`]: big, "manifest.json": manifest });
+    const scan = scanArchive(chunked(bytes, 64 * 1024));
+    let read = 0;
+    await new Promise<void>((resolve, reject) => {
+      scan.tar
+        .pipe(
+          new Writable({
+            highWaterMark: 1024,
+            write(chunk: Buffer, _enc, done) {
+              read += chunk.length;
+              setImmediate(done);
+            },
+          }),
+        )
+        .on("finish", resolve)
+        .on("error", reject);
+    });
+    expect(read).toBe(bytes.length);
+    expect(await scan.images).toEqual([{ ref: "docker.io/library/app:dev", id: `sha256:${HEX}` }]);
+  });
+
+  it("passes the source's error on as it is, and closing the scanned stream closes the source", async () => {
+    const damaged = new UsageError("a.tar.gz: its gzip data is damaged");
+    const failing = new Readable({ read() {} });
+    const scan = scanArchive(failing);
+    failing.push(await tarOf({ "a.txt": "a" }));
+    failing.destroy(damaged);
+    await expect(readAll(scan.tar)).rejects.toBe(damaged);
+    expect(await scan.images).toBeUndefined();
+
+    const source = new Readable({ read() {} });
+    const closed = scanArchive(source);
+    closed.tar.destroy();
+    await new Promise((r) => setImmediate(r));
+    expect(source.destroyed).toBe(true);
+    expect(await closed.images).toBeUndefined();
   });
 });

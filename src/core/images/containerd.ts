@@ -57,7 +57,10 @@ export function parseImageList(text: string): Map<string, StoredImage> {
   return images;
 }
 
-/** What `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`, ref → target. */
+/**
+ * What containerd 1.x's `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`,
+ * ref → target. containerd 2's ctr reports transfer progress instead, which this finds nothing in.
+ */
 export function parseImported(output: string): Map<string, string> {
   return new Map(
     [...output.matchAll(/^unpacking (\S+) \((sha256:[0-9a-f]{64})\)/gm)].map((m) => [m[1] as string, m[2] as string]),

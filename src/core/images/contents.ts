@@ -15,7 +15,9 @@ export interface ArchivedImage {
 
 const BLOCK = 512;
 /** index.json and manifest.json are small; anything bigger is not what we are looking for. */
-const MAX_INDEX_BYTES = 1 << 20;
+export const MAX_INDEX_BYTES = 1 << 20;
+/** The two index files of an archive, by the name they have at its top level. */
+export const INDEX_FILES: ReadonlySet<string> = new Set(["index.json", "manifest.json"]);
 
 function text(header: Buffer, start: number, length: number): string {
   const field = header.subarray(start, start + length);
@@ -57,7 +59,7 @@ async function findIndexFiles(file: FileHandle, size: number): Promise<Map<strin
       longName = type === "L" ? meta.replace(/\0.*$/s, "") : /(?:^|\n)\d+ path=([^\n]*)\n/.exec(meta)?.[1];
     } else if ((type === "0" || type === "\0") && entrySize <= MAX_INDEX_BYTES) {
       name = name.replace(/^\.\//, "");
-      if (name === "index.json" || name === "manifest.json") found.set(name, { offset: body, size: entrySize });
+      if (INDEX_FILES.has(name)) found.set(name, { offset: body, size: entrySize });
     }
     offset = body + Math.ceil(entrySize / BLOCK) * BLOCK;
   }
@@ -68,6 +70,28 @@ interface OciIndex {
   manifests?: Array<{ digest?: string; annotations?: Record<string, string> }>;
 }
 type DockerManifest = Array<{ Config?: string; RepoTags?: string[] | null }>;
+
+/**
+ * The named images an archive's index files name: an OCI index when there is one (what
+ * containerd's importer goes by), else Docker's manifest. Undefined when they do not tell.
+ */
+export function imagesOfIndex(index: unknown, manifest: unknown): ArchivedImage[] | undefined {
+  if (index !== undefined) {
+    const manifests = (index as OciIndex).manifests ?? [];
+    if (!Array.isArray(manifests)) return undefined;
+    const images = manifests.flatMap((m) => {
+      const name = m.annotations?.["io.containerd.image.name"];
+      return name && m.digest ? [{ ref: parseImageReference(name).canonical, id: m.digest }] : [];
+    });
+    return images.length > 0 && images.length === manifests.length ? images : undefined;
+  }
+  if (!Array.isArray(manifest)) return undefined;
+  const images = (manifest as DockerManifest).flatMap((m) => {
+    const hex = /([0-9a-f]{64})(?:\.json)?$/.exec(m.Config ?? "")?.[1];
+    return hex ? (m.RepoTags ?? []).map((t) => ({ ref: parseImageReference(t).canonical, id: `sha256:${hex}` })) : [];
+  });
+  return images.length > 0 ? images : undefined;
+}
 
 /**
  * The named images of a plain (uncompressed) archive file, or undefined when that cannot be
@@ -82,22 +106,8 @@ export async function archivedImages(path: string): Promise<ArchivedImage[] | un
       const at = files.get(name);
       return at ? JSON.parse((await readAt(file, at.offset, at.size)).toString("utf8")) : undefined;
     };
-    // What containerd's importer goes by: an OCI index when there is one, else Docker's manifest.
-    const index = (await read("index.json")) as OciIndex | undefined;
-    if (index) {
-      const images = (index.manifests ?? []).flatMap((m) => {
-        const name = m.annotations?.["io.containerd.image.name"];
-        return name && m.digest ? [{ ref: parseImageReference(name).canonical, id: m.digest }] : [];
-      });
-      return images.length > 0 && images.length === (index.manifests ?? []).length ? images : undefined;
-    }
-    const manifest = (await read("manifest.json")) as DockerManifest | undefined;
-    if (!Array.isArray(manifest)) return undefined;
-    const images = manifest.flatMap((m) => {
-      const hex = /([0-9a-f]{64})(?:\.json)?$/.exec(m.Config ?? "")?.[1];
-      return hex ? (m.RepoTags ?? []).map((t) => ({ ref: parseImageReference(t).canonical, id: `sha256:${hex}` })) : [];
-    });
-    return images.length > 0 ? images : undefined;
+    const index = await read("index.json");
+    return imagesOfIndex(index, index === undefined ? await read("manifest.json") : undefined);
   } catch {
     return undefined; // unreadable index files: the import itself will say what is wrong
   } finally {

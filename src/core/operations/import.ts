@@ -15,6 +15,7 @@ import { ImportFailedError, type ImportResult, type NodeImportResult } from "../
 import type { EventSink, ImportStatus } from "../events.js";
 import { openArchive } from "../images/archive.js";
 import { archivedImages } from "../images/contents.js";
+import { scanArchive } from "../images/scan.js";
 import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
 import { meter } from "../images/progress.js";
@@ -45,12 +46,19 @@ interface KnownImage {
   readonly size?: number;
 }
 
+interface Opened {
+  readonly tar: Readable;
+  readonly total?: number;
+  /** For a source of unknown content: what the tar turned out to hold, once it has been read. */
+  readonly scanned?: Promise<readonly KnownImage[] | undefined>;
+}
+
 interface Source {
   readonly label: string;
   /** Undefined when only reading the stream can tell (compressed archives, stdin). */
   readonly images?: readonly KnownImage[];
   /** The tar to send, holding at least `needed`; read once. */
-  open(needed: readonly KnownImage[]): Promise<{ tar: Readable; total?: number }>;
+  open(needed: readonly KnownImage[]): Promise<Opened>;
   /** Whether `open` can be called again for a new tar (not so for a stream). */
   readonly rereadable: boolean;
   /** Releases what the source holds open if it is never (fully) read. */
@@ -258,7 +266,10 @@ function archiveSource(
     open: async () => {
       if (opened) tar = await (reopen as () => Promise<Readable>)();
       opened = true;
-      return { tar, ...(total !== undefined ? { total } : {}) };
+      if (images !== undefined) return { tar, ...(total !== undefined ? { total } : {}) };
+      const scan = scanArchive(tar);
+      tar = scan.tar;
+      return { tar, scanned: scan.images, ...(total !== undefined ? { total } : {}) };
     },
     rereadable: reopen !== undefined,
     close: () => tar.destroy(),
@@ -348,13 +359,13 @@ async function importSource(
   // One stream for all: whatever any node lacks. A node lacking only some images gets the
   // others again, which containerd takes without rewriting content it has.
   const needed = (source.images ?? []).filter((i) => deliveries.some((d) => d.expect?.includes(i)));
-  let opened: { tar: Readable; total?: number };
+  let opened: Opened;
   try {
     opened = await source.open(needed);
   } catch (err) {
     return [...results, ...failedAll(deliveries, source.label, onEvent, Date.now(), asError(err))];
   }
-  const run = { label: source.label, total: opened.total, onEvent, signal, needed };
+  const run: Run = { label: source.label, total: opened.total, onEvent, signal, needed, scanned: opened.scanned };
   return [...results, ...(await deliverAll(source, opened.tar, deliveries, volumes, run))];
 }
 
@@ -387,13 +398,13 @@ async function deliverAll(
     written.started,
     await describeFailure(writer as Delivery, written.writerStopped),
   );
-  let again: Readable;
+  let again: Opened;
   try {
-    again = (await source.open(run.needed)).tar;
+    again = await source.open(run.needed);
   } catch (err) {
     return [lost, ...failedAll(rest, run.label, run.onEvent, written.started, asError(err))];
   }
-  return [lost, ...(await deliverAll(source, again, rest, volumes, run, written.file))];
+  return [lost, ...(await deliverAll(source, again.tar, rest, volumes, { ...run, scanned: again.scanned }, written.file))];
 }
 
 /**
@@ -419,6 +430,7 @@ interface Run {
   readonly onEvent: EventSink;
   readonly signal: AbortSignal | undefined;
   readonly needed: readonly KnownImage[];
+  readonly scanned: Opened["scanned"];
 }
 
 /** Streams one tar into every delivery's node at once, then confirms each node, or cleans it up. */
@@ -538,16 +550,26 @@ async function importInto(
   const { label, onEvent, needed } = run;
   try {
     const imported = await d.target.importTar(from);
-    const refs = needed.length > 0 ? needed.map((n) => n.ref) : [...imported.keys()];
-    if (refs.length === 0) throw new K3boxError("the archive held no named image");
-    // ctr's report can be cut short (output lost with the connection): then ask the node.
-    const stored = needed.some((n) => !imported.has(n.ref)) ? await d.target.list() : undefined;
-    for (const n of needed) {
+    // The images asked for, else those the archive named: each is checked and labelled.
+    const expected = needed.length > 0 ? needed : ((await run.scanned) ?? []);
+    if (expected.length === 0) throw new K3boxError("the archive held no named image");
+    // containerd 2's ctr reports no targets, and a report can be cut short (output lost with
+    // the connection): then ask the node.
+    const stored = expected.some((n) => !imported.has(n.ref)) ? await d.target.list() : undefined;
+    for (const n of expected) {
       const target = imported.get(n.ref) ?? stored?.get(n.ref)?.target;
       if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
       await d.target.confirm(n.ref, target, n.id);
     }
-    return done(onEvent, label, d.target.node, "imported", refs, bytes(), started);
+    return done(
+      onEvent,
+      label,
+      d.target.node,
+      "imported",
+      expected.map((n) => n.ref),
+      bytes(),
+      started,
+    );
   } catch (err) {
     onFailure();
     // A source that failed cut every node's input off: that is the failure to report.
