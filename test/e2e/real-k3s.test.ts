@@ -1,15 +1,19 @@
 /**
  * The product's promises on the real rancher/k3s image (or K3BOX_REAL_K3S_IMAGE): readiness that
- * holds, host adaptations, HA stop/start, node add, image import and registry pulls into running
- * pods, a port through the load balancer, and nothing left after delete. Runs where the image is
+ * holds, host adaptations, HA stop/start, node add, pods run from an engine image, a compressed
+ * archive and `--mode registry` import, and from a registry push, a port through the load
+ * balancer, and nothing left after delete. Runs where the image is
  * present or can be pulled; elsewhere every test is skipped, and the suite's name says why.
  *
  * Each test gives k3box a deadline well inside the test's own timeout, so k3box's own error (which
  * node, which log lines) is what fails a test, not the test runner's timer.
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_K3S_IMAGE } from "../../src/core/cluster-spec/defaults.js";
-import { Sandbox, docker, leftovers, run } from "./helpers.js";
+import { Sandbox, docker, dockerSave, leftovers, run } from "./helpers.js";
 
 const IMAGE = process.env.K3BOX_REAL_K3S_IMAGE || DEFAULT_K3S_IMAGE;
 const present = (await docker(["image", "inspect", IMAGE])).code === 0;
@@ -58,7 +62,7 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
         "-i",
         IMAGE,
         "-p",
-        "0:80@loadbalancer",
+        "80@loadbalancer",
         "--registry-create",
         `${name}-reg`,
         "--wait-for",
@@ -93,6 +97,54 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
       const imported = await sb.k3box(["image", "import", "busybox:latest", "-c", name]);
       expect(imported.code, imported.stderr).toBe(0);
       await runPod(sb, name, "dns", "busybox:latest", ["nslookup", "host.k3box.internal"]);
+    });
+
+    it("runs a pod from a gzip archive imported into every node, which containerd 2 reports without naming it", async () => {
+      const tagged = `k3box-real/archive:${name}`;
+      expect((await docker(["tag", "busybox:latest", tagged])).code).toBe(0);
+      try {
+        const file = join(sb.dir, "busybox.tar.gz");
+        await writeFile(file, gzipSync(await dockerSave(tagged)));
+        const imported = await sb.k3box(["image", "import", file, "-c", name, "-o", "json"]);
+        expect(imported.code, imported.stderr).toBe(0);
+        const result = JSON.parse(imported.stdout) as { nodes: { status: string; images: string[] }[] };
+        expect(result.nodes.map((n) => [n.status, n.images])).toEqual(
+          result.nodes.map(() => ["imported", [`docker.io/${tagged}`]]),
+        );
+        await runPod(sb, name, "archive", tagged, ["true"]);
+      } finally {
+        await docker(["rmi", tagged]);
+      }
+    });
+
+    it("runs a pod on an agent from an image delivered with --mode registry, which no node received", async () => {
+      const tagged = `k3box-real/lazy:${name}`;
+      expect((await docker(["tag", "busybox:latest", tagged])).code).toBe(0);
+      try {
+        const pushed = await sb.k3box(["image", "import", tagged, "-c", name, "--mode", "registry"]);
+        expect(pushed.code, pushed.stderr).toBe(0);
+        const agent = `k3box-${name}-agent-1`;
+        const before = await docker(["exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
+        expect(before.stdout).not.toContain(`docker.io/${tagged}`);
+        const created = await kubectl(sb, name, [
+          "run",
+          "lazy",
+          `--image=${tagged}`,
+          "--image-pull-policy=IfNotPresent",
+          "--restart=Never",
+          `--overrides={"apiVersion":"v1","spec":{"nodeName":"${agent}"}}`,
+          "--command",
+          "--",
+          "true",
+        ]);
+        expect(created.code, created.stderr).toBe(0);
+        const done = await kubectl(sb, name, ["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/lazy", "--timeout=240s"]);
+        expect(done.code, done.stderr).toBe(0);
+        const after = await docker(["exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
+        expect(after.stdout).toContain(`docker.io/${tagged}`);
+      } finally {
+        await docker(["rmi", tagged]);
+      }
     });
 
     it("pulls an image pushed to its registry into a running pod", async () => {
