@@ -15,7 +15,6 @@ import { ImportFailedError, type ImportResult, type NodeImportResult } from "../
 import type { EventSink, ImportStatus } from "../events.js";
 import { openArchive } from "../images/archive.js";
 import { archivedImages } from "../images/contents.js";
-import { scanArchive } from "../images/scan.js";
 import type { Platform, StoredImage } from "../images/containerd.js";
 import { fanOut } from "../images/fanout.js";
 import { meter } from "../images/progress.js";
@@ -267,6 +266,8 @@ function archiveSource(
       if (opened) tar = await (reopen as () => Promise<Readable>)();
       opened = true;
       if (images !== undefined) return { tar, ...(total !== undefined ? { total } : {}) };
+      // The tar reader is loaded only for a source it must read: importing engine images does without it.
+      const { scanArchive } = await import("../images/scan.js");
       const scan = scanArchive(tar);
       tar = scan.tar;
       return { tar, scanned: scan.images, ...(total !== undefined ? { total } : {}) };
