@@ -17,7 +17,13 @@ const BLOCK = 512;
 /** index.json and manifest.json are small; anything bigger is not what we are looking for. */
 export const MAX_INDEX_BYTES = 1 << 20;
 /** The two index files of an archive, by the name they have at its top level. */
-export const INDEX_FILES: ReadonlySet<string> = new Set(["index.json", "manifest.json"]);
+const INDEX_FILES: ReadonlySet<string> = new Set(["index.json", "manifest.json"]);
+
+/** The index file an archive member is (`./manifest.json` is `manifest.json`), if it is one. */
+export function indexFileName(member: string): string | undefined {
+  const name = member.replace(/^\.\//, "");
+  return INDEX_FILES.has(name) ? name : undefined;
+}
 
 function text(header: Buffer, start: number, length: number): string {
   const field = header.subarray(start, start + length);
@@ -52,14 +58,14 @@ async function findIndexFiles(file: FileHandle, size: number): Promise<Map<strin
     const type = String.fromCharCode(h[156] ?? 0);
     const body = offset + BLOCK;
     const prefix = h.toString("latin1", 257, 262) === "ustar" ? text(h, 345, 155) : "";
-    let name = longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
+    const name = longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
     longName = undefined;
     if (type === "x" || type === "L") {
       const meta = (await readAt(file, body, Math.min(entrySize, MAX_INDEX_BYTES))).toString("utf8");
       longName = type === "L" ? meta.replace(/\0.*$/s, "") : /(?:^|\n)\d+ path=([^\n]*)\n/.exec(meta)?.[1];
     } else if ((type === "0" || type === "\0") && entrySize <= MAX_INDEX_BYTES) {
-      name = name.replace(/^\.\//, "");
-      if (INDEX_FILES.has(name)) found.set(name, { offset: body, size: entrySize });
+      const index = indexFileName(name);
+      if (index !== undefined) found.set(index, { offset: body, size: entrySize });
     }
     offset = body + Math.ceil(entrySize / BLOCK) * BLOCK;
   }

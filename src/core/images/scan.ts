@@ -5,7 +5,7 @@
  */
 import { pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
 import { extract } from "tar-stream";
-import { type ArchivedImage, imagesOfIndex, INDEX_FILES, MAX_INDEX_BYTES } from "./contents.js";
+import { type ArchivedImage, imagesOfIndex, indexFileName, MAX_INDEX_BYTES } from "./contents.js";
 
 export interface ScannedArchive {
   /** The same bytes, in the same order. */
@@ -39,14 +39,14 @@ export function scanArchive(tar: Readable): ScannedArchive {
   const reading = (async () => {
     for await (const entry of reader) {
       const { name, type, size = 0 } = entry.header;
-      const path = name.replace(/^\.\//, "");
-      if (type !== "file" || !INDEX_FILES.has(path) || size > MAX_INDEX_BYTES) {
+      const index = type === "file" && size <= MAX_INDEX_BYTES ? indexFileName(name) : undefined;
+      if (index === undefined) {
         entry.resume();
         continue;
       }
       const chunks: Buffer[] = [];
       for await (const c of entry) chunks.push(c as Buffer);
-      found.set(path, JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      found.set(index, JSON.parse(Buffer.concat(chunks).toString("utf8")));
     }
     return imagesOfIndex(found.get("index.json"), found.get("manifest.json"));
   })().catch(() => {
