@@ -26,14 +26,22 @@ const TEST_TIMEOUT = 12 * 60_000;
 
 const kubectl = (sb: Sandbox, name: string, args: readonly string[]) => sb.kubectl(["--context", `k3box-${name}`, ...args]);
 
-/** A pod that must end Succeeded: its command's exit code decides. */
-async function runPod(sb: Sandbox, name: string, pod: string, image: string, command: readonly string[]): Promise<void> {
+/** A pod that must end Succeeded: its command's exit code decides. `flags`: more of `kubectl run`'s. */
+async function runPod(
+  sb: Sandbox,
+  name: string,
+  pod: string,
+  image: string,
+  command: readonly string[],
+  flags: readonly string[] = [],
+): Promise<void> {
   const created = await kubectl(sb, name, [
     "run",
     pod,
     `--image=${image}`,
     "--image-pull-policy=IfNotPresent",
     "--restart=Never",
+    ...flags,
     "--command",
     "--",
     ...command,
@@ -126,20 +134,7 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
         const agent = `k3box-${name}-agent-1`;
         const before = await docker(["exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
         expect(before.stdout).not.toContain(`docker.io/${tagged}`);
-        const created = await kubectl(sb, name, [
-          "run",
-          "lazy",
-          `--image=${tagged}`,
-          "--image-pull-policy=IfNotPresent",
-          "--restart=Never",
-          `--overrides={"apiVersion":"v1","spec":{"nodeName":"${agent}"}}`,
-          "--command",
-          "--",
-          "true",
-        ]);
-        expect(created.code, created.stderr).toBe(0);
-        const done = await kubectl(sb, name, ["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/lazy", "--timeout=240s"]);
-        expect(done.code, done.stderr).toBe(0);
+        await runPod(sb, name, "lazy", tagged, ["true"], [`--overrides={"apiVersion":"v1","spec":{"nodeName":"${agent}"}}`]);
         const after = await docker(["exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
         expect(after.stdout).toContain(`docker.io/${tagged}`);
       } finally {
