@@ -52,8 +52,11 @@ describe("image import into nodes that share the cluster's image volume", () => 
 
     const execs = await clusterExecs(name, since);
     const writes = execs.filter((e) => /cat > "\$1" sh \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar/.test(e));
-    const fileImports = execs.filter((e) => /images import --platform \S+ \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar/.test(e));
-    const streamed = execs.filter((e) => /images import --platform \S+ -$/.test(e));
+    // The import's script, then its arguments: namespace, platform, and what it imports.
+    const fileImports = execs.filter((e) =>
+      /images import .* sh k8s\.io \S+ \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar$/.test(e),
+    );
+    const streamed = execs.filter((e) => /images import .* sh k8s\.io \S+ -$/.test(e));
     expect(writes).toHaveLength(1);
     expect(fileImports).toHaveLength(nodes.length);
     expect(streamed).toEqual([]);

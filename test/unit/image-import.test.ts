@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
@@ -8,13 +9,19 @@ import { ImportFailedError } from "../../src/core/images/import-result.js";
 import { EXIT, exitCodeFor } from "../../src/cli/exit.js";
 import { NodeImages } from "../../src/core/images/node.js";
 import type { ExecResult, Runtime } from "../../src/runtime/types.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCompression, isTar, openArchive } from "../../src/core/images/archive.js";
 import { archivedImages } from "../../src/core/images/contents.js";
 import { scanArchive } from "../../src/core/images/scan.js";
-import { configStep, parseImageList, parseImported, platformString } from "../../src/core/images/containerd.js";
+import {
+  configStep,
+  importThenListArgv,
+  labelThenContentArgv,
+  parseImageList,
+  platformString,
+} from "../../src/core/images/containerd.js";
 import { fanOut } from "../../src/core/images/fanout.js";
 import { parseImageReference } from "../../src/core/images/reference.js";
 
@@ -176,14 +183,6 @@ describe("ctr output", () => {
     expect(parseImageList("REF TYPE DIGEST SIZE PLATFORMS LABELS\n").size).toBe(0);
   });
 
-  it("reads the refs ctr images import unpacked", () => {
-    const out = `unpacking docker.io/library/busybox:latest (${D1})...done\nunpacking docker.io/me/app:dev (${D2})...done\n`;
-    expect([...parseImported(out)]).toEqual([
-      ["docker.io/library/busybox:latest", D1],
-      ["docker.io/me/app:dev", D2],
-    ]);
-  });
-
   it("walks from an index to the node platform's manifest, and from a manifest to its config", () => {
     const amd64 = { os: "linux", architecture: "amd64" };
     const index = JSON.stringify({
@@ -231,6 +230,70 @@ class Sink extends Writable {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+
+describe("the scripts k3box runs in a node", () => {
+  // A stand-in ctr on PATH: logs each call's words, keeps what an import reads, and answers
+  // the way ctr does; IMPORT_FAILS makes the import fail as ctr reports it.
+  const STUB = [
+    "#!/bin/sh",
+    'for word in "$@"; do printf "[%s]" "$word"; done >> "$LOG"; echo >> "$LOG"',
+    'case "$3 $4" in',
+    '"images import") cat > "$LOG.stdin"; echo "unpacking something...done"; [ -z "$IMPORT_FAILS" ] || { echo "ctr: unexpected EOF" >&2; exit 1; } ;;',
+    '"images ls") echo "REF TYPE DIGEST SIZE PLATFORMS LABELS" ;;',
+    '"images label") echo "$5" ;;',
+    '"content get") echo "{\\"digest\\":\\"$5\\"}" ;;',
+    "esac",
+  ].join("\n");
+
+  async function inNode(argv: string[], stdin: string, env: Record<string, string> = {}) {
+    const dir = await mkdtemp(join(tmpdir(), "k3box-ctr-"));
+    try {
+      await writeFile(join(dir, "ctr"), STUB);
+      await chmod(join(dir, "ctr"), 0o755);
+      const log = join(dir, "log");
+      const child = spawn(argv[0] as string, argv.slice(1), {
+        env: { PATH: `${dir}:${process.env.PATH ?? ""}`, LOG: log, ...env },
+      });
+      child.stdin.end(stdin);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (b: Buffer) => (stdout += b));
+      child.stderr.on("data", (b: Buffer) => (stderr += b));
+      const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      const read = (f: string) => readFile(f, "utf8").catch(() => "");
+      return { exitCode, stdout, stderr, calls: (await read(log)).split("\n").filter(Boolean), read: await read(`${log}.stdin`) };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("imports stdin or a file, then prints only the node's list; every value passes as one word", async () => {
+    const streamed = await inNode(importThenListArgv("linux/arm/v7"), "tar bytes");
+    expect(streamed).toMatchObject({ exitCode: 0, stdout: "REF TYPE DIGEST SIZE PLATFORMS LABELS\n", read: "tar bytes" });
+    expect(streamed.calls).toEqual(["[-n][k8s.io][images][import][--platform][linux/arm/v7][-]", "[-n][k8s.io][images][ls]"]);
+    const file = await inNode(importThenListArgv("linux/amd64", "/k3d/images/a b$(id).tar"), "");
+    expect(file.calls).toEqual([
+      "[-n][k8s.io][images][import][--platform][linux/amd64][/k3d/images/a b$(id).tar]",
+      "[-n][k8s.io][images][ls]",
+    ]);
+  });
+
+  it("lists nothing when the import fails, and keeps ctr's error and exit status", async () => {
+    const r = await inNode(importThenListArgv("linux/amd64"), "cut", { IMPORT_FAILS: "1" });
+    expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "ctr: unexpected EOF\n" });
+    expect(r.calls).toHaveLength(1);
+  });
+
+  it("labels the ref, then prints the content the digest names", async () => {
+    const D = `sha256:${"d".repeat(64)}`;
+    const r = await inNode(labelThenContentArgv("docker.io/me/app:dev", { a: "x=y", b: "'; rm -rf /" }, D), "");
+    expect(r).toMatchObject({ exitCode: 0, stdout: `{"digest":"${D}"}\n` });
+    expect(r.calls).toEqual([
+      "[-n][k8s.io][images][label][docker.io/me/app:dev][a=x=y][b='; rm -rf /]",
+      `[-n][k8s.io][content][get][${D}]`,
+    ]);
+  });
+});
 
 describe("fan-out", () => {
   it("pauses the source while any destination is full, and delivers every byte to every destination", async () => {

@@ -9,8 +9,9 @@ const ctr = (...args: string[]): string[] => ["ctr", "-n", NAMESPACE, ...args];
 export const listImagesArgv = (): string[] => ctr("images", "ls");
 export const contentArgv = (digest: string): string[] => ctr("content", "get", digest);
 export const removeImagesArgv = (refs: readonly string[]): string[] => ctr("images", "rm", ...refs);
+const labelPairs = (labels: Readonly<Record<string, string>>): string[] => Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 export const labelArgv = (ref: string, labels: Readonly<Record<string, string>>): string[] =>
-  ctr("images", "label", ref, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+  ctr("images", "label", ref, ...labelPairs(labels));
 
 /**
  * Labels k3box puts on an image it imported and verified: the engine's image ID and the target
@@ -20,11 +21,34 @@ export const labelArgv = (ref: string, labels: Readonly<Record<string, string>>)
  */
 export const IMAGE_LABEL = { id: "dev.k3box.image.id", target: "dev.k3box.image.target" } as const;
 /**
- * Only the node's platform is imported: a multi-platform archive (as Docker's containerd image
- * store writes) holds the blobs of the platforms present locally, and `--all-platforms` would
- * fail on the others. `from` is a file in the node, or `-` for stdin.
+ * Imports a tar, then lists the node's images, in one exec: a round trip less, and the list
+ * names each ref's target on every containerd, where the import's own report differs (1.x names
+ * what it unpacked, 2.x reports transfer progress). Only the node's platform is imported: a
+ * multi-platform archive (as Docker's containerd image store writes) holds the blobs of the
+ * platforms present locally, and `--all-platforms` would fail on the others. `from` is a file
+ * in the node, or `-` for stdin. Every value is an argument, never part of the script.
  */
-export const importArgv = (platform: string, from = "-"): string[] => ctr("images", "import", "--platform", platform, from);
+export const importThenListArgv = (platform: string, from = "-"): string[] => [
+  "sh",
+  "-c",
+  'ctr -n "$1" images import --platform "$2" "$3" >/dev/null && exec ctr -n "$1" images ls',
+  "sh",
+  NAMESPACE,
+  platform,
+  from,
+];
+
+/** Labels a ref, then prints the content `digest` names (a manifest or index), in one exec. */
+export const labelThenContentArgv = (ref: string, labels: Readonly<Record<string, string>>, digest: string): string[] => [
+  "sh",
+  "-c",
+  'ns=$1 digest=$2; shift 2; ctr -n "$ns" images label "$@" >/dev/null && exec ctr -n "$ns" content get "$digest"',
+  "sh",
+  NAMESPACE,
+  digest,
+  ref,
+  ...labelPairs(labels),
+];
 
 export interface Platform {
   readonly os: string;
@@ -55,16 +79,6 @@ export function parseImageList(text: string): Map<string, StoredImage> {
     images.set(m[1], { target: m[2], labels });
   }
   return images;
-}
-
-/**
- * What containerd 1.x's `ctr images import` reports as unpacked: `unpacking REF (sha256:…)...done`,
- * ref → target. containerd 2's ctr reports transfer progress instead, which this finds nothing in.
- */
-export function parseImported(output: string): Map<string, string> {
-  return new Map(
-    [...output.matchAll(/^unpacking (\S+) \((sha256:[0-9a-f]{64})\)/gm)].map((m) => [m[1] as string, m[2] as string]),
-  );
 }
 
 interface Descriptor {

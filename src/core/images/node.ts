@@ -6,11 +6,11 @@ import {
   IMAGE_LABEL,
   configStep,
   contentArgv,
-  importArgv,
+  importThenListArgv,
   labelArgv,
+  labelThenContentArgv,
   listImagesArgv,
   parseImageList,
-  parseImported,
   platformString,
   removeImagesArgv,
   type Platform,
@@ -25,10 +25,18 @@ export class NodeImages {
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** `signal` is explicit: cleanup after a cancel must still run, so it passes none. */
-  private async ctr(argv: string[], signal: AbortSignal | undefined): Promise<string> {
-    const r = await this.runtime.exec(this.node, argv, {}, signal);
-    if (r.exitCode !== 0) throw new K3boxError(`${argv.slice(3).join(" ")}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
+  /**
+   * Runs `argv` in the node; `what` names it in a failure. `signal` is explicit: cleanup after a
+   * cancel must still run, so it passes none.
+   */
+  private async ctr(
+    argv: string[],
+    signal: AbortSignal | undefined,
+    what = argv.slice(3).join(" "),
+    stdin?: Readable,
+  ): Promise<string> {
+    const r = await this.runtime.exec(this.node, argv, stdin ? { stdin } : {}, signal);
+    if (r.exitCode !== 0) throw new K3boxError(`${what}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
     return r.stdout;
   }
 
@@ -44,50 +52,54 @@ export class NodeImages {
     return this.isImage(stored.target, id);
   }
 
-  /** Checks an imported ref against the engine image and labels it, so the next import skips it cheaply. */
+  /**
+   * Labels an imported ref and checks it against the engine image: if the check fails, the import
+   * fails and its cleanup removes the ref, labels and all.
+   */
   async confirm(ref: string, target: string, id: string): Promise<void> {
-    // Both at once: if the check fails, the import fails and its cleanup removes the ref, labels and all.
-    const [same] = await Promise.all([
-      this.isImage(target, id),
-      this.ctr(labelArgv(ref, { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target }), this.signal),
-    ]);
-    if (!same) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
+    const labels = { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target };
+    if (target === id) {
+      await this.ctr(labelArgv(ref, labels), this.signal);
+      return;
+    }
+    const json = await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`);
+    if (!(await this.isImage(target, id, json))) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
   }
 
   /**
    * Whether `target` (what the node's ref points at) is the engine image `id`. Engines with
    * the classic store use the config digest as the ID; with the containerd store, the target.
+   * `content` is the target's, when already read.
    */
-  private async isImage(target: string, id: string): Promise<boolean> {
+  private async isImage(target: string, id: string, content?: string): Promise<boolean> {
     if (target === id) return true;
     let digest = target;
+    let json = content;
     for (let hops = 0; hops < 2; hops++) {
-      let json: string;
-      try {
-        json = await this.ctr(contentArgv(digest), this.signal);
-      } catch {
-        return false; // content missing: the image is incomplete, so not present
+      if (json === undefined) {
+        try {
+          json = await this.ctr(contentArgv(digest), this.signal);
+        } catch {
+          return false; // content missing: the image is incomplete, so not present
+        }
       }
       const step = configStep(json, this.platform);
       if (step === undefined) return false;
       if ("config" in step) return step.config === id;
       digest = step.next;
+      json = undefined;
     }
     return false;
   }
 
   /**
    * Imports a tar, streamed in or a file in the node, with `ctr images import` for this node's
-   * platform; returns the refs it imported and their targets.
+   * platform; returns every image the node then holds.
    */
-  async importTar(from: Readable | string): Promise<Map<string, string>> {
-    const platform = platformString(this.platform);
-    const r =
-      typeof from === "string"
-        ? await this.runtime.exec(this.node, importArgv(platform, from), {}, this.signal)
-        : await this.runtime.exec(this.node, importArgv(platform), { stdin: from }, this.signal);
-    if (r.exitCode !== 0) throw new K3boxError(`ctr images import: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`);
-    return parseImported(r.stdout);
+  async importTar(from: Readable | string): Promise<Map<string, StoredImage>> {
+    const argv = importThenListArgv(platformString(this.platform), typeof from === "string" ? from : "-");
+    const out = await this.ctr(argv, this.signal, "ctr images import", typeof from === "string" ? undefined : from);
+    return parseImageList(out);
   }
 
   /** Whether the node mounts `volume` (the cluster's image volume, shared by its nodes). */

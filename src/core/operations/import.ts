@@ -550,15 +550,14 @@ async function importInto(
 ): Promise<PerSource> {
   const { label, onEvent, needed } = run;
   try {
-    const imported = await d.target.importTar(from);
+    const held = await d.target.importTar(from);
     // The images asked for, else those the archive named: each is checked and labelled.
     const expected = needed.length > 0 ? needed : ((await run.scanned) ?? []);
     if (expected.length === 0) throw new K3boxError("the archive held no named image");
-    // containerd 2's ctr reports no targets, and a report can be cut short (output lost with
-    // the connection): then ask the node.
-    const stored = expected.some((n) => !imported.has(n.ref)) ? await d.target.list() : undefined;
+    // The listing can be cut short (output lost with the connection): then ask the node again.
+    const again = expected.some((n) => !held.has(n.ref)) ? await d.target.list() : undefined;
     for (const n of expected) {
-      const target = imported.get(n.ref) ?? stored?.get(n.ref)?.target;
+      const target = (held.get(n.ref) ?? again?.get(n.ref))?.target;
       if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
       await d.target.confirm(n.ref, target, n.id);
     }
