@@ -387,17 +387,47 @@ describe("fan-out", () => {
   });
 });
 
-/** Only `exec` is used by NodeImages' checks: it answers `ctr content get DIGEST` from a map. */
-function fakeNode(blobs: Record<string, unknown>): { runtime: Runtime; calls: string[][] } {
+/**
+ * Only `exec` is used by NodeImages' checks: it answers `ctr content get DIGEST` from a map, and
+ * keeps the labels `ctr images label` and the label-then-content script set (an empty value removes).
+ */
+function fakeNode(blobs: Record<string, unknown>): {
+  runtime: Runtime;
+  calls: string[][];
+  labels: Map<string, Record<string, string>>;
+} {
   const calls: string[][] = [];
-  const exec = async (_name: string, argv: readonly string[]): Promise<ExecResult> => {
-    calls.push([...argv]);
-    const blob = argv[3] === "content" && argv[4] === "get" ? blobs[argv[5] ?? ""] : undefined;
+  const labels = new Map<string, Record<string, string>>();
+  const label = (ref: string, pairs: readonly string[]) => {
+    const now = { ...labels.get(ref) };
+    for (const p of pairs) {
+      const [k = "", v = ""] = p.split("=");
+      if (v === "") delete now[k];
+      else now[k] = v;
+    }
+    labels.set(ref, now);
+  };
+  const content = (digest: string): ExecResult => {
+    const blob = blobs[digest];
     return blob === undefined
       ? { exitCode: 1, stdout: "", stderr: "ctr: content digest not found" }
       : { exitCode: 0, stdout: JSON.stringify(blob), stderr: "" };
   };
-  return { runtime: { exec } as unknown as Runtime, calls };
+  const exec = async (_name: string, argv: readonly string[]): Promise<ExecResult> => {
+    calls.push([...argv]);
+    if (argv[0] === "sh") {
+      // labelThenContentArgv: sh -c SCRIPT sh NAMESPACE DIGEST REF LABEL...
+      const [, , , , , digest = "", ref = "", ...pairs] = argv;
+      label(ref, pairs);
+      return content(digest);
+    }
+    if (argv[3] === "images" && argv[4] === "label") {
+      label(argv[5] ?? "", argv.slice(6));
+      return { exitCode: 0, stdout: "", stderr: "" };
+    }
+    return argv[3] === "content" && argv[4] === "get" ? content(argv[5] ?? "") : { exitCode: 1, stdout: "", stderr: "?" };
+  };
+  return { runtime: { exec } as unknown as Runtime, calls, labels };
 }
 
 describe("whether a node already holds an engine image", () => {
@@ -437,6 +467,50 @@ describe("whether a node already holds an engine image", () => {
     expect(await node.holds({ target: INDEX, labels: {} }, INDEX)).toBe(true);
     expect(await node.holds(undefined, ID)).toBe(false);
     expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(false);
+  });
+});
+
+describe("checking and labelling an imported ref", () => {
+  const ID = `sha256:${"1".repeat(64)}`;
+  const MANIFEST = `sha256:${"2".repeat(64)}`;
+  const INDEX = `sha256:${"3".repeat(64)}`;
+  const amd64 = { os: "linux", architecture: "amd64" };
+  const REF = "docker.io/me/app:dev";
+  const checked = { "dev.k3box.image.id": ID, "dev.k3box.image.target": MANIFEST };
+
+  it("labels and reads a manifest target in one exec, an index target in one more", async () => {
+    const blobs = {
+      [INDEX]: { manifests: [{ digest: MANIFEST, platform: { os: "linux", architecture: "amd64" } }] },
+      [MANIFEST]: { config: { digest: ID } },
+    };
+    const { runtime, calls, labels } = fakeNode(blobs);
+    const node = new NodeImages(runtime, "n", amd64);
+    await node.confirm(REF, MANIFEST, ID);
+    expect(calls.map((c) => c[0])).toEqual(["sh"]);
+    expect(labels.get(REF)).toEqual(checked);
+    calls.length = 0;
+    await node.confirm(REF, INDEX, ID);
+    expect(calls.map((c) => (c[0] === "sh" ? "sh" : c.slice(3).join(" ")))).toEqual(["sh", `content get ${MANIFEST}`]);
+    expect(labels.get(REF)).toEqual({ "dev.k3box.image.id": ID, "dev.k3box.image.target": INDEX });
+  });
+
+  it("only labels a target that is the image ID itself (the containerd image store)", async () => {
+    const { runtime, calls, labels } = fakeNode({});
+    await new NodeImages(runtime, "n", amd64).confirm(REF, INDEX, INDEX);
+    expect(calls).toEqual([
+      ["ctr", "-n", "k8s.io", "images", "label", REF, `dev.k3box.image.id=${INDEX}`, `dev.k3box.image.target=${INDEX}`],
+    ]);
+    expect(labels.get(REF)).toEqual({ "dev.k3box.image.id": INDEX, "dev.k3box.image.target": INDEX });
+  });
+
+  it("takes its labels off again when the ref is another image, or its content is missing", async () => {
+    const other = `sha256:${"9".repeat(64)}`;
+    const { runtime, labels } = fakeNode({ [MANIFEST]: { config: { digest: other } } });
+    const node = new NodeImages(runtime, "n", amd64);
+    await expect(node.confirm(REF, MANIFEST, ID)).rejects.toThrow(`${REF} in the node is not image ${ID} after the import`);
+    expect(labels.get(REF)).toEqual({});
+    await expect(node.confirm(REF, INDEX, ID)).rejects.toThrow(`checking ${REF}: ctr: content digest not found`);
+    expect(labels.get(REF)).toEqual({});
   });
 });
 

@@ -53,8 +53,10 @@ export class NodeImages {
   }
 
   /**
-   * Labels an imported ref and checks it against the engine image: if the check fails, the import
-   * fails and its cleanup removes the ref, labels and all.
+   * Labels an imported ref and checks it against the engine image. The labels say "checked", so a
+   * check that fails or cannot finish takes them off again (an empty value removes a label): the
+   * import's cleanup removes only refs it created or moved, and this one may have pointed at the
+   * same target before.
    */
   async confirm(ref: string, target: string, id: string): Promise<void> {
     const labels = { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target };
@@ -62,8 +64,18 @@ export class NodeImages {
       await this.ctr(labelArgv(ref, labels), this.signal);
       return;
     }
-    const json = await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`);
-    if (!(await this.isImage(target, id, json))) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
+    let same = false;
+    try {
+      const json = await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`);
+      same = await this.isImage(target, id, json);
+    } finally {
+      if (!same) {
+        const unlabel = labelArgv(ref, { [IMAGE_LABEL.id]: "", [IMAGE_LABEL.target]: "" });
+        // Cleanup: it runs after a cancel too, so it does not listen to the operation's signal.
+        await this.ctr(unlabel, undefined).catch(() => {});
+      }
+    }
+    if (!same) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
   }
 
   /**
@@ -79,7 +91,8 @@ export class NodeImages {
       if (json === undefined) {
         try {
           json = await this.ctr(contentArgv(digest), this.signal);
-        } catch {
+        } catch (err) {
+          if (this.signal?.aborted) throw err;
           return false; // content missing: the image is incomplete, so not present
         }
       }
