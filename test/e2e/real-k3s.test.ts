@@ -101,9 +101,14 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
       expect(adaptations).toContain("conntrack");
     });
 
-    it("runs a pod from an imported image, which resolves host.k3box.internal through CoreDNS", async () => {
+    it("runs a pod from an imported image, which resolves host.k3box.internal through CoreDNS; importing it again skips every node", async () => {
       const imported = await sb.k3box(["image", "import", "busybox:latest", "-c", name]);
       expect(imported.code, imported.stderr).toBe(0);
+      // containerd 2's image list and labels: what k3box checked and labelled, it recognises.
+      const again = await sb.k3box(["image", "import", "busybox:latest", "-c", name, "-o", "json"]);
+      expect(again.code, again.stderr).toBe(0);
+      const result = JSON.parse(again.stdout) as { nodes: { status: string }[] };
+      expect(result.nodes.map((n) => n.status)).toEqual(["skipped", "skipped", "skipped"]);
       await runPod(sb, name, "dns", "busybox:latest", ["nslookup", "host.k3box.internal"]);
     });
 
