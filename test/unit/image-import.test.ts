@@ -430,28 +430,31 @@ function fakeNode(blobs: Record<string, unknown>): {
   return { runtime: { exec } as unknown as Runtime, calls, labels };
 }
 
-describe("whether a node already holds an engine image", () => {
-  const ID = `sha256:${"1".repeat(64)}`;
-  const MANIFEST = `sha256:${"2".repeat(64)}`;
-  const INDEX = `sha256:${"3".repeat(64)}`;
-  const amd64 = { os: "linux", architecture: "amd64" };
-  const labels = (id: string, target: string) => ({ "dev.k3box.image.id": id, "dev.k3box.image.target": target });
+// An engine image's ID (its config digest), and a node's manifest and index for it.
+const ID = `sha256:${"1".repeat(64)}`;
+const MANIFEST = `sha256:${"2".repeat(64)}`;
+const INDEX = `sha256:${"3".repeat(64)}`;
+const amd64 = { os: "linux", architecture: "amd64" };
+const IMAGE_BLOBS = {
+  [INDEX]: { manifests: [{ digest: MANIFEST, platform: { os: "linux", architecture: "amd64" } }] },
+  [MANIFEST]: { config: { digest: ID } },
+};
+/** The labels k3box writes on a ref it checked. */
+const checkedLabels = (id: string, target: string) => ({ "dev.k3box.image.id": id, "dev.k3box.image.target": target });
 
+describe("whether a node already holds an engine image", () => {
   it("trusts k3box's labels only while the ref still points at the target they name", async () => {
     const { runtime, calls } = fakeNode({});
     const node = new NodeImages(runtime, "n", amd64);
-    expect(await node.holds({ target: MANIFEST, labels: labels(ID, MANIFEST) }, ID)).toBe(true);
+    expect(await node.holds({ target: MANIFEST, labels: checkedLabels(ID, MANIFEST) }, ID)).toBe(true);
     expect(calls).toEqual([]);
     // Moved to another target since (an import updates the target, not the labels): look at the content.
-    expect(await node.holds({ target: INDEX, labels: labels(ID, MANIFEST) }, ID)).toBe(false);
+    expect(await node.holds({ target: INDEX, labels: checkedLabels(ID, MANIFEST) }, ID)).toBe(false);
     expect(calls).toEqual([["ctr", "-n", "k8s.io", "content", "get", INDEX]]);
   });
 
   it("matches the config digest (classic store IDs), through an index for the node's platform", async () => {
-    const { runtime } = fakeNode({
-      [INDEX]: { manifests: [{ digest: MANIFEST, platform: { os: "linux", architecture: "amd64" } }] },
-      [MANIFEST]: { config: { digest: ID } },
-    });
+    const { runtime } = fakeNode(IMAGE_BLOBS);
     const node = new NodeImages(runtime, "n", amd64);
     expect(await node.holds({ target: MANIFEST, labels: {} }, ID)).toBe(true);
     expect(await node.holds({ target: INDEX, labels: {} }, ID)).toBe(true);
@@ -471,27 +474,18 @@ describe("whether a node already holds an engine image", () => {
 });
 
 describe("checking and labelling an imported ref", () => {
-  const ID = `sha256:${"1".repeat(64)}`;
-  const MANIFEST = `sha256:${"2".repeat(64)}`;
-  const INDEX = `sha256:${"3".repeat(64)}`;
-  const amd64 = { os: "linux", architecture: "amd64" };
   const REF = "docker.io/me/app:dev";
-  const checked = { "dev.k3box.image.id": ID, "dev.k3box.image.target": MANIFEST };
 
   it("labels and reads a manifest target in one exec, an index target in one more", async () => {
-    const blobs = {
-      [INDEX]: { manifests: [{ digest: MANIFEST, platform: { os: "linux", architecture: "amd64" } }] },
-      [MANIFEST]: { config: { digest: ID } },
-    };
-    const { runtime, calls, labels } = fakeNode(blobs);
+    const { runtime, calls, labels } = fakeNode(IMAGE_BLOBS);
     const node = new NodeImages(runtime, "n", amd64);
     await node.confirm(REF, MANIFEST, ID);
     expect(calls.map((c) => c[0])).toEqual(["sh"]);
-    expect(labels.get(REF)).toEqual(checked);
+    expect(labels.get(REF)).toEqual(checkedLabels(ID, MANIFEST));
     calls.length = 0;
     await node.confirm(REF, INDEX, ID);
     expect(calls.map((c) => (c[0] === "sh" ? "sh" : c.slice(3).join(" ")))).toEqual(["sh", `content get ${MANIFEST}`]);
-    expect(labels.get(REF)).toEqual({ "dev.k3box.image.id": ID, "dev.k3box.image.target": INDEX });
+    expect(labels.get(REF)).toEqual(checkedLabels(ID, INDEX));
   });
 
   it("only labels a target that is the image ID itself (the containerd image store)", async () => {
@@ -500,7 +494,7 @@ describe("checking and labelling an imported ref", () => {
     expect(calls).toEqual([
       ["ctr", "-n", "k8s.io", "images", "label", REF, `dev.k3box.image.id=${INDEX}`, `dev.k3box.image.target=${INDEX}`],
     ]);
-    expect(labels.get(REF)).toEqual({ "dev.k3box.image.id": INDEX, "dev.k3box.image.target": INDEX });
+    expect(labels.get(REF)).toEqual(checkedLabels(INDEX, INDEX));
   });
 
   it("takes its labels off again when the ref is another image, or its content is missing", async () => {
