@@ -110,9 +110,9 @@ export class NodeImages {
    * platform; returns every image the node then holds.
    */
   async importTar(from: Readable | string): Promise<Map<string, StoredImage>> {
-    const argv = importThenListArgv(platformString(this.platform), typeof from === "string" ? from : "-");
-    const out = await this.ctr(argv, this.signal, "ctr images import", typeof from === "string" ? undefined : from);
-    return parseImageList(out);
+    const [file, stdin] = typeof from === "string" ? [from, undefined] : ["-", from];
+    const argv = importThenListArgv(platformString(this.platform), file);
+    return parseImageList(await this.ctr(argv, this.signal, "ctr images import", stdin));
   }
 
   /** Whether the node mounts `volume` (the cluster's image volume, shared by its nodes). */
