@@ -52,14 +52,16 @@ describe("image import into nodes that share the cluster's image volume", () => 
 
     const execs = await clusterExecs(name, since);
     const writes = execs.filter((e) => /cat > "\$1" sh \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar/.test(e));
-    // The import's script, then its arguments: namespace, platform, and what it imports.
+    // The import's script, then its arguments: namespace, platform, what it imports, then the labels it checks.
     const fileImports = execs.filter((e) =>
-      /images import .* sh k8s\.io \S+ \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar$/.test(e),
+      /images import .* sh k8s\.io \S+ \/k3d\/images\/\.k3box-import-[0-9a-f]+\.tar dev\.k3box\.image\.id /.test(e),
     );
-    const streamed = execs.filter((e) => /images import .* sh k8s\.io \S+ -$/.test(e));
+    const streamed = execs.filter((e) => /images import .* sh k8s\.io \S+ - dev\.k3box\.image\.id /.test(e));
     expect(writes).toHaveLength(1);
     expect(fileImports).toHaveLength(nodes.length);
     expect(streamed).toEqual([]);
+    // Each import's own exec labelled and read the ref: no node needed a check of its own.
+    expect(execs.filter((e) => /content get "\$digest"/.test(e))).toEqual([]);
     expect(await volumeFiles()).toBe("");
 
     // Both nodes now hold it: a repeat sends nothing.

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
@@ -17,9 +17,10 @@ import { archivedImages } from "../../src/core/images/contents.js";
 import { scanArchive } from "../../src/core/images/scan.js";
 import {
   configStep,
-  importThenListArgv,
+  importThenCheckArgv,
   labelThenContentArgv,
   parseImageList,
+  parseImportOutput,
   platformString,
 } from "../../src/core/images/containerd.js";
 import { fanOut } from "../../src/core/images/fanout.js";
@@ -231,27 +232,33 @@ class Sink extends Writable {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Busybox, where the machine has it, runs the scripts as rancher/k3s nodes do. */
+const busybox = spawnSync("busybox", ["true"]).status === 0;
+
 describe("the scripts k3box runs in a node", () => {
   // A stand-in ctr on PATH: logs each call's words, keeps what an import reads, and answers
-  // the way ctr does; IMPORT_FAILS makes the import fail as ctr reports it.
+  // the way ctr does: LISTED is what `images ls` lists under its header; IMPORT_FAILS and
+  // CONTENT_FAILS make those calls fail as ctr reports it.
   const STUB = [
     "#!/bin/sh",
     'for word in "$@"; do printf "[%s]" "$word"; done >> "$LOG"; echo >> "$LOG"',
     'case "$3 $4" in',
     '"images import") cat > "$LOG.stdin"; echo "unpacking something...done"; [ -z "$IMPORT_FAILS" ] || { echo "ctr: unexpected EOF" >&2; exit 1; } ;;',
-    '"images ls") echo "REF TYPE DIGEST SIZE PLATFORMS LABELS" ;;',
+    '"images ls") echo "REF TYPE DIGEST SIZE PLATFORMS LABELS"; [ -z "$LISTED" ] || printf "%s\\n" "$LISTED" ;;',
     '"images label") echo "$5" ;;',
-    '"content get") echo "{\\"digest\\":\\"$5\\"}" ;;',
+    '"content get") [ -z "$CONTENT_FAILS" ] || { echo "ctr: content digest $5: not found" >&2; exit 1; }; printf "{\\"digest\\":\\"%s\\"}" "$5" ;;',
     "esac",
   ].join("\n");
 
-  async function inNode(argv: string[], stdin: string, env: Record<string, string> = {}) {
+  /** `shell` runs an `sh` argv: rancher/k3s nodes have busybox's ash, the double Debian's dash. */
+  async function inNode(argv: string[], stdin: string, env: Record<string, string> = {}, shell = ["sh"]) {
     const dir = await mkdtemp(join(tmpdir(), "k3box-ctr-"));
     try {
       await writeFile(join(dir, "ctr"), STUB);
       await chmod(join(dir, "ctr"), 0o755);
       const log = join(dir, "log");
-      const child = spawn(argv[0] as string, argv.slice(1), {
+      const [cmd, ...args] = argv[0] === "sh" ? [...shell, ...argv.slice(1)] : argv;
+      const child = spawn(cmd as string, args, {
         env: { PATH: `${dir}:${process.env.PATH ?? ""}`, LOG: log, ...env },
       });
       child.stdin.end(stdin);
@@ -267,30 +274,81 @@ describe("the scripts k3box runs in a node", () => {
     }
   }
 
+  const D1 = `sha256:${"d".repeat(64)}`;
+  const D2 = `sha256:${"e".repeat(64)}`;
+  const LISTED = [
+    `docker.io/me/app:dev application/vnd.oci.image.manifest.v1+json ${D1} 2.0 MiB linux/amd64 -`,
+    `docker.io/me/app:dev2 application/vnd.oci.image.manifest.v1+json ${D2} 2.0 MiB linux/amd64 a=b,c=d`,
+  ].join("\n");
+
   it("imports stdin or a file, then prints only the node's list; every value passes as one word", async () => {
-    const streamed = await inNode(importThenListArgv("linux/arm/v7"), "tar bytes");
+    const streamed = await inNode(importThenCheckArgv("linux/arm/v7", "-", []), "tar bytes");
     expect(streamed).toMatchObject({ exitCode: 0, stdout: "REF TYPE DIGEST SIZE PLATFORMS LABELS\n", read: "tar bytes" });
     expect(streamed.calls).toEqual(["[-n][k8s.io][images][import][--platform][linux/arm/v7][-]", "[-n][k8s.io][images][ls]"]);
-    const file = await inNode(importThenListArgv("linux/amd64", "/k3d/images/a b$(id).tar"), "");
+    const file = await inNode(importThenCheckArgv("linux/amd64", "/k3d/images/a b$(id).tar", []), "");
     expect(file.calls).toEqual([
       "[-n][k8s.io][images][import][--platform][linux/amd64][/k3d/images/a b$(id).tar]",
       "[-n][k8s.io][images][ls]",
     ]);
   });
 
-  it("lists nothing when the import fails, and keeps ctr's error and exit status", async () => {
-    const r = await inNode(importThenListArgv("linux/amd64"), "cut", { IMPORT_FAILS: "1" });
+  const shells = ["sh", ...(busybox ? ["busybox sh"] : [])];
+  it.each(shells)(
+    "labels each ref to check with its listed target and prints that target's content; a ref not listed is left (%s)",
+    async (shell) => {
+      const id = "sha256:1'; rm -rf / $(id)";
+      const checks = [
+        { ref: "docker.io/me/app:dev2", id },
+        { ref: "docker.io/me/gone:1", id },
+        { ref: "docker.io/me/app:dev", id },
+      ];
+      const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED }, shell.split(" "));
+      expect(r.exitCode).toBe(0);
+      expect(r.calls).toEqual([
+        "[-n][k8s.io][images][import][--platform][linux/amd64][-]",
+        "[-n][k8s.io][images][ls]",
+        `[-n][k8s.io][images][label][docker.io/me/app:dev2][dev.k3box.image.id=${id}][dev.k3box.image.target=${D2}]`,
+        `[-n][k8s.io][content][get][${D2}]`,
+        `[-n][k8s.io][images][label][docker.io/me/app:dev][dev.k3box.image.id=${id}][dev.k3box.image.target=${D1}]`,
+        `[-n][k8s.io][content][get][${D1}]`,
+      ]);
+      const { images, checked } = parseImportOutput(r.stdout);
+      expect([...images].map(([ref, i]) => [ref, i.target])).toEqual([
+        ["docker.io/me/app:dev", D1],
+        ["docker.io/me/app:dev2", D2],
+      ]);
+      expect(images.get("docker.io/me/app:dev2")?.labels).toEqual({ a: "b", c: "d" });
+      expect(checked).toEqual(
+        new Map([
+          ["docker.io/me/app:dev2", `{"digest":"${D2}"}\n`],
+          ["docker.io/me/app:dev", `{"digest":"${D1}"}`],
+        ]),
+      );
+    },
+  );
+
+  it("still succeeds with the list when a check cannot read its content, which then counts as not checked", async () => {
+    const checks = [{ ref: "docker.io/me/app:dev", id: D2 }];
+    const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED, CONTENT_FAILS: "1" });
+    expect(r).toMatchObject({ exitCode: 0, stderr: `ctr: content digest ${D1}: not found\n` });
+    const { images, checked } = parseImportOutput(r.stdout);
+    expect(images.get("docker.io/me/app:dev")?.target).toBe(D1);
+    expect(checked.size).toBe(0);
+  });
+
+  it("lists and checks nothing when the import fails, and keeps ctr's error and exit status", async () => {
+    const checks = [{ ref: "docker.io/me/app:dev", id: D2 }];
+    const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "cut", { LISTED, IMPORT_FAILS: "1" });
     expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "ctr: unexpected EOF\n" });
     expect(r.calls).toHaveLength(1);
   });
 
   it("labels the ref, then prints the content the digest names", async () => {
-    const D = `sha256:${"d".repeat(64)}`;
-    const r = await inNode(labelThenContentArgv("docker.io/me/app:dev", { a: "x=y", b: "'; rm -rf /" }, D), "");
-    expect(r).toMatchObject({ exitCode: 0, stdout: `{"digest":"${D}"}\n` });
+    const r = await inNode(labelThenContentArgv("docker.io/me/app:dev", { a: "x=y", b: "'; rm -rf /" }, D1), "");
+    expect(r).toMatchObject({ exitCode: 0, stdout: `{"digest":"${D1}"}` });
     expect(r.calls).toEqual([
       "[-n][k8s.io][images][label][docker.io/me/app:dev][a=x=y][b='; rm -rf /]",
-      `[-n][k8s.io][content][get][${D}]`,
+      `[-n][k8s.io][content][get][${D1}]`,
     ]);
   });
 });
@@ -486,6 +544,26 @@ describe("checking and labelling an imported ref", () => {
     await node.confirm(REF, INDEX, ID);
     expect(calls.map((c) => (c[0] === "sh" ? "sh" : c.slice(3).join(" ")))).toEqual(["sh", `content get ${MANIFEST}`]);
     expect(labels.get(REF)).toEqual(checkedLabels(ID, INDEX));
+  });
+
+  it("uses the content the import's exec read: no exec for a manifest, one for an index's manifest", async () => {
+    const { runtime, calls } = fakeNode(IMAGE_BLOBS);
+    const node = new NodeImages(runtime, "n", amd64);
+    await node.confirm(REF, MANIFEST, ID, JSON.stringify(IMAGE_BLOBS[MANIFEST]));
+    await node.confirm(REF, INDEX, INDEX, JSON.stringify(IMAGE_BLOBS[INDEX]));
+    expect(calls).toEqual([]);
+    await node.confirm(REF, INDEX, ID, JSON.stringify(IMAGE_BLOBS[INDEX]));
+    expect(calls).toEqual([["ctr", "-n", "k8s.io", "content", "get", MANIFEST]]);
+  });
+
+  it("takes off the labels the import's exec wrote when the content it read is another image", async () => {
+    const { runtime, calls } = fakeNode({});
+    const node = new NodeImages(runtime, "n", amd64);
+    const other = JSON.stringify({ config: { digest: `sha256:${"9".repeat(64)}` } });
+    await expect(node.confirm(REF, MANIFEST, ID, other)).rejects.toThrow(
+      `${REF} in the node is not image ${ID} after the import`,
+    );
+    expect(calls).toEqual([["ctr", "-n", "k8s.io", "images", "label", REF, "dev.k3box.image.id=", "dev.k3box.image.target="]]);
   });
 
   it("only labels a target that is the image ID itself (the containerd image store)", async () => {

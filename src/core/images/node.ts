@@ -6,11 +6,13 @@ import {
   IMAGE_LABEL,
   configStep,
   contentArgv,
-  importThenListArgv,
+  type ImportCheck,
+  importThenCheckArgv,
   labelArgv,
   labelThenContentArgv,
   listImagesArgv,
   parseImageList,
+  parseImportOutput,
   platformString,
   removeImagesArgv,
   type Platform,
@@ -53,20 +55,21 @@ export class NodeImages {
   }
 
   /**
-   * Labels an imported ref and checks it against the engine image. The labels say "checked", so a
+   * Labels an imported ref and checks it against the engine image; `content`: the target's, when
+   * the import's own exec already labelled the ref and read it. The labels say "checked", so a
    * check that fails or cannot finish takes them off again (an empty value removes a label): the
    * import's cleanup removes only refs it created or moved, and this one may have pointed at the
    * same target before.
    */
-  async confirm(ref: string, target: string, id: string): Promise<void> {
+  async confirm(ref: string, target: string, id: string, content?: string): Promise<void> {
     const labels = { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target };
-    if (target === id) {
+    if (target === id && content === undefined) {
       await this.ctr(labelArgv(ref, labels), this.signal);
       return;
     }
     let same = false;
     try {
-      const json = await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`);
+      const json = content ?? (await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`));
       same = await this.isImage(target, id, json);
     } finally {
       if (!same) {
@@ -107,12 +110,16 @@ export class NodeImages {
 
   /**
    * Imports a tar, streamed in or a file in the node, with `ctr images import` for this node's
-   * platform; returns every image the node then holds.
+   * platform, and labels and reads each of `checks` in the same exec. Returns every image the
+   * node then holds, and the content read for each ref checked, for `confirm`.
    */
-  async importTar(from: Readable | string): Promise<Map<string, StoredImage>> {
+  async importTar(
+    from: Readable | string,
+    checks: readonly ImportCheck[] = [],
+  ): Promise<{ images: Map<string, StoredImage>; checked: Map<string, string> }> {
     const [file, stdin] = typeof from === "string" ? [from, undefined] : ["-", from];
-    const argv = importThenListArgv(platformString(this.platform), file);
-    return parseImageList(await this.ctr(argv, this.signal, "ctr images import", stdin));
+    const argv = importThenCheckArgv(platformString(this.platform), file, checks);
+    return parseImportOutput(await this.ctr(argv, this.signal, "ctr images import", stdin));
   }
 
   /** Whether the node mounts `volume` (the cluster's image volume, shared by its nodes). */

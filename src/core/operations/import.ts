@@ -550,8 +550,9 @@ async function importInto(
 ): Promise<PerSource> {
   const { label, onEvent, needed } = run;
   try {
-    const held = await d.target.importTar(from);
-    // The images asked for, else those the archive named: each is checked and labelled.
+    // The images asked for are checked and labelled by the import's own exec; those only the
+    // archive named (known once it has been read), and any that exec could not check, after it.
+    const { images: held, checked } = await d.target.importTar(from, needed);
     const expected = needed.length > 0 ? needed : ((await run.scanned) ?? []);
     if (expected.length === 0) throw new K3boxError("the archive held no named image");
     // The listing can be cut short (output lost with the connection): then ask the node again.
@@ -559,7 +560,7 @@ async function importInto(
     for (const n of expected) {
       const target = (held.get(n.ref) ?? again?.get(n.ref))?.target;
       if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
-      await d.target.confirm(n.ref, target, n.id);
+      await d.target.confirm(n.ref, target, n.id, checked.get(n.ref));
     }
     return done(
       onEvent,
