@@ -50,6 +50,8 @@ export const listClusters: typeof list.listClusters = async (o = {}) =>
   (await import("./core/operations/list.js")).listClusters(await engine(o));
 export const getCluster: typeof list.getCluster = async (name, o = {}) =>
   (await import("./core/operations/list.js")).getCluster(name, await engine(o));
+export const clusterImportMode: typeof list.clusterImportMode = async (name, o = {}) =>
+  (await import("./core/operations/list.js")).clusterImportMode(name, await engine(o));
 export const engineInfo: typeof list.engineInfo = async (o = {}) =>
   (await import("./core/operations/list.js")).engineInfo(await engine(o));
 export const inspectClusters: typeof inspect.inspectClusters = async (names, o = {}) =>

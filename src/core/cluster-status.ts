@@ -71,6 +71,12 @@ export interface PublishedPortStatus {
   readonly node: string;
 }
 
+/** How `image import` delivers to a cluster when given no mode: recorded on each of its k3s nodes at create. */
+export function importModeOf(d: Dialect, containers: readonly ContainerInfo[]): ImageImportMode {
+  const recorded = containers.find((c) => c.labels[d.labels.imageImportMode] !== undefined);
+  return recorded?.labels[d.labels.imageImportMode] === "registry" ? "registry" : "eager";
+}
+
 const ROLE_ORDER = { server: 0, agent: 1, loadbalancer: 2 } as const;
 
 export function clusterStatus(
@@ -121,7 +127,7 @@ export function clusterStatus(
     state: running === 0 ? "stopped" : running === parts.length && elsewhere.unreachable.length === 0 ? "running" : "degraded",
     nodes,
     adaptations: JSON.parse(labels[d.labels.adaptations] ?? "[]") as string[],
-    imageImportMode: labels[d.labels.imageImportMode] === "registry" ? "registry" : "eager",
+    imageImportMode: importModeOf(d, containers),
     ports: containers
       .flatMap((c) => c.ports.map((p) => ({ ...p, node: c.name })))
       .filter((p) => !(p.containerPort === K3S_API_PORT && String(p.hostPort) === labels[d.labels.apiPort]))

@@ -8,7 +8,7 @@ import { buildClusterSpec } from "../../src/core/cluster-spec/build.js";
 import { createCluster, planClusterCreate } from "../../src/core/operations/create.js";
 import { deleteCluster } from "../../src/core/operations/delete.js";
 import { startCluster, stopCluster } from "../../src/core/operations/lifecycle.js";
-import { getCluster, listClusters } from "../../src/core/operations/list.js";
+import { clusterImportMode, getCluster, listClusters } from "../../src/core/operations/list.js";
 import { createNodes, deleteNodes, getNode, listNodes, startNodes, stopNodes } from "../../src/core/operations/nodes.js";
 import { CLUSTER } from "../support/cluster-world.js";
 import { k3sEngine } from "../support/k3s-node.js";
@@ -182,6 +182,33 @@ describe("agents on another engine", () => {
     expect(warnings).toContain(
       `the nodes of "dev" on ${far} are not deleted (the engine did not answer): remove them there with k3box --engine ${far} cluster delete dev`,
     );
+  });
+});
+
+describe("the import mode a cluster records", () => {
+  it("is read from the cluster's own engine, without reaching the engines its other nodes run on", async () => {
+    const { far, options } = await engines();
+    await createCluster({ ...REACHABLE, imageImportMode: "registry" }, options);
+    await createNodes({ cluster: "dev", engine: far, wait: false }, options);
+    const opened: string[] = [];
+    const counting = {
+      runtime: options.runtime,
+      openEngine: (name: string) => {
+        opened.push(name);
+        return options.openEngine(name);
+      },
+    };
+    expect(await clusterImportMode("dev", counting)).toBe("registry");
+    expect(opened).toEqual([]);
+    expect((await getCluster("dev", counting)).imageImportMode).toBe("registry");
+    expect(opened).toEqual([far]);
+    await expect(clusterImportMode("nope", counting)).rejects.toThrow('cluster "nope" not found');
+  });
+
+  it("is eager unless the cluster was created with another", async () => {
+    const { options } = await engines();
+    await createCluster(REACHABLE, options);
+    expect(await clusterImportMode("dev", options)).toBe("eager");
   });
 });
 

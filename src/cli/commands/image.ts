@@ -8,7 +8,7 @@ import {
   importImagesToRegistry,
   type ImageSource,
   DEFAULT_CLUSTER_NAME,
-  getCluster,
+  clusterImportMode,
   listClusterImages,
   keepImageArchive,
 } from "../../index.js";
@@ -87,7 +87,7 @@ Examples:
       const modes = await Promise.all(
         named.map(async (c) =>
           flags.mode === undefined
-            ? (await getCluster(c, { signal: ctx.signal, dialect })).imageImportMode
+            ? await clusterImportMode(c, { signal: ctx.signal, dialect })
             : flags.mode === "registry"
               ? "registry"
               : "eager",

@@ -1,7 +1,8 @@
 import type { RuntimeInfo } from "../../runtime/types.js";
 import { NotFoundError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
-import { clusterStatus, containersByCluster, type ClusterStatus, type ElsewhereNodes } from "../cluster-status.js";
+import { clusterStatus, containersByCluster, importModeOf, type ClusterStatus, type ElsewhereNodes } from "../cluster-status.js";
+import type { ImageImportMode } from "../images/import-mode.js";
 import { engineRecords, isReachable, linkedEngines } from "../engine-links.js";
 import { clusterSelector } from "../labels.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
@@ -36,6 +37,19 @@ export function getCluster(name: string, options: OperationOptions = {}): Promis
     const status = await observeSpanning(op, name);
     if (status === undefined) throw new NotFoundError(`cluster "${name}" not found`);
     return status;
+  });
+}
+
+/**
+ * How `image import` delivers to the cluster when given no mode. Read from its containers on this
+ * engine alone: unlike getCluster, it connects to none of the engines its other nodes run on.
+ */
+export function clusterImportMode(name: string, options: OperationOptions = {}): Promise<ImageImportMode> {
+  validateClusterName(name);
+  return runOperation(`reading cluster "${name}"`, options, async (op) => {
+    const containers = await op.runtime.listContainers(clusterSelector(op.dialect, name), op.signal);
+    if (containers.length === 0) throw new NotFoundError(`cluster "${name}" not found`);
+    return importModeOf(op.dialect, containers);
   });
 }
 
