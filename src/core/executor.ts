@@ -4,19 +4,17 @@
  */
 import { ConflictError, K3boxError, NotFoundError } from "../base/errors.js";
 import type { Runtime } from "../runtime/types.js";
-import { clusterCredentials, clusterRef } from "./cluster-ref.js";
 import { spannedContainers } from "./engine-links.js";
 import { step } from "./events.js";
-import { waitForDatastore } from "./datastore/ready.js";
 import { ensureImage } from "./images/ensure.js";
-import { updateClusterLoadBalancer } from "./loadbalancer/update.js";
-import { removeNodeObjects } from "./node/objects.js";
 import type { Operation } from "./operation.js";
 import type { Action, FileChange, Milestone } from "./plan/actions.js";
-import { waitForRegistry } from "./registry/ready.js";
 import { settleAll } from "./undo.js";
-import { clusterReadiness, waitForCluster } from "./readiness/cluster.js";
-import { afterRun, waitForMilestone } from "./readiness/milestones.js";
+
+// The waits, the load balancer's update and the Kubernetes API client are loaded by the actions
+// that use them: an operation that only changes files or containers (an image import's mirror
+// config, a stop) runs without them.
+const nodeObjects = () => import("./node/objects.js");
 
 export async function execute(action: Action, op: Operation): Promise<void> {
   const { runtime, onEvent, signal, undo } = op;
@@ -56,8 +54,8 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         async () => {
           if (joins !== undefined) {
             // Unwound after the container is gone, so the node cannot register again meanwhile.
-            undo.push(`remove the Node object of ${container.name}`, () =>
-              removeNodeObjects(runtime, op.dialect, joins, [container.name], onEvent),
+            undo.push(`remove the Node object of ${container.name}`, async () =>
+              (await nodeObjects()).removeNodeObjects(runtime, op.dialect, joins, [container.name], onEvent),
             );
           }
           const forget = undo.push(`remove container ${container.name}`, () => runtime.removeContainer(container.name));
@@ -211,7 +209,7 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       await step(
         onEvent,
         "wait-registry",
-        () => waitForRegistry(runtime, action.container, action.address, signal),
+        async () => (await import("./registry/ready.js")).waitForRegistry(runtime, action.container, action.address, signal),
         action.container,
       );
       return;
@@ -223,6 +221,7 @@ export async function execute(action: Action, op: Operation): Promise<void> {
         onEvent,
         "wait-datastore",
         async () => {
+          const { waitForDatastore } = await import("./datastore/ready.js");
           const { restarts } = await waitForDatastore(runtime, action.container, action.engine, signal);
           // The servers need it from now on: one that goes down fails the operation, as a node would.
           op.watchdog.watch(action.container, restarts);
@@ -232,6 +231,10 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     case "wait-ready": {
       // Nodes on other engines count as much as those on the cluster's own.
+      const [{ clusterCredentials, clusterRef }, { clusterReadiness, waitForCluster }] = await Promise.all([
+        import("./cluster-ref.js"),
+        import("./readiness/cluster.js"),
+      ]);
       const ref = clusterRef(op.dialect, action.cluster, await spannedContainers(op, action.cluster));
       const creds = await step(onEvent, "kubeconfig", () => clusterCredentials(op, action.cluster));
       await waitForCluster(creds, clusterReadiness(ref, action.level), op);
@@ -240,11 +243,15 @@ export async function execute(action: Action, op: Operation): Promise<void> {
       return;
     }
     case "update-loadbalancer":
-      await updateClusterLoadBalancer(op, action.cluster, new Set(action.exclude ?? []));
+      await (await import("./loadbalancer/update.js")).updateClusterLoadBalancer(
+        op,
+        action.cluster,
+        new Set(action.exclude ?? []),
+      );
       return;
     case "remove-node-objects":
-      await step(onEvent, "remove-node-object", () =>
-        removeNodeObjects(runtime, op.dialect, action.cluster, action.nodes, onEvent, signal),
+      await step(onEvent, "remove-node-object", async () =>
+        (await nodeObjects()).removeNodeObjects(runtime, op.dialect, action.cluster, action.nodes, onEvent, signal),
       );
       return;
   }
@@ -278,6 +285,7 @@ async function detach(
  */
 async function waitSinceStart(op: Operation, container: string, milestone: Milestone): Promise<void> {
   const info = await op.runtime.inspectContainer(container, op.signal);
+  const { afterRun, waitForMilestone } = await import("./readiness/milestones.js");
   const since = afterRun(info?.finishedAt);
   const { restarts } = await waitForMilestone(
     op.runtime,

@@ -2,10 +2,11 @@
  * What the CLI loads before it knows the command: the bundle's entry and the chunks it imports
  * statically. Keeping config, YAML, spinner and engine-client code out of it is what makes
  * `--version`, `--help` and `cluster list` start fast (bench/startup.mjs measures that); a static
- * import of a heavy module would quietly bring it back.
+ * import of a heavy module would quietly bring it back. Also what a push into a cluster's
+ * registry loads: the CLI's peak memory there is measured against a target (bench/README.md).
  */
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI } from "./helpers.js";
 
@@ -84,6 +85,25 @@ describe("the CLI's start-up", () => {
     expect(packages).toContain("docker-modem");
     for (const deferred of ["ssh2", "@grpc/grpc-js", "tar-stream", "bl", "readable-stream"]) {
       expect(packages).not.toContain(deferred);
+    }
+  });
+
+  it("pushes to a cluster's registry without the code that creates one, waits or reaches the Kubernetes API", () => {
+    const holds = (f: string, module: string) => readFileSync(f, "utf8").includes(`\n// src/${module}\n`);
+    const entry = bundleFiles(CLI).find((f) => holds(f, "core/operations/import-registry.ts"));
+    expect(entry).toBeDefined();
+    const files = startupFiles(entry as string);
+    expect(files.some((f) => holds(f, "core/images/registry-push.ts"))).toBe(true);
+    for (const loadedWhenUsed of [
+      "core/operations/registry.ts",
+      "core/readiness/cluster.ts",
+      "core/readiness/milestones.ts",
+      "core/loadbalancer/update.ts",
+      "core/node/objects.ts",
+      "core/kubeconfig/merge.ts",
+      "core/host-ports.ts",
+    ]) {
+      expect(files.filter((f) => holds(f, loadedWhenUsed)).map((f) => relative(dirname(CLI), f))).toEqual([]);
     }
   });
 });

@@ -7,7 +7,6 @@ import { NotFoundError, UsageError } from "../../base/errors.js";
 import { validateClusterName } from "../cluster-spec/validate.js";
 import type { Dialect } from "../dialect.js";
 import { execute } from "../executor.js";
-import { defaultPublishAddress } from "../host-ports.js";
 import { clusterSelector, registrySelector } from "../labels.js";
 import { clusterRegistryContainerName, networkName, registryContainerName } from "../naming.js";
 import { runOperation, type Operation, type OperationOptions } from "../operation.js";
@@ -19,9 +18,7 @@ import { registryNames } from "../registry/addresses.js";
 import { readNodeRegistries, registriesChange } from "../registry/cluster.js";
 import { withMirror } from "../registry/config.js";
 import { endpointFromContainer } from "../registry/container.js";
-import { clusterRegistrySpec } from "../registry/spec.js";
 import type { RegistryEndpoint } from "../registry/types.js";
-import { addRegistry, planRegistryChange } from "./registry.js";
 
 export interface RegistryImportResult {
   readonly cluster: string;
@@ -164,6 +161,12 @@ async function clusterRegistry(
  */
 async function createClusterRegistry(op: Operation, name: string, nodes: readonly ContainerInfo[]): Promise<RegistryEndpoint> {
   const { runtime, dialect: d } = op;
+  // Loaded only here: a push into the registry the cluster has needs none of this.
+  const [{ defaultPublishAddress }, { clusterRegistrySpec }, { addRegistry, planRegistryChange }] = await Promise.all([
+    import("../host-ports.js"),
+    import("../registry/spec.js"),
+    import("./registry.js"),
+  ]);
   const spec = clusterRegistrySpec(registryContainerName(d, `${name}-registry`), d, defaultPublishAddress(await runtime.place()));
   const session = nodes[0]?.labels[d.labels.session];
   const info = await addRegistry(op, spec, {
