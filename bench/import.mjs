@@ -17,6 +17,7 @@
 // The cluster has its shared image volume (every cluster's default, as in k3d), so eager into 3 nodes
 // writes the stream there once and imports the file in each node; into 1 node it streams through exec stdin.
 // Each round builds a fresh image for the registry cases, so every push and pull moves all bytes.
+// Every timed case starts after a `sync`: what the case before wrote is on disk, not still being written.
 // Prints each ratio against its target and the load average while it ran. `--with-engine-push`
 // adds `docker tag` + `docker push` of the same image to the same registry (the engine's own push,
 // which compresses every layer), for comparison. Usage: npm run bench:import [-- --runs N]
@@ -120,8 +121,18 @@ async function k3dWay(image, nodes, volumeDir) {
   await run("docker", ["exec", nodes[0], "rm", "-f", `/k3d/images/${file}`]);
 }
 
-const removeFrom = (nodes, ref = REF) =>
-  Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", ref]).catch(() => {})));
+/**
+ * Flushes what the cases before wrote (an import writes the image twice per node), so that no case
+ * pays for the disk's writeback of another: each timed case starts after one.
+ */
+const settle = () => run("sync", []);
+
+const removeFrom = async (nodes, ref = REF) => {
+  await Promise.all(
+    nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", ref]).catch(() => {})),
+  );
+  await settle();
+};
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -185,6 +196,7 @@ try {
       floor.cliPeak.push(r.peak);
     },
     profile: async () => {
+      await settle();
       p.save.push(await timed(() => run("sh", ["-c", 'docker save "$0" >/dev/null', IMAGE])));
       p.exec.push(
         await timed(() => run("sh", ["-c", 'docker save "$0" | docker exec -i "$1" sh -c "cat >/dev/null"', IMAGE, nodes[0]])),
@@ -227,6 +239,7 @@ try {
       const tag = `k3box-bench/import-200mb:r${round}-${randomBytes(2).toString("hex")}`;
       registryTags.push(tag);
       await build(tag, tag);
+      await settle();
       const r = await k3box(["image", "import", tag, "-c", cluster, "--mode", "registry", "-q"], env);
       t.push.push(r.ms);
       peaks.push.push(r.peak);

@@ -586,6 +586,24 @@ describe("checking and labelling an imported ref", () => {
   });
 });
 
+describe("taking k3box's labels off after a failed import", () => {
+  it("takes both labels off every ref given, in spite of a ref that is gone", async () => {
+    const { runtime, calls, labels } = fakeNode({});
+    labels.set("docker.io/me/a:1", { ...checkedLabels(ID, MANIFEST), other: "kept" });
+    const failing = {
+      exec: async (name: string, argv: readonly string[]) =>
+        argv[5] === "docker.io/me/gone:1"
+          ? { exitCode: 1, stdout: "", stderr: "ctr: image not found" }
+          : runtime.exec(name, argv),
+    } as unknown as Runtime;
+    await new NodeImages(failing, "n", amd64).unlabel(["docker.io/me/a:1", "docker.io/me/gone:1"]);
+    expect(labels.get("docker.io/me/a:1")).toEqual({ other: "kept" });
+    expect(calls).toEqual([
+      ["ctr", "-n", "k8s.io", "images", "label", "docker.io/me/a:1", "dev.k3box.image.id=", "dev.k3box.image.target="],
+    ]);
+  });
+});
+
 describe("import failure", () => {
   it("maps to the node-failed exit code", () => {
     expect(exitCodeFor(new ImportFailedError("x", [{ node: "n", error: "e" }]))).toBe(EXIT.nodeFailed);

@@ -72,13 +72,19 @@ export class NodeImages {
       const json = content ?? (await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`));
       same = await this.isImage(target, id, json);
     } finally {
-      if (!same) {
-        const unlabel = labelArgv(ref, { [IMAGE_LABEL.id]: "", [IMAGE_LABEL.target]: "" });
-        // Cleanup: it runs after a cancel too, so it does not listen to the operation's signal.
-        await this.ctr(unlabel, undefined).catch(() => {});
-      }
+      if (!same) await this.unlabel([ref]);
     }
     if (!same) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
+  }
+
+  /**
+   * Takes k3box's labels off refs no completed check backs (an empty value removes a label).
+   * Cleanup: it runs after a cancel too, so it does not listen to the operation's signal, and a
+   * ref that is gone is no error.
+   */
+  async unlabel(refs: readonly string[]): Promise<void> {
+    const none = { [IMAGE_LABEL.id]: "", [IMAGE_LABEL.target]: "" };
+    await Promise.all(refs.map((ref) => this.ctr(labelArgv(ref, none), undefined).catch(() => {})));
   }
 
   /**
