@@ -235,14 +235,23 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
   const fromEngine: Source = {
     label: engine.map((e) => e.familiar).join(", "),
     images: engine,
-    // Only what some node lacks is saved.
-    open: async (needed) => ({
-      tar: await runtime.saveImages(
-        needed.map((i) => i.familiar ?? i.ref),
-        signal,
-      ),
-      total: [...new Map(needed.map((i) => [i.id, i.size ?? 0])).values()].reduce((a, b) => a + b, 0),
-    }),
+    // Only what some node lacks is saved. The engine answers a save only once it has written the
+    // images out (bench/README.md): the nodes' imports start meanwhile, reading this stream, which
+    // the save fills once it answers; a failed save fails the stream, as a failed read would.
+    open: async (needed) => {
+      const tar = new PassThrough();
+      runtime
+        .saveImages(
+          needed.map((i) => i.familiar ?? i.ref),
+          signal,
+        )
+        .then(
+          // Errors reach the readers through `tar`; a `tar` they destroyed stops the save's read.
+          (saved) => pipeline(saved, tar).catch(() => {}),
+          (err: unknown) => tar.destroy(asError(err)),
+        );
+      return { tar, total: [...new Map(needed.map((i) => [i.id, i.size ?? 0])).values()].reduce((a, b) => a + b, 0) };
+    },
     rereadable: true,
     close: () => {},
   };
