@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Readable, Writable } from "node:stream";
+import { PassThrough, Readable, Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
@@ -354,6 +354,15 @@ describe("the scripts k3box runs in a node", () => {
 });
 
 describe("fan-out", () => {
+  it("rejects with the error of a source that failed before it was handed over, destroying every destination", async () => {
+    const source = new PassThrough().on("error", () => {});
+    source.destroy(new Error("save images app: the image went away"));
+    await tick();
+    const sinks = [new PassThrough(), new PassThrough()];
+    await expect(fanOut(source, sinks)).rejects.toThrow("save images app: the image went away");
+    expect(sinks.map((d) => d.destroyed)).toEqual([true, true]);
+  });
+
   it("pauses the source while any destination is full, and delivers every byte to every destination", async () => {
     let produced = 0;
     const CHUNK = 10;

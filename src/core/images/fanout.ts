@@ -6,7 +6,7 @@ import type { Readable, Writable } from "node:stream";
  * so nothing piles up in memory. A destination that closes or fails early is dropped and the
  * others go on; when none is left the source is destroyed. Resolves once the source ended (and
  * every remaining destination was ended); rejects, destroying the destinations, if the source
- * fails or closes before its end.
+ * fails or closes before its end, also before this call.
  */
 export function fanOut(
   source: Readable,
@@ -14,6 +14,12 @@ export function fanOut(
   onBytes: (destination: number, bytes: number) => void = () => {},
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    // A source that failed before it was handed over has no events left to emit.
+    if (source.destroyed) {
+      for (const d of destinations) d.destroy();
+      reject(source.errored ?? new Error("the image stream closed before its end"));
+      return;
+    }
     const live = new Set<Writable>(destinations);
     const full = new Set<Writable>();
     let settled = false;

@@ -239,7 +239,9 @@ async function resolveSources(runtime: Runtime, sources: readonly ImageSource[],
     // images out (bench/README.md): the nodes' imports start meanwhile, reading this stream, which
     // the save fills once it answers; a failed save fails the stream, as a failed read would.
     open: async (needed) => {
-      const tar = new PassThrough();
+      // Its readers attach once the nodes are ready for it, which a save that fails at once can
+      // precede: the error then stays on the stream (`errored`) for them, never unhandled.
+      const tar = new PassThrough().on("error", () => {});
       runtime
         .saveImages(
           needed.map((i) => i.familiar ?? i.ref),
