@@ -825,6 +825,21 @@ export function runtimeContract(name: string, setup: (ctx: ContractContext) => P
         expect((err as Error).message).toMatch(/input was cut off/);
       });
 
+      it("an input destroyed before the call fails it, and one already read to its end is an empty stdin: neither waits", async () => {
+        const c = container("exec");
+        await startProcess(c, { lines: ["up"] });
+        t.scriptExec?.(c, ["cat"], cat);
+        const destroyed = new Readable({ read() {} });
+        destroyed.destroy();
+        const err = await rt.exec(c, ["cat"], { stdin: destroyed }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(K3boxError);
+        expect((err as Error).message).toMatch(/input was cut off/);
+        const ended = Readable.from([]);
+        ended.resume();
+        await new Promise((r) => ended.once("end", r));
+        expect(await rt.exec(c, ["cat"], { stdin: ended })).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+      });
+
       it("a program the container does not have exits 126 with the runtime's message on stdout", async () => {
         const c = container("exec");
         await startProcess(c, { lines: ["up"] });

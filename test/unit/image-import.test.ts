@@ -237,8 +237,8 @@ const busybox = spawnSync("busybox", ["true"]).status === 0;
 
 describe("the scripts k3box runs in a node", () => {
   // A stand-in ctr on PATH: logs each call's words, keeps what an import reads, and answers
-  // the way ctr does: LISTED is what `images ls` lists under its header; IMPORT_FAILS and
-  // CONTENT_FAILS make those calls fail as ctr reports it.
+  // the way ctr does: LISTED is what `images ls` lists under its header, CONFIG the config digest
+  // of every manifest; IMPORT_FAILS and CONTENT_FAILS make those calls fail as ctr reports it.
   const STUB = [
     "#!/bin/sh",
     'for word in "$@"; do printf "[%s]" "$word"; done >> "$LOG"; echo >> "$LOG"',
@@ -246,7 +246,8 @@ describe("the scripts k3box runs in a node", () => {
     '"images import") cat > "$LOG.stdin"; echo "unpacking something...done"; [ -z "$IMPORT_FAILS" ] || { echo "ctr: unexpected EOF" >&2; exit 1; } ;;',
     '"images ls") echo "REF TYPE DIGEST SIZE PLATFORMS LABELS"; [ -z "$LISTED" ] || printf "%s\\n" "$LISTED" ;;',
     '"images label") echo "$5" ;;',
-    '"content get") [ -z "$CONTENT_FAILS" ] || { echo "ctr: content digest $5: not found" >&2; exit 1; }; printf "{\\"digest\\":\\"%s\\"}" "$5" ;;',
+    // A manifest as containerd writes it: compact JSON, no newline at its end.
+    '"content get") [ -z "$CONTENT_FAILS" ] || { echo "ctr: content digest $5: not found" >&2; exit 1; }; printf "{\\"config\\":{\\"mediaType\\":\\"m\\",\\"digest\\":\\"%s\\"},\\"layers\\":[]}" "$CONFIG" ;;',
     "esac",
   ].join("\n");
 
@@ -292,9 +293,14 @@ describe("the scripts k3box runs in a node", () => {
     ]);
   });
 
+  const manifest = (config: string) => `{"config":{"mediaType":"m","digest":"${config}"},"layers":[]}`;
+  /** What the script read of each ref, its content without the framing's newlines. */
+  const readOf = (stdout: string) =>
+    [...parseImportOutput(stdout).checked].map(([ref, r]) => [ref, r.content.trim(), r.labelled] as const);
+
   const shells = ["sh", ...(busybox ? ["busybox sh"] : [])];
   it.each(shells)(
-    "labels each ref to check with its listed target and prints that target's content; a ref not listed is left (%s)",
+    "labels a ref whose target is a manifest of the image, and prints each target's content; a ref not listed is left (%s)",
     async (shell) => {
       const id = "sha256:1'; rm -rf / $(id)";
       const checks = [
@@ -302,35 +308,58 @@ describe("the scripts k3box runs in a node", () => {
         { ref: "docker.io/me/gone:1", id },
         { ref: "docker.io/me/app:dev", id },
       ];
-      const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED }, shell.split(" "));
+      const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED, CONFIG: id }, shell.split(" "));
       expect(r.exitCode).toBe(0);
       expect(r.calls).toEqual([
         "[-n][k8s.io][images][import][--platform][linux/amd64][-]",
         "[-n][k8s.io][images][ls]",
-        `[-n][k8s.io][images][label][docker.io/me/app:dev2][dev.k3box.image.id=${id}][dev.k3box.image.target=${D2}]`,
         `[-n][k8s.io][content][get][${D2}]`,
-        `[-n][k8s.io][images][label][docker.io/me/app:dev][dev.k3box.image.id=${id}][dev.k3box.image.target=${D1}]`,
+        `[-n][k8s.io][images][label][docker.io/me/app:dev2][dev.k3box.image.id=${id}][dev.k3box.image.target=${D2}]`,
         `[-n][k8s.io][content][get][${D1}]`,
+        `[-n][k8s.io][images][label][docker.io/me/app:dev][dev.k3box.image.id=${id}][dev.k3box.image.target=${D1}]`,
       ]);
-      const { images, checked } = parseImportOutput(r.stdout);
+      const { images } = parseImportOutput(r.stdout);
       expect([...images].map(([ref, i]) => [ref, i.target])).toEqual([
         ["docker.io/me/app:dev", D1],
         ["docker.io/me/app:dev2", D2],
       ]);
       expect(images.get("docker.io/me/app:dev2")?.labels).toEqual({ a: "b", c: "d" });
-      expect(checked).toEqual(
-        new Map([
-          ["docker.io/me/app:dev2", `{"digest":"${D2}"}\n`],
-          ["docker.io/me/app:dev", `{"digest":"${D1}"}`],
-        ]),
-      );
+      expect(readOf(r.stdout)).toEqual([
+        ["docker.io/me/app:dev2", manifest(id), true],
+        ["docker.io/me/app:dev", manifest(id), true],
+      ]);
     },
   );
 
-  it("still succeeds with the list when a check cannot read its content, which then counts as not checked", async () => {
+  it.each(shells)(
+    "labels nothing whose content names another image, or that an ID with glob characters would match; a target that is the ID it labels (%s)",
+    async (shell) => {
+      const other = `sha256:${"9".repeat(64)}`;
+      const checks = [
+        { ref: "docker.io/me/app:dev2", id: `sha256:${"1".repeat(64)}` },
+        { ref: "docker.io/me/app:dev", id: "*" },
+      ];
+      const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED, CONFIG: other }, shell.split(" "));
+      expect(r.calls.filter((c) => c.includes("[label]"))).toEqual([]);
+      expect(readOf(r.stdout)).toEqual([
+        ["docker.io/me/app:dev2", manifest(other), false],
+        ["docker.io/me/app:dev", manifest(other), false],
+      ]);
+      const self = await inNode(
+        importThenCheckArgv("linux/amd64", "-", [{ ref: "docker.io/me/app:dev", id: D1 }]),
+        "tar",
+        { LISTED, CONFIG: other },
+        shell.split(" "),
+      );
+      expect(readOf(self.stdout)).toEqual([["docker.io/me/app:dev", manifest(other), true]]);
+    },
+  );
+
+  it("still succeeds with the list when it cannot read a target, which is then neither labelled nor read", async () => {
     const checks = [{ ref: "docker.io/me/app:dev", id: D2 }];
-    const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED, CONTENT_FAILS: "1" });
+    const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED, CONFIG: D2, CONTENT_FAILS: "1" });
     expect(r).toMatchObject({ exitCode: 0, stderr: `ctr: content digest ${D1}: not found\n` });
+    expect(r.calls.filter((c) => c.includes("[label]"))).toEqual([]);
     const { images, checked } = parseImportOutput(r.stdout);
     expect(images.get("docker.io/me/app:dev")?.target).toBe(D1);
     expect(checked.size).toBe(0);
@@ -344,8 +373,10 @@ describe("the scripts k3box runs in a node", () => {
   });
 
   it("labels the ref, then prints the content the digest names", async () => {
-    const r = await inNode(labelThenContentArgv("docker.io/me/app:dev", { a: "x=y", b: "'; rm -rf /" }, D1), "");
-    expect(r).toMatchObject({ exitCode: 0, stdout: `{"digest":"${D1}"}` });
+    const r = await inNode(labelThenContentArgv("docker.io/me/app:dev", { a: "x=y", b: "'; rm -rf /" }, D1), "", {
+      CONFIG: D2,
+    });
+    expect(r).toMatchObject({ exitCode: 0, stdout: manifest(D2) });
     expect(r.calls).toEqual([
       "[-n][k8s.io][images][label][docker.io/me/app:dev][a=x=y][b='; rm -rf /]",
       `[-n][k8s.io][content][get][${D1}]`,
@@ -555,24 +586,40 @@ describe("checking and labelling an imported ref", () => {
     expect(labels.get(REF)).toEqual(checkedLabels(ID, INDEX));
   });
 
-  it("uses the content the import's exec read: no exec for a manifest, one for an index's manifest", async () => {
-    const { runtime, calls } = fakeNode(IMAGE_BLOBS);
+  it("uses what the import's exec read: labelled by it, no exec; read only, one to label; an index's manifest, one more", async () => {
+    const { runtime, calls, labels } = fakeNode(IMAGE_BLOBS);
     const node = new NodeImages(runtime, "n", amd64);
-    await node.confirm(REF, MANIFEST, ID, JSON.stringify(IMAGE_BLOBS[MANIFEST]));
-    await node.confirm(REF, INDEX, INDEX, JSON.stringify(IMAGE_BLOBS[INDEX]));
+    const read = (digest: string, labelled: boolean) => ({ content: JSON.stringify(IMAGE_BLOBS[digest]), labelled });
+    await node.confirm(REF, MANIFEST, ID, read(MANIFEST, true));
+    await node.confirm(REF, INDEX, INDEX, read(INDEX, true));
     expect(calls).toEqual([]);
-    await node.confirm(REF, INDEX, ID, JSON.stringify(IMAGE_BLOBS[INDEX]));
-    expect(calls).toEqual([["ctr", "-n", "k8s.io", "content", "get", MANIFEST]]);
+    await node.confirm(REF, MANIFEST, ID, read(MANIFEST, false));
+    expect(calls).toEqual([
+      ["ctr", "-n", "k8s.io", "images", "label", REF, `dev.k3box.image.id=${ID}`, `dev.k3box.image.target=${MANIFEST}`],
+    ]);
+    expect(labels.get(REF)).toEqual(checkedLabels(ID, MANIFEST));
+    calls.length = 0;
+    await node.confirm(REF, INDEX, ID, read(INDEX, false));
+    expect(calls.map((c) => c.slice(3, 5).join(" "))).toEqual(["content get", "images label"]);
   });
 
-  it("takes off the labels the import's exec wrote when the content it read is another image", async () => {
+  it("takes off labels the import's exec wrote for content that is another image, and labels none it did not", async () => {
     const { runtime, calls } = fakeNode({});
     const node = new NodeImages(runtime, "n", amd64);
     const other = JSON.stringify({ config: { digest: `sha256:${"9".repeat(64)}` } });
-    await expect(node.confirm(REF, MANIFEST, ID, other)).rejects.toThrow(
-      `${REF} in the node is not image ${ID} after the import`,
-    );
+    const notImage = `${REF} in the node is not image ${ID} after the import`;
+    await expect(node.confirm(REF, MANIFEST, ID, { content: other, labelled: true })).rejects.toThrow(notImage);
     expect(calls).toEqual([["ctr", "-n", "k8s.io", "images", "label", REF, "dev.k3box.image.id=", "dev.k3box.image.target="]]);
+    calls.length = 0;
+    await expect(node.confirm(REF, MANIFEST, ID, { content: other, labelled: false })).rejects.toThrow(notImage);
+    expect(calls).toEqual([]);
+  });
+
+  it("reads the target again when what the import's exec printed was cut short", async () => {
+    const { runtime, calls, labels } = fakeNode(IMAGE_BLOBS);
+    await new NodeImages(runtime, "n", amd64).confirm(REF, MANIFEST, ID, { content: '{"config":{"dig', labelled: true });
+    expect(calls.map((c) => c[0])).toEqual(["sh"]);
+    expect(labels.get(REF)).toEqual(checkedLabels(ID, MANIFEST));
   });
 
   it("only labels a target that is the image ID itself (the containerd image store)", async () => {
@@ -592,24 +639,6 @@ describe("checking and labelling an imported ref", () => {
     expect(labels.get(REF)).toEqual({});
     await expect(node.confirm(REF, INDEX, ID)).rejects.toThrow(`checking ${REF}: ctr: content digest not found`);
     expect(labels.get(REF)).toEqual({});
-  });
-});
-
-describe("taking k3box's labels off after a failed import", () => {
-  it("takes both labels off every ref given, in spite of a ref that is gone", async () => {
-    const { runtime, calls, labels } = fakeNode({});
-    labels.set("docker.io/me/a:1", { ...checkedLabels(ID, MANIFEST), other: "kept" });
-    const failing = {
-      exec: async (name: string, argv: readonly string[]) =>
-        argv[5] === "docker.io/me/gone:1"
-          ? { exitCode: 1, stdout: "", stderr: "ctr: image not found" }
-          : runtime.exec(name, argv),
-    } as unknown as Runtime;
-    await new NodeImages(failing, "n", amd64).unlabel(["docker.io/me/a:1", "docker.io/me/gone:1"]);
-    expect(labels.get("docker.io/me/a:1")).toEqual({ other: "kept" });
-    expect(calls).toEqual([
-      ["ctr", "-n", "k8s.io", "images", "label", "docker.io/me/a:1", "dev.k3box.image.id=", "dev.k3box.image.target="],
-    ]);
   });
 });
 

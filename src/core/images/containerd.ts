@@ -20,7 +20,7 @@ export const labelArgv = (ref: string, labels: Readonly<Record<string, string>>)
  * is that image".
  */
 export const IMAGE_LABEL = { id: "dev.k3box.image.id", target: "dev.k3box.image.target" } as const;
-/** What the import script prints before each ref it checked, then that ref's content; no JSON or list line starts with `#`. */
+/** What the import script prints before each ref it read: no JSON or list line starts with `#`. */
 const CHECKED_MARK = "#k3box-checked";
 
 /** A ref the import is to check in the same exec: the engine image ID it should be. */
@@ -29,15 +29,26 @@ export interface ImportCheck {
   readonly id: string;
 }
 
+/** A ref's target content as the import's exec read it, and whether that exec labelled the ref. */
+export interface ReadTarget {
+  readonly content: string;
+  readonly labelled: boolean;
+}
+
 /**
- * Imports a tar, lists the node's images, then labels each ref of `checks` and prints its
- * target's content, all in one exec: an exec costs a round trip and a process start in the node,
- * where one more ctr call in the same exec costs a third of that (bench/README.md). The list names
- * each ref's target on every containerd, where the import's own report differs (1.x names what
- * it unpacked, 2.x reports transfer progress). Only the node's platform is imported: a
- * multi-platform archive (as Docker's containerd image store writes) holds the blobs of the
- * platforms present locally, and `--all-platforms` would fail on the others. `from` is a file
- * in the node, or `-` for stdin. Every value is an argument, never part of the script.
+ * Imports a tar, lists the node's images, then reads each ref of `checks`' target, all in one
+ * exec: an exec costs a round trip and a process start in the node, where one more ctr call in
+ * the same exec costs a third of that (bench/README.md). The list names each ref's target on every
+ * containerd, where the import's own report differs (1.x names what it unpacked, 2.x reports
+ * transfer progress). Only the node's platform is imported: a multi-platform archive (as Docker's
+ * containerd image store writes) holds the blobs of the platforms present locally, and
+ * `--all-platforms` would fail on the others. `from` is a file in the node, or `-` for stdin.
+ * Every value is an argument, never part of the script.
+ *
+ * The exec labels a ref only on its own check, as the process goes on in the node when k3box is
+ * cancelled or gone: its target is the image ID, or is a manifest naming the ID as a digest (in
+ * JSON a `"digest":"…"` with bare quotes is a key and its value, never text inside a string, and
+ * only a config can have an image's ID as its digest). k3box still checks the content it prints.
  */
 export const importThenCheckArgv = (platform: string, from: string, checks: readonly ImportCheck[]): string[] => [
   "sh",
@@ -52,11 +63,13 @@ export const importThenCheckArgv = (platform: string, from: string, checks: read
     "ref=$1 id=$2; shift 2;",
     'target=$(printf \'%s\\n\' "$list" | while read -r name _ digest _; do [ "$name" != "$ref" ] || echo "$digest"; done);',
     "case $target in sha256:*) ;; *) continue ;; esac;",
+    'content=$(ctr -n "$ns" content get "$target") || continue;',
+    "labelled=no;",
+    'case $target/$content in "$id"/* | *"\\"digest\\":\\"$id\\""*) ctr -n "$ns" images label "$ref" "$idkey=$id" "$targetkey=$target" >/dev/null && labelled=yes ;; esac;',
     // A blob need not end in a newline: the mark starts a line of its own.
-    'printf \'\\n%s %s\\n\' "$mark" "$ref";',
-    'ctr -n "$ns" images label "$ref" "$idkey=$id" "$targetkey=$target" >/dev/null && ctr -n "$ns" content get "$target";',
+    'printf \'\\n%s %s %s\\n%s\\n\' "$mark" "$ref" "$labelled" "$content";',
     "done;",
-    // A check that failed printed no content: k3box checks that ref again on its own.
+    // A ref the exec could not read is read and checked on its own.
     "exit 0",
   ].join(" "),
   "sh",
@@ -69,14 +82,15 @@ export const importThenCheckArgv = (platform: string, from: string, checks: read
   ...checks.flatMap((c) => [c.ref, c.id]),
 ];
 
-/** The import script's output: the node's images, and the content it printed for each checked ref. */
-export function parseImportOutput(text: string): { images: Map<string, StoredImage>; checked: Map<string, string> } {
+/** The import script's output: the node's images, and each ref's target as it read it. */
+export function parseImportOutput(text: string): { images: Map<string, StoredImage>; checked: Map<string, ReadTarget> } {
   const [list = "", ...sections] = text.split(new RegExp(`^${CHECKED_MARK} `, "m"));
-  const checked = new Map<string, string>();
+  const checked = new Map<string, ReadTarget>();
   for (const section of sections) {
     const eol = section.indexOf("\n");
+    const [ref, labelled] = section.slice(0, eol < 0 ? undefined : eol).split(" ");
     const content = eol < 0 ? "" : section.slice(eol + 1);
-    if (content.trim() !== "") checked.set(section.slice(0, eol < 0 ? undefined : eol), content);
+    if (ref && content.trim() !== "") checked.set(ref, { content, labelled: labelled === "yes" });
   }
   return { images: parseImageList(list), checked };
 }

@@ -7,6 +7,7 @@ import {
   configStep,
   contentArgv,
   type ImportCheck,
+  type ReadTarget,
   importThenCheckArgv,
   labelArgv,
   labelThenContentArgv,
@@ -55,36 +56,43 @@ export class NodeImages {
   }
 
   /**
-   * Labels an imported ref and checks it against the engine image; `content`: the target's, when
-   * the import's own exec already labelled the ref and read it. The labels say "checked", so a
-   * check that fails or cannot finish takes them off again (an empty value removes a label): the
-   * import's cleanup removes only refs it created or moved, and this one may have pointed at the
+   * Checks an imported ref against the engine image, and labels it. `read`: its target as the
+   * import's exec read it, having labelled it on its own check or not. The labels say "checked",
+   * so a check that fails or cannot finish takes them off again (an empty value removes a label):
+   * the import's cleanup removes only refs it created or moved, and this one may have pointed at the
    * same target before.
    */
-  async confirm(ref: string, target: string, id: string, content?: string): Promise<void> {
+  async confirm(ref: string, target: string, id: string, read?: ReadTarget): Promise<void> {
     const labels = { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target };
-    if (target === id && content === undefined) {
+    // Output cut short with the connection is read again, not taken for another image.
+    const given = read !== undefined && isJson(read.content) ? read : undefined;
+    if (given !== undefined && !given.labelled) {
+      if (!(await this.isImage(target, id, given.content))) throw notImage(ref, id);
+      await this.ctr(labelArgv(ref, labels), this.signal);
+      return;
+    }
+    if (given === undefined && target === id) {
       await this.ctr(labelArgv(ref, labels), this.signal);
       return;
     }
     let same = false;
     try {
-      const json = content ?? (await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`));
+      const json = given?.content ?? (await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`));
       same = await this.isImage(target, id, json);
     } finally {
-      if (!same) await this.unlabel([ref]);
+      if (!same) await this.unlabel(ref);
     }
-    if (!same) throw new K3boxError(`${ref} in the node is not image ${id} after the import`);
+    if (!same) throw notImage(ref, id);
   }
 
   /**
-   * Takes k3box's labels off refs no completed check backs (an empty value removes a label).
+   * Takes k3box's labels off a ref no completed check backs (an empty value removes a label).
    * Cleanup: it runs after a cancel too, so it does not listen to the operation's signal, and a
    * ref that is gone is no error.
    */
-  async unlabel(refs: readonly string[]): Promise<void> {
+  private async unlabel(ref: string): Promise<void> {
     const none = { [IMAGE_LABEL.id]: "", [IMAGE_LABEL.target]: "" };
-    await Promise.all(refs.map((ref) => this.ctr(labelArgv(ref, none), undefined).catch(() => {})));
+    await this.ctr(labelArgv(ref, none), undefined).catch(() => {});
   }
 
   /**
@@ -116,13 +124,13 @@ export class NodeImages {
 
   /**
    * Imports a tar, streamed in or a file in the node, with `ctr images import` for this node's
-   * platform, and labels and reads each of `checks` in the same exec. Returns every image the
-   * node then holds, and the content read for each ref checked, for `confirm`.
+   * platform, and reads (and, on its own check, labels) the target of each of `checks` in the same
+   * exec. Returns every image the node then holds, and each target read, for `confirm`.
    */
   async importTar(
     from: Readable | string,
     checks: readonly ImportCheck[] = [],
-  ): Promise<{ images: Map<string, StoredImage>; checked: Map<string, string> }> {
+  ): Promise<{ images: Map<string, StoredImage>; checked: Map<string, ReadTarget> }> {
     const [file, stdin] = typeof from === "string" ? [from, undefined] : ["-", from];
     const argv = importThenCheckArgv(platformString(this.platform), file, checks);
     return parseImportOutput(await this.ctr(argv, this.signal, "ctr images import", stdin));
@@ -173,6 +181,19 @@ export class NodeImages {
       .map(([ref]) => ref);
     if (changed.length > 0) await this.ctr(removeImagesArgv(changed), undefined);
     return changed;
+  }
+}
+
+function notImage(ref: string, id: string): K3boxError {
+  return new K3boxError(`${ref} in the node is not image ${id} after the import`);
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -560,10 +560,9 @@ async function importInto(
   readError: () => Error | undefined = () => undefined,
 ): Promise<PerSource> {
   const { label, onEvent, needed } = run;
-  const confirmed = new Set<string>();
   try {
-    // The images asked for are checked and labelled by the import's own exec; those only the
-    // archive named (known once it has been read), and any that exec could not check, after it.
+    // The images asked for are read (and labelled on its own check) by the import's own exec;
+    // those only the archive named (known once it has been read) and any it could not read, after it.
     const { images: held, checked } = await d.target.importTar(from, needed);
     const expected = needed.length > 0 ? needed : ((await run.scanned) ?? []);
     if (expected.length === 0) throw new K3boxError("the archive held no named image");
@@ -573,7 +572,6 @@ async function importInto(
       const target = (held.get(n.ref) ?? again?.get(n.ref))?.target;
       if (target === undefined) throw new K3boxError(`${n.ref} is not in the node after the import`);
       await d.target.confirm(n.ref, target, n.id, checked.get(n.ref));
-      confirmed.add(n.ref);
     }
     return done(
       onEvent,
@@ -586,8 +584,6 @@ async function importInto(
     );
   } catch (err) {
     onFailure();
-    // The import's exec may have labelled refs before it failed, or before a check of them failed.
-    await d.target.unlabel(needed.map((n) => n.ref).filter((ref) => !confirmed.has(ref)));
     // A source that failed cut every node's input off: that is the failure to report.
     const input = readError();
     const error = await describeFailure(d, input ? new K3boxError(readFailure(label, input)) : err);

@@ -499,7 +499,12 @@ export class DockerRuntime implements Runtime {
       const stop = () => stream.destroy();
       signal?.addEventListener("abort", stop, { once: true });
       let cutOff = false;
-      if (input) {
+      // An input that ended or was destroyed while the exec was being made emits nothing more.
+      if (input?.readableEnded) stream.end();
+      else if (input?.destroyed) {
+        cutOff = true;
+        stream.destroy();
+      } else if (input) {
         // The hijacked connection is a socket: pipe() waits for it to drain, so the
         // engine (and the process behind it) sets the pace.
         input.pipe(stream, { end: false });

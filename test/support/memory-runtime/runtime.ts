@@ -79,6 +79,9 @@ function readInput(stream: Readable, signal?: AbortSignal): Promise<{ data: Buff
       resolve({ data: Buffer.concat(chunks), cutOff });
     };
     const onAbort = () => finish(true);
+    // A stream that ended or was destroyed before the call has no events left to emit.
+    if (stream.readableEnded) return finish(false);
+    if (stream.destroyed) return finish(true);
     signal?.addEventListener("abort", onAbort, { once: true });
     stream.on("data", (c: Buffer | string) => chunks.push(Buffer.from(c)));
     stream.once("end", () => finish(false));
