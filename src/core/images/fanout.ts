@@ -14,12 +14,6 @@ export function fanOut(
   onBytes: (destination: number, bytes: number) => void = () => {},
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    // A source that failed before it was handed over has no events left to emit.
-    if (source.destroyed) {
-      for (const d of destinations) d.destroy();
-      reject(source.errored ?? new Error("the image stream closed before its end"));
-      return;
-    }
     const live = new Set<Writable>(destinations);
     const full = new Set<Writable>();
     let settled = false;
@@ -29,6 +23,13 @@ export function fanOut(
       if (err) reject(err);
       else resolve();
     };
+    /** The source failed or closed before its end: no destination gets the rest. */
+    const lost = (err: Error | null) => {
+      for (const d of live) d.destroy();
+      settle(err ?? new Error("the image stream closed before its end"));
+    };
+    // A source that failed before it was handed over has no events left to emit.
+    if (source.destroyed) return lost(source.errored);
     const resumeIfClear = () => {
       if (full.size === 0 && !settled && source.isPaused()) source.resume();
     };
@@ -72,14 +73,9 @@ export function fanOut(
       for (const d of live) d.end();
       settle();
     });
-    source.once("error", (err: Error) => {
-      for (const d of live) d.destroy();
-      settle(err);
-    });
+    source.once("error", lost);
     source.once("close", () => {
-      if (settled) return;
-      for (const d of live) d.destroy();
-      settle(new Error("the image stream closed before its end"));
+      if (!settled) lost(null);
     });
   });
 }
