@@ -11,6 +11,11 @@
 //   first pull   then one agent pulls it through its mirror config, as the kubelet would for a pod
 //                (on the double: ctr images pull --hosts-dir, as test/e2e/registries.test.ts does)
 //
+//   + first run  after each import (the registry's: after its first pull), one container started from
+//                the image in one node (`ctr run`), timed on its own: k3box imports without unpacking,
+//                as k3s does with its own images, so that node unpacks the image there, where the raw
+//                pipeline and k3d's way unpacked it in every node during the import
+//
 //   profile      the parts of one import on their own: the engine's save alone, save through one
 //                exec stdin, and `ctr images import FILE` (with and without unpacking) in 1 and 3 nodes
 //
@@ -127,6 +132,10 @@ async function k3dWay(image, nodes, volumeDir) {
  */
 const settle = () => run("sync", []);
 
+/** Starts one container from the image in `node` and waits for it to end, as a pod's first start would need it. */
+const firstRun = (node, ref = REF) =>
+  timed(() => run("docker", ["exec", node, "ctr", "-n", "k8s.io", "run", "--rm", ref, "k3box-bench-run", "true"]));
+
 const removeFrom = async (nodes, ref = REF) => {
   await Promise.all(
     nodes.map((n) => run("docker", ["exec", n, "ctr", "-n", "k8s.io", "images", "rm", "--sync", ref]).catch(() => {})),
@@ -164,6 +173,8 @@ await createCluster(
 try {
   const volumeDir = (await run("docker", ["volume", "inspect", "-f", "{{.Mountpoint}}", `k3box-${cluster}-images`])).trim();
   const t = { raw1: [], raw3: [], k3d: [], eager1: [], eager3: [], again: [], push: [], pull: [], enginePush: [] };
+  // The first container after each import, in the node named there.
+  const runs = { raw1: [], k3d: [], eager1: [], eager3: [], pull: [] };
   // The profile: each part of one import on its own (see bench/README.md).
   const p = { save: [], exec: [], file1: [], file1NoUnpack: [], file3: [], file3NoUnpack: [] };
   // What any CLI run pays before doing anything: Node's own start, and k3box's (`version`).
@@ -211,6 +222,7 @@ try {
     raw1: async () => {
       await removeFrom(nodes);
       t.raw1.push(await timed(() => rawPipeline(IMAGE, nodes.slice(0, 1), dir)));
+      runs.raw1.push(await firstRun(nodes[0]));
     },
     raw3: async () => {
       await removeFrom(nodes);
@@ -219,34 +231,38 @@ try {
     k3d: async () => {
       await removeFrom(nodes);
       t.k3d.push(await timed(() => k3dWay(IMAGE, nodes, volumeDir)));
+      runs.k3d.push(await firstRun(nodes[2]));
     },
     eager1: async () => {
       await removeFrom(nodes);
-      const r = await k3box(["image", "import", IMAGE, "-c", cluster, "--nodes", "server:0", "-q"], env);
-      t.eager1.push(r.ms);
-      peaks.eager1.push(r.peak);
+      const e = await k3box(["image", "import", IMAGE, "-c", cluster, "--nodes", "server:0", "-q"], env);
+      t.eager1.push(e.ms);
+      peaks.eager1.push(e.peak);
+      runs.eager1.push(await firstRun(nodes[0]));
     },
     eager3: async () => {
       await removeFrom(nodes);
-      let r = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
-      t.eager3.push(r.ms);
-      peaks.eager3.push(r.peak);
-      r = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
-      t.again.push(r.ms);
-      peaks.again.push(r.peak);
+      let e = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
+      t.eager3.push(e.ms);
+      peaks.eager3.push(e.peak);
+      runs.eager3.push(await firstRun(nodes[2]));
+      e = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
+      t.again.push(e.ms);
+      peaks.again.push(e.peak);
     },
     registry: async (round) => {
       const tag = `k3box-bench/import-200mb:r${round}-${randomBytes(2).toString("hex")}`;
       registryTags.push(tag);
       await build(tag, tag);
       await settle();
-      const r = await k3box(["image", "import", tag, "-c", cluster, "--mode", "registry", "-q"], env);
-      t.push.push(r.ms);
-      peaks.push.push(r.peak);
+      const e = await k3box(["image", "import", tag, "-c", cluster, "--mode", "registry", "-q"], env);
+      t.push.push(e.ms);
+      peaks.push.push(e.peak);
       const agent = nodes[2];
       t.pull.push(
         await timed(() => run("docker", ["exec", agent, "ctr", "images", "pull", "--hosts-dir", CERTS, `docker.io/${tag}`])),
       );
+      runs.pull.push(await firstRun(agent, `docker.io/${tag}`));
       await removeFrom([agent], `docker.io/${tag}`);
       if (ENGINE_PUSH) {
         const target = `${registryHost}/${tag}`;
@@ -312,6 +328,18 @@ try {
     ),
   );
   if (ENGINE_PUSH) console.log(line("engine push (docker tag + push)", m.enginePush, t.enginePush));
+  // Each import with the first container after it, sample by sample: k3box leaves the unpack to that start.
+  const withRun = Object.fromEntries(
+    Object.entries(runs).map(([k, v]) => [k, v.map((ms, i) => ms + (k === "pull" ? t.push[i] + t.pull[i] : t[k][i]))]),
+  );
+  const mr = Object.fromEntries(Object.entries(withRun).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
+  console.log("the same, then the first container in one node (ctr run; the first run alone in brackets)");
+  const runLine = (name, k) => `${line(name, mr[k], withRun[k])}${runs[k].length > 0 ? `  (${sec(median(runs[k]))})` : ""}`;
+  console.log(runLine("raw pipeline, 1 node", "raw1"));
+  console.log(runLine("k3d's way, on an agent", "k3d"));
+  console.log(runLine("k3box eager, 1 node", "eager1"));
+  console.log(runLine("k3box eager, 3 nodes, on an agent", "eager3"));
+  console.log(runLine("registry push + pull, on the agent", "pull"));
   console.log(ratio("eager 1 node / raw 1 node", m.eager1 / m.raw1, 1.05));
   console.log(ratio("eager 3 nodes / k3d's way", m.eager3 / m.k3d, 0.8));
   console.log(ratio("eager 3 nodes / raw 3 nodes", m.eager3 / m.raw3, 1.1));
@@ -329,6 +357,9 @@ try {
   const plain = (name, value) => `  ${name.padEnd(34)} ${Number.isFinite(value) ? `${value.toFixed(2)}x` : NOT_RUN}`;
   console.log(plain("registry (push + 1 pull) / eager 3", (m.push + m.pull) / m.eager3));
   console.log(plain("registry (push + 1 pull) / eager 1", (m.push + m.pull) / m.eager1));
+  console.log(plain("with the first container: eager 1 / raw 1", mr.eager1 / mr.raw1));
+  console.log(plain("with the first container: eager 3 / k3d", mr.eager3 / mr.k3d));
+  console.log(plain("with the first container: registry / eager 3", mr.pull / mr.eager3));
 } finally {
   await deleteCluster(cluster, { kubeconfigPath: env.KUBECONFIG });
   for (const tag of [IMAGE, ...registryTags]) await run("docker", ["rmi", tag]).catch(() => {});

@@ -176,6 +176,39 @@ describe("image import into a 1 server + 2 agent cluster", () => {
     expect(await listed(`k3box-${name}-agent-1`)).not.toContain(`docker.io/library/${t}`);
   });
 
+  it("stores an image without unpacking it; a container started from it in a node unpacks it then and runs", async () => {
+    const t = await buildRandomImage("run", 300_000);
+    tags.push(t);
+    const node = nodes[2] as string;
+    const committed = async () => {
+      const r = await docker(["exec", node, "ctr", "-n", "k8s.io", "snapshots", "ls"]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.split("\n").filter((l) => /\sCommitted\s*$/.test(l)).length;
+    };
+    const before = await committed();
+    const r = await sb.k3box(["image", "import", t, "-c", name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await listed(node)).toContain(`docker.io/library/${t}`);
+    expect(await committed()).toBe(before);
+    const ran = await docker([
+      "exec",
+      node,
+      "ctr",
+      "-n",
+      "k8s.io",
+      "run",
+      "--rm",
+      `docker.io/library/${t}`,
+      uniqueName("run"),
+      "wc",
+      "-c",
+      "/blob",
+    ]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout.trim()).toBe("300000 /blob");
+    expect(await committed()).toBeGreaterThan(before);
+  });
+
   it("a missing image fails with its name before any node is touched", async () => {
     const t = await tag("present");
     const missing = `${uniqueName("k3box-e2e-missing")}:v1`;

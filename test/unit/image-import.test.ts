@@ -285,10 +285,13 @@ describe("the scripts k3box runs in a node", () => {
   it("imports stdin or a file, then prints only the node's list; every value passes as one word", async () => {
     const streamed = await inNode(importThenCheckArgv("linux/arm/v7", "-", []), "tar bytes");
     expect(streamed).toMatchObject({ exitCode: 0, stdout: "REF TYPE DIGEST SIZE PLATFORMS LABELS\n", read: "tar bytes" });
-    expect(streamed.calls).toEqual(["[-n][k8s.io][images][import][--platform][linux/arm/v7][-]", "[-n][k8s.io][images][ls]"]);
+    expect(streamed.calls).toEqual([
+      "[-n][k8s.io][images][import][--no-unpack][--platform][linux/arm/v7][-]",
+      "[-n][k8s.io][images][ls]",
+    ]);
     const file = await inNode(importThenCheckArgv("linux/amd64", "/k3d/images/a b$(id).tar", []), "");
     expect(file.calls).toEqual([
-      "[-n][k8s.io][images][import][--platform][linux/amd64][/k3d/images/a b$(id).tar]",
+      "[-n][k8s.io][images][import][--no-unpack][--platform][linux/amd64][/k3d/images/a b$(id).tar]",
       "[-n][k8s.io][images][ls]",
     ]);
   });
@@ -311,7 +314,7 @@ describe("the scripts k3box runs in a node", () => {
       const r = await inNode(importThenCheckArgv("linux/amd64", "-", checks), "tar", { LISTED, CONFIG: id }, shell.split(" "));
       expect(r.exitCode).toBe(0);
       expect(r.calls).toEqual([
-        "[-n][k8s.io][images][import][--platform][linux/amd64][-]",
+        "[-n][k8s.io][images][import][--no-unpack][--platform][linux/amd64][-]",
         "[-n][k8s.io][images][ls]",
         `[-n][k8s.io][content][get][${D2}]`,
         `[-n][k8s.io][images][label][docker.io/me/app:dev2][dev.k3box.image.id=${id}][dev.k3box.image.target=${D2}]`,
