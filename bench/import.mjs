@@ -133,8 +133,10 @@ async function k3dWay(image, nodes, volumeDir) {
 const settle = () => run("sync", []);
 
 /** Starts one container from the image in `node` and waits for it to end, as a pod's first start would need it. */
-const firstRun = (node, ref = REF) =>
-  timed(() => run("docker", ["exec", node, "ctr", "-n", "k8s.io", "run", "--rm", ref, "k3box-bench-run", "true"]));
+const firstRun = async (node, ref = REF) => {
+  await settle();
+  return timed(() => run("docker", ["exec", node, "ctr", "-n", "k8s.io", "run", "--rm", ref, "k3box-bench-run", "true"]));
+};
 
 const removeFrom = async (nodes, ref = REF) => {
   await Promise.all(
@@ -246,6 +248,7 @@ try {
       t.eager3.push(e.ms);
       peaks.eager3.push(e.peak);
       runs.eager3.push(await firstRun(nodes[2]));
+      await settle();
       e = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
       t.again.push(e.ms);
       peaks.again.push(e.peak);
@@ -282,6 +285,8 @@ try {
     process.stderr.write(`round ${round + 1}/${RUNS} done (load ${loadavg()[0].toFixed(1)})\n`);
   }
 
+  // A sum of two steps is the median of each round's sum, as every other figure is one round's.
+  t.pushPull = t.push.map((ms, i) => ms + t.pull[i]);
   const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
   // A case left out with --cases has no samples: its figures and the ratios built on them say so.
   const NOT_RUN = "not run";
@@ -320,13 +325,7 @@ try {
   console.log(line("k3box re-import (3 skipped)", m.again, t.again));
   console.log(line("k3box --mode registry (push)", m.push, t.push));
   console.log(line("first pull on one agent", m.pull, t.pull));
-  console.log(
-    line(
-      "registry push + first pull",
-      m.push + m.pull,
-      t.push.map((p, i) => p + (t.pull[i] ?? 0)),
-    ),
-  );
+  console.log(line("registry push + first pull", m.pushPull, t.pushPull));
   if (ENGINE_PUSH) console.log(line("engine push (docker tag + push)", m.enginePush, t.enginePush));
   // Each import with the first container after it, sample by sample: k3box leaves the unpack to that start.
   const withRun = Object.fromEntries(
@@ -355,8 +354,8 @@ try {
     `  ${"peak RSS of the k3box CLI".padEnd(34)} ${mb(peak).padStart(8)}  ${Number.isFinite(peak) ? `(target <= 60 MB) ${ok(peak <= 60e6)}; ` : ""}by case: eager 1 ${mb(maxOf(peaks.eager1))}, eager 3 ${mb(maxOf(peaks.eager3))}, re-import ${mb(maxOf(peaks.again))}, registry ${mb(maxOf(peaks.push))}`,
   );
   const plain = (name, value) => `  ${name.padEnd(34)} ${Number.isFinite(value) ? `${value.toFixed(2)}x` : NOT_RUN}`;
-  console.log(plain("registry (push + 1 pull) / eager 3", (m.push + m.pull) / m.eager3));
-  console.log(plain("registry (push + 1 pull) / eager 1", (m.push + m.pull) / m.eager1));
+  console.log(plain("registry (push + 1 pull) / eager 3", m.pushPull / m.eager3));
+  console.log(plain("registry (push + 1 pull) / eager 1", m.pushPull / m.eager1));
   console.log(plain("with the first container: eager 1 / raw 1", mr.eager1 / mr.raw1));
   console.log(plain("with the first container: eager 3 / k3d", mr.eager3 / mr.k3d));
   console.log(plain("with the first container: registry / eager 3", mr.pull / mr.eager3));

@@ -48,7 +48,8 @@ export interface ReadTarget {
  * The import stores the image's content and does not unpack it, as k3s does with the images it
  * imports from `agent/images`: the kubelet's container runtime unpacks an image into a snapshot
  * when a container first needs it. So a node that never runs the image never spends the CPU and
- * disk on it, and the import itself takes a fifth to a quarter less time (bench/README.md).
+ * disk on it, and the node's import of the bench's image takes a fifth to a third less time
+ * (bench/README.md).
  *
  * The exec labels a ref only on its own check, as the process goes on in the node when k3box is
  * cancelled or gone: its target is the image ID, or is a manifest naming the ID as a digest (in
