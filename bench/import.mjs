@@ -176,7 +176,7 @@ try {
   const volumeDir = (await run("docker", ["volume", "inspect", "-f", "{{.Mountpoint}}", `k3box-${cluster}-images`])).trim();
   const t = { raw1: [], raw3: [], k3d: [], eager1: [], eager3: [], again: [], push: [], pull: [], enginePush: [] };
   // The first container after each import, in the node named there.
-  const runs = { raw1: [], k3d: [], eager1: [], eager3: [], pull: [] };
+  const runs = { raw1: [], k3d: [], eager1: [], eager3: [], pushPull: [] };
   // The profile: each part of one import on its own (see bench/README.md).
   const p = { save: [], exec: [], file1: [], file1NoUnpack: [], file3: [], file3NoUnpack: [] };
   // What any CLI run pays before doing anything: Node's own start, and k3box's (`version`).
@@ -265,7 +265,7 @@ try {
       t.pull.push(
         await timed(() => run("docker", ["exec", agent, "ctr", "images", "pull", "--hosts-dir", CERTS, `docker.io/${tag}`])),
       );
-      runs.pull.push(await firstRun(agent, `docker.io/${tag}`));
+      runs.pushPull.push(await firstRun(agent, `docker.io/${tag}`));
       await removeFrom([agent], `docker.io/${tag}`);
       if (ENGINE_PUSH) {
         const target = `${registryHost}/${tag}`;
@@ -328,9 +328,7 @@ try {
   console.log(line("registry push + first pull", m.pushPull, t.pushPull));
   if (ENGINE_PUSH) console.log(line("engine push (docker tag + push)", m.enginePush, t.enginePush));
   // Each import with the first container after it, sample by sample: k3box leaves the unpack to that start.
-  const withRun = Object.fromEntries(
-    Object.entries(runs).map(([k, v]) => [k, v.map((ms, i) => ms + (k === "pull" ? t.push[i] + t.pull[i] : t[k][i]))]),
-  );
+  const withRun = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((ms, i) => ms + t[k][i])]));
   const mr = Object.fromEntries(Object.entries(withRun).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
   console.log("the same, then the first container in one node (ctr run; the first run alone in brackets)");
   const runLine = (name, k) => `${line(name, mr[k], withRun[k])}${runs[k].length > 0 ? `  (${sec(median(runs[k]))})` : ""}`;
@@ -338,7 +336,7 @@ try {
   console.log(runLine("k3d's way, on an agent", "k3d"));
   console.log(runLine("k3box eager, 1 node", "eager1"));
   console.log(runLine("k3box eager, 3 nodes, on an agent", "eager3"));
-  console.log(runLine("registry push + pull, on the agent", "pull"));
+  console.log(runLine("registry push + pull, on the agent", "pushPull"));
   console.log(ratio("eager 1 node / raw 1 node", m.eager1 / m.raw1, 1.05));
   console.log(ratio("eager 3 nodes / k3d's way", m.eager3 / m.k3d, 0.8));
   console.log(ratio("eager 3 nodes / raw 3 nodes", m.eager3 / m.raw3, 1.1));
@@ -358,7 +356,7 @@ try {
   console.log(plain("registry (push + 1 pull) / eager 1", m.pushPull / m.eager1));
   console.log(plain("with the first container: eager 1 / raw 1", mr.eager1 / mr.raw1));
   console.log(plain("with the first container: eager 3 / k3d", mr.eager3 / mr.k3d));
-  console.log(plain("with the first container: registry / eager 3", mr.pull / mr.eager3));
+  console.log(plain("with the first container: registry / eager 3", mr.pushPull / mr.eager3));
 } finally {
   await deleteCluster(cluster, { kubeconfigPath: env.KUBECONFIG });
   for (const tag of [IMAGE, ...registryTags]) await run("docker", ["rmi", tag]).catch(() => {});
