@@ -17,19 +17,24 @@
 //                pipeline and k3d's way unpacked it in every node during the import
 //
 //   profile      the parts of one import on their own: the engine's save alone, save through one
-//                exec stdin, and `ctr images import FILE` (with and without unpacking) in 1 and 3 nodes
+//                exec stdin (discarded, and written into the shared volume as k3box does for several
+//                nodes), and `ctr images import FILE` (with and without unpacking) in 1 and 3 nodes
+//   CPU time     of the whole machine, for k3d's way, eager 3, and k3box's two steps into 3 nodes (the
+//                save into the volume, the file imports); those steps' wall times one after the other
+//                are the floor of k3box's way, its fastest order measured (bench/README.md)
 //
 // The cluster has its shared image volume (every cluster's default, as in k3d), so eager into 3 nodes
 // writes the stream there once and imports the file in each node; into 1 node it streams through exec stdin.
 // Each round builds a fresh image for the registry cases, so every push and pull moves all bytes.
 // Every timed case starts after a `sync`: what the case before wrote is on disk, not still being written.
+// The CLI runs without NODE_EXTRA_CA_CERTS and NODE_OPTIONS of the caller's environment (see cliEnv).
 // Prints each ratio against its target and the load average while it ran. `--with-engine-push`
 // adds `docker tag` + `docker push` of the same image to the same registry (the engine's own push,
 // which compresses every layer), for comparison. Usage: npm run bench:import [-- --runs N]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCluster, deleteCluster } from "../dist/index.js";
@@ -63,20 +68,48 @@ function run(cmd, args, { input, env } = {}) {
 }
 
 async function timed(fn) {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
+  return (await measured(fn)).ms;
 }
 
-/** Runs the k3box CLI; returns wall time and peak RSS (VmHWM, polled from /proc while it runs). */
+const CLK_TCK = Number(await run("getconf", ["CLK_TCK"]));
+/** CPU time every core has spent busy since boot, in ms (/proc/stat: all but idle and iowait). */
+function busyMs() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+    .split("\n")[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK;
+}
+
+/** Wall time, and the CPU time of the whole machine (every process, every core) while `fn` ran. */
+async function measured(fn) {
+  const busy = busyMs();
+  const t0 = performance.now();
+  await fn();
+  return { ms: performance.now() - t0, cpu: busyMs() - busy };
+}
+
+/**
+ * What this environment tells every Node process to do at its start, which the k3box CLI does not
+ * need: NODE_EXTRA_CA_CERTS has Node load a CA bundle before any code runs (about 2 MB of resident
+ * memory for Debian's). The CLI is measured without them, as `node -e 0` is; the figures say what
+ * they add.
+ */
+const CALLER_NODE = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"].filter((k) => process.env[k] !== undefined);
+const cliEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CALLER_NODE.includes(k)));
+
+/** Runs the k3box CLI; returns wall time, the machine's CPU time and peak RSS (VmHWM, polled from /proc while it runs). */
 const k3box = (args, env) => nodeProcess([CLI, ...args], env);
 
-/** Runs `node ARGS`; returns wall time and peak RSS (VmHWM, polled from /proc while it runs). */
-function nodeProcess(args, env) {
+/** Runs `node ARGS`; returns wall time, the machine's CPU time and peak RSS (VmHWM, polled from /proc while it runs). */
+function nodeProcess(args, env, base = cliEnv) {
   return new Promise((resolve, reject) => {
+    const busy = busyMs();
     const t0 = performance.now();
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, ...env },
+      env: { ...base, ...env },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let err = "";
@@ -94,7 +127,7 @@ function nodeProcess(args, env) {
     child.on("exit", (code) => {
       clearInterval(timer);
       const ms = performance.now() - t0;
-      if (code === 0) resolve({ ms, peak });
+      if (code === 0) resolve({ ms, peak, cpu: busyMs() - busy });
       else reject(new Error(`node ${args.join(" ")}: exit ${code}: ${err}`));
     });
   });
@@ -178,9 +211,13 @@ try {
   // The first container after each import, in the node named there.
   const runs = { raw1: [], k3d: [], eager1: [], eager3: [], pushPull: [] };
   // The profile: each part of one import on its own (see bench/README.md).
-  const p = { save: [], exec: [], file1: [], file1NoUnpack: [], file3: [], file3NoUnpack: [] };
+  const p = { save: [], exec: [], volume: [], file1: [], file1NoUnpack: [], file3: [], file3NoUnpack: [] };
+  // CPU time of the machine (s of one core) for k3d's way, k3box into 3 nodes, and the two steps of k3box's way.
+  const cpu = { k3d: [], eager3: [], volume: [], file3NoUnpack: [] };
   // What any CLI run pays before doing anything: Node's own start, and k3box's (`version`).
   const floor = { node: [], nodePeak: [], cli: [], cliPeak: [] };
+  // An idle Node process's peak RSS with and without the caller's NODE_* variables (idle for long enough to be polled).
+  const idlePeaks = { clean: [], caller: [] };
   const peaks = { eager1: [], eager3: [], again: [], push: [] };
   let registryHost = "";
 
@@ -195,7 +232,7 @@ try {
   /** `ctr images import FILE` in these nodes at once, from a save already in the shared volume. */
   const fileImport = async (nodes, flags) => {
     await removeFrom(nodes);
-    return timed(() =>
+    return measured(() =>
       Promise.all(nodes.map((n) => run("docker", ["exec", n, "ctr", "images", "import", ...flags, "/k3d/images/profile.tar"]))),
     );
   };
@@ -204,6 +241,11 @@ try {
       const n = await nodeProcess(["-e", "0"], env);
       floor.node.push(n.ms);
       floor.nodePeak.push(n.peak);
+      if (CALLER_NODE.length > 0) {
+        const idle = ["-e", "setTimeout(() => {}, 200)"];
+        idlePeaks.clean.push((await nodeProcess(idle, env)).peak);
+        idlePeaks.caller.push((await nodeProcess(idle, env, process.env)).peak);
+      }
       const r = await k3box(["version"], env);
       floor.cli.push(r.ms);
       floor.cliPeak.push(r.peak);
@@ -214,11 +256,19 @@ try {
       p.exec.push(
         await timed(() => run("sh", ["-c", 'docker save "$0" | docker exec -i "$1" sh -c "cat >/dev/null"', IMAGE, nodes[0]])),
       );
-      await run("docker", ["save", "-o", join(volumeDir, "profile.tar"), IMAGE]);
-      p.file1.push(await fileImport(nodes.slice(0, 1), []));
-      p.file1NoUnpack.push(await fileImport(nodes.slice(0, 1), ["--no-unpack"]));
-      p.file3.push(await fileImport(nodes, []));
-      p.file3NoUnpack.push(await fileImport(nodes, ["--no-unpack"]));
+      // As k3box writes the save into the shared volume for several nodes.
+      await settle();
+      const volume = await measured(() =>
+        run("sh", ["-c", 'docker save "$0" | docker exec -i "$1" sh -c "cat >/k3d/images/profile.tar"', IMAGE, nodes[0]]),
+      );
+      p.volume.push(volume.ms);
+      cpu.volume.push(volume.cpu);
+      p.file1.push((await fileImport(nodes.slice(0, 1), [])).ms);
+      p.file1NoUnpack.push((await fileImport(nodes.slice(0, 1), ["--no-unpack"])).ms);
+      p.file3.push((await fileImport(nodes, [])).ms);
+      const file3 = await fileImport(nodes, ["--no-unpack"]);
+      p.file3NoUnpack.push(file3.ms);
+      cpu.file3NoUnpack.push(file3.cpu);
       await run("docker", ["exec", nodes[0], "rm", "-f", "/k3d/images/profile.tar"]);
     },
     raw1: async () => {
@@ -232,7 +282,9 @@ try {
     },
     k3d: async () => {
       await removeFrom(nodes);
-      t.k3d.push(await timed(() => k3dWay(IMAGE, nodes, volumeDir)));
+      const k = await measured(() => k3dWay(IMAGE, nodes, volumeDir));
+      t.k3d.push(k.ms);
+      cpu.k3d.push(k.cpu);
       runs.k3d.push(await firstRun(nodes[2]));
     },
     eager1: async () => {
@@ -246,6 +298,7 @@ try {
       await removeFrom(nodes);
       let e = await k3box(["image", "import", IMAGE, "-c", cluster, "-q"], env);
       t.eager3.push(e.ms);
+      cpu.eager3.push(e.cpu);
       peaks.eager3.push(e.peak);
       runs.eager3.push(await firstRun(nodes[2]));
       await settle();
@@ -301,13 +354,14 @@ try {
   const line = (name, ms, xs) =>
     `  ${name.padEnd(34)} ${(Number.isFinite(ms) ? sec(ms) : NOT_RUN).padStart(8)}  ${xs.length > 0 ? list(xs) : ""}`.trimEnd();
   console.log(
-    `image import, ${mb(size)} image, 1 server + 2 agents on the k3s double, ${RUNS} rounds interleaved (medians); load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${(await import("node:os")).cpus().length} cores`,
+    `image import, ${mb(size)} image, 1 server + 2 agents on the k3s double, ${RUNS} rounds interleaved (medians); load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} cores`,
   );
   if (p.save.length > 0) {
     const pm = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, median(v)]));
     console.log("profile: the parts of one import");
     console.log(line("docker save > /dev/null", pm.save, p.save));
     console.log(line("docker save | docker exec -i cat", pm.exec, p.exec));
+    console.log(line("the same, into the shared volume", pm.volume, p.volume));
     console.log(line("ctr import FILE, 1 node", pm.file1, p.file1));
     console.log(line("ctr import --no-unpack FILE, 1 node", pm.file1NoUnpack, p.file1NoUnpack));
     console.log(line("ctr import FILE, 3 nodes at once", pm.file3, p.file3));
@@ -315,6 +369,11 @@ try {
   }
   if (floor.node.length > 0) {
     console.log(`${line("node -e 0", median(floor.node), floor.node)}  peak RSS ${mb(Math.max(...floor.nodePeak))}`);
+    if (idlePeaks.caller.length > 0) {
+      console.log(
+        `  node, idle 0.2 s: peak RSS ${mb(median(idlePeaks.clean))}, with this environment's ${CALLER_NODE.join(" and ")} ${mb(median(idlePeaks.caller))} (the CLI runs without)`,
+      );
+    }
     console.log(`${line("k3box version", median(floor.cli), floor.cli)}  peak RSS ${mb(Math.max(...floor.cliPeak))}`);
   }
   console.log(line("raw pipeline, 1 node", m.raw1, t.raw1));
@@ -357,6 +416,19 @@ try {
   console.log(plain("with the first container: eager 1 / raw 1", mr.eager1 / mr.raw1));
   console.log(plain("with the first container: eager 3 / k3d", mr.eager3 / mr.k3d));
   console.log(plain("with the first container: registry / eager 3", mr.pushPull / mr.eager3));
+  // CPU time shows where k3box's way stands against k3d's way on the cores; its floor is its two
+  // steps one after the other, the fastest order measured (bench/README.md).
+  const mc = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
+  const orNot = (ms) => (Number.isFinite(ms) ? sec(ms) : NOT_RUN);
+  console.log("CPU time of the machine (every process, every core), medians");
+  console.log(`  ${"k3d's way / k3box eager, 3 nodes".padEnd(34)} ${orNot(mc.k3d)} / ${orNot(mc.eager3)}`);
+  console.log(
+    `  ${"k3box's two steps, 3 nodes".padEnd(34)} ${orNot(mc.volume)} the save into the volume + ${orNot(mc.file3NoUnpack)} the imports (--no-unpack)`,
+  );
+  const stepsFloor = median(p.volume) + median(p.file3NoUnpack);
+  console.log(
+    `  ${"floor of k3box's way, 3 nodes".padEnd(34)} ${orNot(stepsFloor).padStart(8)}  the two steps' wall times${Number.isFinite(stepsFloor / m.k3d) ? `: ${(stepsFloor / m.k3d).toFixed(2)}x k3d's way, k3box eager 3 is ${sec(m.eager3 - stepsFloor)} above it` : ""}`,
+  );
 } finally {
   await deleteCluster(cluster, { kubeconfigPath: env.KUBECONFIG });
   for (const tag of [IMAGE, ...registryTags]) await run("docker", ["rmi", tag]).catch(() => {});
