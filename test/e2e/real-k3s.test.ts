@@ -26,20 +26,24 @@ const TEST_TIMEOUT = 12 * 60_000;
 
 const kubectl = (sb: Sandbox, name: string, args: readonly string[]) => sb.kubectl(["--context", `k3box-${name}`, ...args]);
 
-/** A pod that must end Succeeded: its command's exit code decides. `flags`: more of `kubectl run`'s. */
+/**
+ * A pod that must end Succeeded: its command's exit code decides. `pull`: `Never` for an image the
+ * nodes were given, so that the pod runs what k3box imported (stored, not unpacked: the runtime
+ * unpacks it for this container) and could not have pulled it instead. `flags`: more of `kubectl run`'s.
+ */
 async function runPod(
   sb: Sandbox,
   name: string,
   pod: string,
   image: string,
   command: readonly string[],
-  flags: readonly string[] = [],
+  { pull, flags = [] }: { pull: "Never" | "IfNotPresent"; flags?: readonly string[] },
 ): Promise<void> {
   const created = await kubectl(sb, name, [
     "run",
     pod,
     `--image=${image}`,
-    "--image-pull-policy=IfNotPresent",
+    `--image-pull-policy=${pull}`,
     "--restart=Never",
     ...flags,
     "--command",
@@ -109,7 +113,7 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
       expect(again.code, again.stderr).toBe(0);
       const result = JSON.parse(again.stdout) as { nodes: { status: string }[] };
       expect(result.nodes.map((n) => n.status)).toEqual(["skipped", "skipped", "skipped"]);
-      await runPod(sb, name, "dns", "busybox:latest", ["nslookup", "host.k3box.internal"]);
+      await runPod(sb, name, "dns", "busybox:latest", ["nslookup", "host.k3box.internal"], { pull: "Never" });
     });
 
     it("runs a pod from a gzip archive imported into every node, which containerd 2 reports without naming it", async () => {
@@ -124,7 +128,7 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
         expect(result.nodes.map((n) => [n.status, n.images])).toEqual(
           result.nodes.map(() => ["imported", [`docker.io/${tagged}`]]),
         );
-        await runPod(sb, name, "archive", tagged, ["true"]);
+        await runPod(sb, name, "archive", tagged, ["true"], { pull: "Never" });
       } finally {
         await docker(["rmi", tagged]);
       }
@@ -139,7 +143,10 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
         const agent = `k3box-${name}-agent-1`;
         const before = await docker(["exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
         expect(before.stdout).not.toContain(`docker.io/${tagged}`);
-        await runPod(sb, name, "lazy", tagged, ["true"], [`--overrides={"apiVersion":"v1","spec":{"nodeName":"${agent}"}}`]);
+        await runPod(sb, name, "lazy", tagged, ["true"], {
+          pull: "IfNotPresent",
+          flags: [`--overrides={"apiVersion":"v1","spec":{"nodeName":"${agent}"}}`],
+        });
         const after = await docker(["exec", agent, "ctr", "-n", "k8s.io", "images", "ls", "-q"]);
         expect(after.stdout).toContain(`docker.io/${tagged}`);
       } finally {
@@ -156,7 +163,7 @@ describe.skipIf(!pulled)(`real k3s (${pulled ? IMAGE : `skipped: ${why}`})`, () 
       try {
         const push = await docker(["push", tagged]);
         expect(push.code, push.stderr).toBe(0);
-        await runPod(sb, name, "pulled", `${reg.names.node}/library/busybox:real`, ["true"]);
+        await runPod(sb, name, "pulled", `${reg.names.node}/library/busybox:real`, ["true"], { pull: "IfNotPresent" });
       } finally {
         await docker(["rmi", tagged]);
       }
