@@ -66,23 +66,23 @@ export class NodeImages {
     const labels = { [IMAGE_LABEL.id]: id, [IMAGE_LABEL.target]: target };
     // Output cut short with the connection is read again, not taken for another image.
     const given = read !== undefined && isJson(read.content) ? read : undefined;
-    if (given !== undefined && !given.labelled) {
-      if (!(await this.isImage(target, id, given.content))) throw notImage(ref, id);
-      await this.ctr(labelArgv(ref, labels), this.signal);
-      return;
-    }
+    const label = () => this.ctr(labelArgv(ref, labels), this.signal);
     if (given === undefined && target === id) {
-      await this.ctr(labelArgv(ref, labels), this.signal);
+      await label();
       return;
     }
+    // Reading the target here labels it in the same exec: the labels go before the check, and come
+    // off again if it fails; labels the check did not precede come after it.
+    const labelled = given?.labelled ?? true;
     let same = false;
     try {
       const json = given?.content ?? (await this.ctr(labelThenContentArgv(ref, labels, target), this.signal, `checking ${ref}`));
       same = await this.isImage(target, id, json);
     } finally {
-      if (!same) await this.unlabel(ref);
+      if (!same && labelled) await this.unlabel(ref);
     }
     if (!same) throw notImage(ref, id);
+    if (!labelled) await label();
   }
 
   /**
