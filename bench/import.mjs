@@ -340,9 +340,13 @@ try {
 
   // A sum of two steps is the median of each round's sum, as every other figure is one round's.
   t.pushPull = t.push.map((ms, i) => ms + t.pull[i]);
-  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
   // A case left out with --cases has no samples: its figures and the ratios built on them say so.
+  const medians = (samples) =>
+    Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
+  const m = medians(t);
+  const pm = medians(p);
   const NOT_RUN = "not run";
+  const secs = (ms) => (Number.isFinite(ms) ? sec(ms) : NOT_RUN);
   const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1e6).toFixed(0)} MB` : NOT_RUN);
   const maxOf = (xs) => (xs.length > 0 ? Math.max(...xs) : Number.NaN);
   const peak = maxOf([...peaks.eager1, ...peaks.eager3, ...peaks.again, ...peaks.push]);
@@ -351,13 +355,11 @@ try {
     Number.isFinite(value)
       ? `  ${name.padEnd(34)} ${value.toFixed(2)}x  (target <= ${target}x) ${ok(value <= target)}`
       : `  ${name.padEnd(34)} ${NOT_RUN}`;
-  const line = (name, ms, xs) =>
-    `  ${name.padEnd(34)} ${(Number.isFinite(ms) ? sec(ms) : NOT_RUN).padStart(8)}  ${xs.length > 0 ? list(xs) : ""}`.trimEnd();
+  const line = (name, ms, xs) => `  ${name.padEnd(34)} ${secs(ms).padStart(8)}  ${xs.length > 0 ? list(xs) : ""}`.trimEnd();
   console.log(
     `image import, ${mb(size)} image, 1 server + 2 agents on the k3s double, ${RUNS} rounds interleaved (medians); load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} cores`,
   );
   if (p.save.length > 0) {
-    const pm = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, median(v)]));
     console.log("profile: the parts of one import");
     console.log(line("docker save > /dev/null", pm.save, p.save));
     console.log(line("docker save | docker exec -i cat", pm.exec, p.exec));
@@ -388,7 +390,7 @@ try {
   if (ENGINE_PUSH) console.log(line("engine push (docker tag + push)", m.enginePush, t.enginePush));
   // Each import with the first container after it, sample by sample: k3box leaves the unpack to that start.
   const withRun = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((ms, i) => ms + t[k][i])]));
-  const mr = Object.fromEntries(Object.entries(withRun).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
+  const mr = medians(withRun);
   console.log("the same, then the first container in one node (ctr run; the first run alone in brackets)");
   const runLine = (name, k) => `${line(name, mr[k], withRun[k])}${runs[k].length > 0 ? `  (${sec(median(runs[k]))})` : ""}`;
   console.log(runLine("raw pipeline, 1 node", "raw1"));
@@ -400,12 +402,12 @@ try {
   console.log(ratio("eager 3 nodes / k3d's way", m.eager3 / m.k3d, 0.8));
   console.log(ratio("eager 3 nodes / raw 3 nodes", m.eager3 / m.raw3, 1.1));
   console.log(
-    `  ${"re-import".padEnd(34)} ${(Number.isFinite(m.again) ? sec(m.again) : NOT_RUN).padStart(8)}  ${Number.isFinite(m.again) ? `(target <= 0.50 s) ${ok(m.again <= 500)}` : ""}`.trimEnd(),
+    `  ${"re-import".padEnd(34)} ${secs(m.again).padStart(8)}  ${Number.isFinite(m.again) ? `(target <= 0.50 s) ${ok(m.again <= 500)}` : ""}`.trimEnd(),
   );
   // What the re-import costs beyond any CLI run: its look at the cluster and one check per node.
   const version = floor.cli.length > 0 ? median(floor.cli) : Number.NaN;
   console.log(
-    `  ${"re-import - k3box version".padEnd(34)} ${(Number.isFinite(m.again - version) ? sec(m.again - version) : NOT_RUN).padStart(8)}${Number.isFinite(m.again / version) ? `  (${(m.again / version).toFixed(2)}x k3box version)` : ""}`,
+    `  ${"re-import - k3box version".padEnd(34)} ${secs(m.again - version).padStart(8)}${Number.isFinite(m.again / version) ? `  (${(m.again / version).toFixed(2)}x k3box version)` : ""}`,
   );
   console.log(
     `  ${"peak RSS of the k3box CLI".padEnd(34)} ${mb(peak).padStart(8)}  ${Number.isFinite(peak) ? `(target <= 60 MB) ${ok(peak <= 60e6)}; ` : ""}by case: eager 1 ${mb(maxOf(peaks.eager1))}, eager 3 ${mb(maxOf(peaks.eager3))}, re-import ${mb(maxOf(peaks.again))}, registry ${mb(maxOf(peaks.push))}`,
@@ -418,16 +420,15 @@ try {
   console.log(plain("with the first container: registry / eager 3", mr.pushPull / mr.eager3));
   // CPU time shows where k3box's way stands against k3d's way on the cores; its floor is its two
   // steps one after the other, the fastest order measured (bench/README.md).
-  const mc = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.length > 0 ? median(v) : Number.NaN]));
-  const orNot = (ms) => (Number.isFinite(ms) ? sec(ms) : NOT_RUN);
+  const mc = medians(cpu);
   console.log("CPU time of the machine (every process, every core), medians");
-  console.log(`  ${"k3d's way / k3box eager, 3 nodes".padEnd(34)} ${orNot(mc.k3d)} / ${orNot(mc.eager3)}`);
+  console.log(`  ${"k3d's way / k3box eager, 3 nodes".padEnd(34)} ${secs(mc.k3d)} / ${secs(mc.eager3)}`);
   console.log(
-    `  ${"k3box's two steps, 3 nodes".padEnd(34)} ${orNot(mc.volume)} the save into the volume + ${orNot(mc.file3NoUnpack)} the imports (--no-unpack)`,
+    `  ${"k3box's two steps, 3 nodes".padEnd(34)} ${secs(mc.volume)} the save into the volume + ${secs(mc.file3NoUnpack)} the imports (--no-unpack)`,
   );
-  const stepsFloor = median(p.volume) + median(p.file3NoUnpack);
+  const stepsFloor = pm.volume + pm.file3NoUnpack;
   console.log(
-    `  ${"floor of k3box's way, 3 nodes".padEnd(34)} ${orNot(stepsFloor).padStart(8)}  the two steps' wall times${Number.isFinite(stepsFloor / m.k3d) ? `: ${(stepsFloor / m.k3d).toFixed(2)}x k3d's way, k3box eager 3 is ${sec(m.eager3 - stepsFloor)} above it` : ""}`,
+    `  ${"floor of k3box's way, 3 nodes".padEnd(34)} ${secs(stepsFloor).padStart(8)}  the two steps' wall times${Number.isFinite(stepsFloor / m.k3d) ? `: ${(stepsFloor / m.k3d).toFixed(2)}x k3d's way, k3box eager 3 is ${sec(m.eager3 - stepsFloor)} above it` : ""}`,
   );
 } finally {
   await deleteCluster(cluster, { kubeconfigPath: env.KUBECONFIG });
